@@ -1,0 +1,47 @@
+# Moisson: two commands on a fresh machine (Python 3.11, pip, make, git):
+#   make demo   set up the environment from uv.lock and run the pipeline on the bundled demo data
+#   make test   set up the environment and run the tests
+SHELL := /bin/bash
+DATA_DIR ?= data
+SOURCES ?= demo/sources.yaml
+HOST ?= 127.0.0.1
+PORT ?= 3000
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: setup demo run test ui bench clean
+
+setup: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --all-groups
+	touch $@
+
+demo: setup
+	$(VENV)/bin/moisson run --sources $(SOURCES) --data-dir $(DATA_DIR)
+
+run: demo
+
+test: setup
+	$(VENV)/bin/pytest
+
+ui: setup
+	@mkdir -p $(DATA_DIR)/dagster && cp -n dagster.yaml $(DATA_DIR)/dagster/dagster.yaml || true
+	@echo "Dagster UI on http://$(HOST):$(PORT) (Ctrl-C stops webserver and daemon)"
+	DAGSTER_HOME=$(abspath $(DATA_DIR))/dagster MOISSON_SOURCES=$(abspath $(SOURCES)) MOISSON_DATA_DIR=$(abspath $(DATA_DIR)) \
+		$(VENV)/bin/dagster dev -h $(HOST) -p $(PORT) -m pipelines.definitions
+
+bench: setup
+	$(VENV)/bin/python bench/pipeline.py
+
+clean:
+	rm -rf $(DATA_DIR)

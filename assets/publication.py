@@ -1,0 +1,96 @@
+"""Publication assets, across all sources: deduplication, the published corpus, the warehouse."""
+
+
+from datetime import datetime, timezone
+
+import polars as pl
+import pyarrow.parquet as pq
+
+import dagster as dg
+
+from assets.curation import quality_filtered
+from assets.resources import MoissonResource
+from assets.stage_files import describe
+from moisson import curation
+from moisson.atomic_files import write_parquet, write_text
+from moisson.dataset_card import corpus_counts, render_card
+from moisson.deduplication import DedupState
+from moisson.publication import CORPUS_SCHEMA, REJECTED_SCHEMA, append_to_tree
+from warehouse.load import Publication, load_publication
+
+PUBLICATION = dict(group_name="publication", owners=["team:data-engineering"])
+
+
+@dg.asset(deps=[quality_filtered], kinds={"parquet", "datasketch"}, **PUBLICATION)
+def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
+    """Exact (normalised text hash) and near duplicates (MinHash + LSH), across sources and across runs.
+
+    Documents are compared with everything already in the corpus; the earliest retrieved document
+    of a cluster is kept. Its output holds every document of the current sources with its decision.
+    """
+    config, layout = moisson.config(), moisson.layout()
+    frames = [pl.read_parquet(p) for s in config.source_names if (p := layout.stage_file("quality_filtered", s)).exists()]
+    if not frames:
+        raise dg.Failure("no source has been curated yet: materialise quality_filtered for at least one source")
+    documents = pl.concat(frames, how="diagonal_relaxed")
+    state = DedupState.from_table(pq.read_table(layout.dedup_state) if layout.dedup_state.exists() else None, config.policy.dedup)
+    before = len(state)
+    if config.policy.dedup.enabled:
+        documents = curation.deduplicate_documents(documents, state)
+    else:
+        documents = curation.keep_pending(documents)
+    documents = documents.with_columns(run_id=pl.lit(context.run_id))
+    write_parquet(documents.to_arrow(), layout.deduplicated, layout.tmp_dir)
+    write_parquet(state.to_table(), layout.dedup_state, layout.tmp_dir)
+    return dg.MaterializeResult(
+        metadata=describe(documents, sources=len(frames), newly_kept=len(state) - before, kept_in_index=len(state))
+    )
+
+
+@dg.asset(deps=[deduplicated], kinds={"parquet"}, **PUBLICATION)
+def corpus(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
+    """The published corpus (Parquet, zstd, one folder per language), the rejected tree beside it, and the dataset card."""
+    config, layout = moisson.config(), moisson.layout()
+    documents = pl.read_parquet(layout.deduplicated)
+    output = config.policy.output
+    limits = dict(run_id=context.run_id, tmp_dir=layout.tmp_dir, max_rows=output.max_file_rows, max_bytes=output.max_file_mb << 20)
+    added = append_to_tree(documents.filter(pl.col("status") == "kept"), layout.corpus_dir, "language", CORPUS_SCHEMA, **limits)
+    rejected = append_to_tree(documents.filter(pl.col("status") == "rejected"), layout.rejected_dir, "reason", REJECTED_SCHEMA, **limits)
+    counts = corpus_counts(layout.corpus_dir)
+    write_text(render_card(config, counts), layout.dataset_card, layout.tmp_dir)
+    total_documents, total_words, _ = counts["total"][0]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": total_documents,
+            "added": added,
+            "rejected_added": rejected,
+            "words": total_words,
+            "by_language": dg.MetadataValue.json({lang: n for lang, n, _ in counts["language"]}),
+            "by_license": dg.MetadataValue.json({lic: n for lic, n, _ in counts["license"]}),
+            "path": dg.MetadataValue.path(str(layout.corpus_dir)),
+            "dataset_card": dg.MetadataValue.md(layout.dataset_card.read_text(encoding="utf-8")),
+        }
+    )
+
+
+@dg.asset(deps=[corpus], kinds={"duckdb"}, **PUBLICATION)
+def warehouse(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
+    """warehouse.duckdb: every document seen (kept or rejected, with reason), sources, runs, failures, and views."""
+    config, layout = moisson.config(), moisson.layout()
+    failure_files = sorted(layout.failures_dir.glob("*/*.parquet")) if layout.failures_dir.exists() else []
+    current = {s for s in config.source_names}
+    failure_files = [p for p in failure_files if p.stem in current]
+    started = datetime.fromtimestamp(context.instance.get_run_stats(context.run_id).start_time or 0, tz=timezone.utc)
+    added = _added_to_corpus(context)
+    counts = load_publication(
+        layout.warehouse, config, Publication(context.run_id, started, layout.deduplicated, failure_files, added)
+    )
+    return dg.MaterializeResult(metadata={**counts, "path": dg.MetadataValue.path(str(layout.warehouse))})
+
+
+def _added_to_corpus(context: dg.AssetExecutionContext) -> int:
+    event = context.instance.get_latest_materialization_event(corpus.key)
+    if event is None or event.run_id != context.run_id:
+        return 0
+    value = event.asset_materialization.metadata.get("added")
+    return int(value.value) if value is not None else 0

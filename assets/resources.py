@@ -1,0 +1,50 @@
+"""The one resource every asset shares: where the sources file is and where data goes.
+
+Configured once, from the environment (`MOISSON_SOURCES`, `MOISSON_DATA_DIR`), so the UI, the
+daemon, the nightly schedule and `moisson run` all see the same settings.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import dagster as dg
+
+from moisson.config import MoissonConfig, load_config
+from moisson.layout import DataLayout
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCES = PROJECT_ROOT / "demo" / "sources.yaml"
+
+
+def sources_file_from_env() -> Path:
+    return Path(os.environ.get("MOISSON_SOURCES") or DEFAULT_SOURCES).resolve()
+
+
+def data_dir_from_env() -> Path:
+    return Path(os.environ.get("MOISSON_DATA_DIR") or "data").resolve()
+
+
+@cache
+def _load(path: str, mtime: float) -> MoissonConfig:
+    return load_config(path)
+
+
+class MoissonResource(dg.ConfigurableResource):
+    """Settings of a Moisson deployment: the sources file and the data directory."""
+
+    sources_file: str
+    data_dir: str
+
+    @classmethod
+    def from_env(cls) -> "MoissonResource":
+        return cls(sources_file=str(sources_file_from_env()), data_dir=str(data_dir_from_env()))
+
+    def config(self) -> MoissonConfig:
+        path = Path(self.sources_file)
+        return _load(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+    def layout(self) -> DataLayout:
+        return DataLayout.at(self.data_dir)

@@ -1,0 +1,153 @@
+"""The per-document curation steps, as plain functions over Polars frames (no Dagster here).
+
+Each step decides only the documents no earlier step rejected, adds its own columns, and marks
+the ones it rejects with its reason and a detail in words. The order is the order of the asset
+graph: extraction, language, licence, quality.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import polars as pl
+
+from moisson.config import Policy
+from moisson.deduplication import DedupCandidate, DedupState, deduplicate
+from moisson.documents import pending
+from moisson.extraction import ExtractionError, extract
+from moisson.language import declared_language, identify_language
+from moisson.licence import Evidence, decide_licence
+from moisson.text_quality import check_quality
+from sources.records import ReadFailure
+
+Decider = Callable[[dict], tuple[dict, str | None]]
+
+
+def apply_step(frame: pl.DataFrame, reason: str, schema: dict[str, pl.DataType], decide: Decider) -> pl.DataFrame:
+    """Run `decide` on pending rows; it returns the new column values and a rejection detail (None = keep)."""
+    values: dict[str, list] = {name: [] for name in schema}
+    details: list[str | None] = []
+    for row in frame.to_dicts():
+        if row["reason"] is not None:
+            new, detail = {}, None
+        else:
+            new, detail = decide(row)
+        for name in schema:
+            values[name].append(new.get(name))
+        details.append(detail)
+    rejected = pl.Series("detail", details, dtype=pl.String)
+    return frame.with_columns(
+        *[pl.Series(name, values[name], dtype=dtype) for name, dtype in schema.items()],
+        reason=pl.when(rejected.is_not_null()).then(pl.lit(reason)).otherwise(pl.col("reason")),
+        reason_detail=pl.when(rejected.is_not_null()).then(rejected).otherwise(pl.col("reason_detail")),
+    )
+
+
+EXTRACTION_SCHEMA = {
+    "text": pl.String, "title": pl.String, "language_hint": pl.String, "licence_evidence": pl.String,
+    "n_chars": pl.Int64, "n_words": pl.Int64,
+}
+
+
+def extract_documents(raw: pl.DataFrame) -> tuple[pl.DataFrame, list[ReadFailure]]:
+    """Raw payloads to text; a payload that yields no text is rejected for 'extraction' and recorded as a failure."""
+    failures: list[ReadFailure] = []
+
+    def decide(row: dict) -> tuple[dict, str | None]:
+        try:
+            doc = extract(row["payload"], row["content_type"], row["charset"], row["url"])
+        except ExtractionError as exc:
+            failures.append(ReadFailure(row["source"], row["locator"], "extraction", "ExtractionError", str(exc)))
+            return {}, str(exc)
+        except Exception as exc:  # a parser bug on one page must not stop the source
+            failures.append(ReadFailure(row["source"], row["locator"], "extraction", type(exc).__name__, str(exc)[:500]))
+            return {}, f"{type(exc).__name__}: {exc}"[:500]
+        evidence = [{"kind": e.kind, "value": e.value, "spdx": e.spdx} for e in doc.licence_evidence]
+        return {
+            "text": doc.text,
+            "title": row["record_title"] or doc.title,
+            "language_hint": doc.language_hint,
+            "licence_evidence": json.dumps(evidence, ensure_ascii=False),
+            "n_chars": len(doc.text),
+            "n_words": len(doc.text.split()),
+        }, None
+
+    start = raw.with_columns(reason=pl.lit(None, pl.String), reason_detail=pl.lit(None, pl.String))
+    documents = apply_step(start, "extraction", EXTRACTION_SCHEMA, decide).drop("payload")
+    return documents, failures
+
+
+LANGUAGE_SCHEMA = {"language": pl.String, "language_score": pl.Float64, "language_method": pl.String}
+
+
+def tag_languages(documents: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    settings = policy.language
+
+    def decide(row: dict) -> tuple[dict, str | None]:
+        guess = (declared_language(row["record_language"]) if row["record_language"] else None) or identify_language(
+            row["text"], settings.min_chars, settings.min_score, settings.prefix_chars
+        )
+        values = {"language": guess.language, "language_score": guess.score, "language_method": guess.method}
+        if policy.keeps_language(guess.language):
+            return values, None
+        wanted = ", ".join(policy.languages)
+        return values, f"{guess.language} ({guess.method}, score {guess.score}) is not in the policy's languages [{wanted}]"
+
+    return apply_step(documents, "language", LANGUAGE_SCHEMA, decide)
+
+
+LICENCE_SCHEMA = {"license": pl.String, "license_evidence": pl.String}
+
+
+def decide_licences(documents: pl.DataFrame, declared: str | None, policy: Policy) -> pl.DataFrame:
+    allow = policy.licenses.allow
+
+    def decide(row: dict) -> tuple[dict, str | None]:
+        evidence = [Evidence(**item) for item in json.loads(row["licence_evidence"] or "[]")]
+        decision = decide_licence(evidence, row["record_license"], declared, allow)
+        return {"license": decision.license, "license_evidence": decision.evidence}, (None if decision.allowed else decision.detail)
+
+    return apply_step(documents, "licence", LICENCE_SCHEMA, decide)
+
+
+QUALITY_SCHEMA = {"quality_signals": pl.String}
+
+
+def filter_quality(documents: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    thresholds = policy.quality
+
+    def decide(row: dict) -> tuple[dict, str | None]:
+        if not thresholds.enabled:
+            return {}, None
+        verdict = check_quality(row["text"], thresholds)
+        signals = json.dumps({k: round(v, 4) for k, v in verdict.signals.items()})
+        return {"quality_signals": signals}, (None if verdict.passed else f"{verdict.rule}: {verdict.detail}")
+
+    return apply_step(documents, "quality", QUALITY_SCHEMA, decide)
+
+
+def deduplicate_documents(documents: pl.DataFrame, state: DedupState) -> pl.DataFrame:
+    """Exact then near duplicates among the documents still pending, against everything already kept."""
+    candidates = documents.filter(pending(documents)).select("id", "text", "retrieved_at")
+    decisions = {d.id: d for d in deduplicate((DedupCandidate(**row) for row in candidates.to_dicts()), state)}
+    reasons = [decisions[i].reason if i in decisions else None for i in documents["id"]]
+    duplicate_of = [decisions[i].duplicate_of if i in decisions else None for i in documents["id"]]
+    similarity = [decisions[i].similarity if i in decisions else None for i in documents["id"]]
+    new_reason = pl.Series("new_reason", reasons, dtype=pl.String)
+    detail = pl.format("{} of {} (similarity {})", new_reason, pl.Series(duplicate_of, dtype=pl.String), pl.Series(similarity, dtype=pl.Float64))
+    return documents.with_columns(
+        reason=pl.coalesce(pl.col("reason"), new_reason),
+        reason_detail=pl.when(new_reason.is_not_null()).then(detail).otherwise(pl.col("reason_detail")),
+        duplicate_of=pl.Series(duplicate_of, dtype=pl.String),
+        similarity=pl.Series(similarity, dtype=pl.Float64),
+    ).pipe(with_status)
+
+
+def keep_pending(documents: pl.DataFrame) -> pl.DataFrame:
+    """Deduplication switched off: every pending document is kept."""
+    return documents.with_columns(duplicate_of=pl.lit(None, pl.String), similarity=pl.lit(None, pl.Float64)).pipe(with_status)
+
+
+def with_status(documents: pl.DataFrame) -> pl.DataFrame:
+    return documents.with_columns(status=pl.when(pl.col("reason").is_null()).then(pl.lit("kept")).otherwise(pl.lit("rejected")))

@@ -1,0 +1,81 @@
+"""The shape of a document as it flows from raw record to corpus row, defined once.
+
+Every stage keeps every document: a rejected one carries its `reason` (the first step that
+rejected it) and a `reason_detail` in words, so nothing disappears silently between the archive and
+the warehouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+import pyarrow as pa
+
+from sources.records import RawRecord, ReadFailure
+
+REASONS = ("extraction", "language", "licence", "quality", "exact_duplicate", "near_duplicate")
+
+RAW_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("source", pa.string()),
+        ("source_kind", pa.string()),
+        ("record_key", pa.string()),
+        ("locator", pa.string()),
+        ("url", pa.string()),
+        ("retrieved_at", pa.timestamp("us", tz="UTC")),
+        ("content_type", pa.string()),
+        ("charset", pa.string()),
+        ("content_sha256", pa.string()),
+        ("record_title", pa.string()),
+        ("record_license", pa.string()),
+        ("record_language", pa.string()),
+        ("payload", pa.large_binary()),
+    ]
+)
+
+FAILURE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("record", pa.string()),
+        ("stage", pa.string()),
+        ("error_class", pa.string()),
+        ("message", pa.string()),
+    ]
+)
+
+CORPUS_COLUMNS = [
+    "id", "text", "url", "title", "language", "language_score", "license", "license_evidence",
+    "source", "source_kind", "retrieved_at", "content_sha256", "n_chars", "n_words", "run_id", "locator",
+]
+DECISION_COLUMNS = ["status", "reason", "reason_detail", "duplicate_of", "similarity"]
+DOCUMENT_COLUMNS = CORPUS_COLUMNS + DECISION_COLUMNS + ["language_method", "language_hint", "content_type", "quality_signals"]
+
+
+def raw_records_table(records: Iterable[RawRecord]) -> pa.Table:
+    rows = [
+        {
+            "id": r.id, "source": r.source, "source_kind": r.source_kind, "record_key": r.record_key,
+            "locator": r.locator, "url": r.url, "retrieved_at": r.retrieved_at, "content_type": r.content_type,
+            "charset": r.charset, "content_sha256": r.content_sha256, "record_title": r.title,
+            "record_license": r.license, "record_language": r.language, "payload": r.payload,
+        }
+        for r in records
+    ]
+    return pa.Table.from_pylist(rows, schema=RAW_SCHEMA)
+
+
+def failures_table(failures: Iterable[ReadFailure]) -> pa.Table:
+    rows = [{name: getattr(f, name) for name in FAILURE_SCHEMA.names} for f in failures]
+    return pa.Table.from_pylist(rows, schema=FAILURE_SCHEMA)
+
+
+def pending(frame: pl.DataFrame) -> pl.Series:
+    """Rows no step has rejected yet."""
+    return frame["reason"].is_null()
+
+
+def rejection_counts(frame: pl.DataFrame) -> dict[str, int]:
+    counts = frame.filter(pl.col("reason").is_not_null()).group_by("reason").len().sort("reason")
+    return {row["reason"]: row["len"] for row in counts.to_dicts()}

@@ -1,0 +1,105 @@
+"""From a raw payload to a document's main text, title, page language hint and licence evidence.
+
+HTML goes through trafilatura, which drops navigation, footers and other boilerplate that would
+otherwise make every page of a site look alike to the deduplicator. The page is parsed once: the
+licence evidence is read from the full tree *before* extraction, because licences live in exactly
+the footers and heads that extraction throws away.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+
+import trafilatura
+from trafilatura.utils import decode_file, load_html
+
+from moisson.licence import Evidence, evidence_from_html
+
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_HTML_BYTES = 10 * 1024 * 1024
+
+
+class ExtractionError(ValueError):
+    """The payload holds no usable text; the document is rejected with reason 'extraction'."""
+
+
+@dataclass(frozen=True)
+class Extracted:
+    text: str
+    title: str | None = None
+    language_hint: str | None = None
+    licence_evidence: list[Evidence] = field(default_factory=list)
+
+
+def extract(payload: bytes, content_type: str, charset: str | None = None, url: str | None = None) -> Extracted:
+    if content_type == "html":
+        return extract_html(payload, charset, url)
+    if content_type == "text":
+        return Extracted(text=_require_text(clean_text(decode(payload, charset))))
+    raise ExtractionError(f"unsupported content type {content_type!r}")
+
+
+def extract_html(payload: bytes, charset: str | None = None, url: str | None = None) -> Extracted:
+    if len(payload) > MAX_HTML_BYTES:
+        raise ExtractionError(f"HTML payload of {len(payload)} bytes exceeds {MAX_HTML_BYTES}")
+    tree = load_html(decode(payload, charset) if _known_codec(charset) else payload)
+    if tree is None:
+        raise ExtractionError("not parseable as HTML")
+    evidence = evidence_from_html(tree)
+    language_hint = _primary_subtag(tree.get("lang") or tree.get("xml:lang"))
+    page_title = _page_title(tree)
+    result = trafilatura.bare_extraction(tree, url=url, with_metadata=True, include_comments=False)
+    if result is None or not (result.text or "").strip():
+        raise ExtractionError("no main text found in the page")
+    return Extracted(
+        text=_require_text(clean_text(result.text)),
+        title=(result.title or page_title or None),
+        language_hint=language_hint,
+        licence_evidence=evidence,
+    )
+
+
+def decode(payload: bytes, charset: str | None) -> str:
+    """Bytes to text: the declared charset when it is a real codec, else UTF-8, else detection."""
+    if _known_codec(charset):
+        return payload.decode(charset, errors="replace")
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode_file(payload)
+
+
+def clean_text(text: str) -> str:
+    text = CONTROL_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = (line.strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _require_text(text: str) -> str:
+    if not text:
+        raise ExtractionError("empty text")
+    return text
+
+
+def _known_codec(charset: str | None) -> bool:
+    if not charset:
+        return False
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return False
+    return True
+
+
+def _primary_subtag(lang: str | None) -> str | None:
+    if not lang:
+        return None
+    primary = lang.strip().split("-")[0].split("_")[0].lower()
+    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+
+
+def _page_title(tree) -> str | None:
+    titles = tree.xpath("//head/title/text()")
+    return " ".join(titles[0].split()) if titles else None

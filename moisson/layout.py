@@ -1,0 +1,65 @@
+"""Where everything lives under the data directory; one place, so no step invents a path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+PER_SOURCE_STAGES = ("raw_records", "extracted_documents", "language_filtered", "licence_filtered", "quality_filtered")
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | Path) -> "DataLayout":
+        return cls(Path(root).resolve())
+
+    # published, for users
+    @property
+    def corpus_dir(self) -> Path:
+        return self.root / "corpus"
+
+    @property
+    def rejected_dir(self) -> Path:
+        return self.root / "rejected"
+
+    @property
+    def dataset_card(self) -> Path:
+        return self.corpus_dir / "README.md"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    # internal, between assets
+    def stage_file(self, stage: str, source: str) -> Path:
+        return self.root / "stages" / stage / f"{source}.parquet"
+
+    def failures_file(self, stage: str, source: str) -> Path:
+        return self.root / "stages" / "failures" / stage / f"{source}.parquet"
+
+    @property
+    def failures_dir(self) -> Path:
+        return self.root / "stages" / "failures"
+
+    @property
+    def deduplicated(self) -> Path:
+        return self.root / "stages" / "deduplicated.parquet"
+
+    @property
+    def dedup_state(self) -> Path:
+        return self.root / "state" / "dedup_index.parquet"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / ".moisson.lock"

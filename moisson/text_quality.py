@@ -1,0 +1,455 @@
+"""Document-level quality rules: is this text prose a language model should learn from?
+
+Web archives and dumps are mostly not prose: navigation menus, link lists, tables of numbers,
+keyword-stuffed spam, boilerplate repeated on every line, placeholder text. The rules here are the
+heuristics the field converged on for removing that material cheaply, without a model:
+
+* DeepMind Gopher (Rae et al. 2021, "Scaling Language Models", appendix A): word count, mean word
+  length, '#' and ellipses per word, bullet and ellipsis lines, words with a letter, and the
+  repetition rules (duplicate lines, top word n-grams, duplicate word n-grams). The English
+  stop-word rule is left out because the corpus is multilingual.
+* Google C4 (Raffel et al. 2020): lines end in terminal punctuation, "lorem ipsum" means placeholder
+  text, '{' means leaked code. C4 applied these per line or with zero tolerance; here they are
+  document-level fractions, so one heading or one stray brace does not drop a page.
+
+The thresholds are policy, not code. Every number lives in `QualityThresholds` with its default and
+its reason, and the sources file can override any of them (`policy.quality`); this module only
+measures and compares. `check_quality` applies the rules cheapest first and stops at the first
+failure, naming the rule (= the threshold field) so that rejections can be counted and explained.
+
+Every measure is linear in the length of the text, works on any `str` (lone surrogates, control
+characters, RTL scripts, emoji, a megabyte without a space) and never raises.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from itertools import accumulate, compress, count, filterfalse, repeat
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Unicode punctuation (categories P*) of the Basic Multilingual Plane: stripped from both ends of a
+# whitespace token to get a word, so "«Bonjour," and "(l'été)" give "Bonjour" and "l'été".
+_PUNCTUATION = "".join(c for c in map(chr, range(0x10000)) if unicodedata.category(c)[0] == "P")
+_PUNCT = re.escape(_PUNCTUATION)
+# A word is a whitespace token without its leading and trailing punctuation; one regex pass instead
+# of a strip per token. Its first and last characters are neither space nor punctuation.
+_WORD = re.compile(rf"[^\s{_PUNCT}](?:\S*[^\s{_PUNCT}])?")
+_DIGIT = re.compile(r"\d")
+
+BULLETS = ("•", "‣", "⁃", "◦", "∙", "·", "●", "○", "■", "□", "▪", "▫", "◆", "◇", "►", "▶", "▸",
+           "➢", "➤", "✓", "✔", "- ", "* ")
+"""Line starts that mark a list item (Gopher). Dashes count only when followed by a space, as in
+Markdown: '—', '–' and '--' open the dialogue lines of French, Spanish and Italian fiction."""
+
+TERMINAL_PUNCTUATION = (".", "!", "?", "…", ":", ";", '"', "'", "»", "«", "”", "“", "’",
+                        "。", "！", "？", "｡", "．", "؟", "۔", "।", "॥", "\u037e", "‼", "⁇", "⁈", "⁉")
+"""Line ends that close a sentence (C4), with the closing quotes of European languages (German
+closes with “ and «) and CJK, Arabic, Urdu, Devanagari and Greek equivalents. A closing ')' or ']'
+after them is ignored."""
+
+MAX_NGRAM_SIZE = 32
+"""Largest n an n-gram rule accepts: the top-n-gram measure costs one pass over the words per size."""
+
+_CLOSING_BRACKETS = ")]"
+_ELLIPSES = ("...", "…")
+
+
+class QualityThresholds(BaseModel):
+    """The quality policy: a document is kept only if every measured signal is within these bounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_words: int = Field(default=50, ge=0, description="Fewer words than this is a fragment, not a document (Gopher).")
+    max_words: int = Field(default=100_000, ge=0, description="More words than this is a dump or a concatenation, not a document (Gopher).")
+    min_mean_word_length: float = Field(
+        default=3.0, ge=0.0, description="Mean characters per word below this means symbols, initials or broken text (Gopher)."
+    )
+    max_mean_word_length: float = Field(
+        default=10.0, ge=0.0, description="Mean characters per word above this means URLs, hashes or run-together text (Gopher)."
+    )
+    max_symbol_word_ratio: float = Field(
+        default=0.1, ge=0.0, description="Most '#' or ellipses ('...', '…') per word; more means hashtag spam or truncated teasers (Gopher)."
+    )
+    max_curly_bracket_ratio: float = Field(
+        default=0.01,
+        ge=0.0,
+        le=1.0,
+        description="Most '{' and '}' per non-space character; more means leaked JavaScript or CSS (C4 drops any page with '{').",
+    )
+    max_digit_ratio: float = Field(
+        default=0.25, ge=0.0, le=1.0, description="Most digits per non-space character; more means tables, listings or prices."
+    )
+    min_alpha_word_fraction: float = Field(
+        default=0.8, ge=0.0, le=1.0, description="Least fraction of words with at least one letter (Gopher)."
+    )
+    max_bullet_line_fraction: float = Field(
+        default=0.9, ge=0.0, le=1.0, description="Most fraction of lines that start with a bullet; more is a list, not prose (Gopher)."
+    )
+    max_ellipsis_line_fraction: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="Most fraction of lines that end with an ellipsis; more is a page of teasers (Gopher)."
+    )
+    max_lines_without_terminal_punctuation: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Most fraction of lines that do not end in terminal punctuation (C4, as a fraction). 0.5 keeps an article "
+            "whose headings alternate with paragraphs and rejects menus and link lists."
+        ),
+    )
+    min_lines_for_punctuation_rule: int = Field(
+        default=3,
+        ge=1,
+        description="The terminal-punctuation rule applies only from this many lines: a one-line JSONL document is not a menu.",
+    )
+    max_duplicate_line_fraction: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="Most fraction of lines that repeat an earlier line of the document (Gopher)."
+    )
+    max_duplicate_line_char_fraction: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="Most fraction of line characters in lines that repeat an earlier line (Gopher)."
+    )
+    max_top_ngram_char_fraction: dict[int, float] = Field(
+        default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16},
+        description="For each n, most fraction of word characters covered by the most frequent word n-gram (Gopher).",
+    )
+    max_duplicate_ngram_char_fraction: dict[int, float] = Field(
+        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
+        description="For each n, most fraction of word characters inside word n-grams that occur more than once (Gopher).",
+    )
+    forbidden_phrases: tuple[str, ...] = Field(
+        default=("lorem ipsum",),
+        description="A document containing any of these (case and spacing ignored) is rejected (C4: placeholder text).",
+    )
+
+    @field_validator("max_top_ngram_char_fraction", "max_duplicate_ngram_char_fraction")
+    @classmethod
+    def _ngram_limits_are_fractions(cls, value: dict[int, float]) -> dict[int, float]:
+        bad = {n: limit for n, limit in value.items() if not 1 <= n <= MAX_NGRAM_SIZE or not 0.0 <= limit <= 1.0}
+        if bad:
+            raise ValueError(f"n-gram sizes must be 1 to {MAX_NGRAM_SIZE} and limits between 0 and 1, got {bad}")
+        return value
+
+    @field_validator("forbidden_phrases")
+    @classmethod
+    def _phrases_are_not_blank(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not phrase.strip() for phrase in value):
+            raise ValueError("a blank phrase would match every document")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds_are_ordered(self) -> "QualityThresholds":
+        if self.min_words > self.max_words:
+            raise ValueError(f"min_words {self.min_words} is above max_words {self.max_words}")
+        if self.min_mean_word_length > self.max_mean_word_length:
+            raise ValueError(
+                f"min_mean_word_length {self.min_mean_word_length} is above max_mean_word_length {self.max_mean_word_length}"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class QualityVerdict:
+    """The outcome for one document: kept or not, the first rule it broke, and what was measured."""
+
+    passed: bool
+    rule: str | None
+    detail: str | None
+    signals: dict[str, float]
+
+
+class _Document:
+    """A text split once into the units the rules measure; each split is made when a rule first needs it.
+
+    Words come from the lowercased text: the n-gram rules compare words case-insensitively, and one
+    lowercasing of the text is cheaper than one per word (it changes the length of almost no word).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @cached_property
+    def lowered(self) -> str:
+        return self.text.lower()
+
+    @cached_property
+    def words(self) -> list[str]:
+        return _WORD.findall(self.lowered)
+
+    @cached_property
+    def word_chars(self) -> int:
+        return sum(map(len, self.words))
+
+    @cached_property
+    def word_char_offsets(self) -> list[int]:
+        """offsets[i] = characters in words[:i], so words[i:j] hold offsets[j] - offsets[i] characters."""
+        return list(accumulate(map(len, self.words), initial=0))
+
+    @cached_property
+    def non_space_chars(self) -> int:
+        return len("".join(self.text.split()))
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """Non-empty lines, stripped; every line break counts ('\\n', '\\r\\n', '\\u2028', ...)."""
+        return list(filter(None, map(str.strip, self.text.splitlines())))
+
+    @cached_property
+    def ngrams(self) -> _Ngrams:
+        return _Ngrams(self.words)
+
+
+class _Ngrams:
+    """The word n-grams of one document as hash keys, and the start positions of those that repeat.
+
+    The key of the n-gram at i is hash((key of the (n-1)-gram at i, word i+n-1)): one pass over pairs
+    per size instead of hashing n-word tuples. Equal n-grams get equal keys; two different n-grams
+    share one only on a 64-bit hash collision, which could only make a fraction slightly larger.
+    An n-gram can repeat only where its (n-1)-gram prefix (at i) and suffix (at i+1) both repeat, so
+    once few (n-1)-grams repeat, as in prose, only those positions are keyed.
+    """
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.keys: dict[int, list] = {1: words}  # size -> key at every start position
+        self.sparse_keys: dict[int, dict[int, int]] = {}  # size -> key at candidate start positions
+        self.repeats: dict[int, list[int]] = {}  # size -> ascending starts of repeated n-grams
+
+    def all_keys(self, n: int) -> list:
+        known = max(size for size in self.keys if size <= n)
+        for size in range(known + 1, n + 1):
+            self.keys[size] = list(map(hash, zip(self.keys[size - 1], self.words[size - 1 :])))
+        return self.keys[n]
+
+    def repeated_starts(self, n: int) -> list[int]:
+        """Ascending start positions of the n-grams that occur more than once."""
+        smaller = [size for size in self.repeats if size < n]
+        for size in range(max(smaller) + 1 if smaller else n, n + 1):
+            shorter = self.repeats.get(size - 1)
+            if shorter is not None and len(shorter) * 8 < len(self.words):
+                self.repeats[size] = self._repeated_among(size, shorter)
+            else:
+                self.repeats[size] = self._repeated_anywhere(size)
+        return self.repeats[n]
+
+    def _repeated_anywhere(self, n: int) -> list[int]:
+        keys = self.all_keys(n)
+        frequency = Counter(keys)
+        if len(frequency) == len(keys):
+            return []
+        return list(compress(count(), map((1).__lt__, map(frequency.__getitem__, keys))))
+
+    def _repeated_among(self, n: int, shorter_repeats: list[int]) -> list[int]:
+        repeating = set(shorter_repeats)
+        candidates = [i for i in shorter_repeats if i + 1 in repeating]
+        shorter_keys = self.sparse_keys[n - 1] if n - 1 in self.sparse_keys else self.keys[n - 1]
+        keys = {i: hash((shorter_keys[i], self.words[i + n - 1])) for i in candidates}
+        self.sparse_keys[n] = keys
+        frequency = Counter(keys.values())
+        return [i for i in candidates if frequency[keys[i]] > 1]
+
+
+Failure = tuple[str, str]  # (rule, detail)
+Rule = Callable[[_Document, QualityThresholds, dict[str, float]], "Failure | None"]
+
+
+def _ratio(part: float, whole: float) -> float:
+    return part / whole if whole else 0.0
+
+
+def _below(rule: str, what: str, value: float, limit: float) -> Failure | None:
+    return (rule, f"{what} {value:.4g} < {rule} {limit:g}") if value < limit else None
+
+
+def _above(rule: str, what: str, value: float, limit: float) -> Failure | None:
+    return (rule, f"{what} {value:.4g} > {rule} {limit:g}") if value > limit else None
+
+
+def _covered_chars(starts: Iterable[int], n: int, offsets: list[int]) -> int:
+    """Characters of the words inside n-grams starting at `starts` (ascending); each word counted once."""
+    covered = end = 0
+    for start in starts:
+        stop = start + n
+        covered += offsets[stop] - offsets[max(start, end)]
+        end = stop
+    return covered
+
+
+def _has_letter(word: str) -> bool:
+    return any(map(str.isalpha, word))
+
+
+def words_with_letter(words: list[str]) -> int:
+    """Words with at least one letter; most words are letters only, which str.isalpha answers in C."""
+    return sum(map(str.isalpha, words)) + sum(map(_has_letter, filterfalse(str.isalpha, words)))
+
+
+def top_ngram_char_fraction(doc: _Document, n: int) -> float:
+    """Word characters covered by the occurrences of the most frequent n-gram / all word characters."""
+    keys = doc.ngrams.all_keys(n)
+    frequency = Counter(keys)
+    most = max(frequency.values(), default=0)
+    if most < 2:
+        return 0.0
+    top = next(key for key, seen in frequency.items() if seen == most)  # the first to appear among equals
+    starts = compress(count(), map(top.__eq__, keys))
+    return _ratio(_covered_chars(starts, n, doc.word_char_offsets), doc.word_chars)
+
+
+def duplicate_ngram_char_fraction(doc: _Document, n: int) -> float:
+    """Word characters inside n-grams that occur more than once / all word characters."""
+    starts = doc.ngrams.repeated_starts(n)
+    return _ratio(_covered_chars(starts, n, doc.word_char_offsets), doc.word_chars)
+
+
+@lru_cache(maxsize=256)
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """A forbidden phrase as a regex over lowercased text, any run of whitespace between its words."""
+    return re.compile(r"\s+".join(map(re.escape, phrase.lower().split())))
+
+
+# The rules, cheapest first. Each records all of its signals, then returns its first failure or None.
+
+
+def _word_count_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
+    words = len(doc.words)
+    signals["word_count"] = float(words)
+    if words < limits.min_words:
+        return "min_words", f"{words} words < min_words {limits.min_words}"
+    if words > limits.max_words:
+        return "max_words", f"{words} words > max_words {limits.max_words}"
+    return None
+
+
+def _forbidden_phrase_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
+    found = [phrase for phrase in limits.forbidden_phrases if _phrase_pattern(phrase).search(doc.lowered)]
+    signals["forbidden_phrase_count"] = float(len(found))
+    return ("forbidden_phrases", f"contains {found[0]!r} from forbidden_phrases") if found else None
+
+
+def _mean_word_length_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
+    mean = signals["mean_word_length"] = _ratio(doc.word_chars, len(doc.words))
+    return _below("min_mean_word_length", "mean word length", mean, limits.min_mean_word_length) or _above(
+        "max_mean_word_length", "mean word length", mean, limits.max_mean_word_length
+    )
+
+
+def _symbol_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
+    words = len(doc.words)
+    hashes = signals["hash_word_ratio"] = _ratio(doc.text.count("#"), words)
+    ellipses = signals["ellipsis_word_ratio"] = _ratio(sum(map(doc.text.count, _ELLIPSES)), words)
+    signals["symbol_word_ratio"] = max(hashes, ellipses)
+    return _above("max_symbol_word_ratio", "'#' per word", hashes, limits.max_symbol_word_ratio) or _above(
+        "max_symbol_word_ratio", "ellipses per word", ellipses, limits.max_symbol_word_ratio
+    )
+
+
+def _curly_bracket_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
+    brackets = doc.text.count("{") + doc.text.count("}")
+    ratio = signals["curly_bracket_ratio"] = _ratio(brackets, doc.non_space_chars)
+    return _above("max_curly_bracket_ratio", "curly brackets per character", ratio, limits.max_curly_bracket_ratio)
+
+
+def _digit_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
+    ratio = signals["digit_ratio"] = _ratio(len(_DIGIT.findall(doc.text)), doc.non_space_chars)
+    return _above("max_digit_ratio", "digits per character", ratio, limits.max_digit_ratio)
+
+
+def _alpha_word_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
+    fraction = signals["alpha_word_fraction"] = _ratio(words_with_letter(doc.words), len(doc.words))
+    return _below("min_alpha_word_fraction", "fraction of words with a letter", fraction, limits.min_alpha_word_fraction)
+
+
+def _line_shape_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
+    lines = doc.lines
+    signals["line_count"] = float(len(lines))
+    bullets = signals["bullet_line_fraction"] = _ratio(sum(map(str.startswith, lines, repeat(BULLETS))), len(lines))
+    ellipses = signals["ellipsis_line_fraction"] = _ratio(sum(map(str.endswith, lines, repeat(_ELLIPSES))), len(lines))
+    closed = sum(map(str.endswith, map(str.rstrip, lines, repeat(_CLOSING_BRACKETS)), repeat(TERMINAL_PUNCTUATION)))
+    open_lines = signals["lines_without_terminal_punctuation"] = _ratio(len(lines) - closed, len(lines))
+    failure = _above("max_bullet_line_fraction", "fraction of bullet lines", bullets, limits.max_bullet_line_fraction)
+    failure = failure or _above(
+        "max_ellipsis_line_fraction", "fraction of lines ending in an ellipsis", ellipses, limits.max_ellipsis_line_fraction
+    )
+    if failure or len(lines) < limits.min_lines_for_punctuation_rule:
+        return failure
+    return _above(
+        "max_lines_without_terminal_punctuation",
+        "fraction of lines without terminal punctuation",
+        open_lines,
+        limits.max_lines_without_terminal_punctuation,
+    )
+
+
+def _duplicate_line_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
+    lines = doc.lines
+    copies = [(line, seen - 1) for line, seen in Counter(lines).items() if seen > 1]  # beyond the first
+    fraction = signals["duplicate_line_fraction"] = _ratio(sum(times for _, times in copies), len(lines))
+    char_fraction = signals["duplicate_line_char_fraction"] = _ratio(
+        sum(len(line) * times for line, times in copies), sum(map(len, lines))
+    )
+    return _above(
+        "max_duplicate_line_fraction", "fraction of repeated lines", fraction, limits.max_duplicate_line_fraction
+    ) or _above(
+        "max_duplicate_line_char_fraction",
+        "fraction of characters in repeated lines",
+        char_fraction,
+        limits.max_duplicate_line_char_fraction,
+    )
+
+
+def _top_ngram_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
+    failures = []
+    for n, limit in sorted(limits.max_top_ngram_char_fraction.items()):
+        fraction = signals[f"top_{n}gram_char_fraction"] = top_ngram_char_fraction(doc, n)
+        failures.append(_above("max_top_ngram_char_fraction", f"top {n}-gram character fraction", fraction, limit))
+    return next(filter(None, failures), None)
+
+
+def _duplicate_ngram_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
+    failures = []
+    for n, limit in sorted(limits.max_duplicate_ngram_char_fraction.items()):
+        fraction = signals[f"duplicate_{n}gram_char_fraction"] = duplicate_ngram_char_fraction(doc, n)
+        failures.append(_above("max_duplicate_ngram_char_fraction", f"duplicate {n}-gram character fraction", fraction, limit))
+    return next(filter(None, failures), None)
+
+
+RULES: tuple[Rule, ...] = (
+    _word_count_rule,
+    _forbidden_phrase_rule,
+    _mean_word_length_rule,
+    _symbol_rule,
+    _curly_bracket_rule,
+    _digit_rule,
+    _alpha_word_rule,
+    _line_shape_rule,
+    _duplicate_line_rule,
+    _top_ngram_rule,
+    _duplicate_ngram_rule,
+)
+"""The order check_quality applies the rules in: character and word counts first, n-grams last."""
+
+_DEFAULTS = QualityThresholds()
+
+
+def quality_signals(text: str, thresholds: QualityThresholds | None = None) -> dict[str, float]:
+    """Every signal the rules measure, pass or fail; n-gram sizes and phrases come from `thresholds`."""
+    doc, limits, signals = _Document(text), thresholds or _DEFAULTS, {}
+    for rule in RULES:
+        rule(doc, limits, signals)
+    return signals
+
+
+def check_quality(text: str, thresholds: QualityThresholds) -> QualityVerdict:
+    """Apply the rules in order and stop at the first the text breaks; `signals` holds what was measured."""
+    doc, signals = _Document(text), {}
+    for rule in RULES:
+        failure = rule(doc, thresholds, signals)
+        if failure:
+            return QualityVerdict(passed=False, rule=failure[0], detail=failure[1], signals=signals)
+    return QualityVerdict(passed=True, rule=None, detail=None, signals=signals)

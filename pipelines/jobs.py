@@ -1,0 +1,24 @@
+"""Two jobs: curate one source (a partition), then publish everything curated."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.partitions import SOURCE_PARTITIONS
+
+CURATE_SOURCE = "curate_source"
+PUBLISH = "publish"
+
+curate_source_job = dg.define_asset_job(
+    CURATE_SOURCE,
+    selection=dg.AssetSelection.groups("harvest", "curation"),
+    partitions_def=SOURCE_PARTITIONS,
+    description="Harvest one source and run it through extraction, language, licence and quality.",
+)
+
+publish_job = dg.define_asset_job(
+    PUBLISH,
+    selection=dg.AssetSelection.groups("publication"),
+    tags={"moisson/publish": "true"},
+    description="Deduplicate across sources and runs, publish the corpus and load the warehouse.",
+)

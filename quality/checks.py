@@ -1,0 +1,83 @@
+"""Asset checks: what must hold before, and after, a corpus is published.
+
+The contract check on `deduplicated` is blocking: if a document about to be published lacks a
+licence, has one outside the allow list, or is in a language the policy does not keep, the corpus
+and the warehouse are not updated.
+"""
+
+
+import duckdb
+import polars as pl
+
+import dagster as dg
+
+from assets.publication import corpus, deduplicated, warehouse
+from assets.resources import MoissonResource
+from quality.corpus_suite import validate_corpus_frame
+
+
+@dg.asset_check(asset=deduplicated, blocking=True, description="GX suite: required columns, unique ids, licence allow list, policy languages.")
+def corpus_contract(moisson: MoissonResource) -> dg.AssetCheckResult:
+    layout, policy = moisson.layout(), moisson.config().policy
+    kept = pl.read_parquet(layout.deduplicated).filter(pl.col("status") == "kept")
+    if kept.is_empty():
+        return dg.AssetCheckResult(passed=True, metadata={"checked_rows": 0})
+    result = validate_corpus_frame(kept.to_pandas(), policy)
+    return dg.AssetCheckResult(
+        passed=result.success,
+        metadata={"checked_rows": result.checked_rows, "failed_expectations": dg.MetadataValue.json(result.failed)},
+    )
+
+
+@dg.asset_check(asset=deduplicated, blocking=True, description="Every harvested record has a decision: nothing dropped silently.")
+def every_record_decided(moisson: MoissonResource) -> dg.AssetCheckResult:
+    """Per source: records harvested = documents decided. A source whose later stages failed this
+    time still has its previous, complete chain published, so it is reported as stale, not counted."""
+    config, layout = moisson.config(), moisson.layout()
+    decided = pl.read_parquet(layout.deduplicated, columns=["source", "status"])
+    per_source, stale = {}, []
+    for source in config.source_names:
+        raw, curated = layout.stage_file("raw_records", source), layout.stage_file("quality_filtered", source)
+        if not curated.exists():
+            continue
+        if raw.stat().st_mtime > curated.stat().st_mtime:
+            stale.append(source)
+            continue
+        harvested = pl.scan_parquet(raw).select(pl.len()).collect().item()
+        per_source[source] = (harvested, decided.filter(pl.col("source") == source).height)
+    lost = {s: h - d for s, (h, d) in per_source.items() if h != d}
+    undecided = decided.filter(~pl.col("status").is_in(["kept", "rejected"])).height
+    return dg.AssetCheckResult(
+        passed=not lost and undecided == 0,
+        metadata={"harvested_vs_decided": dg.MetadataValue.json(per_source), "lost": dg.MetadataValue.json(lost),
+                  "stale_sources": dg.MetadataValue.json(stale), "undecided": undecided},
+    )
+
+
+@dg.asset_check(asset=corpus, description="Published ids are unique across all part files, and every part is readable.")
+def corpus_ids_unique(moisson: MoissonResource) -> dg.AssetCheckResult:
+    pattern = str(moisson.layout().corpus_dir / "*" / "*.parquet")
+    with duckdb.connect() as con:
+        total, distinct = con.execute("SELECT count(*), count(DISTINCT id) FROM read_parquet(?)", [pattern]).fetchone()
+    return dg.AssetCheckResult(passed=total == distinct, metadata={"rows": total, "distinct_ids": distinct})
+
+
+@dg.asset_check(asset=warehouse, description="The warehouse's kept documents are exactly the published corpus.")
+def warehouse_matches_corpus(moisson: MoissonResource) -> dg.AssetCheckResult:
+    layout = moisson.layout()
+    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
+        only_in_one = con.execute(
+            "SELECT count(*) FROM ((SELECT id FROM corpus EXCEPT SELECT id FROM read_parquet(?)) "
+            "UNION ALL (SELECT id FROM read_parquet(?) EXCEPT SELECT id FROM corpus))",
+            [str(layout.corpus_dir / "*" / "*.parquet")] * 2,
+        ).fetchone()[0]
+        bad_status = con.execute(
+            "SELECT count(*) FROM documents WHERE (status = 'rejected') <> (reason IS NOT NULL)"
+        ).fetchone()[0]
+    return dg.AssetCheckResult(
+        passed=only_in_one == 0 and bad_status == 0,
+        metadata={"ids_in_only_one_of_corpus_and_warehouse": only_in_one, "status_reason_mismatches": bad_status},
+    )
+
+
+CHECKS = [corpus_contract, every_record_decided, corpus_ids_unique, warehouse_matches_corpus]

@@ -1,0 +1,119 @@
+"""Read local dumps: JSONL (one document per line), plain text files and HTML files.
+
+A JSONL line that is not valid JSON, or has no string `text`, is reported with its file and line
+number and the rest of the file is read. The file's modification time stands for when it was
+retrieved, since a dump carries no capture date of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sources.records import RawRecord, ReadFailure, ReadStats, display_name
+
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+TEXT_SUFFIXES = {".txt", ".text", ".md"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+
+
+def read_files(
+    paths: list[Path], source: str, stats: ReadStats, max_record_bytes: int, relative_to: Path
+) -> Iterator[RawRecord | ReadFailure]:
+    for path in paths:
+        stats.files += 1
+        name = display_name(path, relative_to)
+        suffix = path.suffix.lower()
+        try:
+            if suffix in JSONL_SUFFIXES:
+                yield from _read_jsonl(path, name, source, stats, max_record_bytes)
+            elif suffix in TEXT_SUFFIXES or suffix in HTML_SUFFIXES:
+                yield from _read_whole_file(path, name, source, stats, max_record_bytes, "html" if suffix in HTML_SUFFIXES else "text")
+            else:
+                stats.skipped["unsupported_file_type"] += 1
+                stats.failures += 1
+                yield ReadFailure(source, name, "harvest", "UnsupportedFileType",
+                                  f"{suffix or 'no extension'} is not one of .jsonl, .txt, .html")
+        except OSError as exc:
+            stats.failures += 1
+            yield ReadFailure(source, name, "harvest", type(exc).__name__, str(exc))
+
+
+def _read_whole_file(path: Path, name: str, source: str, stats: ReadStats, max_record_bytes: int, kind: str) -> Iterator[RawRecord | ReadFailure]:
+    if path.stat().st_size > max_record_bytes:
+        stats.failures += 1
+        yield ReadFailure(source, name, "harvest", "PayloadTooLarge", f"file exceeds {max_record_bytes} bytes; skipped")
+        return
+    stats.records += 1
+    yield RawRecord(
+        source=source,
+        source_kind="files",
+        record_key=name,
+        locator=name,
+        content_type=kind,
+        payload=path.read_bytes(),
+        retrieved_at=_modified_at(path),
+    )
+
+
+def _read_jsonl(path: Path, name: str, source: str, stats: ReadStats, max_record_bytes: int) -> Iterator[RawRecord | ReadFailure]:
+    retrieved_at = _modified_at(path)
+    with path.open("rb") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            locator = f"{name}:{line_number}"
+            problem = None
+            if len(line) > max_record_bytes:
+                problem = ("PayloadTooLarge", f"line exceeds {max_record_bytes} bytes")
+            else:
+                try:
+                    item = json.loads(line)
+                except ValueError as exc:
+                    problem = ("InvalidJSON", f"not valid JSON: {exc}")
+                else:
+                    problem = _shape_problem(item)
+            if problem:
+                stats.failures += 1
+                yield ReadFailure(source, locator, "harvest", *problem)
+                continue
+            stats.records += 1
+            native_id = item.get("id")
+            yield RawRecord(
+                source=source,
+                source_kind="files",
+                record_key=f"{name}#id={native_id}" if native_id is not None else locator,
+                locator=locator,
+                content_type="text",
+                payload=item["text"].encode("utf-8", errors="surrogatepass"),
+                retrieved_at=retrieved_at,
+                url=_optional_str(item.get("url")),
+                title=_optional_str(item.get("title")),
+                license=_optional_str(item.get("license")),
+                language=_optional_str(item.get("language")),
+            )
+
+
+def _shape_problem(item: object) -> tuple[str, str] | None:
+    if not isinstance(item, dict):
+        return ("WrongShape", f"expected a JSON object, found {type(item).__name__}")
+    if not isinstance(item.get("text"), str):
+        return ("WrongShape", "no string 'text' field")
+    for key in ("url", "title", "license", "language"):
+        value = item.get(key)
+        if value is not None and not isinstance(value, str):
+            return ("WrongShape", f"'{key}' must be a string, found {type(value).__name__}")
+    if item.get("id") is not None and not isinstance(item["id"], (str, int)):
+        return ("WrongShape", "'id' must be a string or an integer")
+    return None
+
+
+def _optional_str(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _modified_at(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).replace(microsecond=0)
+

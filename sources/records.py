@@ -1,0 +1,78 @@
+"""What every connector yields: raw records ready for extraction, or failures that say what went wrong.
+
+A connector never raises for one bad record: it yields a `ReadFailure` naming the source, the record
+and the cause, and goes on. Skipped records (requests, revisits, images...) are counted, not yielded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One payload as harvested, before any interpretation of its content."""
+
+    source: str
+    source_kind: str
+    record_key: str  # stable within the source: WARC-Record-ID, JSONL id or file:line
+    locator: str  # where to find it again: file and offset or line
+    content_type: str  # 'html' | 'text'
+    payload: bytes
+    retrieved_at: datetime
+    url: str | None = None
+    charset: str | None = None
+    title: str | None = None  # carried by the input record itself (JSONL)
+    license: str | None = None  # carried by the input record itself (JSONL)
+    language: str | None = None  # carried by the input record itself (JSONL)
+
+    @property
+    def content_sha256(self) -> str:
+        return hashlib.sha256(self.payload).hexdigest()
+
+    @property
+    def id(self) -> str:
+        """Same input, same id: derived from the source, the record's own key and its exact bytes."""
+        key = "\x1f".join((self.source, self.record_key, self.content_sha256))
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ReadFailure:
+    """A record (or a whole file) that could not be read; the run records it and continues."""
+
+    source: str
+    record: str
+    stage: str
+    error_class: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.source}] {self.stage} failed for {self.record}: {self.error_class}: {self.message}"
+
+
+@dataclass
+class ReadStats:
+    """What a connector saw, for the asset's metadata: nothing disappears without a count."""
+
+    files: int = 0
+    records: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    failures: int = 0
+
+    def as_metadata(self) -> dict[str, int]:
+        out = {"files_read": self.files, "records": self.records, "failures": self.failures}
+        out.update({f"skipped_{reason}": count for reason, count in sorted(self.skipped.items())})
+        return out
+
+
+def display_name(path: Path, relative_to: Path) -> str:
+    """A file's name relative to the sources file, so that ids and messages do not depend on where the clone lives."""
+    try:
+        return str(path.relative_to(relative_to))
+    except ValueError:
+        return str(path)

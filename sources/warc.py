@@ -1,0 +1,192 @@
+"""Read web archives (WARC 1.0/1.1, WET, legacy ARC; gzip or plain) into raw records.
+
+Only pages worth extracting become records: HTML and plain-text responses, resources and WET
+conversions with a 2xx status. Everything else (requests, revisits, metadata, images, redirects)
+is skipped and counted. A corrupt or truncated record is reported with its file and byte offset and
+the reader re-synchronises on the next record, so one bad record never costs the rest of the file.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+
+from sources.records import RawRecord, ReadFailure, ReadStats, display_name
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+TEXT_TYPES = ("text/plain",)
+PAYLOAD_RECORD_TYPES = {"response", "resource", "conversion"}
+GZIP_MAGIC = b"\x1f\x8b\x08"
+WARC_LINE = re.compile(rb"(?:^|\n)WARC/\d\.\d+\r?\n")
+RESYNC_WINDOW = 1 << 20
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def read_warc_files(
+    paths: list[Path], source: str, stats: ReadStats, max_record_bytes: int, relative_to: Path
+) -> Iterator[RawRecord | ReadFailure]:
+    for path in paths:
+        stats.files += 1
+        yield from read_warc_file(path, source, stats, max_record_bytes, display_name(path, relative_to))
+
+
+def read_warc_file(
+    path: Path, source: str, stats: ReadStats, max_record_bytes: int, name: str
+) -> Iterator[RawRecord | ReadFailure]:
+    """Yield the file's records; on a broken record, report it and resume at the next record boundary."""
+    gzipped = _is_gzip(path)
+    with path.open("rb") as handle:
+        if not _record_begins_at(handle, 0, gzipped):
+            stats.failures += 1
+            yield ReadFailure(source, f"{name}@0", "harvest", "NotAWebArchive",
+                              "file does not start with a WARC or ARC record (is it really a web archive?)")
+            return
+        position = 0
+        while position is not None:
+            handle.seek(position)
+            iterator = ArchiveIterator(handle, arc2warc=True)
+            try:
+                for record in iterator:
+                    yield from _to_raw_record(record, source, stats, max_record_bytes, f"{name}@{iterator.offset}")
+                end = path.stat().st_size
+                if iterator.offset < end:  # warcio ends quietly on a record cut short at the end of the file
+                    stats.failures += 1
+                    yield ReadFailure(source, f"{name}@{iterator.offset}", "harvest", "TruncatedRecord",
+                                      f"the file ends inside a record ({end - iterator.offset} bytes left unread)")
+                return
+            except Exception as exc:  # warcio raises many types on bad input; each one is a record failure
+                failed_at = iterator.offset if iterator.offset >= position else position
+                stats.failures += 1
+                yield ReadFailure(source, f"{name}@{failed_at}", "harvest", type(exc).__name__, _one_line(exc))
+                position = _next_record_start(handle, failed_at + 1, gzipped)
+
+
+def _to_raw_record(record, source: str, stats: ReadStats, max_record_bytes: int, locator: str) -> Iterator[RawRecord | ReadFailure]:
+    record_type = record.rec_type
+    if record_type not in PAYLOAD_RECORD_TYPES:
+        stats.skipped[record_type or "unknown"] += 1
+        return
+    if record.http_headers is not None and record_type == "response":
+        status = record.http_headers.get_statuscode() or ""
+        if not status.startswith("2"):
+            stats.skipped["http_status_not_2xx"] += 1
+            return
+        content_type = record.http_headers.get_header("Content-Type") or ""
+    else:
+        content_type = record.rec_headers.get_header("Content-Type") or ""
+    if record_type == "conversion" and not content_type:
+        content_type = "text/plain"
+    payload = record.content_stream().read(max_record_bytes + 1)
+    if len(payload) > max_record_bytes:
+        stats.failures += 1
+        yield ReadFailure(source, locator, "harvest", "PayloadTooLarge", f"payload exceeds {max_record_bytes} bytes; skipped")
+        return
+    missing = getattr(record.raw_stream, "limit", 0)
+    if missing > 0:
+        stats.failures += 1
+        yield ReadFailure(source, locator, "harvest", "TruncatedRecord", f"record is {missing} bytes shorter than its Content-Length; skipped")
+        return
+    kind = _payload_kind(content_type, payload)
+    if kind is None:
+        stats.skipped["not_html_or_text"] += 1
+        return
+    stats.records += 1
+    headers = record.rec_headers
+    yield RawRecord(
+        source=source,
+        source_kind="warc",
+        record_key=headers.get_header("WARC-Record-ID") or locator,
+        locator=locator,
+        content_type=kind,
+        payload=payload,
+        retrieved_at=parse_warc_date(headers.get_header("WARC-Date")),
+        url=headers.get_header("WARC-Target-URI"),
+        charset=_charset(content_type),
+    )
+
+
+def _payload_kind(content_type: str, payload: bytes) -> str | None:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type in HTML_TYPES:
+        return "html"
+    if media_type in TEXT_TYPES:
+        return "text"
+    if not media_type:
+        head = payload[:512].lstrip().lower()
+        if head.startswith((b"<!doctype html", b"<html")):
+            return "html"
+    return None
+
+
+def _charset(content_type: str) -> str | None:
+    match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type, re.IGNORECASE)
+    return match.group(1).lower() if match else None
+
+
+def parse_warc_date(value: str | None) -> datetime:
+    """WARC-Date as an aware UTC datetime; archives in the wild carry invalid dates, so degrade to the day, then the epoch."""
+    if not value:
+        return EPOCH
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except ValueError:
+        match = re.match(r"(\d{4})-(\d{2})-(\d{2})", value)
+        if match:
+            try:
+                return datetime(*map(int, match.groups()), tzinfo=timezone.utc)
+            except ValueError:
+                pass
+        return EPOCH
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(3) == GZIP_MAGIC
+
+
+def _next_record_start(handle, start: int, gzipped: bool) -> int | None:
+    """Scan forward for the next byte offset where a WARC record really begins."""
+    offset = start
+    while True:
+        handle.seek(offset)
+        window = handle.read(RESYNC_WINDOW)
+        if not window:
+            return None
+        for candidate in _candidates(window, gzipped):
+            if _record_begins_at(handle, offset + candidate, gzipped):
+                return offset + candidate
+        offset += max(len(window) - 16, 1)
+
+
+def _candidates(window: bytes, gzipped: bool) -> Iterator[int]:
+    if gzipped:
+        index = window.find(GZIP_MAGIC)
+        while index != -1:
+            yield index
+            index = window.find(GZIP_MAGIC, index + 1)
+    else:
+        for match in WARC_LINE.finditer(window):
+            yield match.start() + (1 if window[match.start() : match.start() + 1] == b"\n" else 0)
+
+
+def _record_begins_at(handle, offset: int, gzipped: bool) -> bool:
+    handle.seek(offset)
+    head = handle.read(4096)
+    if gzipped:
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 64)
+        except zlib.error:
+            return False
+    return head.startswith((b"WARC/", b"filedesc://"))
+
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text[:500] or type(exc).__name__

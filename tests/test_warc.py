@@ -1,0 +1,130 @@
+"""WARC reading against the real files in ../shared/data/warc and archives written here with warcio."""
+
+import io
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from sources.records import RawRecord, ReadFailure, ReadStats
+from sources.warc import parse_warc_date, read_warc_file
+
+PAGE = "<html lang='en'><body><p>Page number {n} with enough text to matter.</p></body></html>"
+
+
+def read(path: Path):
+    stats = ReadStats()
+    items = list(read_warc_file(path, "test", stats, 1 << 20, path.name))
+    return [i for i in items if isinstance(i, RawRecord)], [i for i in items if isinstance(i, ReadFailure)], stats
+
+
+def write_archive(path: Path, pages: int, gzip: bool = True) -> list[int]:
+    """A WARC of `pages` HTML responses plus one request and one image; returns each page's offset."""
+    offsets = []
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=gzip)
+        for n in range(pages):
+            offsets.append(handle.tell())
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            record = writer.create_warc_record(f"https://example.org/{n}", "response",
+                                               payload=io.BytesIO(PAGE.format(n=n).encode()), http_headers=headers)
+            writer.write_record(record)
+        image = StatusAndHeaders("200 OK", [("Content-Type", "image/png")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record("https://example.org/a.png", "response",
+                                                      payload=io.BytesIO(b"\x89PNG...."), http_headers=image))
+        writer.write_record(writer.create_warc_record("https://example.org/0", "request", payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n")))
+    return offsets
+
+
+@pytest.mark.parametrize("gzip", [True, False])
+def test_reads_pages_and_counts_what_it_skips(tmp_path, gzip):
+    path = tmp_path / ("a.warc.gz" if gzip else "a.warc")
+    write_archive(path, 3, gzip=gzip)
+    records, failures, stats = read(path)
+    assert [r.url for r in records] == [f"https://example.org/{n}" for n in range(3)]
+    assert all(r.content_type == "html" and r.charset == "utf-8" for r in records)
+    assert records[1].payload == PAGE.format(n=1).encode()
+    assert failures == [] and stats.skipped == {"not_html_or_text": 1, "request": 1}
+
+
+def test_a_corrupt_record_in_the_middle_is_reported_and_the_rest_is_read(tmp_path):
+    path = tmp_path / "broken.warc.gz"
+    offsets = write_archive(path, 4)
+    data = bytearray(path.read_bytes())
+    data[offsets[1] + 20 : offsets[1] + 40] = b"\x00" * 20  # inside the deflate stream of page 1
+    path.write_bytes(bytes(data))
+    records, failures, _ = read(path)
+    assert [r.url for r in records] == ["https://example.org/0", "https://example.org/2", "https://example.org/3"]
+    assert len(failures) == 1
+    assert failures[0].record == f"broken.warc.gz@{offsets[1]}" and failures[0].source == "test"
+
+
+def test_a_truncated_archive_keeps_every_complete_record(tmp_path):
+    path = tmp_path / "cut.warc.gz"
+    offsets = write_archive(path, 3)
+    path.write_bytes(path.read_bytes()[: offsets[2] + 30])
+    records, failures, _ = read(path)
+    assert [r.url for r in records] == ["https://example.org/0", "https://example.org/1"]
+    assert len(failures) == 1 and failures[0].record == f"cut.warc.gz@{offsets[2]}"
+
+
+def test_a_file_that_is_not_an_archive_is_one_clear_failure(tmp_path):
+    path = tmp_path / "notes.warc.gz"
+    path.write_bytes(b"just some text, not a WARC\n" * 10)
+    records, failures, _ = read(path)
+    assert records == [] and failures[0].error_class == "NotAWebArchive" and failures[0].record == "notes.warc.gz@0"
+    (tmp_path / "empty.warc").write_bytes(b"")
+    assert read(tmp_path / "empty.warc")[1][0].error_class == "NotAWebArchive"
+
+
+def test_warc_dates_degrade_gracefully():
+    assert parse_warc_date("2026-03-01T10:00:00Z") == datetime(2026, 3, 1, 10, tzinfo=timezone.utc)
+    assert parse_warc_date("2020-08-04T10:13:27.123456Z").microsecond == 123456
+    assert parse_warc_date("2008-10-294T05:21:46-0700") == datetime(2008, 10, 29, tzinfo=timezone.utc)
+    assert parse_warc_date(None).year == 1970
+
+
+# Real archives: (file, html records, text records, a skipped kind that must be counted)
+REAL = [
+    ("chatnoir-eu_chatnoir-resiliparse/resiliparse_cc-main-2020-34_sample.warc.gz", 16, 0, ("request", 17)),
+    ("webrecorder_pywb/pywb_iana.warc.gz", 16, 0, ("revisit", 123)),
+    ("webrecorder_warcio/warcio_example.warc", 1, 0, ("revisit", 1)),
+    ("webrecorder_warcio/warcio_example-iana.org-chunked.warc", 1, 0, ("request", 1)),
+    ("commoncrawl_whirlwind-python/commoncrawl_whirlwind.warc.wet.gz", 0, 1, ("warcinfo", 1)),
+    ("openzim_warc2zim/warc2zim_kiwix-with-redirects_warc1.1.warc.gz", 3, 0, ("http_status_not_2xx", 3)),
+    ("chatnoir-eu_chatnoir-resiliparse/resiliparse_clueweb09-quirk_warc0.18.warc.gz", 29, 0, ("warcinfo", 1)),
+    ("webrecorder_warcio/warcio_example.arc.gz", 1, 0, ("warcinfo", 1)),
+]
+
+
+@pytest.mark.parametrize("name,html,text,skipped", REAL, ids=[r[0].split("/")[-1] for r in REAL])
+def test_real_archives(shared_data, tmp_path, name, html, text, skipped):
+    path = tmp_path / Path(name).name
+    shutil.copyfile(shared_data / "warc" / name, path)
+    records, failures, stats = read(path)
+    assert failures == []
+    assert sum(r.content_type == "html" for r in records) == html
+    assert sum(r.content_type == "text" for r in records) == text
+    assert stats.skipped[skipped[0]] == skipped[1]
+
+
+def test_chunked_body_is_dechunked(shared_data, tmp_path):
+    path = tmp_path / "chunked.warc"
+    shutil.copyfile(shared_data / "warc/webrecorder_warcio/warcio_example-iana.org-chunked.warc", path)
+    (record,), _, _ = read(path)
+    assert record.payload.lstrip().lower().startswith(b"<!doctype html>") and record.payload.rstrip().endswith(b"</html>")
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("warcio_example-bad-non-chunked.warc.gz", [("@0", "ArchiveLoadFailed")]),
+    ("warcio_example-wrong-chunks.warc.gz", [("@0", "TruncatedRecord"), ("@516", "ArchiveLoadFailed")]),
+])
+def test_broken_real_archives_fail_clearly(shared_data, tmp_path, name, expected):
+    path = tmp_path / name
+    shutil.copyfile(shared_data / "warc/broken" / name, path)
+    records, failures, _ = read(path)
+    assert records == []
+    assert [(f.record, f.error_class) for f in failures] == [(name + at, cls) for at, cls in expected]

@@ -1,0 +1,68 @@
+-- Moisson warehouse: every document seen, kept or not, with the reason; the sources, the runs and the failures.
+CREATE TABLE IF NOT EXISTS documents (
+    id               VARCHAR PRIMARY KEY,   -- stable: same input, same id
+    status           VARCHAR NOT NULL,      -- kept | rejected
+    reason           VARCHAR,               -- extraction | language | licence | quality | exact_duplicate | near_duplicate
+    reason_detail    VARCHAR,               -- why, in words
+    duplicate_of     VARCHAR,               -- id of the kept document for duplicates
+    similarity       DOUBLE,                -- estimated Jaccard similarity for near duplicates
+    text             VARCHAR,
+    url              VARCHAR,
+    title            VARCHAR,
+    language         VARCHAR,
+    language_score   DOUBLE,
+    language_method  VARCHAR,
+    language_hint    VARCHAR,
+    license          VARCHAR,               -- SPDX id or 'unknown'
+    license_evidence VARCHAR,
+    source           VARCHAR NOT NULL,
+    source_kind      VARCHAR NOT NULL,
+    locator          VARCHAR,               -- file and offset or line in the source
+    content_type     VARCHAR,
+    retrieved_at     TIMESTAMPTZ,
+    content_sha256   VARCHAR,
+    n_chars          BIGINT,
+    n_words          BIGINT,
+    quality_signals  JSON,
+    run_id           VARCHAR,               -- run that last decided this document
+    first_seen_run   VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS sources (
+    name             VARCHAR PRIMARY KEY,
+    kind             VARCHAR NOT NULL,
+    paths            JSON,
+    declared_license VARCHAR,
+    description      VARCHAR,
+    citation         VARCHAR,
+    last_run_id      VARCHAR,
+    updated_at       TIMESTAMPTZ
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id           VARCHAR PRIMARY KEY,
+    started_at       TIMESTAMPTZ,
+    finished_at      TIMESTAMPTZ,
+    sources_file     VARCHAR,
+    policy           JSON,
+    documents_seen   BIGINT,
+    kept             BIGINT,
+    rejected         BIGINT,
+    added_to_corpus  BIGINT,
+    failures         BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS failures (
+    source           VARCHAR NOT NULL,
+    record           VARCHAR NOT NULL,      -- file@offset, file:line, or URL
+    stage            VARCHAR NOT NULL,      -- harvest | extraction | ...
+    error_class      VARCHAR,
+    message          VARCHAR,
+    run_id           VARCHAR,               -- run of the source that last met this failure
+    first_seen_at    TIMESTAMPTZ,
+    last_seen_at     TIMESTAMPTZ,
+    retry_count      INTEGER NOT NULL DEFAULT 0,
+    next_retry_at    TIMESTAMPTZ,           -- the next scheduled run reads the record again
+    resolved_at      TIMESTAMPTZ,           -- set when a later run of the source no longer fails on it
+    PRIMARY KEY (source, record, stage)
+);
