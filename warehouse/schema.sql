@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS documents (
     source           VARCHAR NOT NULL,
     source_kind      VARCHAR NOT NULL,
     locator          VARCHAR,               -- file and offset or line in the source
+    record_key       VARCHAR,               -- the record's own id: WARC-Record-ID, JSONL id, file name
     content_type     VARCHAR,
     retrieved_at     TIMESTAMPTZ,
     content_sha256   VARCHAR,

@@ -1,0 +1,172 @@
+"""The whole pipeline through the real `moisson` command, on the bundled demo data."""
+
+import json
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from e2e import corpus_rows, document_key, expected_decisions, run_moisson, start_moisson, warehouse
+from moisson.publication import CORPUS_SCHEMA
+
+REQUIRED = ["id", "text", "url", "title", "language", "language_score", "license", "license_evidence", "source",
+            "source_kind", "retrieved_at", "content_sha256", "n_chars", "n_words", "run_id"]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """One run over a private copy of the demo; several tests read what it published."""
+    root = tmp_path_factory.mktemp("demo-run")
+    demo = Path(shutil.copytree(Path(__file__).parents[1] / "demo", root / "demo"))
+    data = root / "data"
+    result = run_moisson(demo / "sources.yaml", data)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return demo, data, result
+
+
+def test_every_document_gets_the_expected_decision(demo_run):
+    demo, data, _ = demo_run
+    expected = expected_decisions(demo)
+    with warehouse(data) as con:
+        rows = con.execute("SELECT id, url, record_key, source_kind, status, reason, language, license, duplicate_of FROM documents").fetchall()
+    keys = {row[0]: document_key(row[1], row[2], row[3]) for row in rows}
+    assert sorted(keys.values()) == sorted(expected)
+    for doc_id, url, record_key, kind, status, reason, language, licence, duplicate_of in rows:
+        want = expected[keys[doc_id]]
+        assert (status, reason or "") == (want["status"], want["reason"]), keys[doc_id]
+        assert language == want["language"], keys[doc_id]
+        if want["license"]:
+            assert licence == want["license"], keys[doc_id]
+        assert (keys[duplicate_of] if duplicate_of else "") == want["duplicate_of"], keys[doc_id]
+
+
+def test_corpus_contract(demo_run):
+    _, data, _ = demo_run
+    files = sorted((data / "corpus").glob("*/*.parquet"))
+    assert {f.parent.name for f in files} == {"fr", "en", "de"}
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        assert meta.row_group(0).column(0).compression == "ZSTD"
+        table = pq.read_table(path)
+        assert table.schema.names[: len(REQUIRED)] == REQUIRED and table.schema.equals(CORPUS_SCHEMA)
+        assert set(table.column("language").to_pylist()) == {path.parent.name}
+    rows = corpus_rows(data, ", ".join(REQUIRED))
+    assert len(rows) == 21 and all(all(v is not None for k, v in zip(REQUIRED, row) if k not in ("url", "title")) for row in rows)
+    assert len({row[0] for row in rows}) == 21
+    assert {row[6] for row in rows} <= {"CC0-1.0", "CC-BY-4.0", "CC-BY-SA-4.0", "etalab-2.0"}
+    assert not list((data / "corpus").rglob("*.tmp"))
+
+
+def test_hugging_face_datasets_reads_the_corpus_and_its_card(demo_run):
+    datasets = pytest.importorskip("datasets")
+    _, data, _ = demo_run
+    everything = datasets.load_dataset("parquet", data_files=str(data / "corpus" / "*" / "*.parquet"), split="train")
+    assert everything.num_rows == 21 and "license_evidence" in everything.column_names
+    french = datasets.load_dataset(str(data / "corpus"), "fr", split="train")
+    assert set(french["language"]) == {"fr"} and french.num_rows == 7
+
+
+def test_dataset_card_describes_the_corpus(demo_run):
+    _, data, _ = demo_run
+    card = (data / "corpus" / "README.md").read_text()
+    front = yaml.safe_load(card.split("---")[1])
+    assert sorted(front["language"]) == ["de", "en", "fr"]
+    assert {c["config_name"] for c in front["configs"]} == {"default", "fr", "en", "de"}
+    assert "| CC-BY-4.0 |" in card and "web-sample" in card and "threshold: 0.8" in card
+    assert "Cite as: Moisson demo web archive" in card
+
+
+def test_rejected_documents_are_kept_beside_the_corpus_with_their_reason(demo_run):
+    _, data, _ = demo_run
+    reasons = {p.name for p in (data / "rejected").iterdir()}
+    assert reasons == {"language", "licence", "quality", "exact_duplicate", "near_duplicate"}
+    table = pq.read_table(data / "rejected" / "near_duplicate")
+    assert table.num_rows == 4 and all(table.column("duplicate_of").to_pylist())
+    assert all(t for t in table.column("text").to_pylist())
+
+
+def test_warehouse_tables_and_views(demo_run):
+    _, data, _ = demo_run
+    with warehouse(data) as con:
+        assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 39
+        assert con.execute("SELECT count(*) FROM corpus").fetchone()[0] == 21
+        by_reason = dict(con.execute("SELECT reason, sum(documents) FROM rejections_by_reason GROUP BY 1").fetchall())
+        assert by_reason == {"licence": 5, "quality": 5, "exact_duplicate": 3, "near_duplicate": 4, "language": 1}
+        licences = con.execute("SELECT license, documents FROM licence_breakdown WHERE status = 'kept'").fetchall()
+        assert sum(n for _, n in licences) == 21
+        assert [r[0] for r in con.execute("SELECT name FROM sources ORDER BY name").fetchall()] == ["my-dump", "web-sample"]
+        run = con.execute("SELECT documents_seen, kept, rejected, added_to_corpus, failures FROM runs").fetchall()
+        assert run == [(39, 21, 18, 21, 2)]
+        failures = con.execute("SELECT source, record, stage, error_class FROM failures ORDER BY record").fetchall()
+        assert failures == [("my-dump", "dumps/notes.jsonl:5", "harvest", "InvalidJSON"),
+                            ("my-dump", "dumps/notes.jsonl:7", "harvest", "WrongShape")]
+
+
+def test_cli_prints_where_things_are_and_queries_to_try(demo_run):
+    _, data, result = demo_run
+    assert str(data / "warehouse.duckdb") in result.stdout and "rejections_by_reason" in result.stdout
+    assert "dumps/notes.jsonl:5" in result.stdout + result.stderr  # the failure is a clear log line
+
+
+def test_rerun_adds_nothing_and_a_new_archive_is_deduplicated_against_the_corpus(demo_run, tmp_path):
+    demo, data, _ = demo_run
+    data2 = tmp_path / "data"
+    shutil.copytree(data, data2)
+    before = corpus_rows(data2)
+    files_before = sorted(p.name for p in (data2 / "corpus").glob("*/*.parquet"))
+    again = run_moisson(demo / "sources.yaml", data2)
+    assert again.returncode == 0, again.stderr
+    assert corpus_rows(data2) == before
+    assert sorted(p.name for p in (data2 / "corpus").glob("*/*.parquet")) == files_before
+    with warehouse(data2) as con:
+        assert con.execute("SELECT count(*), sum(added_to_corpus) FROM runs").fetchone() == (2, 21)
+        assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 39
+        assert con.execute("SELECT max(retry_count) FROM failures").fetchone()[0] == 1
+
+
+def test_killed_run_then_restart_equals_a_clean_run(demo_run, tmp_path):
+    demo, clean, _ = demo_run
+    data = tmp_path / "data"
+    marks = [data / "stages" / "quality_filtered" / "web-sample.parquet", data / "stages" / "deduplicated.parquet"]
+    for mark in marks:  # kill after curation of the first source, then right after deduplication
+        process = start_moisson(demo / "sources.yaml", data)
+        deadline = time.monotonic() + 120
+        while not mark.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finished = run_moisson(demo / "sources.yaml", data)
+    assert finished.returncode == 0, finished.stderr
+    assert corpus_rows(data) == corpus_rows(clean)
+    assert not list((data / "corpus").rglob("*.tmp"))
+    with warehouse(data) as con, warehouse(clean) as ref:
+        query = "SELECT id, status, reason, duplicate_of FROM documents ORDER BY id"
+        assert con.execute(query).fetchall() == ref.execute(query).fetchall()
+
+
+def test_a_second_run_on_the_same_data_dir_exits_with_a_clear_message(demo_run, tmp_path):
+    demo, _, _ = demo_run
+    data = tmp_path / "data"
+    first = start_moisson(demo / "sources.yaml", data)
+    try:
+        deadline = time.monotonic() + 60
+        while not (data / ".moisson.lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        second = run_moisson(demo / "sources.yaml", data)
+        assert second.returncode == 3 and "another moisson run is using" in second.stderr
+    finally:
+        first.wait(timeout=300)
+    assert first.returncode == 0
+
+
+def test_config_errors_stop_before_anything_runs(tmp_path):
+    bad = tmp_path / "sources.yaml"
+    bad.write_text("sources:\n  - {name: x, kind: warc, paths: [a], licence: MIT}\npolicy: {licenses: {allow: [MIT]}}\n")
+    result = run_moisson(bad, tmp_path / "data")
+    assert result.returncode == 2 and "source 'x'" in result.stderr and "'licence'" in result.stderr
+    assert not (tmp_path / "data").exists()
