@@ -39,7 +39,7 @@ def raw_records(context: dg.AssetExecutionContext, moisson: MoissonResource) -> 
             seen.add(item.id)
             records.append(item)
     write_stage(layout, "raw_records", source, raw_records_table(records))
-    write_failures(layout, "harvest", source, failures, context.run_id, context.log)
+    write_failures(layout, "harvest", source, failures, context.run.run_id, context.log)
     return dg.MaterializeResult(metadata={"dagster/row_count": len(records), **stats.as_metadata()})
 
 
@@ -49,7 +49,7 @@ def extracted_documents(context: dg.AssetExecutionContext, moisson: MoissonResou
     source, layout = context.partition_key, moisson.layout()
     documents, failures = curation.extract_documents(read_stage(layout, "raw_records", source))
     write_stage(layout, "extracted_documents", source, documents)
-    write_failures(layout, "extraction", source, failures, context.run_id, context.log)
+    write_failures(layout, "extraction", source, failures, context.run.run_id, context.log)
     return dg.MaterializeResult(metadata=describe(documents, failures=len(failures)))
 
 

@@ -4,7 +4,6 @@
 from datetime import datetime, timezone
 
 import polars as pl
-import pyarrow.parquet as pq
 
 import dagster as dg
 
@@ -14,7 +13,7 @@ from assets.stage_files import describe
 from moisson import curation
 from moisson.atomic_files import write_parquet, write_text
 from moisson.dataset_card import corpus_counts, render_card
-from moisson.deduplication import DedupState
+from moisson.deduplication import open_state
 from moisson.publication import CORPUS_SCHEMA, REJECTED_SCHEMA, append_to_tree
 from warehouse.load import Publication, load_publication
 
@@ -33,17 +32,19 @@ def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) ->
     if not frames:
         raise dg.Failure("no source has been curated yet: materialise quality_filtered for at least one source")
     documents = pl.concat(frames, how="diagonal_relaxed")
-    state = DedupState.from_table(pq.read_table(layout.dedup_state) if layout.dedup_state.exists() else None, config.policy.dedup)
+    state, provenance = open_state(layout.dedup_state, layout.corpus_dir, config.policy.dedup)
+    context.log.info(f"dedup index: {provenance}")
     before = len(state)
     if config.policy.dedup.enabled:
         documents = curation.deduplicate_documents(documents, state)
     else:
         documents = curation.keep_pending(documents)
-    documents = documents.with_columns(run_id=pl.lit(context.run_id))
+    documents = documents.with_columns(run_id=pl.lit(context.run.run_id))
     write_parquet(documents.to_arrow(), layout.deduplicated, layout.tmp_dir)
     write_parquet(state.to_table(), layout.dedup_state, layout.tmp_dir)
     return dg.MaterializeResult(
-        metadata=describe(documents, sources=len(frames), newly_kept=len(state) - before, kept_in_index=len(state))
+        metadata=describe(documents, sources=len(frames), newly_kept=len(state) - before, kept_in_index=len(state),
+                          index=provenance)
     )
 
 
@@ -53,7 +54,7 @@ def corpus(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.Ma
     config, layout = moisson.config(), moisson.layout()
     documents = pl.read_parquet(layout.deduplicated)
     output = config.policy.output
-    limits = dict(run_id=context.run_id, tmp_dir=layout.tmp_dir, max_rows=output.max_file_rows, max_bytes=output.max_file_mb << 20)
+    limits = dict(run_id=context.run.run_id, tmp_dir=layout.tmp_dir, max_rows=output.max_file_rows, max_bytes=output.max_file_mb << 20)
     added = append_to_tree(documents.filter(pl.col("status") == "kept"), layout.corpus_dir, "language", CORPUS_SCHEMA, **limits)
     rejected = append_to_tree(documents.filter(pl.col("status") == "rejected"), layout.rejected_dir, "reason", REJECTED_SCHEMA, **limits)
     counts = corpus_counts(layout.corpus_dir)
@@ -77,20 +78,10 @@ def corpus(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.Ma
 def warehouse(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
     """warehouse.duckdb: every document seen (kept or rejected, with reason), sources, runs, failures, and views."""
     config, layout = moisson.config(), moisson.layout()
-    failure_files = sorted(layout.failures_dir.glob("*/*.parquet")) if layout.failures_dir.exists() else []
-    current = {s for s in config.source_names}
-    failure_files = [p for p in failure_files if p.stem in current]
-    started = datetime.fromtimestamp(context.instance.get_run_stats(context.run_id).start_time or 0, tz=timezone.utc)
-    added = _added_to_corpus(context)
+    failure_files = [p for p in sorted(layout.failures_dir.glob("*/*.parquet")) if p.stem in config.source_names]
+    started = datetime.fromtimestamp(context.instance.get_run_stats(context.run.run_id).start_time or 0, tz=timezone.utc)
     counts = load_publication(
-        layout.warehouse, config, Publication(context.run_id, started, layout.deduplicated, failure_files, added)
+        layout.warehouse, config, Publication(context.run.run_id, started, layout.deduplicated, failure_files)
     )
     return dg.MaterializeResult(metadata={**counts, "path": dg.MetadataValue.path(str(layout.warehouse))})
 
-
-def _added_to_corpus(context: dg.AssetExecutionContext) -> int:
-    event = context.instance.get_latest_materialization_event(corpus.key)
-    if event is None or event.run_id != context.run_id:
-        return 0
-    value = event.asset_materialization.metadata.get("added")
-    return int(value.value) if value is not None else 0

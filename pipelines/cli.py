@@ -117,7 +117,7 @@ def _report(result) -> None:
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
         shown = {k: v.value for k, v in materialization.metadata.items()
-                 if k in ("dagster/row_count", "failures", "added", "newly_kept", "words") or k.startswith(("rejected_", "skipped_"))}
+                 if k in ("dagster/row_count", "failures", "added", "newly_kept", "words", "documents", "kept", "added_to_corpus", "open_failures") or k.startswith(("rejected_", "skipped_"))}
         print(f"    {materialization.asset_key.to_user_string():<20} {_format(shown)}", flush=True)
     for evaluation in result.get_asset_check_evaluations():
         verdict = "passed" if evaluation.passed else "FAILED"

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.partitions import SOURCE_PARTITIONS
-
 CURATE_SOURCE = "curate_source"
 PUBLISH = "publish"
 
 curate_source_job = dg.define_asset_job(
     CURATE_SOURCE,
     selection=dg.AssetSelection.groups("harvest", "curation"),
-    partitions_def=SOURCE_PARTITIONS,
     description="Harvest one source and run it through extraction, language, licence and quality.",
 )
 

@@ -40,9 +40,9 @@ def publish_after_curation(context: dg.SensorEvaluationContext):
     if curated is None:
         return dg.SkipReason("no source curated yet")
     published = context.instance.get_latest_materialization_event(deduplicated.key)
-    if published is not None and published.storage_id > curated.storage_id:
+    if published is not None and published.timestamp > curated.timestamp:
         return dg.SkipReason("nothing curated since the last publication")
     running = context.instance.get_runs_count(dg.RunsFilter(job_name=CURATE_SOURCE, statuses=ACTIVE))
     if running:
         return dg.SkipReason(f"waiting for {running} curation run(s) to finish")
-    return dg.RunRequest(run_key=f"publish-after-{curated.storage_id}")
+    return dg.RunRequest(run_key=f"publish-after-{curated.run_id}")

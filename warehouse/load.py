@@ -56,6 +56,9 @@ UPDATE failures SET resolved_at = $now, next_retry_at = NULL
 WHERE resolved_at IS NULL AND source IN (SELECT unnest($sources))
   AND (source, record, stage) NOT IN (SELECT (source, record, stage) FROM incoming_failures)
 """
+NEWLY_KEPT = """
+SELECT count(*) FROM incoming WHERE status = 'kept' AND id NOT IN (SELECT id FROM documents WHERE status = 'kept')
+"""
 RECORD_RUN = """
 INSERT OR REPLACE INTO runs
 SELECT ?, ?, ?, ?, ?, count(*), count(*) FILTER (WHERE status = 'kept'), count(*) FILTER (WHERE status = 'rejected'), ?,
@@ -70,7 +73,6 @@ class Publication:
     started_at: datetime
     documents_file: Path
     failure_files: list[Path]
-    added_to_corpus: int
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -88,15 +90,16 @@ def load_publication(warehouse: Path, config: MoissonConfig, publication: Public
     try:
         con.execute("BEGIN TRANSACTION")
         con.execute(STAGE_INCOMING, [publication.run_id, publication.run_id, str(publication.documents_file)])
+        added_to_corpus = con.execute(NEWLY_KEPT).fetchone()[0]
         con.execute(REPLACE_DOCUMENTS)
         for source in config.sources:
             con.execute(UPSERT_SOURCE, [source.name, source.kind, json.dumps(source.paths), source.license,
                                         source.description, source.citation, publication.run_id, now])
         _load_failures(con, publication.failure_files, config.source_names, now, next_retry)
         con.execute(RECORD_RUN, [publication.run_id, publication.started_at, now, str(config.base_dir),
-                                 config.policy.model_dump_json(), publication.added_to_corpus])
+                                 config.policy.model_dump_json(), added_to_corpus])
         con.execute("COMMIT")
-        return _counts(con)
+        return {**_counts(con), "added_to_corpus": added_to_corpus}
     except Exception:
         con.execute("ROLLBACK")
         raise
