@@ -1,0 +1,500 @@
+"""End-to-end benchmark: WARC -> deduplicated corpus, Moisson against datatrove, in the same run.
+
+Input: ../shared/data/bench/websample_part{0,1}.warc.gz (2,005 response records, planted exact and
+near duplicates listed in websample_truth.tsv). Both systems read the same files (or the same
+truncated copies with --limit) on the same machine, one after the other.
+
+Moisson: the real command, `moisson run --sources FILE --data-dir TMP`, as a subprocess, with a
+temporary sources file: one `warc` source over the two parts, `license: CC0-1.0` declared on the
+source (the pages carry no licence of their own) and allowed, `languages: all`, default quality
+thresholds, dedup threshold 0.8. Its decisions are read back from TMP/warehouse.duckdb.
+
+datatrove (the peer, pinned in DATATROVE_PINS, installed by this script into bench/.peers/datatrove):
+WarcReader -> Trafilatura (datatrove's defaults: favour_precision=True, 1 s timeout per page) ->
+GopherQualityFilter -> JsonlWriter, with MinhashDedupSignature in the same pass, then
+MinhashDedupBuckets, MinhashDedupCluster and MinhashDedupFilter (default MinhashConfig: 5-grams,
+14 buckets x 8 hashes), LocalPipelineExecutor with 2 tasks and 2 workers (one WARC part per task).
+
+Speed: pages/s = response records in the input / wall seconds of the whole command (process start
+to exit, Python start-up and Dagster or datatrove set-up included). Peak RSS = the largest sum of
+the resident set sizes of the command's process and all its descendants, sampled every 0.1 s from
+/proc (shared pages of forked workers are counted once per process, as `ps` would).
+
+Dedup metric (pairwise, on clusters, at URL level):
+- Truth clusters: union-find over the truth file's edges `url -> exact_dup_of:URL` and
+  `url -> near_dup_of:URL`. Nodes are URLs, not records: the truth lists 6 URLs crawled twice
+  (`natural_same_url_recrawl`, both marked `original`, their content not compared), and a pair of
+  records sharing a URL says nothing about dedup, so same-URL records are one node.
+- Predicted clusters: Moisson: union-find over (rejected document's URL, URL of its `duplicate_of`
+  document) for reasons exact_duplicate and near_duplicate. datatrove: documents sharing a
+  `minhash_cluster_id` (MinhashDedupCluster(save_cluster_id=True) + MinhashDedupFilter(load_cluster_ids=True)).
+- Universe U (per system): URLs that reached that system's dedup step, i.e. survived extraction,
+  language, licence and quality filtering (Moisson: kept or rejected as a duplicate; datatrove:
+  written by the stage-1 writer after GopherQualityFilter). A page rejected before dedup cannot be
+  called a duplicate, so a truth pair with a member outside U is left out rather than counted as
+  missed: the figure measures the dedup step, not the filters in front of it.
+- Pairs: every unordered pair of distinct URLs in the same cluster, both in U. precision =
+  |predicted ∩ truth| / |predicted| (1.0 when nothing is predicted), recall = |predicted ∩ truth| /
+  |truth| (1.0 when the truth has no pair in U). Pairs are counted within clusters, so a cluster of
+  k pages weighs k(k-1)/2 pairs; with planted duplicates each cluster is an original and its copies.
+  Natural duplicates the truth does not list (e.g. two pages of a site sharing a template and a
+  short text) count as false positives: the truth file is the only referee.
+The same pairs are also scored on the URLs that reached dedup in *both* systems (printed beside).
+
+Options: --limit N (only the first N response records of each part, via truncated copies in a temp
+dir: a smoke run), --skip-peer, --keep (keep the temp dir and print its path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _peers import ensure_peer_venv, peer_versions  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "bench"
+MOISSON = REPO / ".venv" / "bin" / "moisson"
+DATATROVE_PINS = ["datatrove[io,processing]==0.10.1", "lxml_html_clean==0.4.6", "spacy==3.8.18"]
+DEDUP_REASONS = ("exact_duplicate", "near_duplicate")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# ---------------------------------------------------------------- measuring a process tree
+
+
+@dataclass
+class Measured:
+    wall_s: float
+    peak_rss_mb: float
+    returncode: int
+    output_tail: str
+
+
+def _proc_table() -> dict[int, int]:
+    """pid -> parent pid for every process visible in /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident bytes of root and all its descendants right now."""
+    parents = _proc_table()
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            pass
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None) -> Measured:
+    """Run cmd to completion; wall time and peak process-tree RSS (sampled every 0.1 s)."""
+    peak = 0
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not stop.is_set():
+                peak = max(peak, tree_rss_bytes(proc.pid))
+                stop.wait(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        returncode = proc.wait()
+        wall = time.perf_counter() - start
+        stop.set()
+        sampler.join()
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+    return Measured(wall, peak / 2**20, returncode, tail)
+
+
+# ---------------------------------------------------------------- input
+
+
+def response_record_ids(path: Path) -> list[str]:
+    from warcio.archiveiterator import ArchiveIterator
+
+    with path.open("rb") as stream:
+        return [r.rec_headers.get_header("WARC-Record-ID") for r in ArchiveIterator(stream) if r.rec_type == "response"]
+
+
+def truncated_copy(src: Path, dst: Path, limit: int) -> None:
+    """Copy the raw gzip members of src up to and including its limit-th response record.
+
+    Bytes are copied as they are (no re-encoding), so both systems read records identical to the
+    originals; the leading warcinfo record is kept.
+    """
+    from warcio.archiveiterator import ArchiveIterator
+
+    responses, end = 0, 0
+    with src.open("rb") as stream:
+        records = ArchiveIterator(stream)
+        for record in records:
+            is_response = record.rec_type == "response"
+            record.content_stream().read()
+            records.read_to_end(record)
+            end = records.get_record_offset() + records.get_record_length()
+            responses += is_response
+            if responses >= limit:
+                break
+    with src.open("rb") as stream, dst.open("wb") as out:
+        out.write(stream.read(end))
+
+
+def prepare_inputs(limit: int | None, work: Path) -> list[Path]:
+    parts = sorted(DATA.glob("websample_part*.warc.gz"))
+    if not parts:
+        sys.exit(f"no websample_part*.warc.gz under {DATA}")
+    if limit is None:
+        return parts
+    folder = work / "input"
+    folder.mkdir()
+    for part in parts:
+        truncated_copy(part, folder / part.name, limit)
+    return sorted(folder.glob("*.warc.gz"))
+
+
+# ---------------------------------------------------------------- truth and metric
+
+
+class UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def pairs(self, universe: set[str]) -> set[tuple[str, str]]:
+        """Unordered pairs of distinct nodes of universe that share a cluster."""
+        clusters: dict[str, list[str]] = {}
+        for node in self.parent:
+            if node in universe:
+                clusters.setdefault(self.find(node), []).append(node)
+        out: set[tuple[str, str]] = set()
+        for members in clusters.values():
+            members.sort()
+            out.update((a, b) for i, a in enumerate(members) for b in members[i + 1:])
+        return out
+
+
+def truth_clusters(record_ids: set[str]) -> UnionFind:
+    """Truth clusters over the URLs of the records present in the input (see module docstring)."""
+    uf = UnionFind()
+    present_urls: set[str] = set()
+    rows = []
+    with (DATA / "websample_truth.tsv").open(encoding="utf-8") as handle:
+        next(handle)
+        for line in handle:
+            url, kind, record_id = line.rstrip("\n").split("\t")[:3]
+            if record_id in record_ids:
+                present_urls.add(url)
+                rows.append((url, kind))
+    for url, kind in rows:
+        uf.find(url)
+        if kind.startswith(("exact_dup_of:", "near_dup_of:")):
+            original = kind.split(":", 1)[1]
+            if original in present_urls:
+                uf.union(url, original)
+    return uf
+
+
+@dataclass
+class DedupScore:
+    precision: float
+    recall: float
+    predicted: int
+    truth: int
+    common: int
+
+
+def score(predicted: UnionFind, truth: UnionFind, universe: set[str]) -> DedupScore:
+    pred, gold = predicted.pairs(universe), truth.pairs(universe)
+    hit = len(pred & gold)
+    return DedupScore(hit / len(pred) if pred else 1.0, hit / len(gold) if gold else 1.0, len(pred), len(gold), hit)
+
+
+@dataclass
+class Outcome:
+    name: str
+    measured: Measured
+    kept: int
+    reached_dedup: set[str]
+    clusters: UnionFind
+    detail: dict[str, int] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    settings: str = ""
+
+
+# ---------------------------------------------------------------- Moisson
+
+
+SOURCES_YAML = """\
+sources:
+  - name: websample
+    kind: warc
+    paths: {paths}
+    license: CC0-1.0
+    description: bench/pipeline.py input (real pages, planted duplicates)
+policy:
+  languages: all
+  licenses: {{allow: [CC0-1.0, CC-BY-4.0, CC-BY-SA-4.0, etalab-2.0]}}
+  quality: {{enabled: true}}
+  dedup: {{enabled: true, threshold: 0.8}}
+"""
+
+
+def run_moisson(inputs: list[Path], work: Path, src: Path | None) -> Outcome:
+    """Run the installed `moisson` command; with src, on that source tree instead (PYTHONPATH first)."""
+    sources = work / "moisson-sources.yaml"
+    sources.write_text(SOURCES_YAML.format(paths=json.dumps([str(p) for p in inputs])))
+    data_dir = work / "moisson-data"
+    cmd = [str(MOISSON), "run", "--sources", str(sources), "--data-dir", str(data_dir)]
+    env = dict(os.environ, PYTHONPATH=str(src)) if src else None
+    measured = measure(cmd, src or REPO, work / "moisson.log", env)
+    if measured.returncode != 0:
+        print(f"moisson run exited {measured.returncode}; last lines:\n{measured.output_tail}", file=sys.stderr)
+    return read_moisson_warehouse(data_dir / "warehouse.duckdb", measured, sources.read_text(), moisson_versions(src or REPO))
+
+
+def read_moisson_warehouse(path: Path, measured: Measured, settings: str, versions: dict[str, str]) -> Outcome:
+    import duckdb
+
+    if not path.exists():
+        return Outcome("moisson", measured, 0, set(), UnionFind(), {"no warehouse": 1}, versions, settings)
+    con = duckdb.connect(str(path), read_only=True)
+    rows = con.sql("SELECT id, url, status, reason, duplicate_of FROM documents").fetchall()
+    con.close()
+    url_of = {doc_id: url for doc_id, url, *_ in rows}
+    clusters, reached, detail = UnionFind(), set(), {}
+    for _doc_id, url, status, reason, duplicate_of in rows:
+        detail[reason or status] = detail.get(reason or status, 0) + 1
+        if status == "kept" or reason in DEDUP_REASONS:
+            reached.add(url)
+            clusters.find(url)
+        if reason in DEDUP_REASONS and duplicate_of in url_of:
+            clusters.union(url, url_of[duplicate_of])
+    kept = detail.get("kept", 0)
+    return Outcome("moisson", measured, kept, reached, clusters, detail, versions, settings)
+
+
+def moisson_versions(tree: Path) -> dict[str, str]:
+    """Commit of the tree that ran (+uncommitted when its code differs from it) and key library versions."""
+    git = ["git", "-C", str(tree)]
+    commit = subprocess.run([*git, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "moisson", "assets", "sources", "pipelines", "quality", "warehouse"],
+                           capture_output=True, text=True).stdout.strip()
+    from importlib import metadata
+
+    versions = {"moisson": (commit or f"tree {tree} (not a git checkout)") + ("+uncommitted" if dirty else "")}
+    for name in ("trafilatura", "datasketch", "langdetect", "dagster", "duckdb"):
+        versions[name] = metadata.version(name)
+    return versions
+
+
+# ---------------------------------------------------------------- datatrove
+
+
+DATATROVE_SCRIPT = '''\
+"""datatrove pipeline written by bench/pipeline.py: WARC -> Trafilatura -> Gopher -> MinHash dedup."""
+import json, sys
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.dedup import MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
+from datatrove.pipeline.dedup.minhash import MinhashConfig
+from datatrove.pipeline.extractors import Trafilatura
+from datatrove.pipeline.filters import GopherQualityFilter
+from datatrove.pipeline.readers import JsonlReader, WarcReader
+from datatrove.pipeline.writers import JsonlWriter
+
+INPUT, WORK, TASKS, WORKERS = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+CONFIG = MinhashConfig()
+
+if __name__ == "__main__":
+    print("SETTINGS", json.dumps({"minhash": str(CONFIG), "tasks": TASKS, "workers": WORKERS,
+          "trafilatura": "favour_precision=True timeout=1 deduplicate=True (datatrove defaults)"}), flush=True)
+    LocalPipelineExecutor(pipeline=[
+        WarcReader(INPUT, glob_pattern="*.warc.gz"),
+        Trafilatura(),
+        GopherQualityFilter(),
+        JsonlWriter(f"{WORK}/filtered"),
+        MinhashDedupSignature(output_folder=f"{WORK}/signatures", config=CONFIG),
+    ], tasks=TASKS, workers=WORKERS, logging_dir=f"{WORK}/logs/1-extract-signatures").run()
+    LocalPipelineExecutor(pipeline=[
+        MinhashDedupBuckets(input_folder=f"{WORK}/signatures", output_folder=f"{WORK}/buckets", config=CONFIG),
+    ], tasks=CONFIG.num_buckets, workers=WORKERS, logging_dir=f"{WORK}/logs/2-buckets").run()
+    LocalPipelineExecutor(pipeline=[
+        MinhashDedupCluster(input_folder=f"{WORK}/buckets", output_folder=f"{WORK}/remove_ids", config=CONFIG,
+                            save_cluster_id=True),
+    ], tasks=1, logging_dir=f"{WORK}/logs/3-cluster").run()
+    LocalPipelineExecutor(pipeline=[
+        JsonlReader(f"{WORK}/filtered"),
+        MinhashDedupFilter(input_folder=f"{WORK}/remove_ids", exclusion_writer=JsonlWriter(f"{WORK}/removed"),
+                           load_cluster_ids=True),
+        JsonlWriter(f"{WORK}/kept"),
+    ], tasks=TASKS, workers=WORKERS, logging_dir=f"{WORK}/logs/4-filter").run()
+'''
+
+
+def run_datatrove(inputs: list[Path], work: Path) -> Outcome:
+    python = ensure_peer_venv("datatrove", DATATROVE_PINS)
+    versions = peer_versions(python, ["datatrove", "trafilatura", "spacy", "lxml", "warcio"])
+    script = work / "datatrove_pipeline.py"
+    script.write_text(DATATROVE_SCRIPT)
+    out = work / "datatrove"
+    env = dict(os.environ, HF_HUB_OFFLINE="1", DATATROVE_COLORIZE_LOGS="0")
+    cmd = [str(python), str(script), str(inputs[0].parent), str(out), str(len(inputs)), "2"]
+    measured = measure(cmd, work, work / "datatrove.log", env)
+    if measured.returncode != 0:
+        print(f"datatrove exited {measured.returncode}; last lines:\n{measured.output_tail}", file=sys.stderr)
+    settings = next((line[9:] for line in (work / "datatrove.log").read_text(errors="replace").splitlines()
+                     if line.startswith("SETTINGS ")), "?")
+    return read_datatrove_output(out, measured, versions, settings)
+
+
+def _jsonl_docs(folder: Path) -> list[dict]:
+    docs = []
+    for path in sorted(folder.glob("*.jsonl*")):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            docs.extend(json.loads(line) for line in handle if line.strip())
+    return docs
+
+
+def read_datatrove_output(out: Path, measured: Measured, versions: dict[str, str], settings: str) -> Outcome:
+    kept, removed = _jsonl_docs(out / "kept"), _jsonl_docs(out / "removed")
+    clusters, reached, by_cluster = UnionFind(), set(), {}
+    for doc in kept + removed:
+        url = doc["metadata"]["url"]
+        reached.add(url)
+        clusters.find(url)
+        cluster = doc["metadata"].get("minhash_cluster_id", -1)
+        if cluster != -1:
+            by_cluster.setdefault(cluster, []).append(url)
+    for members in by_cluster.values():
+        for url in members[1:]:
+            clusters.union(url, members[0])
+    detail = {"kept": len(kept), "minhash_duplicate": len(removed)} | datatrove_stats(out / "logs")
+    return Outcome("datatrove", measured, len(kept), reached, clusters, detail, versions, settings)
+
+
+def datatrove_stats(logs: Path) -> dict[str, int]:
+    """Drops and timeouts of the extraction stage, from datatrove's own stats.json."""
+    path = logs / "1-extract-signatures" / "stats.json"
+    if not path.exists():
+        return {}
+    out: dict[str, int] = {}
+    for step in json.loads(path.read_text()):
+        name = step.get("name", "")
+        for key, value in step.get("stats", {}).items():
+            if key in ("dropped", "timeout", "broken_process", "clean_error") or key.startswith("dropped_"):
+                total = value.get("total", value) if isinstance(value, dict) else value
+                out[f"{name.split()[-1].lower()}:{key}"] = int(total)
+    return out
+
+
+# ---------------------------------------------------------------- report
+
+
+def report(records: int, moisson: Outcome, peer: Outcome | None, truth: UnionFind, inputs: list[Path]) -> None:
+    both = moisson.reached_dedup & peer.reached_dedup if peer else moisson.reached_dedup
+    rows = [(moisson, score(moisson.clusters, truth, moisson.reached_dedup), score(moisson.clusters, truth, both))]
+    if peer:
+        rows.append((peer, score(peer.clusters, truth, peer.reached_dedup), score(peer.clusters, truth, both)))
+    print(f"\ninput: {', '.join(str(p) for p in inputs)} ({records} response records)")
+    header = f"{'system':<10} {'pages/s':>8} {'wall s':>8} {'peak RSS MB':>12} {'kept':>6} {'reached dedup':>14} " \
+             f"{'dedup P':>8} {'dedup R':>8} {'pairs pred/truth/hit':>21} {'P,R on common U':>16}"
+    print(header + "\n" + "-" * len(header))
+    for outcome, own, common in rows:
+        m = outcome.measured
+        print(f"{outcome.name:<10} {records / m.wall_s:>8.2f} {m.wall_s:>8.1f} {m.peak_rss_mb:>12.0f} {outcome.kept:>6} "
+              f"{len(outcome.reached_dedup):>14} {own.precision:>8.3f} {own.recall:>8.3f} "
+              f"{f'{own.predicted}/{own.truth}/{own.common}':>21} {f'{common.precision:.3f},{common.recall:.3f}':>16}")
+    for outcome, *_ in rows:
+        print(f"\n{outcome.name} versions: {json.dumps(outcome.versions)}")
+        print(f"{outcome.name} decisions: {json.dumps(dict(sorted(outcome.detail.items())))}")
+        print(f"{outcome.name} settings:\n  " + outcome.settings.strip().replace("\n", "\n  "))
+        if outcome.measured.returncode != 0:
+            print(f"{outcome.name} FAILED (exit {outcome.measured.returncode})")
+    print_figure(records, rows)
+
+
+def print_figure(records: int, rows: list) -> None:
+    moisson, own, _ = rows[0]
+    fig = {"pages_per_s": records / moisson.measured.wall_s}
+    if len(rows) > 1:
+        peer, peer_own, _ = rows[1]
+        fig["peer_pages_per_s"] = records / peer.measured.wall_s
+        fig["ratio"] = fig["pages_per_s"] / fig["peer_pages_per_s"]
+    fig["peak_rss_mb"] = moisson.measured.peak_rss_mb
+    if len(rows) > 1:
+        fig["peer_peak_rss_mb"] = peer.measured.peak_rss_mb
+    fig["dedup_precision"], fig["dedup_recall"] = own.precision, own.recall
+    if len(rows) > 1:
+        fig["peer_dedup_precision"], fig["peer_dedup_recall"] = peer_own.precision, peer_own.recall
+    fig["records"] = records
+    print("\nFIGURE " + " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in fig.items()))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, help="only the first N response records of each part (smoke run)")
+    parser.add_argument("--skip-peer", action="store_true", help="do not run datatrove")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
+    parser.add_argument("--moisson-src", type=Path, help="run the moisson command on this source tree (e.g. a `git worktree` of a commit)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="moisson-bench-pipeline-"))
+    try:
+        inputs = prepare_inputs(args.limit, work)
+        record_ids = {rid for path in inputs for rid in response_record_ids(path)}
+        truth = truth_clusters(record_ids)
+        peer = None
+        if not args.skip_peer:
+            peer = run_datatrove(inputs, work)
+        moisson = run_moisson(inputs, work, args.moisson_src and args.moisson_src.resolve())
+        report(len(record_ids), moisson, peer, truth, inputs)
+        return 0 if moisson.measured.returncode == 0 and (peer is None or peer.measured.returncode == 0) else 1
+    finally:
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            import shutil
+
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
