@@ -13,7 +13,7 @@ from assets.stage_files import describe
 from moisson import curation
 from moisson.atomic_files import write_parquet, write_text
 from moisson.dataset_card import corpus_counts, render_card
-from moisson.deduplication import open_state
+from moisson.deduplication import open_store
 from moisson.publication import CORPUS_SCHEMA, REJECTED_SCHEMA, append_to_tree
 from warehouse.load import Publication, load_publication
 
@@ -32,19 +32,17 @@ def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) ->
     if not frames:
         raise dg.Failure("no source has been curated yet: materialise quality_filtered for at least one source")
     documents = pl.concat(frames, how="diagonal_relaxed")
-    state, provenance = open_state(layout.dedup_state, layout.corpus_dir, config.policy.dedup)
-    context.log.info(f"dedup index: {provenance}")
-    before = len(state)
     if config.policy.dedup.enabled:
-        documents = curation.deduplicate_documents(documents, state)
+        store, provenance = open_store(layout.dedup_store, layout.corpus_dir, config.policy.dedup, layout.tmp_dir)
+        context.log.info(f"dedup index: {provenance}")
+        documents = curation.deduplicate_documents(documents, store)
     else:
+        store, provenance = None, "deduplication disabled by the policy"
         documents = curation.keep_pending(documents)
     documents = documents.with_columns(run_id=pl.lit(context.run.run_id))
     write_parquet(documents.to_arrow(), layout.deduplicated, layout.tmp_dir)
-    write_parquet(state.to_table(), layout.dedup_state, layout.tmp_dir)
     return dg.MaterializeResult(
-        metadata=describe(documents, sources=len(frames), newly_kept=len(state) - before, kept_in_index=len(state),
-                          index=provenance)
+        metadata=describe(documents, sources=len(frames), kept_in_index=store.kept_count() if store else 0, index=provenance)
     )
 
 

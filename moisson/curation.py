@@ -13,7 +13,7 @@ from collections.abc import Callable
 import polars as pl
 
 from moisson.config import Policy
-from moisson.deduplication import DedupCandidate, DedupState, deduplicate
+from moisson.deduplication import DedupStore
 from moisson.documents import pending
 from moisson.extraction import ExtractionError, extract
 from moisson.language import declared_language, identify_language
@@ -127,21 +127,16 @@ def filter_quality(documents: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     return apply_step(documents, "quality", QUALITY_SCHEMA, decide)
 
 
-def deduplicate_documents(documents: pl.DataFrame, state: DedupState) -> pl.DataFrame:
+def deduplicate_documents(documents: pl.DataFrame, store: DedupStore) -> pl.DataFrame:
     """Exact then near duplicates among the documents still pending, against everything already kept."""
-    candidates = documents.filter(pending(documents)).select("id", "text", "retrieved_at")
-    decisions = {d.id: d for d in deduplicate((DedupCandidate(**row) for row in candidates.to_dicts()), state)}
-    reasons = [decisions[i].reason if i in decisions else None for i in documents["id"]]
-    duplicate_of = [decisions[i].duplicate_of if i in decisions else None for i in documents["id"]]
-    similarity = [decisions[i].similarity if i in decisions else None for i in documents["id"]]
-    new_reason = pl.Series("new_reason", reasons, dtype=pl.String)
-    detail = pl.format("{} of {} (similarity {})", new_reason, pl.Series(duplicate_of, dtype=pl.String), pl.Series(similarity, dtype=pl.Float64))
-    return documents.with_columns(
-        reason=pl.coalesce(pl.col("reason"), new_reason),
-        reason_detail=pl.when(new_reason.is_not_null()).then(detail).otherwise(pl.col("reason_detail")),
-        duplicate_of=pl.Series(duplicate_of, dtype=pl.String),
-        similarity=pl.Series(similarity, dtype=pl.Float64),
-    ).pipe(with_status)
+    decisions = store.deduplicate(documents.filter(pending(documents)).select("id", "text", "retrieved_at"))
+    decided = documents.drop("duplicate_of", "similarity", strict=False).join(
+        decisions.select("id", pl.col("reason").alias("dedup_reason"), "duplicate_of", "similarity"), on="id", how="left")
+    detail = pl.format("{} of {} (similarity {})", pl.col("dedup_reason"), pl.col("duplicate_of"), pl.col("similarity"))
+    return decided.with_columns(
+        reason=pl.coalesce("reason", "dedup_reason"),
+        reason_detail=pl.when(pl.col("dedup_reason").is_not_null()).then(detail).otherwise(pl.col("reason_detail")),
+    ).drop("dedup_reason").pipe(with_status)
 
 
 def keep_pending(documents: pl.DataFrame) -> pl.DataFrame:

@@ -49,8 +49,27 @@ class DataLayout:
         return self.root / "stages" / "deduplicated.parquet"
 
     @property
-    def dedup_state(self) -> Path:
-        return self.root / "state" / "dedup_index.parquet"
+    def dedup_store(self) -> Path:
+        return self.root / "state" / "dedup"
+
+    # portal harvests: fetched payloads by hash, and per-source harvest state
+    @property
+    def raw_store_dir(self) -> Path:
+        return self.root / "raw" / "sha256"
+
+    def harvest_state_file(self, source: str) -> Path:
+        return self.root / "state" / "harvest" / f"{source}.json"
+
+    def harvest_pages_dir(self, source: str) -> Path:
+        """Catalogue pages of the harvest in progress, kept until it reaches the end (resume)."""
+        return self.root / "state" / "harvest" / source
+
+    def fetch_memory_file(self, source: str) -> Path:
+        return self.root / "state" / "fetch" / f"{source}.json"
+
+    @property
+    def harvest_state_dir(self) -> Path:
+        return self.root / "state" / "harvest"
 
     @property
     def tmp_dir(self) -> Path:

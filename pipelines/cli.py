@@ -117,7 +117,7 @@ def _report(result) -> None:
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
         shown = {k: v.value for k, v in materialization.metadata.items()
-                 if k in ("dagster/row_count", "failures", "added", "newly_kept", "words", "documents", "kept", "added_to_corpus", "open_failures") or k.startswith(("rejected_", "skipped_"))}
+                 if k in ("dagster/row_count", "failures", "added", "kept_in_index", "words", "documents", "kept", "added_to_corpus", "open_failures") or k.startswith(("rejected_", "skipped_"))}
         print(f"    {materialization.asset_key.to_user_string():<20} {_format(shown)}", flush=True)
     for evaluation in result.get_asset_check_evaluations():
         verdict = "passed" if evaluation.passed else "FAILED"
@@ -142,11 +142,24 @@ def _summary(layout: DataLayout, seconds: float, failed: list[str]) -> None:
     print(f"rejected:     {layout.rejected_dir}/<reason>/*.parquet")
     print(f"warehouse:    {layout.warehouse}")
     where = f" --data-dir {layout.root}"
+    moisson = _invocation()
     print("\nthree queries to start with (or open the file with any DuckDB client):")
-    print(f"  uv run moisson sql{where} \"SELECT * FROM rejections_by_reason\"")
-    print(f"  uv run moisson sql{where} \"SELECT * FROM licence_breakdown\"")
-    print(f"  uv run moisson sql{where} \"SELECT language, count(*) AS docs, sum(n_words) AS words "
+    print(f"  {moisson} sql{where} \"SELECT * FROM rejections_by_reason\"")
+    print(f"  {moisson} sql{where} \"SELECT * FROM licence_breakdown\"")
+    print(f"  {moisson} sql{where} \"SELECT language, count(*) AS docs, sum(n_words) AS words "
           f"FROM read_parquet('{corpus}/*/*.parquet') GROUP BY 1 ORDER BY 2 DESC\"")
+
+
+def _invocation() -> str:
+    """How the user can call this command again: the venv's script when it is not on PATH."""
+    script = Path(sys.argv[0]).resolve()
+    on_path = shutil.which("moisson")
+    if on_path and Path(on_path).resolve() == script:
+        return "moisson"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 def _sql(query: str, layout: DataLayout) -> int:

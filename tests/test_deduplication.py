@@ -2,8 +2,11 @@ import gzip
 import shutil
 from datetime import datetime, timedelta, timezone
 
+import polars as pl
+import pytest
+
 from moisson.config import DedupPolicy
-from moisson.deduplication import DedupCandidate, DedupState, deduplicate
+from moisson.deduplication import DedupStore, open_store
 from moisson.exact_duplicates import text_fingerprint
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -12,79 +15,84 @@ BASE = ("The river was restored over three summers by the town and its volunteer
         "old weirs and rebuilt the gravel beds where trout now spawn again every winter. Fishermen say the water is "
         "clearer than it has been for decades, and the school brings its pupils to count insects twice a year. "
         "The next step is a path along the bank, paid for by the region, with benches and signs about the birds.")
+OTHER = "A completely different text about bees on city roofs, the honey they make and the beekeepers who care."
 
 
-def candidate(doc_id, text, minutes=0):
-    return DedupCandidate(doc_id, text, T0 + timedelta(minutes=minutes))
+def frame(*docs):
+    return pl.DataFrame({"id": [d[0] for d in docs], "text": [d[1] for d in docs],
+                         "retrieved_at": [T0 + timedelta(minutes=d[2]) for d in docs]})
+
+
+def decisions(store, *docs):
+    return {row["id"]: row for row in store.deduplicate(frame(*docs)).to_dicts()}
+
+
+@pytest.fixture
+def store(tmp_path):
+    created, _ = open_store(tmp_path / "dedup", tmp_path / "corpus", POLICY, tmp_path / "tmp")
+    return created
 
 
 def test_fingerprint_ignores_case_punctuation_and_spacing():
     assert text_fingerprint("Hello,   World!") == text_fingerprint("hello world") != text_fingerprint("hello word")
 
 
-def test_exact_and_near_duplicates_keep_the_earliest_retrieved():
+def test_exact_and_near_duplicates_keep_the_earliest_retrieved(store):
     near = BASE.replace("three summers", "four summers")
-    decisions = deduplicate([candidate("b", BASE.upper(), 5), candidate("a", BASE, 1), candidate("c", near, 9),
-                             candidate("d", "A completely different text about bees on city roofs and their honey.", 3)],
-                            DedupState(POLICY))
-    by_id = {d.id: d for d in decisions}
-    assert by_id["a"].reason is None and by_id["d"].reason is None
-    assert (by_id["b"].reason, by_id["b"].duplicate_of) == ("exact_duplicate", "a")
-    assert (by_id["c"].reason, by_id["c"].duplicate_of) == ("near_duplicate", "a") and by_id["c"].similarity >= 0.8
+    by_id = decisions(store, ("b", BASE.upper(), 5), ("a", BASE, 1), ("c", near, 9), ("d", OTHER, 3))
+    assert by_id["a"]["reason"] is None and by_id["d"]["reason"] is None
+    assert (by_id["b"]["reason"], by_id["b"]["duplicate_of"]) == ("exact_duplicate", "a")
+    assert (by_id["c"]["reason"], by_id["c"]["duplicate_of"]) == ("near_duplicate", "a") and by_id["c"]["similarity"] >= 0.8
+    assert store.kept_count() == 2
 
 
-def test_state_round_trip_makes_dedup_incremental_and_reruns_idempotent():
-    state = DedupState(POLICY)
-    deduplicate([candidate("a", BASE, 1)], state)
-    restored = DedupState.from_table(state.to_table(), POLICY)
-    later = deduplicate([candidate("a", BASE, 1), candidate("z", BASE.replace("trout", "salmon"), 0)], restored)
-    by_id = {d.id: d for d in later}
-    assert by_id["a"].already_kept and by_id["a"].reason is None
-    # earlier retrieved, but the corpus already holds its twin: the corpus wins, nothing is removed from it
-    assert (by_id["z"].reason, by_id["z"].duplicate_of) == ("near_duplicate", "a")
-    assert len(restored) == 1
+def test_a_chain_of_near_duplicates_is_one_cluster_that_keeps_one_document(store):
+    words = BASE.split()  # about 90 words: one changed word costs 5 shingles, Jaccard ~0.89; two cost ~0.79
+    middle = words[:20] + ["changed"] + words[21:]
+    end = middle[:60] + ["other"] + middle[61:]
+    by_id = decisions(store, ("a", BASE, 1), ("b", " ".join(middle), 2), ("c", " ".join(end), 3))
+    kept = [i for i, row in by_id.items() if row["reason"] is None]
+    assert kept == ["a"] and {by_id["b"]["duplicate_of"], by_id["c"]["duplicate_of"]} == {"a"}
 
 
-def test_planted_near_duplicates_in_gutenberg_paragraphs(shared_data, tmp_path):
-    """Real paragraphs with a few words changed are found; distinct paragraphs (and translations) are not."""
+def test_incremental_runs_compare_with_the_store_and_reruns_change_nothing(store, tmp_path):
+    decisions(store, ("a", BASE, 10), ("d", OTHER, 3))
+    reopened, how = open_store(tmp_path / "dedup", tmp_path / "corpus", POLICY, tmp_path / "tmp")
+    assert how == "loaded (2 documents)"
+    again = decisions(reopened, ("a", BASE, 10), ("d", OTHER, 3), ("z", BASE.replace("trout", "salmon"), 0))
+    assert again["a"]["already_kept"] and again["a"]["reason"] is None and again["d"]["already_kept"]
+    # retrieved earlier, but its twin is already published: the corpus never loses a document
+    assert (again["z"]["reason"], again["z"]["duplicate_of"]) == ("near_duplicate", "a")
+    assert reopened.kept_count() == 2
+
+
+def test_a_lost_or_stale_store_is_rebuilt_from_the_published_corpus(tmp_path):
+    corpus = tmp_path / "corpus" / "en"
+    corpus.mkdir(parents=True)
+    frame(("a", BASE, 1)).write_parquet(corpus / "part-0.parquet")
+    store, how = open_store(tmp_path / "dedup", tmp_path / "corpus", POLICY, tmp_path / "tmp")
+    assert how == "rebuilt from 1 corpus documents (no stored index)"
+    assert decisions(store, ("b", BASE.replace("trout", "salmon"), 9))["b"]["duplicate_of"] == "a"
+    other = DedupPolicy(threshold=0.8, num_perm=64)
+    rebuilt, how = open_store(tmp_path / "dedup", tmp_path / "corpus", other, tmp_path / "tmp")
+    assert how == "rebuilt from 1 corpus documents (settings changed)" and rebuilt.kept_count() == 1
+    assert open_store(tmp_path / "d2", tmp_path / "empty", POLICY, tmp_path / "tmp")[1] == "new (no stored index, empty corpus)"
+
+
+def test_planted_near_duplicates_in_gutenberg_paragraphs(shared_data, tmp_path, store):
+    """Real paragraphs with one word changed are found; distinct paragraphs are not merged."""
     copy = tmp_path / "paragraphs.tsv.gz"
     shutil.copyfile(shared_data / "text" / "gutenberg_5lang" / "gutenberg_paragraphs_min200chars.tsv.gz", copy)
     with gzip.open(copy, "rt", encoding="utf-8") as handle:
         next(handle)
         paragraphs = [line.rstrip("\n").split("\t")[3] for _, line in zip(range(3000), handle)]
     originals = [p for p in paragraphs if len(p.split()) >= 120][:150]
-    candidates = [candidate(f"o{i}", text, i) for i, text in enumerate(originals)]
+    docs = [(f"o{i:03d}", text, i) for i, text in enumerate(originals)]
     for i, text in enumerate(originals[:50]):
         words = text.split()
         words[len(words) // 2] = "CHANGED"  # one word in the middle: Jaccard about 0.92 on 5-grams
-        candidates.append(candidate(f"v{i}", " ".join(words), 1000 + i))
-    decisions = {d.id: d for d in deduplicate(candidates, DedupState(POLICY))}
-    found = {i for i in range(50) if decisions[f"v{i}"].duplicate_of == f"o{i}"}
-    assert len(found) >= 49
-    assert all(decisions[f"o{i}"].reason is None for i in range(len(originals)))
-
-
-def test_a_lost_or_stale_state_is_rebuilt_from_the_published_corpus(tmp_path):
-    import polars as pl
-
-    from moisson.deduplication import open_state
-
-    corpus = tmp_path / "corpus" / "en"
-    corpus.mkdir(parents=True)
-    pl.DataFrame({"id": ["a"], "text": [BASE], "retrieved_at": [T0]}).write_parquet(corpus / "part-0.parquet")
-    state_file = tmp_path / "state.parquet"
-    state, how = open_state(state_file, tmp_path / "corpus", POLICY)
-    assert "rebuilt from 1 corpus documents (no stored state)" == how and "a" in state
-    later = deduplicate([candidate("b", BASE.replace("trout", "salmon"), 9)], state)
-    assert later[0].duplicate_of == "a"
-    state_file.write_bytes(b"")
-    pl.from_arrow(state.to_table()).write_parquet(state_file)  # metadata lost: settings unknown, so rebuilt
-    assert open_state(state_file, tmp_path / "corpus", POLICY)[1].startswith("rebuilt")
-    import pyarrow.parquet as pq
-
-    pq.write_table(state.to_table(), state_file)
-    assert open_state(state_file, tmp_path / "corpus", POLICY)[1] == "loaded"
-    other = DedupPolicy(threshold=0.8, num_perm=64)
-    rebuilt, how = open_state(state_file, tmp_path / "corpus", other)
-    assert "signature settings changed" in how and "a" in rebuilt
-    assert open_state(tmp_path / "none.parquet", tmp_path / "empty", POLICY)[1] == "new (no stored state, empty corpus)"
+        docs.append((f"v{i:03d}", " ".join(words), 1000 + i))
+    by_id = decisions(store, *docs)
+    found = sum(by_id[f"v{i:03d}"]["duplicate_of"] == f"o{i:03d}" for i in range(50))
+    assert found == 50
+    assert all(by_id[f"o{i:03d}"]["reason"] is None for i in range(len(originals)))

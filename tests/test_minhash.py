@@ -1,0 +1,56 @@
+"""Moisson's bulk MinHash is bit-identical to datasketch's, and its LSH parameters are datasketch's optimum."""
+
+import gzip
+import shutil
+
+import numpy as np
+import pytest
+from datasketch import MinHash, MinHashLSH
+from datasketch.lsh import _optimal_param
+
+from moisson.minhash import MinHasher, shingle_hash32, shingles
+from moisson.near_duplicates import FALSE_NEGATIVE_WEIGHT, FALSE_POSITIVE_WEIGHT, lsh_parameters
+
+EDGE_CASES = ["", "one", "two words", "a b c d e", "Straße ＦＩＮＡＬ Ｔｅｓｔ", "ça déjà vu, l'été — «oui»!", "😀 🙃", "x " * 10_000]
+
+
+def datasketch_signature(text, num_perm, seed, size):
+    minhash = MinHash(num_perm=num_perm, seed=seed, hashfunc=shingle_hash32, scheme="affine32")
+    minhash.update_batch(shingles(text, size))
+    return minhash
+
+
+@pytest.mark.parametrize("num_perm,seed,size", [(128, 1, 5), (64, 42, 3), (256, 7, 1)])
+def test_bit_identical_to_datasketch_on_edge_cases(num_perm, seed, size):
+    ours = MinHasher(num_perm, seed, size).signatures(EDGE_CASES)
+    for text, row in zip(EDGE_CASES, ours):
+        assert np.array_equal(row, datasketch_signature(text, num_perm, seed, size).hashvalues)
+
+
+def test_bit_identical_to_datasketch_on_real_text_and_usable_in_its_lsh(shared_data, tmp_path):
+    copy = tmp_path / "p.tsv.gz"
+    shutil.copyfile(shared_data / "text" / "gutenberg_5lang" / "gutenberg_paragraphs_min200chars.tsv.gz", copy)
+    with gzip.open(copy, "rt", encoding="utf-8") as handle:
+        next(handle)
+        texts = [line.split("\t")[3] for _, line in zip(range(1000), handle)]
+    ours = MinHasher(128, 1, 5).signatures(texts)
+    lsh = MinHashLSH(threshold=0.8, num_perm=128)
+    for index, text in enumerate(texts[:400]):
+        theirs = datasketch_signature(text, 128, 1, 5)
+        assert np.array_equal(ours[index], theirs.hashvalues)
+        lsh.insert(str(index), MinHash(num_perm=128, seed=1, hashvalues=ours[index], scheme="affine32"))
+    assert str(7) in lsh.query(datasketch_signature(texts[7], 128, 1, 5))
+
+
+def test_batches_and_cache_do_not_change_signatures():
+    texts = [f"document {i} " + "shared words here " * (i % 7) for i in range(50)]
+    hasher = MinHasher(128, 1, 5, rows_per_block=17)
+    together = hasher.signatures(texts)
+    one_by_one = np.vstack([MinHasher(128, 1, 5).signatures([t]) for t in texts])
+    assert np.array_equal(together, one_by_one)
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])
+@pytest.mark.parametrize("num_perm", [64, 128, 256])
+def test_lsh_parameters_are_datasketchs_optimum(threshold, num_perm):
+    assert lsh_parameters(threshold, num_perm) == _optimal_param(threshold, num_perm, FALSE_POSITIVE_WEIGHT, FALSE_NEGATIVE_WEIGHT)
