@@ -14,7 +14,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: setup demo run test ui bench clean
+.PHONY: setup demo run test ui bench bench-quality clean
 
 setup: $(VENV)/.synced
 
@@ -41,7 +41,10 @@ ui: setup
 		$(VENV)/bin/dagster dev -h $(HOST) -p $(PORT) -m pipelines.definitions
 
 bench: setup
-	$(VENV)/bin/python bench/pipeline.py
+	$(VENV)/bin/python bench/pipeline.py $(BENCH_ARGS)
+
+bench-quality: setup
+	$(VENV)/bin/python bench/quality.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(DATA_DIR)
