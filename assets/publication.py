@@ -14,7 +14,7 @@ from moisson import curation
 from moisson.atomic_files import write_parquet, write_text
 from moisson.dataset_card import corpus_counts, render_card
 from moisson.deduplication import open_store
-from moisson.publication import CORPUS_SCHEMA, REJECTED_SCHEMA, append_to_tree
+from moisson.publication import CORPUS_SCHEMA, REJECTED_SCHEMA, append_to_tree, corpus_texts
 from warehouse.load import Publication, load_publication
 
 PUBLICATION = dict(group_name="publication", owners=["team:data-engineering"])
@@ -33,7 +33,8 @@ def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) ->
         raise dg.Failure("no source has been curated yet: materialise quality_filtered for at least one source")
     documents = pl.concat(frames, how="diagonal_relaxed")
     if config.policy.dedup.enabled:
-        store, provenance = open_store(layout.dedup_store, layout.corpus_dir, config.policy.dedup, layout.tmp_dir)
+        store, provenance = open_store(layout.dedup_store, layout.corpus_dir, config.policy.dedup, layout.tmp_dir,
+                                       corpus_texts(layout.corpus_dir))
         context.log.info(f"dedup index: {provenance}")
         documents = curation.deduplicate_documents(documents, store)
     else:
@@ -79,7 +80,11 @@ def warehouse(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg
     failure_files = [p for p in sorted(layout.failures_dir.glob("*/*.parquet")) if p.stem in config.source_names]
     started = datetime.fromtimestamp(context.instance.get_run_stats(context.run.run_id).start_time or 0, tz=timezone.utc)
     counts = load_publication(
-        layout.warehouse, config, Publication(context.run.run_id, started, layout.deduplicated, failure_files)
+        layout.warehouse, config, Publication(
+            context.run.run_id, started, layout.deduplicated, failure_files,
+            catalogue_files={s: (layout.stage_file("datasets", s), layout.stage_file("resources", s)) for s in config.source_names},
+            harvest_state_files={s: layout.harvest_state_file(s) for s in config.source_names},
+        )
     )
     return dg.MaterializeResult(metadata={**counts, "path": dg.MetadataValue.path(str(layout.warehouse))})
 

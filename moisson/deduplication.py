@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from moisson.atomic_files import write_parquet, write_text
 from moisson.config import DedupPolicy
-from moisson.exact_duplicates import text_fingerprint
 from moisson.minhash import SCHEME, MinHasher
-from moisson.near_duplicates import band_hashes, clusters, estimated_jaccard, lsh_parameters
+from moisson.near_duplicates import band_hashes, clusters, estimated_jaccard, exact_jaccard, lsh_parameters
 
 BATCH = 20_000
+TextLookup = Callable[[list[str]], dict[str, str]]  # ids of kept documents -> their texts
 DECISION_SCHEMA = {"id": pl.String, "reason": pl.String, "duplicate_of": pl.String, "similarity": pl.Float64,
                    "already_kept": pl.Boolean}
 
@@ -38,6 +38,7 @@ class Candidates:
 
     ids: list[str]
     retrieved_at: list
+    texts: list[str]
     fingerprints: list[str]
     signatures: np.ndarray
 
@@ -45,8 +46,10 @@ class Candidates:
 class DedupStore:
     """Fingerprints, signatures and band hashes of every kept document, under one folder."""
 
-    def __init__(self, root: Path, policy: DedupPolicy, tmp_dir: Path):
-        self.root, self.policy, self.tmp_dir = root, policy, tmp_dir
+    def __init__(self, root: Path, policy: DedupPolicy, tmp_dir: Path, kept_texts: TextLookup | None = None):
+        """`kept_texts` finds the texts of kept documents, so candidate pairs are verified on their exact
+        Jaccard similarity; without it, on the similarity estimated from the signatures."""
+        self.root, self.policy, self.tmp_dir, self.kept_texts = root, policy, tmp_dir, kept_texts
         self.bands, self.rows = lsh_parameters(policy.threshold, policy.num_perm)
         self.hasher = MinHasher(policy.num_perm, policy.seed, policy.shingle_size)
 
@@ -73,49 +76,63 @@ class DedupStore:
             return con.execute("SELECT count(DISTINCT id) FROM read_parquet(?)", [kept]).fetchone()[0]
 
     def reset(self) -> None:
-        for kind in ("kept", "bands"):
+        for kind in ("kept", "bands", "decided"):
             for part in (self.root / kind).glob("*.parquet"):
                 part.unlink()
         write_text(json.dumps(self.settings, sort_keys=True), self.root / "settings.json", self.tmp_dir)
 
-    def deduplicate(self, documents: pl.DataFrame) -> pl.DataFrame:
-        """Decide every document (columns id, text, retrieved_at); add the ones kept to the store."""
+    def deduplicate(self, documents: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+        """Decide every document (columns id, text, retrieved_at); add the ones kept to the store.
+
+        Documents decided by an earlier run get that decision back (kept stays kept, a duplicate
+        stays a duplicate of the same document). Given a LazyFrame, only the ids are read first: the
+        texts of documents already decided are never loaded, which makes a re-run cheap.
+        """
         if not self.is_current():
             raise RuntimeError(f"dedup store {self.root} was built with other settings; rebuild it first")
-        already = self._stored_ids(documents["id"].to_list())
-        new = documents.filter(~pl.col("id").is_in(list(already))).sort("retrieved_at", "id")
+        documents = documents.lazy()
+        known = self._known_decisions(documents.select("id").collect()["id"].to_list())
+        new = documents.filter(~pl.col("id").is_in(known["id"].implode())).sort("retrieved_at", "id").collect()
         candidates = self._prepare(new)
         reasons, duplicate_of, similarity = self._exact(candidates)
         self._near(candidates, reasons, duplicate_of, similarity)
-        kept = [i for i, reason in enumerate(reasons) if reason is None]
-        self._append(candidates, kept)
         decided = pl.DataFrame({"id": candidates.ids, "reason": reasons, "duplicate_of": duplicate_of,
                                 "similarity": similarity, "already_kept": [False] * len(reasons)}, schema=DECISION_SCHEMA)
-        previous = pl.DataFrame({"id": sorted(already), "reason": None, "duplicate_of": None, "similarity": None,
-                                 "already_kept": True}, schema=DECISION_SCHEMA)
-        return pl.concat([previous, decided])
+        self._append(candidates, [i for i, reason in enumerate(reasons) if reason is None], decided)
+        return pl.concat([known, decided])
 
     def rebuild(self, corpus: pl.DataFrame) -> None:
         """Index an existing corpus again (lost store, or new MinHash settings): all of it is kept."""
         self.reset()
         candidates = self._prepare(corpus.sort("retrieved_at", "id"))
-        self._append(candidates, list(range(len(candidates.ids))))
+        self._append(candidates, list(range(len(candidates.ids))), pl.DataFrame(schema=DECISION_SCHEMA))
 
-    def _stored_ids(self, ids: list[str]) -> set[str]:
-        kept = self._parts("kept")
-        if kept is None or not ids:
-            return set()
-        with duckdb.connect() as con:
-            con.register("incoming", pa.table({"id": ids}))
-            rows = con.execute("SELECT DISTINCT k.id FROM read_parquet(?) k JOIN incoming USING (id)", [kept]).fetchall()
-        return {row[0] for row in rows}
+    def _known_decisions(self, ids: list[str]) -> pl.DataFrame:
+        """Earlier decisions about these ids: kept (from the kept parts) or duplicate (from the decided parts)."""
+        kept, decided = self._parts("kept"), self._parts("decided")
+        found = [pl.DataFrame(schema=DECISION_SCHEMA)]
+        if ids and (kept or decided):
+            with duckdb.connect() as con:
+                con.register("incoming", pl.DataFrame({"id": ids}, schema={"id": pl.String}))
+                if kept:
+                    found.append(pl.from_arrow(con.execute(
+                        "SELECT DISTINCT id, NULL::VARCHAR AS reason, NULL::VARCHAR AS duplicate_of, NULL::DOUBLE AS similarity, "
+                        "true AS already_kept FROM read_parquet(?) JOIN incoming USING (id)", [kept]).to_arrow_table()))
+                if decided:
+                    found.append(pl.from_arrow(con.execute(
+                        "SELECT DISTINCT ON (id) id, reason, duplicate_of, similarity, false AS already_kept "
+                        "FROM read_parquet(?) JOIN incoming USING (id)", [decided]).to_arrow_table()))
+        known = pl.concat([frame.cast(DECISION_SCHEMA) for frame in found])
+        return known.unique("id", keep="first", maintain_order=True)  # kept wins over an older duplicate decision
 
     def _prepare(self, new: pl.DataFrame) -> Candidates:
         texts = new["text"].to_list()
-        signatures = np.concatenate(
-            [self.hasher.signatures(texts[start : start + BATCH]) for start in range(0, len(texts), BATCH)]
-        ) if texts else np.empty((0, self.policy.num_perm), np.uint32)
-        return Candidates(new["id"].to_list(), new["retrieved_at"].to_list(), [text_fingerprint(t) for t in texts], signatures)
+        signatures, fingerprints = [np.empty((0, self.policy.num_perm), np.uint32)], []
+        for start in range(0, len(texts), BATCH):
+            batch_signatures, batch_fingerprints = self.hasher.sketch(texts[start : start + BATCH])
+            signatures.append(batch_signatures)
+            fingerprints += batch_fingerprints
+        return Candidates(new["id"].to_list(), new["retrieved_at"].to_list(), texts, fingerprints, np.concatenate(signatures))
 
     def _exact(self, candidates: Candidates) -> tuple[list, list, list]:
         count = len(candidates.ids)
@@ -132,7 +149,7 @@ class DedupStore:
         if kept is None or not fingerprints:
             return {}
         with duckdb.connect() as con:
-            con.register("incoming", pa.table({"fingerprint": sorted(set(fingerprints))}))
+            con.register("incoming", pl.DataFrame({"fingerprint": sorted(set(fingerprints))}, schema={"fingerprint": pl.String}))
             rows = con.execute(
                 "SELECT fingerprint, arg_min(id, (retrieved_at, id)) FROM read_parquet(?) JOIN incoming USING (fingerprint) "
                 "GROUP BY fingerprint", [kept]).fetchall()
@@ -147,12 +164,16 @@ class DedupStore:
         threshold = self.policy.threshold
         edges, best = [], np.zeros(len(candidates.ids))
         if len(new_pairs):
-            sims = estimated_jaccard(candidates.signatures[new_pairs[:, 0]], candidates.signatures[new_pairs[:, 1]])
+            sims = self._verify(new_pairs, candidates.signatures, candidates.signatures, candidates.texts, candidates.texts)
             for (a, b), s in zip(new_pairs[sims >= threshold], sims[sims >= threshold]):
                 edges.append((a, b))
                 best[a], best[b] = max(best[a], s), max(best[b], s)
         if len(old_pairs):
-            sims = estimated_jaccard(candidates.signatures[old_pairs[:, 0]], old["signatures"][old_pairs[:, 1]])
+            old_texts = None
+            if self.kept_texts is not None:
+                found = self.kept_texts(old["ids"])
+                old_texts = [found.get(doc_id) for doc_id in old["ids"]]
+            sims = self._verify(old_pairs, candidates.signatures, old["signatures"], candidates.texts, old_texts)
             offset = len(candidates.ids)
             for (a, o), s in zip(old_pairs[sims >= threshold], sims[sims >= threshold]):
                 edges.append((a, offset + o))
@@ -169,6 +190,21 @@ class DedupStore:
                                        else old["ids"][representative - len(candidates.ids)])
                 similarity[index] = round(float(best[index]), 4)
 
+    def _verify(self, pairs: np.ndarray, left_signatures: np.ndarray, right_signatures: np.ndarray,
+                left_texts: list[str], right_texts: list[str | None] | None) -> np.ndarray:
+        """Similarity of each candidate pair: exact Jaccard of the shingle sets when both texts are at hand."""
+        similarity = estimated_jaccard(left_signatures[pairs[:, 0]], right_signatures[pairs[:, 1]])
+        if right_texts is None:
+            return similarity
+        left_ids, right_ids = np.unique(pairs[:, 0]), np.unique(pairs[:, 1])
+        left = dict(zip(left_ids, self.hasher.shingle_sets([left_texts[i] for i in left_ids])))
+        usable = [i for i in right_ids if right_texts[i] is not None]
+        right = dict(zip(usable, self.hasher.shingle_sets([right_texts[i] for i in usable])))
+        for number, (a, b) in enumerate(pairs):
+            if b in right:
+                similarity[number] = exact_jaccard(left[a], right[b])
+        return similarity
+
     @staticmethod
     def _keepers(labels: np.ndarray, new_count: int, old: dict) -> dict[int, int]:
         """Per cluster, the node kept: a stored document if any (earliest), else the first new one in order."""
@@ -184,7 +220,7 @@ class DedupStore:
 
     def _candidate_pairs(self, candidates: Candidates, live: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
         hashes = band_hashes(candidates.signatures[live], self.bands, self.rows)
-        incoming = pa.table({
+        incoming = pl.DataFrame({  # polars, not pyarrow, from numpy: pyarrow would import pandas (a second of start-up)
             "band": np.tile(np.arange(self.bands, dtype=np.int16), len(live)),
             "hash": hashes.reshape(-1),
             "doc": np.repeat(live, self.bands),
@@ -214,35 +250,43 @@ class DedupStore:
         pairs = np.column_stack([new_pairs["left_doc"], new_pairs["right_doc"]]).astype(np.int64).reshape(-1, 2)
         return pairs, old_pairs, old
 
-    def _append(self, candidates: Candidates, kept: list[int]) -> None:
-        """Bands first, then the kept part, which commits the documents (a crash in between only leaves spare bands)."""
+    def _append(self, candidates: Candidates, kept: list[int], decided: pl.DataFrame) -> None:
+        """Bands first, then the kept part, which commits the documents (a crash in between only leaves
+        spare bands), then the duplicate decisions, which only save work on a re-run."""
+        part = f"part-{uuid.uuid4().hex}.parquet"
+        self._append_kept(candidates, kept, part)
+        duplicates = decided.filter(pl.col("reason").is_not_null()).drop("already_kept")
+        if duplicates.height:
+            write_parquet(duplicates.to_arrow(), self.root / "decided" / part, self.tmp_dir)
+
+    def _append_kept(self, candidates: Candidates, kept: list[int], part: str) -> None:
         if not kept:
             return
-        part = f"part-{uuid.uuid4().hex}.parquet"
         index = np.array(kept, dtype=np.int64)
         signatures = candidates.signatures[index]
         hashes = band_hashes(signatures, self.bands, self.rows)
         ids = [candidates.ids[i] for i in kept]
-        write_parquet(pa.table({
+        write_parquet(pl.DataFrame({
             "band": np.tile(np.arange(self.bands, dtype=np.int16), len(ids)),
             "hash": hashes.reshape(-1),
-            "id": np.repeat(np.array(ids, dtype=object), self.bands),
-        }), self.root / "bands" / part, self.tmp_dir)
-        write_parquet(pa.table({
+            "id": pl.Series(ids, dtype=pl.String).gather(np.repeat(np.arange(len(ids)), self.bands)),
+        }).to_arrow(), self.root / "bands" / part, self.tmp_dir)
+        write_parquet(pl.DataFrame({
             "id": ids,
-            "retrieved_at": pa.array([candidates.retrieved_at[i] for i in kept], pa.timestamp("us", tz="UTC")),
+            "retrieved_at": pl.Series([candidates.retrieved_at[i] for i in kept], dtype=pl.Datetime("us", "UTC")),
             "fingerprint": [candidates.fingerprints[i] for i in kept],
-            "signature": pa.array([row.astype("<u4").tobytes() for row in signatures], pa.binary(4 * self.policy.num_perm)),
-        }), self.root / "kept" / part, self.tmp_dir)
+            "signature": pl.Series([row.astype("<u4").tobytes() for row in signatures], dtype=pl.Binary),
+        }).to_arrow(), self.root / "kept" / part, self.tmp_dir)
 
 
-def open_store(root: Path, corpus_dir: Path, policy: DedupPolicy, tmp_dir: Path) -> tuple[DedupStore, str]:
+def open_store(root: Path, corpus_dir: Path, policy: DedupPolicy, tmp_dir: Path,
+               kept_texts: TextLookup | None = None) -> tuple[DedupStore, str]:
     """The store, rebuilt from the published corpus when it is missing or was built with other settings.
 
     So a lost store, or a change of num_perm, seed, shingle size or threshold, never lets duplicates
     of documents already published back in.
     """
-    store = DedupStore(root, policy, tmp_dir)
+    store = DedupStore(root, policy, tmp_dir, kept_texts)
     if store.is_current():
         return store, f"loaded ({store.kept_count()} documents)"
     reason = "settings changed" if (root / "settings.json").exists() else "no stored index"

@@ -13,6 +13,7 @@ tools.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -35,6 +36,11 @@ def normalise(text: str) -> str:
 
 def words(text: str) -> list[str]:
     return WORD.findall(normalise(text))
+
+
+def fingerprint(tokens: list[str]) -> str:
+    """sha256 of the normalised words: equal fingerprints mean exact duplicates (case, punctuation and spacing aside)."""
+    return hashlib.sha256(" ".join(tokens).encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
 def shingles(text: str, size: int) -> list[bytes]:
@@ -72,21 +78,37 @@ class MinHasher:
 
     def signatures(self, texts: Sequence[str]) -> np.ndarray:
         """One row of `num_perm` uint32 per text."""
-        hashes, owners = self._shingle_hashes(texts)
-        out = np.full((self.num_perm, len(texts)), np.iinfo(np.uint32).max, dtype=np.uint32)
+        return self._signatures([words(text) for text in texts])
+
+    def sketch(self, texts: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+        """Signatures and exact-duplicate fingerprints, from one tokenisation of each text."""
+        tokenised = [words(text) for text in texts]
+        return self._signatures(tokenised), [fingerprint(tokens) for tokens in tokenised]
+
+    def shingle_sets(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each text's distinct shingle hashes, sorted: exact Jaccard similarity without keeping shingles as strings."""
+        hashes, owners = self._shingle_hashes([words(text) for text in texts])
+        bounds = np.searchsorted(owners, np.arange(len(texts) + 1))
+        return [np.unique(hashes[bounds[i] : bounds[i + 1]]) for i in range(len(texts))]
+
+    def _signatures(self, tokenised: list[list[str]]) -> np.ndarray:
+        hashes, owners = self._shingle_hashes(tokenised)
+        out = np.full((self.num_perm, len(tokenised)), np.iinfo(np.uint32).max, dtype=np.uint32)
         for start in range(0, len(hashes), self.rows_per_block):
             permuted = np.multiply.outer(self.a, _fmix32(hashes[start : start + self.rows_per_block]))
             permuted += self.b[:, None]  # (num_perm, shingles): the reduction runs along contiguous memory
             _min_by_owner(out, owners[start : start + self.rows_per_block], permuted)
         return np.ascontiguousarray(out.T)
 
-    def _shingle_hashes(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _shingle_hashes(self, tokenised: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Every shingle hash of the batch, with the index of its text, computed over one flat word array."""
+        if not tokenised:
+            return np.empty(0, np.uint32), np.empty(0, np.int64)
         flat: list[int] = []
-        lengths = np.empty(len(texts), dtype=np.int64)
+        lengths = np.empty(len(tokenised), dtype=np.int64)
         cache = self._word_hashes
-        for index, text in enumerate(texts):
-            tokens = words(text) or [""]
+        for index, tokens in enumerate(tokenised):
+            tokens = tokens or [""]
             missing = set(tokens).difference(cache)
             if missing:
                 self._learn(missing)
@@ -97,7 +119,7 @@ class MinHasher:
         size = self.shingle_size
         full = _combine(np.concatenate((word_hashes, np.zeros(size, np.uint32))), size)[: len(word_hashes)]
         counts = np.maximum(lengths - size + 1, 1)
-        owners = np.repeat(np.arange(len(texts)), counts)
+        owners = np.repeat(np.arange(len(tokenised)), counts)
         positions = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         hashes = full[positions]
         for index in np.flatnonzero(lengths < size):  # short texts: one shingle of all their words

@@ -8,6 +8,7 @@ so no partial file is ever visible under the published folders.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -78,3 +79,17 @@ def _bounded_parts(frame: pl.DataFrame, max_rows: int, max_bytes: int):
 
 def _folder_name(value: str | None) -> str:
     return value if value else "unknown"
+
+
+def corpus_texts(corpus_dir: Path) -> Callable[[list[str]], dict[str, str]]:
+    """Look up published texts by id: deduplication verifies candidate pairs against them exactly."""
+
+    def lookup(ids: list[str]) -> dict[str, str]:
+        files = [str(path) for path in corpus_dir.glob("*/*.parquet")]
+        if not files or not ids:
+            return {}
+        with duckdb.connect() as con:
+            con.register("wanted", pa.table({"id": ids}))
+            return dict(con.execute("SELECT id, text FROM read_parquet(?) JOIN wanted USING (id)", [files]).fetchall())
+
+    return lookup
