@@ -10,6 +10,7 @@ import polars as pl
 
 import dagster as dg
 
+from assets.catalogue import catalogue
 from assets.partitions import SOURCE_PARTITIONS
 from assets.resources import MoissonResource
 from assets.stage_files import describe, read_stage, write_failures, write_stage
@@ -20,7 +21,7 @@ from sources import RawRecord, ReadStats, read_source
 COMMON = dict(partitions_def=SOURCE_PARTITIONS, owners=["team:data-engineering"])
 
 
-@dg.asset(group_name="harvest", kinds={"parquet"}, **COMMON)
+@dg.asset(deps=[catalogue], group_name="harvest", kinds={"parquet"}, **COMMON)
 def raw_records(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
     """Every HTML or plain-text record of the source, with its payload and provenance.
 
@@ -30,7 +31,7 @@ def raw_records(context: dg.AssetExecutionContext, moisson: MoissonResource) -> 
     source = context.partition_key
     layout, stats = moisson.layout(), ReadStats()
     records, failures, seen = [], [], set()
-    for item in read_source(moisson.config(), source, stats):
+    for item in read_source(moisson.config(), source, stats, layout):
         if not isinstance(item, RawRecord):
             failures.append(item)
         elif item.id in seen:

@@ -64,11 +64,122 @@ class FilesSource(_SourceBase):
     kind: Literal["files"]
 
 
-SourceConfig = Annotated[Union[WarcSource, FilesSource], Field(discriminator="kind")]
+class ArchiveLimits(_Strict):
+    """Bounds on a zip or tar resource, so a decompression bomb costs a few reads, not the disk."""
+
+    max_entries: int = Field(default=1000, ge=1)
+    max_total_mb: int = Field(default=200, ge=1, description="Sum of the uncompressed sizes.")
+    max_ratio: float = Field(default=100.0, gt=1.0, description="Largest uncompressed/compressed size ratio.")
+
+
+class FetchPolicy(_Strict):
+    """Which resources of a catalogue are fetched as documents: text-bearing formats under a size cap."""
+
+    enabled: bool = True
+    formats: list[str] = Field(default_factory=lambda: ["html", "txt", "xml", "zip", "tar"],
+                               description="Resource formats fetched (html, txt, xml, zip, tar; pdf is skipped: no extractor).")
+    max_resource_mb: int = Field(default=20, ge=1)
+    max_resources: int | None = Field(default=None, ge=0, description="Stop after this many resources per run.")
+    archives: ArchiveLimits = ArchiveLimits()
+
+
+class _PortalSource(_Strict):
+    """A catalogue or an archive reached over HTTP(S); shared by every portal kind."""
+
+    name: str = Field(description="Unique name; also the Dagster partition key.")
+    url: str = Field(description="The endpoint: CKAN or udata site root, DCAT catalogue URL or OAI-PMH base URL.")
+    license: str | None = Field(default=None, description="SPDX id asserted for records whose catalogue gives no licence.")
+    description: str | None = None
+    citation: str | None = None
+    allow_private_addresses: bool = Field(
+        default=False, description="Allow loopback/private addresses (tests and the demo); off by default against SSRF.")
+    page_size: int = Field(default=100, ge=1, le=1000)
+    fetch: FetchPolicy = FetchPolicy()
+
+    _name_is_a_key = field_validator("name")(_SourceBase._name_is_a_key.__func__)
+    _license_is_spdx = field_validator("license")(_SourceBase._license_is_spdx.__func__)
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.url]
+
+
+class CkanSource(_PortalSource):
+    """A CKAN portal (Action API v3 package_search)."""
+
+    kind: Literal["ckan"]
+    q: str | None = None
+    fq: str | None = None
+    organization: str | None = None
+
+
+class UdataFilter(_Strict):
+    organization: str | None = None
+    tag: str | None = None
+    license: str | None = Field(default=None, description="udata licence id, e.g. lov2.")
+
+
+class UdataSource(_PortalSource):
+    """A udata portal such as data.gouv.fr (/api/1/datasets/)."""
+
+    kind: Literal["udata"]
+    filter: UdataFilter = UdataFilter()
+
+
+class DcatSource(_PortalSource):
+    """A DCAT-AP catalogue in RDF (Turtle, RDF/XML, JSON-LD), paged with hydra."""
+
+    kind: Literal["dcat"]
+
+
+class OaiPmhSource(_PortalSource):
+    """An OAI-PMH 2.0 repository (ListRecords)."""
+
+    kind: Literal["oai-pmh"]
+    metadata_prefix: str = "oai_dc"
+    set: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    until: str | None = None
+
+
+PORTAL_KINDS = ("ckan", "udata", "dcat", "oai-pmh")
+SourceConfig = Annotated[
+    Union[WarcSource, FilesSource, CkanSource, UdataSource, DcatSource, OaiPmhSource], Field(discriminator="kind")
+]
+PortalSource = CkanSource | UdataSource | DcatSource | OaiPmhSource
+
+
+class HttpConfig(_Strict):
+    """How Moisson behaves on other people's servers; one section for every connector."""
+
+    user_agent: str = "Moisson/0.1"
+    contact: str = Field(default="https://github.com/moisson/moisson",
+                         description="URL (or mailto:) where server operators can reach whoever runs this harvest.")
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=4, ge=0, le=10)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+    max_retry_after_seconds: float = Field(default=120.0, ge=0)
+    requests_per_second: float = Field(default=1.0, gt=0, description="Per host.")
+    max_connections_per_host: int = Field(default=2, ge=1, le=16)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    max_response_mb: int = Field(default=50, ge=1)
+
+    @property
+    def full_user_agent(self) -> str:
+        return f"{self.user_agent} (+{self.contact})"
 
 
 class LicencePolicy(_Strict):
     allow: list[str] = Field(min_length=1, description="SPDX ids that may enter the corpus; anything else is rejected.")
+    verdicts: dict[str, Literal["allow", "review", "reject"]] = Field(
+        default_factory=dict, description="Override the verdict of a catalogue licence (SPDX id or LicenseRef-).")
 
 
 class QualityPolicy(QualityThresholds):
@@ -122,6 +233,7 @@ class Policy(_Strict):
 class MoissonConfig(_Strict):
     sources: list[SourceConfig] = Field(min_length=1)
     policy: Policy
+    http: HttpConfig = HttpConfig()
     base_dir: Path = Field(default=Path("."), exclude=True, description="Folder of the sources file; paths are relative to it.")
 
     @model_validator(mode="after")
@@ -133,7 +245,7 @@ class MoissonConfig(_Strict):
             seen.add(source.name)
         return self
 
-    def source(self, name: str) -> WarcSource | FilesSource:
+    def source(self, name: str) -> "WarcSource | FilesSource | PortalSource":
         for source in self.sources:
             if source.name == name:
                 return source
@@ -146,6 +258,8 @@ class MoissonConfig(_Strict):
     def resolve_paths(self, source: WarcSource | FilesSource) -> list[Path]:
         """Expand the source's paths and globs, sorted so that every run reads files in the same order."""
         found: set[Path] = set()
+        if source.kind in PORTAL_KINDS:
+            return []
         for pattern in source.paths:
             full = pattern if Path(pattern).is_absolute() else str(self.base_dir / pattern)
             found.update(Path(p).resolve() for p in glob.glob(full, recursive=True) if Path(p).is_file())
@@ -163,7 +277,7 @@ def _describe(error: dict, raw: dict) -> str:
             name = entries[index].get("name")
         where.append(f"source {name!r}" if name else f"source #{index + 1}")
         loc = loc[2:]
-        if loc and loc[0] in ("warc", "files"):  # pydantic's discriminator tag
+        if loc and loc[0] in ("warc", "files", *PORTAL_KINDS):  # pydantic's discriminator tag
             loc = loc[1:]
     field = ".".join(str(part) for part in loc)
     if field:
@@ -173,7 +287,7 @@ def _describe(error: dict, raw: dict) -> str:
         message = "unknown key (check its spelling)"
     elif error["type"] == "union_tag_invalid":
         found = error.get("input", {}).get("kind") if isinstance(error.get("input"), dict) else None
-        message = f"unknown kind {found!r}; expected one of: warc, files"
+        message = f"unknown kind {found!r}; expected one of: {', '.join(('warc', 'files', *PORTAL_KINDS))}"
     return f"{', '.join(where) or 'top level'}: {message}"
 
 

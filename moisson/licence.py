@@ -244,7 +244,10 @@ CC_PUBLIC_DOMAIN_TOOLS = {("zero", "1.0"): "CC0-1.0", ("mark", "1.0"): "CC-PDM-1
 # Last segment of a licence URL that names a rendering, not a licence: deed.fr, legalcode.de, rdf.
 _CC_URL_SUFFIX = re.compile(r"(?:deed|legalcode)(?:\.[a-z0-9_@-]+)*|rdf|index\.html?")
 
-ETALAB_PAGES = {("licence-ouverte-open-licence",): "etalab-2.0"}
+ETALAB_PAGES = {
+    ("licence-ouverte-open-licence",): "etalab-2.0",
+    ("pages", "licence_ouverte_open_licence-5899923.html"): ETALAB_1,  # the 2011 page (Licence Ouverte 1.0)
+}
 ETALAB_PDFS = {
     "etalab-licence-ouverte-v2.0.pdf": "etalab-2.0",
     "etalab-open-licence-v2.0.pdf": "etalab-2.0",
@@ -691,3 +694,132 @@ def _quote(value: str) -> str:
     flat = " ".join(value.split())
     return flat if len(flat) <= MAX_QUOTED_CHARS else flat[: MAX_QUOTED_CHARS - 1] + "\u2026"
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Portal licences: the ids, titles and URLs catalogues use, with a verdict per licence.
+#
+# Why apart from to_spdx: portal ids such as "cc-by" (no version) or "other-open" name a family
+# or a promise, not a licence text. to_spdx rightly refuses "CC BY" found in a web page; a
+# catalogue that says "cc-by" says the same thing, so it maps to a LicenseRef- that no default
+# allow list holds, with the verdict "review": a human decides, the policy can then allow it.
+# Verdicts: allow (an open licence), review (probably open, needs a decision), reject (not open).
+# ---------------------------------------------------------------------------------------------
+
+ALLOW, REVIEW, REJECT = "allow", "review", "reject"
+VERDICTS = (ALLOW, REVIEW, REJECT)
+
+# data.gouv.fr (udata) register ids and CKAN's default licence ids, lower case.
+PORTAL_LICENCE_IDS: dict[str, str | None] = {
+    "lov2": "etalab-2.0",
+    "fr-lo": ETALAB_1,
+    "cc-zero": "CC0-1.0",
+    "cc0": "CC0-1.0",
+    "odc-by": "ODC-By-1.0",
+    "odc-odbl": "ODbL-1.0",
+    "odc-pddl": "PDDL-1.0",
+    "cc-by": "LicenseRef-CC-BY-unversioned",
+    "cc-by-sa": "LicenseRef-CC-BY-SA-unversioned",
+    "cc-nc": "LicenseRef-CC-BY-NC-unversioned",
+    "uk-ogl": "LicenseRef-OGL-UK-unversioned",
+    "gfdl": "GFDL-1.3-or-later",
+    "other-open": "LicenseRef-other-open",
+    "other-pd": "LicenseRef-other-pd",
+    "other-at": "LicenseRef-other-at",
+    "other-nc": "LicenseRef-other-nc",
+    "other-closed": "LicenseRef-other-closed",
+    "notspecified": None,
+    "not-specified": None,
+}
+# opendefinition.org/licenses/<id> is how CKAN and udata link their default ids.
+OPENDEFINITION_HOSTS = frozenset({"opendefinition.org", "www.opendefinition.org"})
+# EU Publications Office licence authority table: http://publications.europa.eu/resource/authority/licence/<CODE>
+EU_LICENCE_PATH = "/resource/authority/licence/"
+_EU_CC = re.compile(r"CC_(BY(?:SA|NC|ND|NCSA|NCND)?)_(\d)_(\d)")
+EU_CC_ELEMENTS = {"BY": "BY", "BYSA": "BY-SA", "BYNC": "BY-NC", "BYND": "BY-ND", "BYNCSA": "BY-NC-SA", "BYNCND": "BY-NC-ND"}
+EU_LICENCE_CODES = {
+    "CC0": "CC0-1.0", "CC0_1_0": "CC0-1.0", "PDM": "CC-PDM-1.0",
+    "ODC_BY": "ODC-By-1.0", "ODC_BL": "ODbL-1.0", "ODC_ODBL": "ODbL-1.0", "ODC_PDDL": "PDDL-1.0",
+    "OGL_3_0": "OGL-UK-3.0", "ETALAB_2_0": "etalab-2.0", "LO_2_0": "etalab-2.0",
+    "APACHE_2_0": "Apache-2.0", "MIT": "MIT", "GFDL_1_3": "GFDL-1.3-only",
+    "COM_REUSE": "LicenseRef-EU-COM-REUSE",
+}
+# Values in licence fields that speak of access, not of a licence (OAI-PMH dc:rights): not evidence.
+ACCESS_STATUS_PREFIX = "info:eu-repo/semantics/"
+# Verdicts of ids that are not plainly open; every other mapped id is open ('allow').
+LICENCE_VERDICTS = {
+    "LicenseRef-CC-BY-unversioned": REVIEW,
+    "LicenseRef-CC-BY-SA-unversioned": REVIEW,
+    "LicenseRef-OGL-UK-unversioned": REVIEW,
+    "LicenseRef-other-open": REVIEW,
+    "LicenseRef-other-pd": REVIEW,
+    "LicenseRef-other-at": REVIEW,
+    "LicenseRef-EU-COM-REUSE": REVIEW,
+    "LicenseRef-CC-BY-NC-unversioned": REJECT,
+    "LicenseRef-other-nc": REJECT,
+    "LicenseRef-other-closed": REJECT,
+}
+
+
+@dataclass(frozen=True)
+class PortalLicence:
+    raw: str | None  # the value the catalogue gave, as given (the first that maps, else the first)
+    spdx: str | None  # SPDX id or LicenseRef-, None when unknown
+    verdict: str  # allow | review | reject
+
+
+def portal_licence_id(value: str) -> str | None:
+    """SPDX id (or LicenseRef-) for one catalogue licence id, title or URL; None when unknown. Never raises."""
+    if not isinstance(value, str) or len(value) > MAX_VALUE_CHARS:
+        return None
+    text = _clean(value)
+    lowered = text.lower()
+    if lowered in PORTAL_LICENCE_IDS:
+        return PORTAL_LICENCE_IDS[lowered]
+    parts = _split_url(lowered) if (_URL.match(lowered) or _BARE_HOST_URL.match(lowered)) else None
+    if parts is not None and parts[0] in {h.removeprefix("www.") for h in OPENDEFINITION_HOSTS}:
+        host, segments = parts
+        if len(segments) >= 2 and segments[0] == "licenses":
+            return PORTAL_LICENCE_IDS.get(segments[1], to_spdx(segments[1]))
+    if EU_LICENCE_PATH in lowered:
+        return _eu_licence(text.rstrip("/").rsplit("/", 1)[-1].upper())
+    return to_spdx(text)
+
+
+def _eu_licence(code: str) -> str | None:
+    match = _EU_CC.fullmatch(code)
+    if match:
+        return _cc_id(EU_CC_ELEMENTS[match[1]], f"{match[2]}.{match[3]}", None)
+    return EU_LICENCE_CODES.get(code)
+
+
+def portal_licence(values: list[str | None], allow: Collection[str] = (),
+                   overrides: dict[str, str] | None = None) -> PortalLicence:
+    """One licence for a catalogue record from every value it gives (id, title, URL, dc:rights...).
+
+    Access statements (info:eu-repo/semantics/openAccess) are not licences and are ignored. Values
+    that map must agree; if they do not, the record's licence is unknown (fail-closed).
+    """
+    given = [v.strip() for v in values if isinstance(v, str) and v.strip()]
+    licences = [v for v in given if not v.lower().startswith(ACCESS_STATUS_PREFIX)]
+    mapped = {v: portal_licence_id(v) for v in licences}
+    ids = list(dict.fromkeys(_canonical(s) for s in mapped.values() if s))
+    raw = next((v for v in licences if mapped[v]), licences[0] if licences else (given[0] if given else None))
+    spdx = ids[0] if len(ids) == 1 else None
+    return PortalLicence(raw, spdx, licence_verdict(spdx, allow, overrides))
+
+
+def licence_verdict(spdx: str | None, allow: Collection[str] = (), overrides: dict[str, str] | None = None) -> str:
+    """allow / review / reject for a licence: the policy's allow list and overrides first, then the table."""
+    if spdx is None:
+        return REJECT
+    if spdx.lower() in {a.strip().lower() for a in allow}:
+        return ALLOW
+    for key, verdict in (overrides or {}).items():
+        if key.lower() == spdx.lower():
+            return verdict
+    if spdx in LICENCE_VERDICTS:
+        return LICENCE_VERDICTS[spdx]
+    if "-NC" in spdx or "-ND" in spdx:
+        return REJECT
+    return ALLOW if spdx in SPDX_IDS or spdx == ETALAB_1 else REVIEW

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from moisson.config import MoissonConfig
+from moisson.config import PORTAL_KINDS, MoissonConfig
+from moisson.layout import DataLayout
 from sources.files import read_files
 from sources.records import RawRecord, ReadFailure, ReadStats
 from sources.warc import read_warc_files
@@ -16,9 +17,16 @@ MAX_RECORD_BYTES = 20 * 1024 * 1024
 READERS = {"warc": read_warc_files, "files": read_files}
 
 
-def read_source(config: MoissonConfig, name: str, stats: ReadStats) -> Iterator[RawRecord | ReadFailure]:
-    """Every record of one source, in a stable order, with failures inline."""
+def read_source(config: MoissonConfig, name: str, stats: ReadStats,
+                layout: DataLayout | None = None) -> Iterator[RawRecord | ReadFailure]:
+    """Every record of one source, in a stable order, with failures inline.
+
+    Portal sources read the catalogue the `catalogue` asset wrote under `layout` and fetch its resources.
+    """
     source = config.source(name)
+    if source.kind in PORTAL_KINDS:
+        yield from _read_portal(config, source, layout, stats)
+        return
     paths = config.resolve_paths(source)
     if not paths:
         stats.failures += 1
@@ -29,3 +37,17 @@ def read_source(config: MoissonConfig, name: str, stats: ReadStats) -> Iterator[
 
 
 __all__ = ["RawRecord", "ReadFailure", "ReadStats", "read_source"]
+
+
+def _read_portal(config: MoissonConfig, source, layout: DataLayout | None, stats: ReadStats):
+    from sources.portal import http_client, load_catalogue
+    from sources.resource_fetch import fetch_documents
+
+    if layout is None:
+        raise ValueError(f"source {source.name!r} is a {source.kind} portal: reading it needs the data directory")
+    datasets, _ = load_catalogue(layout, source.name)
+    client = http_client(config, source)
+    try:
+        yield from fetch_documents(source, [datasets[key] for key in sorted(datasets)], client, layout, stats)
+    finally:
+        client.close()

@@ -53,7 +53,7 @@ def test_dagster_dev_serves_the_asset_graph_and_runs_the_daemon(demo_copy, tmp_p
         assert data is not None, "the Dagster UI never answered on 127.0.0.1"
         nodes = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in data["assetNodes"]}
         assert nodes["raw_records"] == "harvest" and nodes["quality_filtered"] == "curation"
-        assert nodes["corpus"] == "publication" and len(nodes) == 8
+        assert nodes["catalogue"] == "harvest" and nodes["corpus"] == "publication" and len(nodes) == 9
         statuses = {s["daemonType"]: s["healthy"] for s in data["instance"]["daemonHealth"]["allDaemonStatuses"]}
         assert statuses.get("SCHEDULER") and statuses.get("SENSOR")
     finally:

@@ -7,7 +7,7 @@ killed midway is rolled back by DuckDB when the file is next opened.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from importlib.resources import files
 from pathlib import Path
@@ -67,12 +67,24 @@ FROM incoming
 """
 
 
+REPLACE_CATALOGUE = {
+    "datasets": ("DELETE FROM datasets WHERE source = ?", "INSERT INTO datasets BY NAME SELECT * FROM read_parquet(?)"),
+    "resources": ("DELETE FROM resources WHERE source = ?", "INSERT INTO resources BY NAME SELECT * FROM read_parquet(?)"),
+}
+UPSERT_HARVEST_STATE = """
+INSERT OR REPLACE INTO harvest_state (source, watermark, checkpoint, pages_done, last_completed_at, last_error, loaded_run_id)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+
+
 @dataclass(frozen=True)
 class Publication:
     run_id: str
     started_at: datetime
     documents_file: Path
     failure_files: list[Path]
+    catalogue_files: dict[str, tuple[Path, Path]] = field(default_factory=dict)  # source -> (datasets, resources)
+    harvest_state_files: dict[str, Path] = field(default_factory=dict)  # source -> state/harvest/<source>.json
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -96,6 +108,7 @@ def load_publication(warehouse: Path, config: MoissonConfig, publication: Public
             con.execute(UPSERT_SOURCE, [source.name, source.kind, json.dumps(source.paths), source.license,
                                         source.description, source.citation, publication.run_id, now])
         _load_failures(con, publication.failure_files, config.source_names, now, next_retry)
+        _load_catalogues(con, publication)
         con.execute(RECORD_RUN, [publication.run_id, publication.started_at, now, str(config.base_dir),
                                  config.policy.model_dump_json(), added_to_corpus])
         con.execute("COMMIT")
@@ -114,6 +127,22 @@ def _load_failures(con, failure_files: list[Path], sources: list[str], now: date
         con.execute("CREATE OR REPLACE TEMP TABLE incoming_failures AS SELECT * FROM failures WHERE false")
     con.execute(UPSERT_FAILURES, {"now": now, "next_retry": next_retry})
     con.execute(RESOLVE_FAILURES, {"now": now, "sources": sources})
+
+
+def _load_catalogues(con, publication: Publication) -> None:
+    """Each portal source's catalogue replaces its previous one (it is cumulative: nothing is lost), and its harvest state."""
+    for source, files in publication.catalogue_files.items():
+        for table, path in zip(("datasets", "resources"), files):
+            if path.exists():
+                delete, insert = REPLACE_CATALOGUE[table]
+                con.execute(delete, [source])
+                con.execute(insert, [str(path)])
+    for source, path in publication.harvest_state_files.items():
+        if path.exists():
+            state = json.loads(path.read_text(encoding="utf-8"))
+            con.execute(UPSERT_HARVEST_STATE, [source, state.get("watermark"), json.dumps(state.get("checkpoint")),
+                                               state.get("pages_done"), state.get("last_completed_at"),
+                                               state.get("last_error"), publication.run_id])
 
 
 def _counts(con) -> dict[str, int]:

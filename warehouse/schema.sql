@@ -67,3 +67,52 @@ CREATE TABLE IF NOT EXISTS failures (
     resolved_at      TIMESTAMPTZ,           -- set when a later run of the source no longer fails on it
     PRIMARY KEY (source, record, stage)
 );
+
+-- Portal catalogues: every dataset and resource ever harvested, a deleted one marked, never erased.
+CREATE TABLE IF NOT EXISTS datasets (
+    source           VARCHAR NOT NULL,
+    portal           VARCHAR,               -- the endpoint harvested (CKAN/udata root, DCAT URL, OAI-PMH base URL)
+    dataset_id       VARCHAR NOT NULL,      -- CKAN/udata id, DCAT identifier, OAI-PMH identifier
+    name             VARCHAR,
+    title            VARCHAR,
+    description      VARCHAR,
+    publisher        VARCHAR,
+    language         VARCHAR,
+    created          VARCHAR,
+    modified         VARCHAR,               -- as the portal wrote it (metadata_modified, last_update, datestamp)
+    landing_page     VARCHAR,
+    license_raw      VARCHAR,               -- the licence value the portal gave
+    license          VARCHAR,               -- SPDX id or LicenseRef-, NULL when unknown
+    license_verdict  VARCHAR,               -- allow | review | reject
+    identifiers      VARCHAR[],
+    deleted          BOOLEAN NOT NULL DEFAULT false,   -- deleted or withdrawn upstream
+    harvested_at     VARCHAR,
+    PRIMARY KEY (source, dataset_id)
+);
+
+CREATE TABLE IF NOT EXISTS resources (
+    source           VARCHAR NOT NULL,
+    portal           VARCHAR,
+    dataset_id       VARCHAR NOT NULL,
+    resource_id      VARCHAR NOT NULL,
+    record_key       VARCHAR,               -- documents.record_key of what was extracted from it (+ '!member' for archives)
+    url              VARCHAR,
+    title            VARCHAR,
+    format           VARCHAR,
+    media_type       VARCHAR,
+    size             BIGINT,
+    checksum         VARCHAR,
+    modified         VARCHAR,
+    deleted          BOOLEAN NOT NULL DEFAULT false,
+    PRIMARY KEY (source, dataset_id, resource_id)
+);
+
+CREATE TABLE IF NOT EXISTS harvest_state (
+    source            VARCHAR PRIMARY KEY,
+    watermark         VARCHAR,              -- newest modification date of the last complete harvest
+    checkpoint        JSON,                 -- where a harvest in progress resumes; NULL between harvests
+    pages_done        BIGINT,
+    last_completed_at VARCHAR,
+    last_error        VARCHAR,
+    loaded_run_id     VARCHAR
+);

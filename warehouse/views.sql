@@ -29,3 +29,14 @@ CREATE OR REPLACE VIEW duplicate_clusters AS
 
 CREATE OR REPLACE VIEW open_failures AS
     SELECT * FROM failures WHERE resolved_at IS NULL ORDER BY last_seen_at DESC, source, record;
+
+-- From a document back to the portal record it came from: resource, dataset, licence as the portal gave it.
+CREATE OR REPLACE VIEW document_lineage AS
+    SELECT d.id, d.status, d.reason, d.source, d.url, d.license, d.license_evidence, d.locator,
+           r.portal, r.dataset_id, r.resource_id, r.format, ds.title AS dataset_title, ds.publisher,
+           ds.license_raw AS dataset_license_raw, ds.license AS dataset_license, ds.license_verdict,
+           ds.landing_page, ds.deleted AS dataset_deleted
+    FROM documents d
+    JOIN resources r ON r.source = d.source
+        AND (d.record_key = r.record_key OR starts_with(d.record_key, r.record_key || '!'))
+    JOIN datasets ds ON ds.source = r.source AND ds.dataset_id = r.dataset_id;

@@ -1,0 +1,177 @@
+"""DCAT / DCAT-AP catalogues in RDF (Turtle, RDF/XML, JSON-LD), paged with hydra (`next`, legacy `nextPage`).
+
+Why these precautions: RDF parsers are built to follow links. RDF/XML is checked with defusedxml
+first (no DTD, no entities) before rdflib sees it, and a JSON-LD document that names a remote
+`@context` is refused rather than letting the parser fetch it: no request leaves the HTTP layer.
+
+Licence levels (DCAT-AP puts licences on the catalogue, the dataset and each distribution): the most
+specific level that says something decides, dataset, then its distributions (which must agree), then
+the catalogue; contradictory values give no licence (fail-closed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, fromstring
+from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF
+
+from moisson.config import DcatSource
+from moisson.licence import PortalLicence
+from sources.catalogue import Dataset, Page, Resource, normalise_format
+from sources.harvest_state import HarvestState
+from sources.http import FetchError, HttpClient
+from sources.records import ReadFailure
+
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+FORMATS = {"text/turtle": "turtle", "application/x-turtle": "turtle", "application/rdf+xml": "xml",
+           "application/ld+json": "json-ld", "application/json": "json-ld", "text/n3": "n3"}
+EXTENSIONS = {".ttl": "turtle", ".rdf": "xml", ".xml": "xml", ".jsonld": "json-ld", ".json": "json-ld", ".n3": "n3"}
+LicenceOf = Callable[[list[str | None]], PortalLicence]
+
+
+def harvest(source: DcatSource, client: HttpClient, state: HarvestState, licence_of: LicenceOf) -> Iterator[Page]:
+    url = (state.checkpoint or {}).get("next") or source.url
+    visited: set[str] = set()
+    while url:
+        if url in visited:
+            yield Page([], [ReadFailure(source.name, url, "catalogue", "PagingLoop", "hydra:next points back to a page already read")])
+            return
+        visited.add(url)
+        try:
+            response = client.get(url, headers={"Accept": "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8"})
+            graph = parse_graph(response.body, rdf_format(response.content_type, url), url)
+        except (FetchError, ValueError) as exc:
+            error_class = exc.error_class if isinstance(exc, FetchError) else "MalformedResponse"
+            yield Page([], [ReadFailure(source.name, url, "catalogue", error_class, str(exc)[:500])], stopped=True)
+            return
+        datasets = list(to_datasets(source.url, graph, licence_of))
+        next_url = next_page(graph)
+        newest = max((d.modified for d in datasets if d.modified), default=None)
+        yield Page(datasets, [], {"next": next_url} if next_url else None, newest)
+        url = next_url
+
+
+def rdf_format(content_type: str, url: str) -> str:
+    if content_type in FORMATS:
+        return FORMATS[content_type]
+    path = url.split("?", 1)[0].lower()
+    return next((fmt for ext, fmt in EXTENSIONS.items() if path.endswith(ext)), "turtle")
+
+
+def parse_graph(body: bytes, fmt: str, url: str) -> Graph:
+    """An RDF graph from one catalogue page, refusing DTDs, entities and remote JSON-LD contexts."""
+    if fmt == "xml":
+        try:
+            fromstring(body, forbid_dtd=True)
+        except (ParseError, DefusedXmlException) as exc:
+            raise ValueError(f"RDF/XML refused: {exc}") from None
+    if fmt == "json-ld":
+        try:
+            document = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"malformed JSON-LD: {exc}") from None
+        if _remote_context(document):
+            raise ValueError("JSON-LD with a remote @context: refused (contexts are never fetched)")
+    graph = Graph()
+    try:
+        graph.parse(data=body, format=fmt, publicID=url)
+    except Exception as exc:  # rdflib raises many unrelated classes for bad input
+        raise ValueError(f"not valid {fmt}: {type(exc).__name__}: {str(exc)[:300]}") from None
+    return graph
+
+
+def _remote_context(node: object) -> bool:
+    if isinstance(node, list):
+        return any(_remote_context(item) for item in node)
+    if isinstance(node, dict):
+        context = node.get("@context")
+        contexts = context if isinstance(context, list) else [context]
+        if any(isinstance(c, str) for c in contexts):
+            return True
+        return any(_remote_context(value) for key, value in node.items() if key != "@context")
+    return False
+
+
+def next_page(graph: Graph) -> str | None:
+    for predicate in (HYDRA.next, HYDRA.nextPage):
+        for value in graph.objects(None, predicate):
+            return str(value)
+    return None
+
+
+def to_datasets(portal: str, graph: Graph, licence_of: LicenceOf) -> Iterator[Dataset]:
+    catalogue_licences = [_text(graph, v) for c in graph.subjects(RDF.type, DCAT.Catalog) for v in graph.objects(c, DCTERMS.license)]
+    for node in sorted(set(graph.subjects(RDF.type, DCAT.Dataset)), key=str):
+        distributions = sorted(graph.objects(node, DCAT.distribution), key=str)
+        own = [_text(graph, v) for v in graph.objects(node, DCTERMS.license)]
+        from_distributions = [_text(graph, v) for d in distributions for v in graph.objects(d, DCTERMS.license)]
+        licence = licence_of(own or from_distributions or catalogue_licences)
+        identifier = _literal(graph, node, DCTERMS.identifier) or str(node)
+        yield Dataset(
+            portal=portal,
+            dataset_id=identifier,
+            title=_literal(graph, node, DCTERMS.title),
+            description=_literal(graph, node, DCTERMS.description),
+            publisher=_publisher(graph, node),
+            language=_literal(graph, node, DCTERMS.language),
+            created=_literal(graph, node, DCTERMS.issued),
+            modified=_literal(graph, node, DCTERMS.modified),
+            landing_page=_literal(graph, node, DCAT.landingPage) or (str(node) if isinstance(node, URIRef) else None),
+            license_raw=licence.raw,
+            license=licence.spdx,
+            license_verdict=licence.verdict,
+            identifiers=tuple(dict.fromkeys([identifier] + ([str(node)] if isinstance(node, URIRef) else []))),
+            resources=tuple(r for d in distributions if (r := _resource(graph, d)) is not None),
+        )
+
+
+def _resource(graph: Graph, node) -> Resource | None:
+    url = _literal(graph, node, DCAT.downloadURL) or _literal(graph, node, DCAT.accessURL)
+    if not url:
+        return None
+    media_type = _literal(graph, node, DCAT.mediaType)
+    fmt = _literal(graph, node, DCTERMS["format"])
+    size = _literal(graph, node, DCAT.byteSize)
+    checksum = next((_literal(graph, c, SPDX.checksumValue) for c in graph.objects(node, SPDX.checksum)), None)
+    return Resource(
+        resource_id=_literal(graph, node, DCTERMS.identifier) or (str(node) if isinstance(node, URIRef) else url),
+        url=url, title=_literal(graph, node, DCTERMS.title),
+        format=normalise_format(_last_segment(fmt), _last_segment(media_type), media_type, url),
+        media_type=media_type, size=int(float(size)) if size and size.replace(".", "", 1).isdigit() else None,
+        checksum=checksum, modified=_literal(graph, node, DCTERMS.modified),
+    )
+
+
+def _publisher(graph: Graph, node) -> str | None:
+    publisher = graph.value(node, DCTERMS.publisher)
+    if publisher is None:
+        return None
+    return _literal(graph, publisher, FOAF.name) or _text(graph, publisher)
+
+
+def _literal(graph: Graph, node, predicate) -> str | None:
+    values = list(graph.objects(node, predicate))
+    if not values:
+        return None
+    preferred = [v for v in values if isinstance(v, Literal) and v.language in (None, "en")] or values
+    return _text(graph, sorted(preferred, key=str)[0])
+
+
+def _text(graph: Graph, value) -> str | None:
+    """A URI or literal as text; a blank node by its label, title or identifier."""
+    if isinstance(value, BNode):
+        for predicate in (RDFS.label, DCTERMS.title, DCTERMS.identifier):
+            label = graph.value(value, predicate)
+            if label is not None:
+                return str(label)
+        return None
+    return str(value) if value is not None else None
+
+
+def _last_segment(value: str | None) -> str | None:
+    return value.rstrip("/").rsplit("/", 1)[-1] if value and value.startswith("http") else value

@@ -1,0 +1,71 @@
+"""Where a source's harvest stands: its watermark and, mid-harvest, the checkpoint to resume from.
+
+Why a file per source under the data directory: per-source assets run concurrently and must not
+open the warehouse (single writer); this JSON file, written atomically after every completed page,
+is what lets a harvest killed midway resume from its last completed page. The publication mirrors
+it into the warehouse (`harvest_state`).
+
+- `watermark`: the newest modification date (CKAN metadata_modified, udata last_update, OAI-PMH
+  datestamp) of a harvest that reached the end; the next run asks only for records from it on.
+- `checkpoint`: how to ask for the next page of the harvest in progress (a start offset, a page
+  URL, a resumptionToken), plus the watermark that harvest started from. None between harvests.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from moisson.atomic_files import write_text
+
+
+@dataclass(frozen=True)
+class HarvestState:
+    watermark: str | None = None
+    checkpoint: dict | None = None
+    pages_done: int = 0  # pages completed by the harvest in progress
+    high_water: str | None = None  # newest date seen by the harvest in progress
+    reached_end: bool = False  # the harvest in progress has its last page; only the merge is left
+    last_completed_at: str | None = None
+    last_error: str | None = None
+
+    @property
+    def in_progress(self) -> bool:
+        return self.pages_done > 0 or self.checkpoint is not None
+
+    def after_page(self, checkpoint: dict | None, newest: str | None) -> "HarvestState":
+        high = max(filter(None, (self.high_water, newest)), default=None)
+        return replace(self, checkpoint=checkpoint, pages_done=self.pages_done + 1, high_water=high,
+                       reached_end=checkpoint is None, last_error=None)
+
+    def completed(self) -> "HarvestState":
+        watermark = max(filter(None, (self.watermark, self.high_water)), default=None)
+        return HarvestState(watermark=watermark, last_completed_at=now_iso())
+
+    def abandoned(self, why: str) -> "HarvestState":
+        """The harvest in progress cannot resume (an expired resumption token): start again from the watermark."""
+        return HarvestState(watermark=self.watermark, last_completed_at=self.last_completed_at, last_error=why)
+
+    def interrupted(self, why: str) -> "HarvestState":
+        return replace(self, last_error=why)
+
+
+@dataclass(frozen=True)
+class HarvestStateFile:
+    path: Path
+    tmp_dir: Path
+
+    def load(self) -> HarvestState:
+        if not self.path.exists():
+            return HarvestState()
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        return HarvestState(**{k: v for k, v in data.items() if k in HarvestState.__dataclass_fields__})
+
+    def save(self, state: HarvestState) -> None:
+        write_text(json.dumps(asdict(state), indent=2, sort_keys=True), self.path, self.tmp_dir)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

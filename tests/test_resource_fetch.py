@@ -1,0 +1,98 @@
+"""Fetching resources into the raw store: archives, bombs, robots, refused redirects; lineage on every record."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from harvest_helpers import config_for, fetch
+from moisson.layout import DataLayout
+from portal_server import PortalServer
+from sources.archives import ArchiveRefused, Limits, safe_member_name, unpack
+from sources.catalogue import Dataset, Resource
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def dataset(*resources: Resource, licence="CC-BY-4.0") -> Dataset:
+    return Dataset(portal="http://portal.test", dataset_id="ds-1", title="A dataset", modified="2026-01-01",
+                   license_raw="cc-by-4.0", license=licence, license_verdict="allow", resources=resources)
+
+
+def source(server) -> dict:
+    return {"name": "portal", "kind": "ckan", "url": server.base, "allow_private_addresses": False}
+
+
+def test_text_archive_members_and_failures_each_carry_their_lineage(tmp_path):
+    layout = DataLayout.at(tmp_path)
+    bomb = zipped({"bomb.txt": b"\0" * 30_000_000})
+    with PortalServer() as server:
+        server.file("/robots.txt", "User-agent: *\nDisallow: /closed/\n", content_type="text/plain")
+        page = server.file("/a.html", "<html><body><p>Un texte ouvert.</p></body></html>")
+        archive = server.file("/docs.zip", zipped({"notes/a.txt": b"first note", "img.png": b"\x89PNG"}),
+                              content_type="application/zip")
+        bomb_url = server.file("/bomb.zip", bomb, content_type="application/zip")
+        closed = server.file("/closed/x.html", "<p>no</p>")
+        port = server.base.rsplit(":", 1)[1]
+        sneaky = server.file("/sneaky", "", status=302, headers={"Location": f"http://10.0.0.7:{port}/"})
+        resources = [Resource("r-html", page, format="html"), Resource("r-zip", archive, format="zip"),
+                     Resource("r-bomb", bomb_url, format="zip"), Resource("r-closed", closed, format="html"),
+                     Resource("r-sneaky", sneaky, format="html"), Resource("r-pdf", server.base + "/x.pdf", format="pdf")]
+        config = config_for(source(server))
+        records, failures, stats = fetch(config, "portal", layout, [dataset(*resources)])
+    assert {r.record_key for r in records} == {"ds-1/r-html", "ds-1/r-zip!notes/a.txt"}
+    assert all(r.license == "CC-BY-4.0" and r.locator.startswith("http://portal.test#dataset=ds-1&resource=") for r in records)
+    causes = {f.record.split("resource=")[1]: f.error_class for f in failures}
+    assert causes == {"r-bomb": "ArchiveRefused", "r-closed": "RobotsDisallowed", "r-sneaky": "RefusedAddress"}
+    assert all(f.source == "portal" and f.stage == "fetch" for f in failures)
+    assert stats.skipped["format_pdf"] == 1 and stats.skipped["archive_member_not_text"] == 1
+    stored = list(layout.raw_store_dir.rglob("*"))
+    assert any(p.is_file() for p in stored) and all(layout.raw_store_dir in p.parents for p in stored)
+
+
+def test_deleted_and_non_open_datasets_are_not_fetched(tmp_path):
+    layout = DataLayout.at(tmp_path)
+    with PortalServer() as server:
+        url = server.file("/a.html", "<p>x</p>")
+        config = config_for(source(server))
+        gone = Dataset(**{**vars(dataset(Resource("r", url, format="html"))), "deleted": True})
+        closed = Dataset(**{**vars(dataset(Resource("r", url, format="html"))), "dataset_id": "nc",
+                            "license": "CC-BY-NC-4.0", "license_verdict": "reject"})
+        records, failures, stats = fetch(config, "portal", layout, [gone, closed])
+        assert server.log == []
+    assert records == [] and stats.skipped["deleted_dataset"] == 1 and stats.skipped["licence_rejected_dataset"] == 1
+
+
+@pytest.mark.parametrize("name", ["../evil.txt", "/etc/passwd", "a/../../b", "C:\\windows\\x", "..\\..\\x"])
+def test_member_names_that_escape_are_refused(name):
+    with pytest.raises(ArchiveRefused):
+        safe_member_name(name)
+
+
+def test_too_many_entries_and_tar_links_are_refused():
+    import tarfile
+
+    with pytest.raises(ArchiveRefused, match="entries"):
+        list(unpack(zipped({f"{i}.txt": b"x" for i in range(5)}), "zip", Limits(max_entries=3)))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        link = tarfile.TarInfo("link.txt")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        archive.addfile(link)
+        escape = tarfile.TarInfo("../up.txt")
+        escape.size = 2
+        archive.addfile(escape, io.BytesIO(b"hi"))
+        ok = tarfile.TarInfo("ok.txt")
+        ok.size = 2
+        archive.addfile(ok, io.BytesIO(b"ok"))
+    items = list(unpack(buffer.getvalue(), "tar", Limits()))
+    assert [type(i).__name__ for i in items] == ["ArchiveRefused", "ArchiveRefused", "Member"]
+    assert items[2].payload == b"ok"
