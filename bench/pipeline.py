@@ -233,6 +233,29 @@ def truth_clusters(record_ids: set[str]) -> UnionFind:
     return uf
 
 
+def truth_variants() -> dict[str, str]:
+    """URL -> what was planted (`exact_dup_of`, `near_dup_of para:para_replaced`, ...), to explain misses."""
+    out: dict[str, str] = {}
+    with (DATA / "websample_truth.tsv").open(encoding="utf-8") as handle:
+        next(handle)
+        for line in handle:
+            url, kind, _rid, variant = line.rstrip("\n").split("\t")[:4]
+            if kind != "original":
+                out[url] = f"{kind.split(':', 1)[0]} {variant.split('(')[0]}".strip()
+    return out
+
+
+def explain(predicted: UnionFind, truth: UnionFind, universe: set[str]) -> str:
+    """Missed truth pairs by planted variant, and two false-positive pairs, for the report."""
+    pred, gold, variants = predicted.pairs(universe), truth.pairs(universe), truth_variants()
+    missed: dict[str, int] = {}
+    for a, b in gold - pred:
+        label = variants.get(a) or variants.get(b) or "same cluster via a third page"
+        missed[label] = missed.get(label, 0) + 1
+    false = sorted(pred - gold)[:2]
+    return f"missed pairs by planted variant {json.dumps(missed)}; false-positive examples {false}"
+
+
 @dataclass
 class DedupScore:
     precision: float
@@ -446,6 +469,7 @@ def report(records: int, moisson: Outcome, peer: Outcome | None, truth: UnionFin
     for outcome, *_ in rows:
         print(f"\n{outcome.name} versions: {json.dumps(outcome.versions)}")
         print(f"{outcome.name} decisions: {json.dumps(dict(sorted(outcome.detail.items())))}")
+        print(f"{outcome.name} dedup: {explain(outcome.clusters, truth, outcome.reached_dedup)}")
         print(f"{outcome.name} settings:\n  " + outcome.settings.strip().replace("\n", "\n  "))
         if outcome.measured.returncode != 0:
             print(f"{outcome.name} FAILED (exit {outcome.measured.returncode})")
