@@ -196,9 +196,13 @@ class DedupPolicy(_Strict):
 
 
 class LanguagePolicy(_Strict):
-    min_score: float = Field(default=0.5, ge=0.0, le=1.0, description="Below this the language is 'und'.")
-    min_chars: int = Field(default=20, ge=0, description="Texts shorter than this are 'und': too short to tell.")
-    prefix_chars: int = Field(default=2000, ge=100, description="Only this many characters are read to decide.")
+    backend: Literal["cascade", "fasttext", "lingua", "langdetect"] = Field(
+        default="cascade", description="cascade: fastText, then lingua where fastText is unsure or confuses languages.")
+    min_score: float = Field(default=0.3, ge=0.0, le=1.0, description="Below this confidence the language is 'und'.")
+    short_text_min_score: float = Field(default=0.5, ge=0.0, le=1.0,
+                                        description="The confidence a text under 40 letters needs; below it, 'und'.")
+    min_chars: int = Field(default=5, ge=0, description="Texts with fewer letters than this are 'und': nothing to tell.")
+    prefix_chars: int = Field(default=600, ge=100, description="Only this many characters are read to decide.")
 
 
 class OutputPolicy(_Strict):

@@ -86,7 +86,8 @@ def tag_languages(documents: pl.DataFrame, policy: Policy) -> pl.DataFrame:
 
     def decide(row: dict) -> tuple[dict, str | None]:
         guess = (declared_language(row["record_language"]) if row["record_language"] else None) or identify_language(
-            row["text"], settings.min_chars, settings.min_score, settings.prefix_chars
+            row["text"], settings.min_chars, settings.min_score, settings.prefix_chars, settings.backend,
+            settings.short_text_min_score,
         )
         values = {"language": guess.language, "language_score": guess.score, "language_method": guess.method}
         if policy.keeps_language(guess.language):

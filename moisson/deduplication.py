@@ -115,13 +115,13 @@ class DedupStore:
             with duckdb.connect() as con:
                 con.register("incoming", pl.DataFrame({"id": ids}, schema={"id": pl.String}))
                 if kept:
-                    found.append(pl.from_arrow(con.execute(
+                    found.append(pl.from_arrow(con.sql(
                         "SELECT DISTINCT id, NULL::VARCHAR AS reason, NULL::VARCHAR AS duplicate_of, NULL::DOUBLE AS similarity, "
-                        "true AS already_kept FROM read_parquet(?) JOIN incoming USING (id)", [kept]).to_arrow_table()))
+                        "true AS already_kept FROM read_parquet(?) JOIN incoming USING (id)", params=[kept]).to_arrow_table()))
                 if decided:
-                    found.append(pl.from_arrow(con.execute(
+                    found.append(pl.from_arrow(con.sql(
                         "SELECT DISTINCT ON (id) id, reason, duplicate_of, similarity, false AS already_kept "
-                        "FROM read_parquet(?) JOIN incoming USING (id)", [decided]).to_arrow_table()))
+                        "FROM read_parquet(?) JOIN incoming USING (id)", params=[decided]).to_arrow_table()))
         known = pl.concat([frame.cast(DECISION_SCHEMA) for frame in found])
         return known.unique("id", keep="first", maintain_order=True)  # kept wins over an older duplicate decision
 
