@@ -52,10 +52,64 @@ class _SourceBase(_Strict):
         return value
 
 
+def is_url(entry: str) -> bool:
+    """A `paths` entry naming a remote location rather than a local path or glob."""
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", entry))
+
+
+def is_path_list(entry: str) -> bool:
+    """A `paths` entry that lists archives, one per line (Common Crawl's warc.paths.gz), local or remote."""
+    return entry.split("?", 1)[0].endswith((".paths", ".paths.gz"))
+
+
 class WarcSource(_SourceBase):
-    """WARC or WET files (gzip or plain, WARC/1.0 and 1.1)."""
+    """WARC or WET files (gzip or plain, WARC/1.0 and 1.1), local or over http(s).
+
+    A `paths` entry is a local path or glob, an http(s) URL of one archive, or a path list
+    (`*.paths` / `*.paths.gz`, local or a URL) whose lines are joined to `base_url`. Remote archives
+    are streamed through the HTTP layer, never held whole in memory or on disk.
+    """
 
     kind: Literal["warc"]
+    base_url: str | None = Field(default=None, description="Prefix of the relative lines of the path lists in `paths`.")
+    max_archives: int | None = Field(default=None, ge=1,
+                                     description="Read only the first N remote archives (path lists run to 90,000 lines).")
+    max_archive_mb: int = Field(default=4096, ge=1, description="Streamed size cap per remote archive (decoded).")
+    max_archive_minutes: float = Field(default=120.0, gt=0, description="Time budget to stream one remote archive.")
+    allow_private_addresses: bool = Field(
+        default=False, description="Allow loopback/private addresses (tests and the demo); off by default against SSRF.")
+
+    @field_validator("paths")
+    @classmethod
+    def _remote_entries_are_http(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if is_url(entry) and not re.match(r"^https?://[^/\s]+", entry):
+                raise ValueError(f"{entry!r}: only http(s) URLs can be read")
+            if is_url(entry) and any(c in entry.split("?", 1)[0] for c in "*[]"):
+                raise ValueError(f"{entry!r}: globs work on local paths only; list remote archives in a path list")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _base_url_goes_with_path_lists(self) -> "WarcSource":
+        lists = [entry for entry in self.paths if is_path_list(entry)]
+        if lists and self.base_url is None:
+            raise ValueError(f"path list {lists[0]!r} needs base_url, the prefix its relative lines are joined to "
+                             "(e.g. https://data.commoncrawl.org/)")
+        if self.base_url is not None and not lists:
+            raise ValueError("base_url is only used with a path list (*.paths or *.paths.gz) in paths")
+        return self
+
+    @property
+    def remote_entries(self) -> list[str]:
+        """Entries read over the network or through a path list, in the order written."""
+        return [entry for entry in self.paths if is_url(entry) or is_path_list(entry)]
 
 
 class FilesSource(_SourceBase):
@@ -265,6 +319,8 @@ class MoissonConfig(_Strict):
         if source.kind in PORTAL_KINDS:
             return []
         for pattern in source.paths:
+            if source.kind == "warc" and (is_url(pattern) or is_path_list(pattern)):
+                continue  # read by sources.remote_warc, not as local archives
             full = pattern if Path(pattern).is_absolute() else str(self.base_dir / pattern)
             found.update(Path(p).resolve() for p in glob.glob(full, recursive=True) if Path(p).is_file())
         return sorted(found)

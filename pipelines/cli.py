@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "check":
         for source in config.sources:
-            print(f"{source.name} ({source.kind}): {len(config.resolve_paths(source))} file(s)")
+            remote = getattr(source, "remote_entries", [])
+            extra = f" + {len(remote)} remote location(s) or path list(s), read at run time" if remote else ""
+            print(f"{source.name} ({source.kind}): {len(config.resolve_paths(source))} file(s){extra}")
         return 0
     unknown = set(args.only or []) - set(config.source_names)
     if unknown:

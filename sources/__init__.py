@@ -28,12 +28,16 @@ def read_source(config: MoissonConfig, name: str, stats: ReadStats,
         yield from _read_portal(config, source, layout, stats)
         return
     paths = config.resolve_paths(source)
-    if not paths:
+    remote = source.remote_entries if source.kind == "warc" else []
+    if not paths and not remote:
         stats.failures += 1
         yield ReadFailure(name, ", ".join(source.paths), "harvest", "NoInputFiles",
                           f"no file matches {source.paths} (relative to {config.base_dir})")
         return
-    yield from READERS[source.kind](paths, name, stats, MAX_RECORD_BYTES, config.base_dir)
+    if paths:
+        yield from READERS[source.kind](paths, name, stats, MAX_RECORD_BYTES, config.base_dir)
+    if remote:
+        yield from _read_remote_warcs(config, source, stats)
 
 
 __all__ = ["RawRecord", "ReadFailure", "ReadStats", "read_source"]
@@ -49,5 +53,16 @@ def _read_portal(config: MoissonConfig, source, layout: DataLayout | None, stats
     client = http_client(config, source)
     try:
         yield from fetch_documents(source, [datasets[key] for key in sorted(datasets)], client, layout, stats)
+    finally:
+        client.close()
+
+
+def _read_remote_warcs(config: MoissonConfig, source, stats: ReadStats):
+    from sources.portal import http_client
+    from sources.remote_warc import read_remote_warcs
+
+    client = http_client(config, source)
+    try:
+        yield from read_remote_warcs(config, source, client, stats, MAX_RECORD_BYTES)
     finally:
         client.close()

@@ -9,14 +9,17 @@ which
 - spaces requests per host (rate limit, robots.txt crawl-delay) and bounds concurrency per host,
 - retries 429/5xx and network errors with exponential backoff, honouring Retry-After,
 - reads bodies as a stream and stops past a size cap or a total time budget,
+- hands very large bodies (web archives) over as a bounded file object (`stream`), never held in memory,
 - answers with a `Response`, or raises a `FetchError` whose `error_class` says what went wrong.
 """
 
 from __future__ import annotations
 
+import io
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
@@ -71,6 +74,7 @@ class Response:
     status: int
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    stream: "BodyStream | None" = field(default=None, repr=False, compare=False)  # set by HttpClient.stream only
 
     @property
     def content_type(self) -> str:
@@ -113,12 +117,32 @@ class HttpClient:
             accept: Callable[[int], bool] = lambda status: 200 <= status < 300 or status == 304,
             respect_robots: bool = False) -> Response:
         """GET with retries and redirects; return the response if `accept(status)`, else raise FetchError."""
-        limit = max_bytes or self.settings.max_bytes
+        return self._follow(url, headers or {}, max_bytes or self.settings.max_bytes, accept, respect_robots, None)
+
+    @contextmanager
+    def stream(self, url: str, headers: dict[str, str] | None = None, *, max_bytes: int | None = None,
+               max_seconds: float | None = None, respect_robots: bool = False) -> Iterator[io.BufferedReader]:
+        """GET a body too large to hold (a web archive) as a file object; same guard, robots, retries and redirects.
+
+        Only a 2xx answer is streamed. Reading past `max_bytes` (decoded) or `max_seconds` raises FetchError
+        from `read`, so a reader fed by this stream stops there; the connection is dropped on exit.
+        """
+        budget = max_seconds or self.settings.max_seconds_per_response
+        response = self._follow(url, headers or {}, max_bytes or self.settings.max_bytes,
+                                lambda status: 200 <= status < 300, respect_robots, budget)
+        body = io.BufferedReader(response.stream, buffer_size=CHUNK_BYTES * 4)
+        try:
+            yield body
+        finally:
+            body.close()
+
+    def _follow(self, url: str, headers: dict[str, str], limit: int, accept: Callable[[int], bool],
+                respect_robots: bool, stream_seconds: float | None) -> Response:
         for _hop in range(self.settings.max_redirects + 1):
             target = self._check(url)
             if respect_robots:
                 self._check_robots(target)
-            response = self._with_retries(target, headers or {}, limit)
+            response = self._with_retries(target, headers, limit, stream_seconds)
             if response.status in REDIRECT_STATUSES and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
                 continue
@@ -159,11 +183,12 @@ class HttpClient:
                                                    rules.crawl_delay(self.settings.robots_token))
         return self._robots[origin]
 
-    def _with_retries(self, target: Target, headers: dict[str, str], limit: int) -> Response:
+    def _with_retries(self, target: Target, headers: dict[str, str], limit: int,
+                      stream_seconds: float | None = None) -> Response:
         attempt = 0
         while True:
             try:
-                response = self._send(target, headers, limit)
+                response = self._send(target, headers, limit, stream_seconds)
             except FetchError as exc:
                 if exc.error_class not in ("Timeout", "ConnectionError") or attempt >= self.settings.max_retries:
                     raise
@@ -189,17 +214,17 @@ class HttpClient:
 
     # -- the wire ---------------------------------------------------------------------------
 
-    def _send(self, target: Target, headers: dict[str, str], limit: int) -> Response:
+    def _send(self, target: Target, headers: dict[str, str], limit: int, stream_seconds: float | None) -> Response:
         gate = self._gate(target.host)
         with gate.slots:
             self._wait_turn(gate)
             try:
-                return self._exchange(target, headers, limit)
+                return self._exchange(target, headers, limit, stream_seconds)
             finally:
                 with gate.lock:
                     gate.next_at = self._clock() + max(gate.interval, self.settings.min_interval_seconds)
 
-    def _exchange(self, target: Target, headers: dict[str, str], limit: int) -> Response:
+    def _exchange(self, target: Target, headers: dict[str, str], limit: int, stream_seconds: float | None) -> Response:
         parts = urlsplit(target.url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         all_headers = {"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate",
@@ -212,18 +237,22 @@ class HttpClient:
         except urllib3.exceptions.HTTPError as exc:
             raise FetchError("ConnectionError", target.url, f"{type(exc).__name__}: {exc}") from None
         self.requests_sent += 1
+        response_headers = {k.lower(): v for k, v in raw.headers.items()}
+        if stream_seconds is not None and 200 <= raw.status < 300:
+            _refuse_declared_oversize(raw, target.url, limit)
+            body = BodyStream(raw, target.url, limit, self._clock() + stream_seconds, self._clock)
+            return Response(target.url, raw.status, response_headers, b"", stream=body)
+        if stream_seconds is not None:  # an error page or a redirect on the way to an archive: small, or refused
+            limit = min(limit, self.settings.max_bytes)
         try:
             body = self._read_capped(raw, target.url, limit)
         finally:
             raw.release_conn()
-        return Response(target.url, raw.status, {k.lower(): v for k, v in raw.headers.items()}, body)
+        return Response(target.url, raw.status, response_headers, body)
 
     def _read_capped(self, raw: urllib3.BaseHTTPResponse, url: str, limit: int) -> bytes:
         """Read the (decoded) body, stopping past `limit` bytes or the time budget: a bomb or a drip costs little."""
-        declared = raw.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raw.close()
-            raise FetchError("TooLarge", url, f"declared size {declared} bytes exceeds the cap of {limit}")
+        _refuse_declared_oversize(raw, url, limit)
         deadline = self._clock() + self.settings.max_seconds_per_response
         chunks, size = [], 0
         try:
@@ -270,6 +299,53 @@ class HttpClient:
                     gate.next_at = self._clock() + max(gate.interval, self.settings.min_interval_seconds)
                     return
             self._sleep(wait)
+
+
+def _refuse_declared_oversize(raw: urllib3.BaseHTTPResponse, url: str, limit: int) -> None:
+    declared = raw.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raw.close()
+        raw.release_conn()
+        raise FetchError("TooLarge", url, f"declared size {declared} bytes exceeds the cap of {limit}")
+
+
+class BodyStream(io.RawIOBase):
+    """A response body as a forward-only file, under the bounds `get` applies to a body held in memory.
+
+    Why: warcio reads a file object, and a web archive is gigabytes. Every read counts decoded bytes
+    against the size cap and checks the time budget (a drip-feeding server costs at most the budget);
+    network errors surface as FetchError, the one error type connectors handle.
+    """
+
+    def __init__(self, raw: urllib3.BaseHTTPResponse, url: str, limit: int, deadline: float,
+                 clock: Callable[[], float]):
+        super().__init__()
+        self._raw, self.url, self._limit, self._deadline, self._clock = raw, url, limit, deadline, clock
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._clock() > self._deadline:
+            raise FetchError("Timeout", self.url, "body not received within its time budget")
+        try:
+            data = self._raw.read(len(buffer), decode_content=True)
+        except urllib3.exceptions.TimeoutError as exc:
+            raise FetchError("Timeout", self.url, f"timed out reading the body: {exc}") from None
+        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+            raise FetchError("ConnectionError", self.url, f"body cut or corrupt: {type(exc).__name__}: {exc}") from None
+        self.bytes_read += len(data)
+        if self.bytes_read > self._limit:
+            raise FetchError("TooLarge", self.url, f"body exceeds the cap of {self._limit} bytes (decoded)")
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()  # never hand a half-read connection back to the pool
+            self._raw.release_conn()
+        super().close()
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -66,6 +66,39 @@ def read_warc_file(
                 position = _next_record_start(handle, failed_at + 1, gzipped)
 
 
+def read_warc_stream(
+    stream, source: str, stats: ReadStats, max_record_bytes: int, name: str
+) -> Iterator[RawRecord | ReadFailure]:
+    """Yield the records of a forward-only archive (an HTTP body); on a broken record, report it and stop.
+
+    Why stop rather than resync: resynchronising means seeking back and scanning, and a streamed body
+    cannot seek. Spooling a multi-gigabyte archive to disk for a rare corrupt record would double the
+    I/O of every remote harvest, so the failure is recorded (archive URL and byte offset) and the
+    records before it are kept. `stream` must offer `peek` (an io.BufferedReader).
+    """
+    head = stream.peek(4096)[:4096]
+    if not _starts_a_record(head, head.startswith(GZIP_MAGIC)):
+        stats.failures += 1
+        yield ReadFailure(source, f"{name}@0", "harvest", "NotAWebArchive",
+                          "body does not start with a WARC or ARC record (is it really a web archive?)")
+        return
+    iterator, last = ArchiveIterator(stream, arc2warc=True), 0
+    try:
+        for record in iterator:
+            last = iterator.offset
+            yield from _to_raw_record(record, source, stats, max_record_bytes, f"{name}@{last}")
+        received = getattr(getattr(stream, "raw", None), "bytes_read", iterator.offset)
+        if iterator.offset < received:  # warcio ends quietly on a record cut short at the end
+            stats.failures += 1
+            yield ReadFailure(source, f"{name}@{iterator.offset}", "harvest", "TruncatedRecord",
+                              f"the archive ends inside a record ({received - iterator.offset} bytes left unread)")
+    except Exception as exc:  # warcio's many error types, or the HTTP layer's FetchError (cap, timeout, cut)
+        stats.failures += 1
+        failed_at = max(iterator.offset, last)  # warcio's offset is unreliable once a record broke
+        yield ReadFailure(source, f"{name}@{failed_at}", "harvest", getattr(exc, "error_class", type(exc).__name__),
+                          f"{_one_line(exc)}; the rest of this remote archive is not read (a stream cannot resync)")
+
+
 def _to_raw_record(record, source: str, stats: ReadStats, max_record_bytes: int, locator: str) -> Iterator[RawRecord | ReadFailure]:
     record_type = record.rec_type
     if record_type not in PAYLOAD_RECORD_TYPES:
@@ -177,7 +210,10 @@ def _candidates(window: bytes, gzipped: bool) -> Iterator[int]:
 
 def _record_begins_at(handle, offset: int, gzipped: bool) -> bool:
     handle.seek(offset)
-    head = handle.read(4096)
+    return _starts_a_record(handle.read(4096), gzipped)
+
+
+def _starts_a_record(head: bytes, gzipped: bool) -> bool:
     if gzipped:
         try:
             head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 64)
