@@ -15,13 +15,15 @@ import polars as pl
 from moisson.config import Policy
 from moisson.deduplication import DedupStore
 from moisson.documents import pending
-from moisson.extraction import ExtractionError, extract
+from moisson.extraction import extract_record
 from moisson.language import declared_language, identify_language
 from moisson.licence import Evidence, decide_licence
 from moisson.text_quality import check_quality
+from moisson.workers import map_documents
 from sources.records import ReadFailure
 
 Decider = Callable[[dict], tuple[dict, str | None]]
+EXTRACTION_BUDGET_S = 20.0  # per document: one pathological page must not stall a worker
 
 
 def apply_step(frame: pl.DataFrame, reason: str, schema: dict[str, pl.DataType], decide: Decider) -> pl.DataFrame:
@@ -50,27 +52,29 @@ EXTRACTION_SCHEMA = {
 }
 
 
-def extract_documents(raw: pl.DataFrame) -> tuple[pl.DataFrame, list[ReadFailure]]:
-    """Raw payloads to text; a payload that yields no text is rejected for 'extraction' and recorded as a failure."""
+def extract_documents(raw: pl.DataFrame, budget_s: float = EXTRACTION_BUDGET_S,
+                      workers: int | None = None) -> tuple[pl.DataFrame, list[ReadFailure]]:
+    """Raw payloads to text on every core; a payload that yields no text is rejected for 'extraction'
+    and recorded as a failure. Identical payloads (same digest) are extracted once."""
+    unique = raw.unique("content_sha256", keep="first", maintain_order=True)
+    items = list(zip(unique["payload"], unique["content_type"], unique["charset"], unique["url"]))
+    outcomes = dict(zip(unique["content_sha256"], map_documents(extract_record, items, budget_s, workers,
+                                                                  preload=["moisson.extraction"])))
     failures: list[ReadFailure] = []
 
     def decide(row: dict) -> tuple[dict, str | None]:
-        try:
-            doc = extract(row["payload"], row["content_type"], row["charset"], row["url"])
-        except ExtractionError as exc:
-            failures.append(ReadFailure(row["source"], row["locator"], "extraction", "ExtractionError", str(exc)))
-            return {}, str(exc)
-        except Exception as exc:  # a parser bug on one page must not stop the source
-            failures.append(ReadFailure(row["source"], row["locator"], "extraction", type(exc).__name__, str(exc)[:500]))
-            return {}, f"{type(exc).__name__}: {exc}"[:500]
-        evidence = [{"kind": e.kind, "value": e.value, "spdx": e.spdx} for e in doc.licence_evidence]
+        outcome = outcomes[row["content_sha256"]]
+        if not outcome.ok:
+            failures.append(ReadFailure(row["source"], row["locator"], "extraction", outcome.error_class, outcome.message))
+            return {}, outcome.message if outcome.error_class == "ExtractionError" else f"{outcome.error_class}: {outcome.message}"
+        doc = outcome.value
         return {
-            "text": doc.text,
-            "title": row["record_title"] or doc.title,
-            "language_hint": doc.language_hint,
-            "licence_evidence": json.dumps(evidence, ensure_ascii=False),
-            "n_chars": len(doc.text),
-            "n_words": len(doc.text.split()),
+            "text": doc["text"],
+            "title": row["record_title"] or doc["title"],
+            "language_hint": doc["language_hint"],
+            "licence_evidence": json.dumps(doc["licence_evidence"], ensure_ascii=False),
+            "n_chars": len(doc["text"]),
+            "n_words": len(doc["text"].split()),
         }, None
 
     start = raw.with_columns(reason=pl.lit(None, pl.String), reason_detail=pl.lit(None, pl.String))

@@ -50,12 +50,13 @@ def extract_html(payload: bytes, charset: str | None = None, url: str | None = N
     evidence = evidence_from_html(tree)
     language_hint = _primary_subtag(tree.get("lang") or tree.get("xml:lang"))
     page_title = _page_title(tree)
-    result = trafilatura.bare_extraction(tree, url=url, with_metadata=True, include_comments=False)
+    # metadata extraction (dates, authors, sitename) would double the cost per page; the title is read directly
+    result = trafilatura.bare_extraction(tree, url=url, with_metadata=False, include_comments=False)
     if result is None or not (result.text or "").strip():
         raise ExtractionError("no main text found in the page")
     return Extracted(
         text=_require_text(clean_text(result.text)),
-        title=(result.title or page_title or None),
+        title=page_title,
         language_hint=language_hint,
         licence_evidence=evidence,
     )
@@ -101,5 +102,20 @@ def _primary_subtag(lang: str | None) -> str | None:
 
 
 def _page_title(tree) -> str | None:
-    titles = tree.xpath("//head/title/text()")
-    return " ".join(titles[0].split()) if titles else None
+    """The page's own title: og:title, else <title>, else the first <h1>."""
+    for query in ('//head/meta[@property="og:title"]/@content', "//head/title//text()", "//h1//text()"):
+        found = " ".join(" ".join(tree.xpath(query)[:1]).split())
+        if found:
+            return found[:1000]
+    return None
+
+
+def extract_record(item: tuple[bytes, str, str | None, str | None]) -> dict:
+    """`extract` on a (payload, content_type, charset, url) tuple, as plain data: what worker processes return."""
+    doc = extract(*item)
+    return {
+        "text": doc.text,
+        "title": doc.title,
+        "language_hint": doc.language_hint,
+        "licence_evidence": [{"kind": e.kind, "value": e.value, "spdx": e.spdx} for e in doc.licence_evidence],
+    }

@@ -1,0 +1,31 @@
+"""The per-document pool: order kept, failures as data, a time budget per call, a crash pinned on its document."""
+
+import os
+import time
+
+from moisson.workers import INLINE_BELOW, map_documents
+
+
+def square_or_fail(item):
+    if item == "boom":
+        raise ValueError("bad input")
+    if item == "slow":
+        time.sleep(30)
+    if item == "crash":
+        os._exit(3)  # what a segfaulting parser does to its worker
+    return item * item
+
+
+def test_inline_calls_keep_order_and_turn_errors_and_overruns_into_outcomes():
+    outcomes = map_documents(square_or_fail, [2, "boom", 3, "slow"], budget_s=0.5, workers=1)
+    assert [o.value for o in outcomes] == [4, None, 9, None]
+    assert (outcomes[1].error_class, outcomes[1].message) == ("ValueError", "bad input")
+    assert outcomes[3].error_class == "TimeBudgetExceeded"
+
+
+def test_pool_keeps_order_and_pins_a_crash_on_the_document_that_caused_it():
+    items = list(range(INLINE_BELOW)) + ["crash", "slow", "boom", 7]
+    outcomes = map_documents(square_or_fail, items, budget_s=1.0, workers=2)
+    assert [o.value for o in outcomes[:INLINE_BELOW]] == [i * i for i in range(INLINE_BELOW)]
+    assert [o.error_class for o in outcomes[INLINE_BELOW:]] == ["WorkerCrashed", "TimeBudgetExceeded", "ValueError", None]
+    assert outcomes[-1].value == 49
