@@ -1,9 +1,10 @@
 # Moisson: two commands on a fresh machine (Python 3.11, pip, make, git):
-#   make demo   set up the environment from uv.lock and run the pipeline on the bundled demo data
+#   make demo   set up the environment from uv.lock and run the pipeline on the bundled demo data and demo portal
 #   make test   set up the environment and run the tests
 SHELL := /bin/bash
 DATA_DIR ?= data
 SOURCES ?= demo/sources.yaml
+DEMO_SOURCES ?= demo/sources-with-portals.yaml
 HOST ?= 127.0.0.1
 PORT ?= 3000
 PYTHON ?= python3.11
@@ -26,10 +27,12 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 	$(UV) sync --frozen --all-groups
 	touch $@
 
+# the demo also harvests the demo portal, served on a free 127.0.0.1 port for the run and stopped after it
 demo: setup
-	$(VENV)/bin/moisson run --sources $(SOURCES) --data-dir $(DATA_DIR)
+	$(VENV)/bin/python demo/run_demo.py --sources $(DEMO_SOURCES) --data-dir $(DATA_DIR)
 
-run: demo
+run: setup
+	$(VENV)/bin/moisson run --sources $(SOURCES) --data-dir $(DATA_DIR)
 
 test: setup
 	$(VENV)/bin/pytest

@@ -7,6 +7,7 @@ person reading it is a data engineer who wrote the YAML and needs to know which 
 from __future__ import annotations
 
 import glob
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
@@ -18,6 +19,7 @@ from moisson.text_quality import QualityThresholds
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SPDX_LIKE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class ConfigError(ValueError):
@@ -362,8 +364,33 @@ def load_config(path: str | Path) -> MoissonConfig:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with 'sources' and 'policy', found {type(raw).__name__}")
+    missing: set[str] = set()
+    raw = expand_environment(raw, missing)
+    if missing:
+        raise ConfigError(f"{path}: environment variable(s) not set: {', '.join(sorted(missing))} "
+                          "(referenced as ${NAME} in the file)")
     try:
         return MoissonConfig.model_validate({**raw, "base_dir": path.resolve().parent})
     except ValidationError as exc:
         problems = "\n".join(f"  - {_describe(err, raw)}" for err in exc.errors())
         raise ConfigError(f"{path}: invalid sources file\n{problems}") from None
+
+
+def expand_environment(value, missing: set[str]):
+    """`${NAME}` in string values replaced from the environment; names not set are added to `missing`.
+
+    Why: one sources file can then serve several machines or a server on a port chosen at run time
+    (the demo portal). Only values are expanded, after YAML parsing, so a variable never adds keys.
+    """
+    if isinstance(value, dict):
+        return {key: expand_environment(item, missing) for key, item in value.items()}
+    if isinstance(value, list):
+        return [expand_environment(item, missing) for item in value]
+    if isinstance(value, str):
+        def lookup(match: re.Match) -> str:
+            if match[1] not in os.environ:
+                missing.add(match[1])
+                return match[0]
+            return os.environ[match[1]]
+        return ENV_REFERENCE.sub(lookup, value)
+    return value

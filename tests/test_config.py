@@ -80,3 +80,13 @@ def test_missing_policy_and_bad_yaml(tmp_path):
     assert "field 'policy'" in error_of(tmp_path, VALID.split("policy:")[0])
     assert "not valid YAML" in error_of(tmp_path, "sources: [\n")
     assert "sources file not found" in str(pytest.raises(ConfigError, load_config, tmp_path / "nope.yaml").value)
+
+
+
+def test_environment_references_are_expanded_in_values_and_missing_ones_named(tmp_path, monkeypatch):
+    text = VALID.replace("license: CC-BY-4.0}", "license: CC-BY-4.0, description: 'on ${MOISSON_TEST_HOST}'}")
+    assert text != VALID
+    monkeypatch.delenv("MOISSON_TEST_HOST", raising=False)
+    assert "environment variable(s) not set: MOISSON_TEST_HOST" in error_of(tmp_path, text)
+    monkeypatch.setenv("MOISSON_TEST_HOST", "http://127.0.0.1:8123")
+    assert load_config(write(tmp_path, text)).source("my-dump").description == "on http://127.0.0.1:8123"
