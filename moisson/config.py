@@ -226,6 +226,8 @@ class HttpConfig(_Strict):
     max_connections_per_host: int = Field(default=2, ge=1, le=16)
     max_redirects: int = Field(default=5, ge=0, le=20)
     max_response_mb: int = Field(default=50, ge=1)
+    max_response_seconds: float = Field(default=300.0, gt=0,
+                                        description="Whole-response budget: stops a server that drips bytes just inside the timeout.")
 
     @property
     def full_user_agent(self) -> str:

@@ -256,7 +256,9 @@ class HttpClient:
         deadline = self._clock() + self.settings.max_seconds_per_response
         chunks, size = [], 0
         try:
-            for chunk in raw.stream(CHUNK_BYTES, decode_content=True):
+            # read1, not stream(): stream() blocks until a whole chunk has arrived, so a server dripping one byte
+            # per read timeout would never reach the deadline check; read1 returns whatever has arrived.
+            while chunk := raw.read1(CHUNK_BYTES, decode_content=True):
                 size += len(chunk)
                 if size > limit:
                     raw.close()

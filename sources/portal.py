@@ -47,7 +47,8 @@ def http_client(config: MoissonConfig, source: PortalSource) -> HttpClient:
         max_retries=http.max_retries, backoff_seconds=http.backoff_seconds,
         max_retry_after_seconds=http.max_retry_after_seconds, max_redirects=http.max_redirects,
         min_interval_seconds=1.0 / http.requests_per_second, max_connections_per_host=http.max_connections_per_host,
-        max_bytes=http.max_response_mb << 20, allow_private_addresses=source.allow_private_addresses,
+        max_bytes=http.max_response_mb << 20, max_seconds_per_response=http.max_response_seconds,
+        allow_private_addresses=source.allow_private_addresses,
     ))
 
 
