@@ -297,14 +297,14 @@ policy:
   languages: all
   licenses: {{allow: [CC0-1.0, CC-BY-4.0, CC-BY-SA-4.0, etalab-2.0]}}
   quality: {{enabled: true}}
-  dedup: {{enabled: true, threshold: 0.8}}
+  dedup: {{enabled: true, threshold: 0.8, measure: {measure}}}
 """
 
 
-def run_moisson(inputs: list[Path], work: Path, src: Path | None) -> Outcome:
+def run_moisson(inputs: list[Path], work: Path, src: Path | None, measure_name: str) -> Outcome:
     """Run the installed `moisson` command; with src, on that source tree instead (PYTHONPATH first)."""
     sources = work / "moisson-sources.yaml"
-    sources.write_text(SOURCES_YAML.format(paths=json.dumps([str(p) for p in inputs])))
+    sources.write_text(SOURCES_YAML.format(paths=json.dumps([str(p) for p in inputs]), measure=measure_name))
     data_dir = work / "moisson-data"
     cmd = [str(MOISSON), "run", "--sources", str(sources), "--data-dir", str(data_dir)]
     env = dict(os.environ, PYTHONPATH=str(src)) if src else None
@@ -497,6 +497,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="only the first N response records of each part (smoke run)")
     parser.add_argument("--skip-peer", action="store_true", help="do not run datatrove")
+    parser.add_argument("--dedup-measure", choices=["jaccard", "containment"], default="containment",
+                        help="Moisson's near-duplicate measure (policy.dedup.measure); the truth's planted variants "
+                             "replace a whole paragraph, which containment measures and Jaccard under-counts")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
     parser.add_argument("--moisson-src", type=Path, help="run the moisson command on this source tree (e.g. a `git worktree` of a commit)")
     args = parser.parse_args()
@@ -508,7 +511,7 @@ def main() -> int:
         peer = None
         if not args.skip_peer:
             peer = run_datatrove(inputs, work)
-        moisson = run_moisson(inputs, work, args.moisson_src and args.moisson_src.resolve())
+        moisson = run_moisson(inputs, work, args.moisson_src and args.moisson_src.resolve(), args.dedup_measure)
         report(len(record_ids), moisson, peer, truth, inputs)
         return 0 if moisson.measured.returncode == 0 and (peer is None or peer.measured.returncode == 0) else 1
     finally:

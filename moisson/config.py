@@ -247,7 +247,12 @@ class QualityPolicy(QualityThresholds):
 
 class DedupPolicy(_Strict):
     enabled: bool = True
-    threshold: float = Field(default=0.8, gt=0.0, le=1.0, description="Jaccard similarity above which two documents are near duplicates.")
+    threshold: float = Field(default=0.8, gt=0.0, le=1.0, description="Similarity from which two documents are near duplicates.")
+    measure: Literal["jaccard", "containment"] = Field(
+        default="jaccard",
+        description="jaccard: shared shingles / all shingles of both; containment: shared shingles / shingles of the "
+                    "smaller document, which also catches a page whose text mostly stands inside another (a paragraph "
+                    "replaced, a teaser of an article).")
     shingle_size: int = Field(default=5, ge=1, le=32, description="Words per shingle.")
     num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations.")
     seed: int = 1

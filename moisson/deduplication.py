@@ -24,7 +24,8 @@ import polars as pl
 from moisson.atomic_files import write_parquet, write_text
 from moisson.config import DedupPolicy
 from moisson.minhash import SCHEME, MinHasher
-from moisson.near_duplicates import band_hashes, clusters, estimated_jaccard, exact_jaccard, lsh_parameters
+from moisson.near_duplicates import (band_hashes, candidate_jaccard, clusters, estimated_jaccard, exact_containment,
+                                     exact_jaccard, lsh_parameters)
 
 BATCH = 20_000
 TextLookup = Callable[[list[str]], dict[str, str]]  # ids of kept documents -> their texts
@@ -50,7 +51,7 @@ class DedupStore:
         """`kept_texts` finds the texts of kept documents, so candidate pairs are verified on their exact
         Jaccard similarity; without it, on the similarity estimated from the signatures."""
         self.root, self.policy, self.tmp_dir, self.kept_texts = root, policy, tmp_dir, kept_texts
-        self.bands, self.rows = lsh_parameters(policy.threshold, policy.num_perm)
+        self.bands, self.rows = lsh_parameters(candidate_jaccard(policy), policy.num_perm)
         self.hasher = MinHasher(policy.num_perm, policy.seed, policy.shingle_size)
 
     @property
@@ -58,7 +59,7 @@ class DedupStore:
         """What stored signatures and bands depend on: if any of it changes, they are computed again."""
         p = self.policy
         return {"num_perm": p.num_perm, "seed": p.seed, "shingle_size": p.shingle_size, "scheme": SCHEME,
-                "bands": self.bands, "rows": self.rows}
+                "bands": self.bands, "rows": self.rows, "measure": p.measure}
 
     def _parts(self, kind: str) -> str | None:
         folder = self.root / kind
@@ -192,17 +193,19 @@ class DedupStore:
 
     def _verify(self, pairs: np.ndarray, left_signatures: np.ndarray, right_signatures: np.ndarray,
                 left_texts: list[str], right_texts: list[str | None] | None) -> np.ndarray:
-        """Similarity of each candidate pair: exact Jaccard of the shingle sets when both texts are at hand."""
+        """Similarity of each candidate pair, exact on the shingle sets when both texts are at hand. Without
+        the texts: the Jaccard estimate from the signatures, which never exceeds the containment either."""
         similarity = estimated_jaccard(left_signatures[pairs[:, 0]], right_signatures[pairs[:, 1]])
         if right_texts is None:
             return similarity
+        measure = exact_containment if self.policy.measure == "containment" else exact_jaccard
         left_ids, right_ids = np.unique(pairs[:, 0]), np.unique(pairs[:, 1])
         left = dict(zip(left_ids, self.hasher.shingle_sets([left_texts[i] for i in left_ids])))
         usable = [i for i in right_ids if right_texts[i] is not None]
         right = dict(zip(usable, self.hasher.shingle_sets([right_texts[i] for i in usable])))
         for number, (a, b) in enumerate(pairs):
             if b in right:
-                similarity[number] = exact_jaccard(left[a], right[b])
+                similarity[number] = measure(left[a], right[b])
         return similarity
 
     @staticmethod

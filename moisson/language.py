@@ -117,7 +117,7 @@ def _lingua_detector(candidates: tuple[str, ...]):
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
     codes = [getattr(IsoCode639_1, code.upper()) for code in candidates]
-    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_preloaded_language_models().build()
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()  # models load on first use of each language
 
 
 def _normalise(code: str) -> str:

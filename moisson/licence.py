@@ -29,6 +29,7 @@ import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 
+import lxml.etree
 import lxml.html
 
 UNKNOWN = "unknown"
@@ -538,11 +539,18 @@ _CANONICAL_BY_LOWER = {spdx.lower(): spdx for spdx in SPDX_IDS}
 # ---------------------------------------------------------------------------------------------
 
 
+EVIDENCE_CANDIDATES = lxml.etree.XPath(  # the HTML parser lower-cases tag and attribute names
+    "//a[@rel or @itemprop or contains(@href, 'creativecommons.org') or contains(@href, 'CREATIVECOMMONS.ORG')]"
+    " | //link[@rel or @itemprop] | //meta | //script[@type]"
+)
+
+
 def evidence_from_html(tree: lxml.html.HtmlElement) -> list[Evidence]:
     """Every piece of licence evidence in the page, in document order. Malformed JSON-LD is skipped."""
     root = tree.getroot() if hasattr(tree, "getroot") else tree
     found: list[Evidence] = []
-    for element in root.iter():
+    # only the elements that can carry evidence, in document order: a page has hundreds of plain links
+    for element in EVIDENCE_CANDIDATES(root):
         if not isinstance(element.tag, str):  # comments, processing instructions
             continue
         tag = element.tag.rpartition("}")[2].lower()

@@ -68,6 +68,23 @@ def exact_jaccard(left: np.ndarray, right: np.ndarray) -> float:
     return common / union if union else 1.0
 
 
+def exact_containment(left: np.ndarray, right: np.ndarray) -> float:
+    """Shared shingles over the shingles of the smaller document (the overlap coefficient)."""
+    smaller = min(left.size, right.size)
+    return np.intersect1d(left, right, assume_unique=True).size / smaller if smaller else 1.0
+
+
+def candidate_jaccard(policy) -> float:
+    """The Jaccard similarity LSH must reach to propose a pair that may pass the policy's threshold.
+
+    Containment t between documents whose sizes differ by up to 1.5x means a Jaccard of at least
+    t / (2.5 - t): 0.47 for t = 0.8.
+    """
+    if policy.measure == "containment":
+        return policy.threshold / (2.5 - policy.threshold)
+    return policy.threshold
+
+
 def clusters(edges: Iterable[tuple[int, int]], size: int) -> np.ndarray:
     """Connected components over `size` nodes: the label of each node (union-find, path halving)."""
     parent = np.arange(size)

@@ -103,30 +103,46 @@ def _run(sources: list[str], layout: DataLayout) -> int:
         for source in sources:
             print(f"==> curating source {source}", flush=True)
             result = curate.execute_in_process(partition_key=source, instance=instance, raise_on_error=False, run_config=QUIET_LOGS)
-            _report(result)
+            _report(result, instance)
             if not result.success:
                 failed.append(f"source {source}")
         print("==> publishing: deduplication, corpus, warehouse", flush=True)
         result = defs.resolve_job_def(PUBLISH).execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_LOGS)
-        _report(result)
+        _report(result, instance)
         if not result.success or _blocking_check_failed(result):
             failed.append("publication")
     _summary(layout, time.monotonic() - started, failed)
     return EXIT_FAILED if failed else 0
 
 
-def _report(result) -> None:
+def _report(result, instance) -> None:
+    seconds = _step_seconds(instance, result.run_id)
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
         shown = {k: v.value for k, v in materialization.metadata.items()
                  if k in ("dagster/row_count", "failures", "added", "kept_in_index", "words", "documents", "kept", "added_to_corpus", "open_failures") or k.startswith(("rejected_", "skipped_"))}
-        print(f"    {materialization.asset_key.to_user_string():<20} {_format(shown)}", flush=True)
+        took = f"{seconds[event.step_key]:6.1f}s" if event.step_key in seconds else " " * 7
+        print(f"    {materialization.asset_key.to_user_string():<20} {took}  {_format(shown)}", flush=True)
     for evaluation in result.get_asset_check_evaluations():
         verdict = "passed" if evaluation.passed else "FAILED"
         print(f"    check {evaluation.check_name:<26} {verdict}", flush=True)
     for event in result.all_events:
         if event.is_step_failure:
             print(f"    FAILED step {event.step_key}: {event.step_failure_data.error.message.strip()}", file=sys.stderr, flush=True)
+
+
+def _step_seconds(instance, run_id: str) -> dict[str, float]:
+    """Wall time of each step of a run, from the instance's event log."""
+    started, seconds = {}, {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = entry.timestamp
+        elif event.event_type_value == "STEP_SUCCESS" and event.step_key in started:
+            seconds[event.step_key] = entry.timestamp - started[event.step_key]
+    return seconds
 
 
 def _blocking_check_failed(result) -> bool:

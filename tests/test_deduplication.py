@@ -96,3 +96,14 @@ def test_planted_near_duplicates_in_gutenberg_paragraphs(shared_data, tmp_path, 
     found = sum(by_id[f"v{i:03d}"]["duplicate_of"] == f"o{i:03d}" for i in range(50))
     assert found == 50
     assert all(by_id[f"o{i:03d}"]["reason"] is None for i in range(len(originals)))
+
+
+def test_containment_catches_a_replaced_paragraph_that_jaccard_misses(tmp_path):
+    paragraphs = [BASE, OTHER * 2, "A third paragraph about the library's new opening hours on Sunday mornings for families."]
+    original = "\n".join(paragraphs)
+    variant = "\n".join([BASE, "Here a short new paragraph replaces the long one about bees and honey.", paragraphs[2]])
+    for measure, expected in (("jaccard", None), ("containment", "near_duplicate")):
+        policy = DedupPolicy(threshold=0.8, measure=measure)  # Jaccard 0.66, containment 0.83
+        store, _ = open_store(tmp_path / measure, tmp_path / "corpus", policy, tmp_path / "tmp")
+        by_id = {row["id"]: row for row in store.deduplicate(frame(("a", original, 1), ("b", variant, 2))).to_dicts()}
+        assert by_id["b"]["reason"] == expected, measure
