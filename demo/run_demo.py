@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import select
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,13 +22,17 @@ from pathlib import Path
 DEMO = Path(__file__).resolve().parent
 SERVER = DEMO / "portal" / "serve.py"
 PORTAL_VARIABLE = "MOISSON_DEMO_PORTAL"
+# The portal's address is part of what it publishes (resource URLs, OAI-PMH resource ids, lineage), so the
+# same port on every run keeps a re-run incremental; any free port when this one is taken.
+PREFERRED_PORT = 47815
 START_SECONDS, STOP_SECONDS = 30.0, 10.0
 
 
 @contextmanager
 def demo_portal(python: str = sys.executable) -> Iterator[str]:
     """The demo portal's base URL while it runs; the server process is stopped on exit, always."""
-    process = subprocess.Popen([python, str(SERVER), "--port", "0"], stdout=subprocess.PIPE, text=True)
+    port = PREFERRED_PORT if _is_free(PREFERRED_PORT) else 0
+    process = subprocess.Popen([python, str(SERVER), "--port", str(port)], stdout=subprocess.PIPE, text=True)
     try:
         yield _announced_address(process)
     finally:
@@ -38,6 +43,16 @@ def demo_portal(python: str = sys.executable) -> Iterator[str]:
             process.kill()
             process.wait()
         process.stdout.close()
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: TIME_WAIT is no obstacle
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _announced_address(process: subprocess.Popen) -> str:

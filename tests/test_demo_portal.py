@@ -32,10 +32,14 @@ def refuses_connections(base: str) -> bool:
         return probe.connect_ex((host, int(port))) != 0
 
 
+def run_demo_script(demo: Path, data: Path, moisson: Path = MOISSON) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(demo / "run_demo.py"), "--data-dir", str(data), "--moisson", str(moisson)],
+                          capture_output=True, text=True, timeout=600)
+
+
 def test_make_demo_harvests_the_demo_portal_with_licence_and_lineage(demo_copy, tmp_path):
     data = tmp_path / "data"
-    result = subprocess.run([sys.executable, str(demo_copy / "run_demo.py"), "--data-dir", str(data),
-                             "--moisson", str(MOISSON)], capture_output=True, text=True, timeout=600)
+    result = run_demo_script(demo_copy, data)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for shown in ("corpus:", "warehouse:", "three queries", "demo portal stopped", "FROM document_lineage"):
         assert shown in result.stdout
@@ -74,6 +78,11 @@ def test_make_demo_harvests_the_demo_portal_with_licence_and_lineage(demo_copy, 
     assert datasets["valbrune-0006"] == "allow/deleted" and datasets["oai:valbrune-archive:105"] == "reject/deleted"
     assert pages == {"valbrune-ckan": "2026-01-10T09:00:00.000000", "valbrune-archive": "2026-01-16T08:00:00Z"}
 
+    again = run_demo_script(demo_copy, data)  # the portal comes back on the same port: nothing new, nothing refetched
+    assert again.returncode == 0 and base in again.stdout, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "added=0" in again.stdout and "rejected_added=0" in again.stdout
+    assert "skipped_unchanged_not_fetched=5" in again.stdout and "skipped_unchanged_not_fetched=3" in again.stdout
+
 
 def test_the_portal_is_stopped_when_the_run_fails(demo_copy, tmp_path):
     run_demo = load_run_demo(demo_copy)
@@ -82,8 +91,7 @@ def test_the_portal_is_stopped_when_the_run_fails(demo_copy, tmp_path):
                        "urllib.request.urlopen(os.environ['MOISSON_DEMO_PORTAL'] + '/robots.txt').read()\n"
                        "print('portal seen at', os.environ['MOISSON_DEMO_PORTAL']); sys.exit(1)\n")
     failing.chmod(0o755)
-    result = subprocess.run([sys.executable, str(demo_copy / "run_demo.py"), "--data-dir", str(tmp_path / "data"),
-                             "--moisson", str(failing)], capture_output=True, text=True, timeout=120)
+    result = run_demo_script(demo_copy, tmp_path / "data", failing)
     assert result.returncode == 1 and "portal seen at" in result.stdout, result.stdout + result.stderr
     assert refuses_connections(re.search(r"portal seen at (\S+)", result.stdout)[1])
     with pytest.raises(RuntimeError, match="boom"):
