@@ -22,12 +22,15 @@ from sources.http import FetchError, HttpClient
 from sources.records import ReadFailure
 
 SORT = "metadata_modified asc, id asc"
+MAX_STALE_PAGES = 3  # pages in a row bringing no dataset not already met by this run
 LicenceOf = Callable[[list[str | None]], PortalLicence]
 
 
 def harvest(source: CkanSource, client: HttpClient, state: HarvestState, licence_of: LicenceOf) -> Iterator[Page]:
     checkpoint = state.checkpoint or {"start": 0, "since": state.watermark}
     start, since = checkpoint["start"], checkpoint.get("since")
+    seen: set[str] = set()  # ids met by this run: pages of nothing new mean the portal ignores `start`
+    stale = 0
     while True:
         url = search_url(source, start, since)
         try:
@@ -35,7 +38,7 @@ def harvest(source: CkanSource, client: HttpClient, state: HarvestState, licence
         except (FetchError, ValueError) as exc:
             yield Page([], [_failure(source, url, exc)], stopped=True)
             return
-        rows = result.get("results") or []
+        rows = result["results"]
         datasets, failures = [], []
         for row in rows:
             try:
@@ -43,8 +46,17 @@ def harvest(source: CkanSource, client: HttpClient, state: HarvestState, licence
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 failures.append(ReadFailure(source.name, f"{url}#{row.get('id') if isinstance(row, dict) else '?'}",
                                             "catalogue", "BadRecord", f"{type(exc).__name__}: {exc}"))
+        # one page of repeats happens (a dataset modified while we page moves to the end); several in a row
+        # mean the portal ignores `start` and would be paged forever: stop, the watermark stays where it was
+        stale = stale + 1 if datasets and seen.issuperset(d.dataset_id for d in datasets) else 0
+        if stale >= MAX_STALE_PAGES:
+            yield Page([], [ReadFailure(source.name, url, "catalogue", "PagingLoop",
+                                        f"{stale} pages in a row repeat datasets already harvested by this run")],
+                       stopped=True, abandoned=True)
+            return
+        seen.update(d.dataset_id for d in datasets)
         start += len(rows)
-        done = not rows or start >= int(result.get("count") or 0)
+        done = not rows or start >= result["count"]
         newest = max((d.modified for d in datasets if d.modified), default=None)
         yield Page(datasets, failures, None if done else {"start": start, "since": since}, newest)
         if done:
@@ -76,7 +88,14 @@ def _result(body: bytes) -> dict:
     if not isinstance(envelope, dict) or not envelope.get("success") or not isinstance(envelope.get("result"), dict):
         error = envelope.get("error") if isinstance(envelope, dict) else None
         raise ValueError(f"not a successful package_search answer: {str(error or envelope)[:200]}")
-    return envelope["result"]
+    result = envelope["result"]
+    if not isinstance(result.get("results") or [], list):
+        raise ValueError(f"package_search 'results' is a {type(result['results']).__name__}, not a list")
+    try:
+        count = int(result.get("count") or 0)
+    except (TypeError, ValueError):
+        raise ValueError(f"package_search 'count' is not a number: {str(result.get('count'))[:50]!r}") from None
+    return {**result, "results": result.get("results") or [], "count": count}
 
 
 def _failure(source: CkanSource, url: str, exc: Exception) -> ReadFailure:

@@ -33,6 +33,7 @@ OAI = "{http://www.openarchives.org/OAI/2.0/}"
 DC = "{http://purl.org/dc/elements/1.1/}"
 EMPTY_RESULT = "noRecordsMatch"
 STALE_TOKEN = "badResumptionToken"
+MAX_STALE_PAGES = 5  # pages in a row, each with a resumptionToken, bringing no record not already met: a list that never ends
 LicenceOf = Callable[[list[str | None]], PortalLicence]
 
 
@@ -45,7 +46,12 @@ class OaiError(Exception):
 def harvest(source: OaiPmhSource, client: HttpClient, state: HarvestState, licence_of: LicenceOf) -> Iterator[Page]:
     checkpoint = state.checkpoint or {"token": None, "from": state.watermark or source.from_}
     token = checkpoint.get("token")
+    asked, seen, stale = set(), set(), 0  # tokens and identifiers met by this run: a list must end
     while True:
+        if token is not None and token in asked:
+            yield _loop(source, token, f"resumptionToken {token[:80]!r} was already followed by this run")
+            return
+        asked.add(token)
         url = list_records_url(source, token, checkpoint.get("from"))
         try:
             root = parse_response(client.get(url, accept=lambda status: status < 500).body)
@@ -68,12 +74,23 @@ def harvest(source: OaiPmhSource, client: HttpClient, state: HarvestState, licen
                 datasets.append(to_dataset(source.url, record, licence_of))
             except ValueError as exc:
                 failures.append(ReadFailure(source.name, f"{url}#record{position + 1}", "catalogue", "BadRecord", str(exc)))
+        stale = stale + 1 if not records or (datasets and seen.issuperset(d.dataset_id for d in datasets)) else 0
+        if next_token and stale >= MAX_STALE_PAGES:
+            yield _loop(source, url, f"{stale} pages in a row without a new record, and still a resumptionToken")
+            return
+        seen.update(d.dataset_id for d in datasets)
         newest = max((d.modified for d in datasets if d.modified), default=None)
         next_checkpoint = {"token": next_token, "from": checkpoint.get("from")} if next_token else None
         yield Page(datasets, failures, next_checkpoint, newest)
         if not next_token:
             return
         token = next_token
+
+
+def _loop(source: OaiPmhSource, where: str, why: str) -> Page:
+    """A list that would never end: stop, keep the pages already written, and leave the watermark where it was
+    (datestamps are not ordered, so advancing it could skip records this run never reached)."""
+    return Page([], [ReadFailure(source.name, where, "catalogue", "PagingLoop", why)], stopped=True, abandoned=True)
 
 
 def list_records_url(source: OaiPmhSource, token: str | None, since: str | None) -> str:
