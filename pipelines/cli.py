@@ -47,9 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "check":
         for source in config.sources:
-            remote = getattr(source, "remote_entries", [])
-            extra = f" + {len(remote)} remote location(s) or path list(s), read at run time" if remote else ""
-            print(f"{source.name} ({source.kind}): {len(config.resolve_paths(source))} file(s){extra}")
+            print(f"{source.name} ({source.kind}): {_what_it_reads(config, source)}")
         return 0
     unknown = set(args.only or []) - set(config.source_names)
     if unknown:
@@ -64,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"another moisson run is using {layout.root} (lock {layout.lock_file}); "
               "wait for it to finish or pass --wait", file=sys.stderr)
         return EXIT_LOCKED
+
+
+def _what_it_reads(config, source) -> str:
+    if hasattr(source, "url"):
+        return f"catalogue at {source.url}, harvested at run time"
+    remote = getattr(source, "remote_entries", [])
+    extra = f" + {len(remote)} remote location(s) or path list(s), read at run time" if remote else ""
+    return f"{len(config.resolve_paths(source))} file(s){extra}"
 
 
 def _prepare_environment(sources: Path, layout: DataLayout) -> None:
