@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationError, field_validator, model_validator
 
 from moisson.text_quality import QualityThresholds
 
@@ -149,6 +149,9 @@ class _PortalSource(_Strict):
     citation: str | None = None
     allow_private_addresses: bool = Field(
         default=False, description="Allow loopback/private addresses (tests and the demo); off by default against SSRF.")
+    allowed_addresses: list[IPvAnyAddress] = Field(
+        default_factory=list, description="Single private addresses reachable while allow_private_addresses is off "
+                                          "(an internal mirror); every other private address stays refused.")
     page_size: int = Field(default=100, ge=1, le=1000)
     fetch: FetchPolicy = FetchPolicy()
 

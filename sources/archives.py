@@ -22,6 +22,8 @@ from pathlib import PurePosixPath
 class ArchiveRefused(Exception):
     """The archive, or one member, is outside the limits or unsafe; the message says which and why."""
 
+    member: str | None = None  # the refused member's name as written in the archive; None for the whole archive
+
 
 @dataclass(frozen=True)
 class Member:
@@ -93,10 +95,13 @@ def _unpack_zip(payload: bytes, limits: Limits) -> Iterator[Member | ArchiveRefu
             with archive.open(info) as handle:
                 data = handle.read(limits.max_total_bytes - total + 1)
         except ArchiveRefused as refused:
+            refused.member = info.filename
             yield refused
             continue
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
-            yield ArchiveRefused(f"member {info.filename!r} unreadable: {exc}")
+            refused = ArchiveRefused(f"member {info.filename!r} unreadable: {exc}")
+            refused.member = info.filename
+            yield refused
             continue
         total += len(data)
         _check_totals(total, len(payload), limits)
@@ -127,6 +132,7 @@ def _unpack_tar(payload: bytes, limits: Limits) -> Iterator[Member | ArchiveRefu
                 if not info.isfile():
                     raise ArchiveRefused(f"member {name!r} is not a regular file (link or device)")
             except ArchiveRefused as refused:
+                refused.member = info.name
                 yield refused
                 continue
             total += info.size

@@ -49,6 +49,7 @@ def http_client(config: MoissonConfig, source: PortalSource) -> HttpClient:
         min_interval_seconds=1.0 / http.requests_per_second, max_connections_per_host=http.max_connections_per_host,
         max_bytes=http.max_response_mb << 20, max_seconds_per_response=http.max_response_seconds,
         allow_private_addresses=source.allow_private_addresses,
+        allowed_addresses=frozenset(str(a) for a in getattr(source, "allowed_addresses", ())),
     ))
 
 

@@ -11,6 +11,7 @@ Otherwise a conditional GET (ETag / Last-Modified) lets the server answer 304.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from urllib.parse import quote
@@ -118,9 +119,10 @@ def _archive_records(source, dataset, resource, payload, archive, remembered, st
     bounds = Limits(limits.max_entries, limits.max_total_mb << 20, limits.max_ratio)
     try:
         for member in unpack(payload, archive, bounds):
-            if isinstance(member, ArchiveRefused):
+            if isinstance(member, ArchiveRefused):  # one row per refused member: the failures table keys on the record
                 stats.failures += 1
-                yield ReadFailure(source.name, lineage(dataset, resource), "fetch", "ArchiveRefused", str(member))
+                yield ReadFailure(source.name, lineage(dataset, resource, member.member), "fetch", "ArchiveRefused",
+                                  str(member))
                 continue
             kind = TEXT_KINDS.get(normalise_format("/" + member.name) or "")
             if kind is None:
@@ -148,7 +150,7 @@ def _record(source, dataset: Dataset, resource: Resource, member: str | None, pa
     yield RawRecord(
         source=source.name, source_kind=source.kind, record_key=key, locator=locator,
         content_type=kind, payload=payload, retrieved_at=_when(remembered.fetched_at),
-        url=resource.url, charset=remembered.charset if member is None else None,
+        url=resource.url, charset=trusted_charset(payload, remembered.charset) if member is None else None,
         title=None if kind == "html" else (resource.title or dataset.title),
         license=dataset.license or dataset.license_raw,
     )
@@ -168,6 +170,35 @@ def xml_text(payload: bytes) -> bytes:
         raise ValueError(f"XML refused: {exc}") from None
     lines = (" ".join(text.split()) for text in root.itertext())
     return "\n".join(line for line in lines if line).encode("utf-8")
+
+
+def trusted_charset(payload: bytes, declared: str | None) -> str | None:
+    """The server's charset label only when its bytes agree; None lets extraction detect the encoding.
+
+    Servers mislabel: Latin-1 bytes sent as UTF-8 would decode to replacement characters, and UTF-8 bytes
+    sent as ISO-8859-1 (which accepts any byte) to mojibake. Valid UTF-8 with non-ASCII bytes is almost
+    never a legacy encoding by chance, so it wins over the label; a label its bytes contradict is dropped.
+    """
+    if declared and _codec(declared).startswith(("utf-16", "utf-32")):  # ASCII in UTF-16 is valid UTF-8 too
+        return declared if _decodes(payload, declared) else None
+    if _decodes(payload, "utf-8"):
+        return "utf-8"
+    return declared if declared and _decodes(payload, declared) else None
+
+
+def _codec(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return ""
+
+
+def _decodes(payload: bytes, charset: str) -> bool:
+    try:
+        payload.decode(charset)
+        return True
+    except (LookupError, UnicodeDecodeError):
+        return False
 
 
 def _kind(content_type: str, declared_format: str | None) -> str | None:

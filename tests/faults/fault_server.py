@@ -28,7 +28,7 @@ class FaultServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Fault] = {}
         self.log: list[str] = []
-        self._server = ThreadingHTTPServer((host, 0), self._request_handler())
+        self._server = _QuietServer((host, 0), self._request_handler())
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.base = f"http://{host}:{self.port}"
@@ -70,6 +70,11 @@ class FaultServer:
                 pass
 
         return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A client hanging up on a fault is the point of the fault, not an error worth a traceback."""
 
 
 # -- well-behaved answers, the base of every fault -----------------------------------------

@@ -1,0 +1,75 @@
+"""`moisson run` against the hostile scenario: the run completes, nothing good is lost, every failure is said.
+
+One real run of the whole pipeline (catalogue, fetch, extraction, curation, publication, warehouse)
+over a portal that misbehaves on nearly every resource and archives that are broken in every way
+listed in tests/faults/hostile.py.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+import pytest
+
+from e2e import run_moisson, warehouse
+from faults.hostile import build
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    with ExitStack() as stack:
+        scenario = build(root, stack)
+        result = run_moisson(scenario.sources_file, root / "data", timeout=240)
+        yield scenario, root / "data", result
+
+
+def test_the_run_completes_and_publishes(hostile_run):
+    scenario, data, result = hostile_run
+    assert result.returncode in (0, 1), result.stdout[-2000:] + result.stderr[-3000:]
+    assert (data / "warehouse.duckdb").exists() and list((data / "corpus").glob("*/*.parquet"))
+    assert not [p for p in (data / "corpus").rglob("*") if p.is_file() and not p.name.endswith((".parquet", ".md"))]
+
+
+def test_no_good_document_is_lost(hostile_run):
+    scenario, data, _ = hostile_run
+    with warehouse(data) as con:
+        kept = {row[0] for row in con.execute("SELECT DISTINCT url FROM corpus").fetchall()}
+        decided = {row[0] for row in con.execute("SELECT DISTINCT url FROM documents").fetchall()}
+    assert scenario.expected_urls - kept == set()
+    assert scenario.decided_urls - decided == set()
+
+
+def test_mislabelled_charsets_are_read_as_the_bytes_say(hostile_run):
+    _, data, _ = hostile_run
+    with warehouse(data) as con:
+        texts = dict(con.execute("SELECT regexp_extract(url, '[^/]+$'), text FROM corpus WHERE url LIKE '%/files/%'").fetchall())
+    assert "café façade of Noël" in texts["latin1-labelled-utf8.html"]
+    assert "Zürich und Köln" in texts["utf8-labelled-iso-8859-1.html"]
+    assert "\ufffd" not in texts["latin1-labelled-utf8.html"] + texts["utf8-labelled-iso-8859-1.html"]
+    assert "council" in texts["invalid-utf8.html"]  # one bad byte sequence costs those bytes, not the page
+
+
+def test_every_failing_fault_is_a_failure_row_naming_its_record_and_cause(hostile_run):
+    scenario, data, _ = hostile_run
+    with warehouse(data) as con:
+        rows = con.execute("SELECT record, error_class, stage, run_id, message, retry_count, next_retry_at "
+                           "FROM failures").fetchall()
+    missing = [f for f in scenario.failing
+               if not any(f.record in record and (f.expect == "*" or f.expect == error_class) for record, error_class, *_ in rows)]
+    assert missing == [], "\n".join(f"{r[0]} {r[1]}" for r in rows)
+    assert all(run_id and message and next_retry_at is not None for _, _, _, run_id, message, _, next_retry_at in rows)
+
+
+def test_failures_are_clear_lines_in_the_run_log(hostile_run):
+    _, _, result = hostile_run
+    output = result.stdout + result.stderr
+    for needle in ("RobotsDisallowed", "TooManyRedirects", "ArchiveRefused", "NotAWebArchive", "RefusedAddress"):
+        assert needle in output
+
+
+def test_no_traffic_reached_the_forbidden_loopback_address(hostile_run):
+    scenario, _, _ = hostile_run
+    portal, fenced, escape = scenario.servers
+    assert escape.log == [] and fenced.hits("/files/robots-forbid-all.html") == 0
+    assert portal.hits("/chain/6") == 0  # the chain was cut at the redirect bound (5)
