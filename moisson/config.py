@@ -276,6 +276,13 @@ class OutputPolicy(_Strict):
     max_file_mb: int = Field(default=256, ge=1)
 
 
+class FailurePolicy(_Strict):
+    max_rate: float = Field(
+        default=0.2, ge=0.0, le=1.0,
+        description="Largest share of a source's harvest that may fail (failures / (records + failures)) before its "
+                    "failure-rate check fails; the source's good records still go on, and so do the other sources.")
+
+
 class Policy(_Strict):
     languages: list[str] | Literal["all"] = "all"
     language: LanguagePolicy = LanguagePolicy()
@@ -283,6 +290,7 @@ class Policy(_Strict):
     quality: QualityPolicy = QualityPolicy()
     dedup: DedupPolicy = DedupPolicy()
     output: OutputPolicy = OutputPolicy()
+    failures: FailurePolicy = FailurePolicy()
 
     @field_validator("languages")
     @classmethod

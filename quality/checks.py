@@ -11,6 +11,8 @@ import polars as pl
 
 import dagster as dg
 
+from assets.curation import raw_records
+from assets.partitions import SOURCE_PARTITIONS
 from assets.publication import corpus, deduplicated, warehouse
 from assets.resources import MoissonResource
 from quality.corpus_suite import validate_corpus_frame
@@ -80,4 +82,29 @@ def warehouse_matches_corpus(moisson: MoissonResource) -> dg.AssetCheckResult:
     )
 
 
-CHECKS = [corpus_contract, every_record_decided, corpus_ids_unique, warehouse_matches_corpus]
+@dg.asset_check(asset=raw_records, partitions_def=SOURCE_PARTITIONS, blocking=False,
+                description="The source's harvest failure rate is within policy.failures.max_rate (per source).")
+def harvest_failure_rate(context: dg.AssetCheckExecutionContext, moisson: MoissonResource) -> dg.AssetCheckResult:
+    """failures / (records + failures) for one source, catalogue and harvest failures counted.
+
+    Not blocking: a source that fails too often is flagged in the UI and by `moisson run`, while its
+    good records, and every other source, still go on to the corpus."""
+    source, layout, policy = context.partition_key, moisson.layout(), moisson.config().policy.failures
+    records = _rows(layout.stage_file("raw_records", source))
+    failures = {stage: _rows(layout.failures_file(stage, source)) for stage in ("catalogue", "harvest")}
+    failed = sum(failures.values())
+    rate = failed / (records + failed) if records + failed else 0.0
+    return dg.AssetCheckResult(
+        passed=rate <= policy.max_rate,
+        metadata={"failure_rate": round(rate, 4), "max_rate": policy.max_rate, "records": records,
+                  **{f"failures_{stage}": count for stage, count in failures.items()}},
+        description=None if rate <= policy.max_rate else
+        f"source {source!r}: {failed} of {records + failed} records failed ({rate:.0%}), more than the policy's {policy.max_rate:.0%}",
+    )
+
+
+def _rows(path) -> int:
+    return pl.scan_parquet(path).select(pl.len()).collect().item() if path.exists() else 0
+
+
+CHECKS = [corpus_contract, every_record_decided, corpus_ids_unique, warehouse_matches_corpus, harvest_failure_rate]

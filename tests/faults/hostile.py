@@ -136,13 +136,16 @@ def build(root: Path, stack: ExitStack) -> Scenario:
         "sources": [
             {"name": "hostile-portal", "kind": "ckan", "url": portal.base, "allowed_addresses": ["127.0.0.1"],
              "page_size": 10, "fetch": {"max_resource_mb": 1, "archives": {"max_total_mb": 2, "max_ratio": 50}}},
-            {"name": "broken-archives", "kind": "warc", "paths": ["archives/*.warc*"], "license": "CC-BY-4.0"},
+            {"name": "healthy-archive", "kind": "warc", "paths": ["archives/good.warc.gz"], "license": "CC-BY-4.0"},
+            {"name": "broken-archives", "kind": "warc", "license": "CC-BY-4.0",
+             "paths": [f"archives/{name}" for name in ("cut.warc.gz", "middle.warc.gz", "empty.warc.gz", "fake.warc.gz",
+                                                       "pathological.warc.gz")]},
         ],
         "http": {"requests_per_second": 500, "timeout_seconds": 0.5, "max_retries": 2, "backoff_seconds": 0.01,
                  "max_retry_after_seconds": 5, "max_response_seconds": 1.0, "max_redirects": 5,
                  "contact": "https://example.org/moisson-fault-tests"},
         "policy": {"languages": "all", "licenses": {"allow": ["CC-BY-4.0"]}, "quality": {"enabled": False},
-                   "dedup": {"enabled": False}},
+                   "dedup": {"enabled": False}, "failures": {"max_rate": 0.4}},
     }, sort_keys=False), encoding="utf-8")
     return scenario
 

@@ -68,6 +68,17 @@ def test_failures_are_clear_lines_in_the_run_log(hostile_run):
         assert needle in output
 
 
+def test_a_source_failing_too_often_fails_its_check_and_the_others_go_on(hostile_run):
+    """policy.failures.max_rate is 0.4: the portal (14 failures for 9 records) fails its check, the broken archives
+    (4 failures for 8 records) and the healthy archive pass; every source's good documents are published."""
+    _, _, result = hostile_run
+    verdicts = {}
+    for block in result.stdout.split("==> curating source ")[1:]:
+        name = block.split()[0]
+        verdicts[name] = [line.split()[-1] for line in block.splitlines() if "check harvest_failure_rate" in line]
+    assert verdicts == {"hostile-portal": ["FAILED"], "healthy-archive": ["passed"], "broken-archives": ["passed"]}
+
+
 def test_no_traffic_reached_the_forbidden_loopback_address(hostile_run):
     scenario, _, _ = hostile_run
     portal, fenced, escape = scenario.servers
