@@ -22,12 +22,13 @@ import numpy as np
 import polars as pl
 
 from moisson.atomic_files import write_parquet, write_text
+from moisson.workers import map_documents
 from moisson.config import DedupPolicy
-from moisson.minhash import SCHEME, MinHasher
+from moisson.minhash import SCHEME, MinHasher, sketch_batch
 from moisson.near_duplicates import (band_hashes, candidate_jaccard, clusters, estimated_jaccard, exact_containment,
                                      exact_jaccard, lsh_parameters)
 
-BATCH = 20_000
+BATCH = 10_000  # texts per signature job: big enough to amortise the pool, small enough to spread
 TextLookup = Callable[[list[str]], dict[str, str]]  # ids of kept documents -> their texts
 DECISION_SCHEMA = {"id": pl.String, "reason": pl.String, "duplicate_of": pl.String, "similarity": pl.Float64,
                    "already_kept": pl.Boolean}
@@ -127,12 +128,16 @@ class DedupStore:
         return known.unique("id", keep="first", maintain_order=True)  # kept wins over an older duplicate decision
 
     def _prepare(self, new: pl.DataFrame) -> Candidates:
+        """Signatures and fingerprints of the new documents, in batches spread over every core."""
         texts = new["text"].to_list()
-        signatures, fingerprints = [np.empty((0, self.policy.num_perm), np.uint32)], []
-        for start in range(0, len(texts), BATCH):
-            batch_signatures, batch_fingerprints = self.hasher.sketch(texts[start : start + BATCH])
-            signatures.append(batch_signatures)
-            fingerprints += batch_fingerprints
+        p = self.policy
+        jobs = [(p.num_perm, p.seed, p.shingle_size, texts[start : start + BATCH]) for start in range(0, len(texts), BATCH)]
+        signatures, fingerprints = [np.empty((0, p.num_perm), np.uint32)], []
+        for outcome in map_documents(sketch_batch, jobs, budget_s=0, preload=["moisson.minhash"], inline_below=2, chunk=1):
+            if not outcome.ok:
+                raise RuntimeError(f"MinHash signatures failed: {outcome.error_class}: {outcome.message}")
+            signatures.append(outcome.value[0])
+            fingerprints += outcome.value[1]
         return Candidates(new["id"].to_list(), new["retrieved_at"].to_list(), texts, fingerprints, np.concatenate(signatures))
 
     def _exact(self, candidates: Candidates) -> tuple[list, list, list]:

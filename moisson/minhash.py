@@ -17,6 +17,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 import xxhash
@@ -132,6 +133,18 @@ class MinHasher:
             self._word_hashes.clear()
         for word in new_words:
             self._word_hashes[word] = xxhash.xxh32_intdigest(word.encode("utf-8", errors="surrogatepass"))
+
+
+def sketch_batch(job: tuple[int, int, int, list[str]]) -> tuple[np.ndarray, list[str]]:
+    """`MinHasher.sketch` for (num_perm, seed, shingle_size, texts): the unit of work sent to worker processes,
+    which keep one hasher (and its word-hash cache) per setting across batches."""
+    num_perm, seed, shingle_size, texts = job
+    return _hasher(num_perm, seed, shingle_size).sketch(texts)
+
+
+@cache
+def _hasher(num_perm: int, seed: int, shingle_size: int) -> "MinHasher":
+    return MinHasher(num_perm, seed, shingle_size)
 
 
 def _combine(word_hashes: np.ndarray, size: int) -> np.ndarray:

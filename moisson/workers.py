@@ -43,12 +43,13 @@ def default_workers() -> int:
 
 
 def map_documents(function: Callable[[Any], Any], items: Sequence[Any], budget_s: float,
-                  workers: int | None = None, preload: Sequence[str] = ()) -> list[Outcome]:
+                  workers: int | None = None, preload: Sequence[str] = (), inline_below: int = INLINE_BELOW,
+                  chunk: int = CHUNK) -> list[Outcome]:
     """`function(item)` for every item, in order; failures come back as Outcomes, never as exceptions."""
     workers = workers or default_workers()
-    if workers == 1 or len(items) < INLINE_BELOW:
+    if workers == 1 or len(items) < inline_below:
         return [_call(function, item, budget_s) for item in items]
-    chunks = [list(items[start : start + CHUNK]) for start in range(0, len(items), CHUNK)]
+    chunks = [list(items[start : start + chunk]) for start in range(0, len(items), chunk)]
     results: list[list[Outcome] | None] = [None] * len(chunks)
     with _pool(workers, preload) as pool:
         futures = [pool.submit(_call_chunk, function, chunk, budget_s) for chunk in chunks]
