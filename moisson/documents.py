@@ -45,13 +45,6 @@ FAILURE_SCHEMA = pa.schema(
     ]
 )
 
-CORPUS_COLUMNS = [
-    "id", "text", "url", "title", "language", "language_score", "license", "license_evidence",
-    "source", "source_kind", "retrieved_at", "content_sha256", "n_chars", "n_words", "run_id", "locator",
-]
-DECISION_COLUMNS = ["status", "reason", "reason_detail", "duplicate_of", "similarity"]
-DOCUMENT_COLUMNS = CORPUS_COLUMNS + DECISION_COLUMNS + ["language_method", "language_hint", "content_type", "quality_signals"]
-
 
 def raw_records_table(records: Iterable[RawRecord]) -> pa.Table:
     rows = [

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-PER_SOURCE_STAGES = ("raw_records", "extracted_documents", "language_filtered", "licence_filtered", "quality_filtered")
-
 
 @dataclass(frozen=True)
 class DataLayout:

@@ -15,6 +15,7 @@ from assets.curation import raw_records
 from assets.partitions import SOURCE_PARTITIONS
 from assets.publication import corpus, deduplicated, warehouse
 from assets.resources import MoissonResource
+from moisson.documents import REASONS
 from quality.corpus_suite import validate_corpus_frame
 
 
@@ -36,7 +37,7 @@ def every_record_decided(moisson: MoissonResource) -> dg.AssetCheckResult:
     """Per source: records harvested = documents decided. A source whose later stages failed this
     time still has its previous, complete chain published, so it is reported as stale, not counted."""
     config, layout = moisson.config(), moisson.layout()
-    decided = pl.read_parquet(layout.deduplicated, columns=["source", "status"])
+    decided = pl.read_parquet(layout.deduplicated, columns=["source", "status", "reason"])
     per_source, stale = {}, []
     for source in config.source_names:
         raw, curated = layout.stage_file("raw_records", source), layout.stage_file("quality_filtered", source)
@@ -49,6 +50,7 @@ def every_record_decided(moisson: MoissonResource) -> dg.AssetCheckResult:
         per_source[source] = (harvested, decided.filter(pl.col("source") == source).height)
     lost = {s: h - d for s, (h, d) in per_source.items() if h != d}
     undecided = decided.filter(~pl.col("status").is_in(["kept", "rejected"])).height
+    undecided += decided.filter((pl.col("status") == "rejected") & ~pl.col("reason").is_in(list(REASONS))).height
     return dg.AssetCheckResult(
         passed=not lost and undecided == 0,
         metadata={"harvested_vs_decided": dg.MetadataValue.json(per_source), "lost": dg.MetadataValue.json(lost),
