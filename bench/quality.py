@@ -169,6 +169,7 @@ def extractors() -> dict[str, Callable[[bytes, str], str | None]]:
         "trafilatura default": traf(),
         "trafilatura include_comments=False": traf(include_comments=False),
         "trafilatura fast=True": traf(fast=True),
+        "trafilatura fast=True include_comments=False": traf(fast=True, include_comments=False),
         "trafilatura favor_precision=True": traf(favor_precision=True),
         "trafilatura favor_recall=True": traf(favor_recall=True),
     }

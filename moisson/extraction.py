@@ -50,8 +50,10 @@ def extract_html(payload: bytes, charset: str | None = None, url: str | None = N
     evidence = evidence_from_html(tree)
     language_hint = _primary_subtag(tree.get("lang") or tree.get("xml:lang"))
     page_title = _page_title(tree)
-    # metadata extraction (dates, authors, sitename) would double the cost per page; the title is read directly
-    result = trafilatura.bare_extraction(tree, url=url, with_metadata=False, include_comments=False)
+    # fast (no fallback extractors) and without comments: on scrapinghub_aeb F1 0.962 at about 80 pages/s per core,
+    # against 0.960 at 55 for trafilatura's defaults without comments (bench/quality.py). Metadata extraction (dates,
+    # authors) would halve the speed again; the title is read directly.
+    result = trafilatura.bare_extraction(tree, url=url, fast=True, with_metadata=False, include_comments=False)
     if result is None or not (result.text or "").strip():
         raise ExtractionError("no main text found in the page")
     return Extracted(
