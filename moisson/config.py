@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationError, field_validator, model_validator
 
+from moisson import language
 from moisson.text_quality import QualityThresholds
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -264,11 +265,11 @@ class DedupPolicy(_Strict):
 class LanguagePolicy(_Strict):
     backend: Literal["cascade", "fasttext", "lingua", "langdetect"] = Field(
         default="cascade", description="cascade: fastText, then lingua where fastText is unsure or confuses languages.")
-    min_score: float = Field(default=0.3, ge=0.0, le=1.0, description="Below this confidence the language is 'und'.")
-    short_text_min_score: float = Field(default=0.5, ge=0.0, le=1.0,
+    min_score: float = Field(default=language.MIN_SCORE, ge=0.0, le=1.0, description="Below this confidence the language is 'und'.")
+    short_text_min_score: float = Field(default=language.SHORT_TEXT_MIN_SCORE, ge=0.0, le=1.0,
                                         description="The confidence a text under 40 letters needs; below it, 'und'.")
-    min_chars: int = Field(default=5, ge=0, description="Texts with fewer letters than this are 'und': nothing to tell.")
-    prefix_chars: int = Field(default=600, ge=100, description="Only this many characters are read to decide.")
+    min_chars: int = Field(default=language.MIN_CHARS, ge=0, description="Texts with fewer letters than this are 'und': nothing to tell.")
+    prefix_chars: int = Field(default=language.PREFIX_CHARS, ge=100, description="Only this many characters are read to decide.")
 
 
 class OutputPolicy(_Strict):

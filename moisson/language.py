@@ -42,10 +42,13 @@ class LanguageGuess:
 
 
 SHORT_TEXT_LETTERS = 40
+# defaults, also the policy's (moisson.config.LanguagePolicy): measured with bench/quality.py
+MIN_CHARS, MIN_SCORE, SHORT_TEXT_MIN_SCORE, PREFIX_CHARS = 5, 0.3, 0.5, 600
 
 
-def identify_language(text: str, min_chars: int = 5, min_score: float = 0.5, prefix_chars: int = 2000,
-                      backend: Backend = "cascade", short_text_min_score: float = 0.8) -> LanguageGuess:
+def identify_language(text: str, min_chars: int = MIN_CHARS, min_score: float = MIN_SCORE,
+                      prefix_chars: int = PREFIX_CHARS, backend: Backend = "cascade",
+                      short_text_min_score: float = SHORT_TEXT_MIN_SCORE) -> LanguageGuess:
     """The language of a text, or 'und': below `min_chars` letters there is nothing to tell; a short text
     (under 40 letters) must reach `short_text_min_score`, a longer one `min_score`."""
     sample = " ".join(text[:prefix_chars].split())
