@@ -41,6 +41,11 @@ _PUNCT = re.escape(_PUNCTUATION)
 # of a strip per token. Its first and last characters are neither space nor punctuation.
 _WORD = re.compile(rf"[^\s{_PUNCT}](?:\S*[^\s{_PUNCT}])?")
 _DIGIT = re.compile(r"\d")
+# Scripts written without spaces between words (Han, kana, Thai, Lao, Myanmar, Khmer): each of their
+# characters counts as a word, or a Chinese page would be "a few very long words" and fail every word rule.
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+_UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
+_UNSPACED_PIECES = re.compile(f"[{_UNSPACED}]|[^{_UNSPACED}]+")
 
 BULLETS = ("•", "‣", "⁃", "◦", "∙", "·", "●", "○", "■", "□", "▪", "▫", "◆", "◇", "►", "▶", "▸",
            "➢", "➤", "✓", "✔", "- ", "* ")
@@ -179,7 +184,15 @@ class _Document:
 
     @cached_property
     def words(self) -> list[str]:
-        return _WORD.findall(self.lowered)
+        words = _WORD.findall(self.lowered)
+        if not _UNSPACED_CHAR.search(self.lowered):
+            return words
+        return [piece for word in words for piece in _UNSPACED_PIECES.findall(word)]
+
+    @cached_property
+    def unspaced(self) -> bool:
+        """Mostly written in a script without spaces: word length then measures nothing."""
+        return len(_UNSPACED_CHAR.findall(self.text)) > 0.3 * max(self.non_space_chars, 1)
 
     @cached_property
     def word_chars(self) -> int:
@@ -334,6 +347,8 @@ def _forbidden_phrase_rule(doc: _Document, limits: QualityThresholds, signals: d
 
 def _mean_word_length_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
     mean = signals["mean_word_length"] = _ratio(doc.word_chars, len(doc.words))
+    if doc.unspaced:
+        return None
     return _below("min_mean_word_length", "mean word length", mean, limits.min_mean_word_length) or _above(
         "max_mean_word_length", "mean word length", mean, limits.max_mean_word_length
     )

@@ -493,3 +493,18 @@ def test_gutenberg_paragraphs_mostly_pass() -> None:
     assert set(outcomes) == {"de", "en", "es", "fr", "it"}
     for lang, counts in outcomes.items():
         assert counts[True] / sum(counts.values()) >= 0.95, (lang, counts)
+
+
+CHINESE = (
+    "图书馆今年扩建了阅览室，增加了两百个座位，周末的开放时间也延长到晚上九点。\n"
+    "馆内新设了儿童阅读区，每周六上午都有志愿者为孩子们讲故事，家长可以在旁边休息。\n"
+    "为了方便附近的居民，图书馆还开通了网上预约服务，读者可以提前选好想借的书。\n"
+)
+
+
+def test_text_without_spaces_between_words_is_measured_per_character() -> None:
+    """A Chinese article is not 'three very long words': each Han character counts as a word."""
+    verdict = check_quality(CHINESE, QualityThresholds())
+    assert verdict.passed, verdict
+    assert verdict.signals["word_count"] > 80
+    assert not check_quality(CHINESE.splitlines()[0], QualityThresholds()).passed  # one sentence is still too short
