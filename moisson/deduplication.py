@@ -28,7 +28,7 @@ from moisson.minhash import SCHEME, MinHasher, sketch_batch
 from moisson.near_duplicates import (band_hashes, candidate_jaccard, clusters, estimated_jaccard, exact_containment,
                                      exact_jaccard, lsh_parameters)
 
-BATCH = 10_000  # texts per signature job: big enough to amortise the pool, small enough to spread
+BATCH = 5_000  # texts per signature job: big enough to amortise the pool, small enough to spread
 TextLookup = Callable[[list[str]], dict[str, str]]  # ids of kept documents -> their texts
 DECISION_SCHEMA = {"id": pl.String, "reason": pl.String, "duplicate_of": pl.String, "similarity": pl.Float64,
                    "already_kept": pl.Boolean}

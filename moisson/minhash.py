@@ -110,10 +110,11 @@ class MinHasher:
         cache = self._word_hashes
         for index, tokens in enumerate(tokenised):
             tokens = tokens or [""]
-            missing = set(tokens).difference(cache)
-            if missing:
-                self._learn(missing)
-            flat.extend(map(cache.__getitem__, tokens))
+            hashes = list(map(cache.get, tokens))
+            if None in hashes:  # words never seen: hash them once, then look the document up again
+                self._learn({token for token, value in zip(tokens, hashes) if value is None})
+                hashes = list(map(cache.__getitem__, tokens))
+            flat.extend(hashes)
             lengths[index] = len(tokens)
         word_hashes = np.array(flat, dtype=np.uint32)
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
