@@ -56,11 +56,11 @@ class DataLayout:
         return self.root / "raw" / "sha256"
 
     def harvest_state_file(self, source: str) -> Path:
-        return self.root / "state" / "harvest" / f"{source}.json"
+        return self.harvest_state_dir / f"{source}.json"
 
     def harvest_pages_dir(self, source: str) -> Path:
         """Catalogue pages of the harvest in progress, kept until it reaches the end (resume)."""
-        return self.root / "state" / "harvest" / source
+        return self.harvest_state_dir / source
 
     def fetch_memory_file(self, source: str) -> Path:
         return self.root / "state" / "fetch" / f"{source}.json"
