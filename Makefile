@@ -23,8 +23,10 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# --compile-bytecode: every `moisson run` and every extraction worker imports dagster, trafilatura and friends;
+# from compiled bytecode that takes a third of the time, and some machines never write a bytecode cache
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --all-groups
+	$(UV) sync --frozen --all-groups --compile-bytecode
 	touch $@
 
 # the demo also harvests the demo portal, served on a free 127.0.0.1 port for the run and stopped after it
