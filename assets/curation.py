@@ -1,10 +1,14 @@
 """Per-source assets: harvest, extraction, language, licence, quality. One partition per source.
 
-Each asset reads the previous stage's file for its source, applies one step, and writes its own
-file: every document is kept in every file, rejected ones with their reason, so the graph can be
-read top to bottom and any document followed from archive to decision.
+The five assets are one subsettable multi-asset. Materialised together (the nightly job, `moisson
+run`), the source is read once and streamed to the extraction workers, which also measure language
+and quality, and each stage hands its frame to the next in memory. Materialised alone (say, quality
+again after a threshold change), a step reads the previous stage's file. Either way each step writes
+its own file with every document in it, rejected ones with their reason, so the graph can be read top
+to bottom and any document followed from archive to decision.
 """
 
+from collections.abc import Iterator
 
 import polars as pl
 
@@ -15,75 +19,110 @@ from assets.partitions import SOURCE_PARTITIONS
 from assets.resources import MoissonResource
 from assets.stage_files import describe, read_stage, write_failures, write_stage
 from moisson import curation
-from moisson.documents import raw_records_table
-from sources import RawRecord, ReadStats, read_source
+from moisson.single_pass import harvest
+from moisson.workers import Outcome
+from sources import ReadStats, read_source
 
-COMMON = dict(partitions_def=SOURCE_PARTITIONS, owners=["team:data-engineering"])
-
-
-@dg.asset(deps=[catalogue], group_name="harvest", kinds={"parquet"}, **COMMON)
-def raw_records(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
-    """Every HTML or plain-text record of the source, with its payload and provenance.
-
-    Requests, revisits, metadata and non-text records are skipped and counted; unreadable records
-    are recorded as failures (source, record, cause) and the rest of the source is read.
-    """
-    source = context.partition_key
-    layout, stats = moisson.layout(), ReadStats()
-    records, failures, seen = [], [], set()
-    for item in read_source(moisson.config(), source, stats, layout):
-        if not isinstance(item, RawRecord):
-            failures.append(item)
-        elif item.id in seen:
-            stats.skipped["repeated_record"] += 1
-        else:
-            seen.add(item.id)
-            records.append(item)
-    write_stage(layout, "raw_records", source, raw_records_table(records))
-    write_failures(layout, "harvest", source, failures, context.run.run_id, context.log)
-    return dg.MaterializeResult(metadata={"dagster/row_count": len(records), **stats.as_metadata()})
+RAW_RECORDS, EXTRACTED, LANGUAGE, LICENCE, QUALITY = (
+    "raw_records", "extracted_documents", "language_filtered", "licence_filtered", "quality_filtered")
+STEPS = (RAW_RECORDS, EXTRACTED, LANGUAGE, LICENCE, QUALITY)
+OWNERS = ["team:data-engineering"]
 
 
-@dg.asset(deps=[raw_records], group_name="curation", kinds={"parquet", "trafilatura"}, **COMMON)
-def extracted_documents(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
-    """Main text, title, page language and licence evidence of each record (trafilatura for HTML)."""
-    source, layout = context.partition_key, moisson.layout()
-    documents, failures = curation.extract_documents(read_stage(layout, "raw_records", source))
-    write_stage(layout, "extracted_documents", source, documents)
-    write_failures(layout, "extraction", source, failures, context.run.run_id, context.log)
-    return dg.MaterializeResult(metadata=describe(documents, failures=len(failures)))
+def _spec(key: str, upstream, group: str, kinds: set[str], description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(key, deps=[upstream], group_name=group, kinds=kinds, owners=OWNERS, skippable=True,
+                        description=description)
 
 
-@dg.asset(deps=[extracted_documents], group_name="curation", kinds={"parquet", "langdetect"}, **COMMON)
-def language_filtered(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
-    """Language and score of each document (seeded langdetect); languages outside the policy are rejected."""
-    source, layout = context.partition_key, moisson.layout()
-    documents = curation.tag_languages(read_stage(layout, "extracted_documents", source), moisson.config().policy)
-    write_stage(layout, "language_filtered", source, documents)
-    return dg.MaterializeResult(metadata=describe(documents, languages=_counts(documents, "language")))
+SPECS = [
+    _spec(RAW_RECORDS, catalogue, "harvest", {"parquet"},
+          "Every HTML or plain-text record of the source, with its payload and provenance. Requests, revisits, "
+          "metadata and non-text records are skipped and counted; unreadable records are recorded as failures "
+          "(source, record, cause) and the rest of the source is read."),
+    _spec(EXTRACTED, RAW_RECORDS, "curation", {"parquet", "trafilatura"},
+          "Main text, title, page language and licence evidence of each record (trafilatura for HTML)."),
+    _spec(LANGUAGE, EXTRACTED, "curation", {"parquet", "fasttext"},
+          "Language and score of each document (fastText, then lingua where it is unsure); languages outside "
+          "the policy are rejected."),
+    _spec(LICENCE, LANGUAGE, "curation", {"parquet"},
+          "SPDX licence of each document, from its own markup, else its record, else the source's declaration. "
+          "Fail-closed: unknown, conflicting or not-allowed licences are rejected."),
+    _spec(QUALITY, LICENCE, "curation", {"parquet"},
+          "Gopher/C4-style text quality rules (thresholds in the policy); failing documents are rejected."),
+]
 
 
-@dg.asset(deps=[language_filtered], group_name="curation", kinds={"parquet"}, **COMMON)
-def licence_filtered(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
-    """SPDX licence of each document, from its own markup, else its record, else the source's declaration.
+@dg.multi_asset(specs=SPECS, can_subset=True, partitions_def=SOURCE_PARTITIONS, name="curate_source_documents")
+def source_curation(context: dg.AssetExecutionContext, moisson: MoissonResource) -> Iterator[dg.MaterializeResult]:
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    step = _Steps(context, moisson, selected)
+    frame = None  # the previous stage's documents, when this run made them
+    for key in STEPS:
+        if key not in selected:
+            frame = None
+            continue
+        upstream = frame if frame is not None or key == RAW_RECORDS else step.read(STEPS[STEPS.index(key) - 1])
+        frame, metadata = getattr(step, key)(upstream)
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
 
-    Fail-closed: unknown, conflicting or not-allowed licences are rejected.
-    """
-    source, layout, config = context.partition_key, moisson.layout(), moisson.config()
-    documents = curation.decide_licences(
-        read_stage(layout, "language_filtered", source), config.source(source).license, config.policy
-    )
-    write_stage(layout, "licence_filtered", source, documents)
-    return dg.MaterializeResult(metadata=describe(documents, licences=_counts(documents, "license")))
 
+class _Steps:
+    """One method per asset: documents of the previous stage in, this stage's documents and metadata out."""
 
-@dg.asset(deps=[licence_filtered], group_name="curation", kinds={"parquet"}, **COMMON)
-def quality_filtered(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
-    """Gopher/C4-style text quality rules (thresholds in the policy); failing documents are rejected."""
-    source, layout = context.partition_key, moisson.layout()
-    documents = curation.filter_quality(read_stage(layout, "licence_filtered", source), moisson.config().policy)
-    write_stage(layout, "quality_filtered", source, documents)
-    return dg.MaterializeResult(metadata=describe(documents))
+    def __init__(self, context: dg.AssetExecutionContext, moisson: MoissonResource, selected: set[str]):
+        self.context, self.source = context, context.partition_key
+        self.layout, self.config = moisson.layout(), moisson.config()
+        self.policy = self.config.policy
+        self.work = curation.PayloadWork(  # what the extraction workers also measure, for the steps in this run
+            language=self.policy.language if LANGUAGE in selected else None,
+            quality=self.policy.quality if QUALITY in selected else None,
+        )
+        self.selected = selected
+        self.outcomes: dict[str, Outcome] | None = None  # content digest -> the workers' result, once they ran
+
+    def read(self, stage: str) -> pl.DataFrame:
+        return read_stage(self.layout, stage, self.source)
+
+    def raw_records(self, _: None) -> tuple[pl.DataFrame, dict]:
+        stats = ReadStats()
+        harvested = harvest(
+            read_source(self.config, self.source, stats, self.layout), stats,
+            self.layout.stage_file(RAW_RECORDS, self.source), self.layout.tmp_dir,
+            work=self.work if EXTRACTED in self.selected else None, budget_s=curation.EXTRACTION_BUDGET_S,
+            preload=curation.WORKER_MODULES,
+        )
+        self.outcomes = harvested.outcomes
+        self._failures("harvest", harvested.failures)
+        return harvested.records, {"dagster/row_count": harvested.records.height, **stats.as_metadata()}
+
+    def extracted_documents(self, raw: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+        if self.outcomes is None:
+            self.outcomes = curation.extract_payloads(raw, self.work)
+        documents, failures = curation.extract_documents(raw, self.outcomes)
+        return self._write(EXTRACTED, documents), describe(documents, failures=self._failures("extraction", failures))
+
+    def language_filtered(self, documents: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+        guesses = curation.measured(self.outcomes, "language_guess")
+        documents = self._write(LANGUAGE, curation.tag_languages(documents, self.policy, guesses))
+        return documents, describe(documents, languages=_counts(documents, "language"))
+
+    def licence_filtered(self, documents: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+        declared = self.config.source(self.source).license
+        documents = self._write(LICENCE, curation.decide_licences(documents, declared, self.policy))
+        return documents, describe(documents, licences=_counts(documents, "license"))
+
+    def quality_filtered(self, documents: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+        verdicts = curation.measured(self.outcomes, "quality_verdict")
+        documents = self._write(QUALITY, curation.filter_quality(documents, self.policy, verdicts))
+        return documents, describe(documents)
+
+    def _write(self, stage: str, documents: pl.DataFrame) -> pl.DataFrame:
+        write_stage(self.layout, stage, self.source, documents)
+        return documents
+
+    def _failures(self, stage: str, failures: list) -> int:
+        write_failures(self.layout, stage, self.source, failures, self.context.run.run_id, self.context.log)
+        return len(failures)
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dg.MetadataValue:

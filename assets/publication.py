@@ -7,7 +7,7 @@ import polars as pl
 
 import dagster as dg
 
-from assets.curation import quality_filtered
+from assets.curation import QUALITY
 from assets.resources import MoissonResource
 from assets.stage_files import describe
 from moisson import curation
@@ -20,7 +20,7 @@ from warehouse.load import Publication, load_publication
 PUBLICATION = dict(group_name="publication", owners=["team:data-engineering"])
 
 
-@dg.asset(deps=[quality_filtered], kinds={"parquet", "datasketch"}, **PUBLICATION)
+@dg.asset(deps=[QUALITY], kinds={"parquet", "datasketch"}, **PUBLICATION)
 def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
     """Exact (normalised text hash) and near duplicates (MinHash + LSH), across sources and across runs.
 

@@ -36,6 +36,14 @@ def write_parquet(table: pa.Table, destination: Path, tmp_dir: Path) -> None:
         pq.write_table(table, temporary, compression="zstd")
 
 
+@contextmanager
+def parquet_writer(destination: Path, tmp_dir: Path, schema: pa.Schema):
+    """A Parquet writer for tables too big to hold at once: row groups are written as they come, and the
+    file appears at `destination` only when the block ends without error."""
+    with atomic_path(destination, tmp_dir) as temporary, pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
+        yield writer
+
+
 def write_text(text: str, destination: Path, tmp_dir: Path) -> None:
     with atomic_path(destination, tmp_dir) as temporary:
         temporary.write_text(text, encoding="utf-8")

@@ -8,22 +8,24 @@ graph: extraction, language, licence, quality.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import polars as pl
 
-from moisson.config import Policy
+from moisson.config import LanguagePolicy, Policy, QualityPolicy
 from moisson.deduplication import DedupStore
 from moisson.documents import pending
 from moisson.extraction import extract_record
-from moisson.language import declared_language, identify_language
+from moisson.language import LanguageGuess, declared_language, identify_language
 from moisson.licence import Evidence, decide_licence
-from moisson.text_quality import check_quality
-from moisson.workers import map_documents
+from moisson.text_quality import QualityVerdict, check_quality
+from moisson.workers import Outcome, map_documents
 from sources.records import ReadFailure
 
 Decider = Callable[[dict], tuple[dict, str | None]]
 EXTRACTION_BUDGET_S = 20.0  # per document: one pathological page must not stall a worker
+WORKER_MODULES = ["moisson.extraction", "moisson.language", "moisson.text_quality"]  # imported once, in the forkserver
 
 
 def apply_step(frame: pl.DataFrame, reason: str, schema: dict[str, pl.DataType], decide: Decider) -> pl.DataFrame:
@@ -52,14 +54,16 @@ EXTRACTION_SCHEMA = {
 }
 
 
-def extract_documents(raw: pl.DataFrame, budget_s: float = EXTRACTION_BUDGET_S,
+def extract_documents(raw: pl.DataFrame, outcomes: Mapping[str, Outcome] | None = None,
+                      work: Callable[[tuple], dict] = extract_record, budget_s: float = EXTRACTION_BUDGET_S,
                       workers: int | None = None) -> tuple[pl.DataFrame, list[ReadFailure]]:
     """Raw payloads to text on every core; a payload that yields no text is rejected for 'extraction'
-    and recorded as a failure. Identical payloads (same digest) are extracted once."""
-    unique = raw.unique("content_sha256", keep="first", maintain_order=True)
-    items = list(zip(unique["payload"], unique["content_type"], unique["charset"], unique["url"]))
-    outcomes = dict(zip(unique["content_sha256"], map_documents(extract_record, items, budget_s, workers,
-                                                                  preload=["moisson.extraction"])))
+    and recorded as a failure. Identical payloads (same digest) are extracted once.
+
+    `outcomes` (digest -> outcome) are extractions already made while the source was read (see
+    `single_pass`); without them the payloads in `raw` are extracted here."""
+    if outcomes is None:
+        outcomes = extract_payloads(raw, work, budget_s, workers)
     failures: list[ReadFailure] = []
 
     def decide(row: dict) -> tuple[dict, str | None]:
@@ -77,22 +81,50 @@ def extract_documents(raw: pl.DataFrame, budget_s: float = EXTRACTION_BUDGET_S,
             "n_words": len(doc["text"].split()),
         }, None
 
-    start = raw.with_columns(reason=pl.lit(None, pl.String), reason_detail=pl.lit(None, pl.String))
-    documents = apply_step(start, "extraction", EXTRACTION_SCHEMA, decide).drop("payload")
-    return documents, failures
+    start = raw.drop("payload", strict=False).with_columns(reason=pl.lit(None, pl.String), reason_detail=pl.lit(None, pl.String))
+    return apply_step(start, "extraction", EXTRACTION_SCHEMA, decide), failures
+
+
+def extract_payloads(raw: pl.DataFrame, work: Callable[[tuple], dict] = extract_record,
+                     budget_s: float = EXTRACTION_BUDGET_S, workers: int | None = None) -> dict[str, Outcome]:
+    unique = raw.unique("content_sha256", keep="first", maintain_order=True)
+    items = list(zip(unique["payload"], unique["content_type"], unique["charset"], unique["url"]))
+    return dict(zip(unique["content_sha256"], map_documents(work, items, budget_s, workers, preload=WORKER_MODULES)))
+
+
+@dataclass(frozen=True)
+class PayloadWork:
+    """Everything that depends only on a payload, done once per payload by a worker: extraction, then the
+    language and quality measurements of its text when those steps run in the same pass. The main process
+    then only applies the policy, and the three costs share the cores instead of queueing on one."""
+
+    language: LanguagePolicy | None = None
+    quality: QualityPolicy | None = None
+
+    def __call__(self, item: tuple) -> dict:
+        doc = extract_record(item)
+        if self.language is not None:
+            doc["language_guess"] = guess_language(doc["text"], self.language)
+        if self.quality is not None and self.quality.enabled:
+            doc["quality_verdict"] = check_quality(doc["text"], self.quality)
+        return doc
+
+
+def measured(outcomes: Mapping[str, Outcome] | None, key: str) -> dict[str, object]:
+    """digest -> what the workers measured under `key` ('language_guess', 'quality_verdict')."""
+    return {digest: o.value[key] for digest, o in (outcomes or {}).items() if o.ok and key in o.value}
 
 
 LANGUAGE_SCHEMA = {"language": pl.String, "language_score": pl.Float64, "language_method": pl.String}
 
 
-def tag_languages(documents: pl.DataFrame, policy: Policy) -> pl.DataFrame:
-    settings = policy.language
+def tag_languages(documents: pl.DataFrame, policy: Policy, guesses: Mapping[str, LanguageGuess] | None = None) -> pl.DataFrame:
+    """`guesses` (digest -> guess) were measured by the extraction workers; the rest is identified here."""
+    guesses = guesses or {}
 
     def decide(row: dict) -> tuple[dict, str | None]:
-        guess = (declared_language(row["record_language"]) if row["record_language"] else None) or identify_language(
-            row["text"], settings.min_chars, settings.min_score, settings.prefix_chars, settings.backend,
-            settings.short_text_min_score,
-        )
+        guess = (declared_language(row["record_language"]) if row["record_language"] else None) or guesses.get(
+            row["content_sha256"]) or guess_language(row["text"], policy.language)
         values = {"language": guess.language, "language_score": guess.score, "language_method": guess.method}
         if policy.keeps_language(guess.language):
             return values, None
@@ -100,6 +132,11 @@ def tag_languages(documents: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         return values, f"{guess.language} ({guess.method}, score {guess.score}) is not in the policy's languages [{wanted}]"
 
     return apply_step(documents, "language", LANGUAGE_SCHEMA, decide)
+
+
+def guess_language(text: str, settings: LanguagePolicy) -> LanguageGuess:
+    return identify_language(text, settings.min_chars, settings.min_score, settings.prefix_chars, settings.backend,
+                             settings.short_text_min_score)
 
 
 LICENCE_SCHEMA = {"license": pl.String, "license_evidence": pl.String}
@@ -119,13 +156,14 @@ def decide_licences(documents: pl.DataFrame, declared: str | None, policy: Polic
 QUALITY_SCHEMA = {"quality_signals": pl.String}
 
 
-def filter_quality(documents: pl.DataFrame, policy: Policy) -> pl.DataFrame:
-    thresholds = policy.quality
+def filter_quality(documents: pl.DataFrame, policy: Policy, verdicts: Mapping[str, QualityVerdict] | None = None) -> pl.DataFrame:
+    """`verdicts` (digest -> verdict) were measured by the extraction workers; the rest is checked here."""
+    thresholds, verdicts = policy.quality, verdicts or {}
 
     def decide(row: dict) -> tuple[dict, str | None]:
         if not thresholds.enabled:
             return {}, None
-        verdict = check_quality(row["text"], thresholds)
+        verdict = verdicts.get(row["content_sha256"]) or check_quality(row["text"], thresholds)
         signals = json.dumps({k: round(v, 4) for k, v in verdict.signals.items()})
         return {"quality_signals": signals}, (None if verdict.passed else f"{verdict.rule}: {verdict.detail}")
 

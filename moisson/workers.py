@@ -13,10 +13,12 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from itertools import chain, islice
 from typing import Any
 
 INLINE_BELOW = 64  # fewer documents than this: a pool costs more than it saves
@@ -46,22 +48,69 @@ def map_documents(function: Callable[[Any], Any], items: Sequence[Any], budget_s
                   workers: int | None = None, preload: Sequence[str] = (), inline_below: int = INLINE_BELOW,
                   chunk: int = CHUNK) -> list[Outcome]:
     """`function(item)` for every item, in order; failures come back as Outcomes, never as exceptions."""
+    return list(map_stream(function, items, budget_s, workers, preload, inline_below, chunk))
+
+
+def map_stream(function: Callable[[Any], Any], items: Iterable[Any], budget_s: float, workers: int | None = None,
+               preload: Sequence[str] = (), inline_below: int = INLINE_BELOW, chunk: int = CHUNK,
+               chunks_ahead: int | None = None) -> Iterator[Outcome]:
+    """`map_documents` over items read lazily, outcomes yielded in order as they are ready.
+
+    Items are handed to the pool while the caller is still producing them (reading an archive,
+    fetching a portal), at most `chunks_ahead` chunks in flight, so reading overlaps the work and
+    only a few chunks of payloads are ever in memory."""
     workers = workers or default_workers()
-    if workers == 1 or len(items) < inline_below:
-        return [_call(function, item, budget_s) for item in items]
-    chunks = [list(items[start : start + chunk]) for start in range(0, len(items), chunk)]
-    results: list[list[Outcome] | None] = [None] * len(chunks)
-    with _pool(workers, preload) as pool:
-        futures = [pool.submit(_call_chunk, function, chunk, budget_s) for chunk in chunks]
-        for index, future in enumerate(futures):
-            try:
-                results[index] = future.result()
-            except BrokenProcessPool:
-                results[index] = None  # a worker died (e.g. a parser crash): redo this chunk one by one below
-    for index, chunk in enumerate(chunks):
-        if results[index] is None:
-            results[index] = [_isolated(function, item, budget_s, preload) for item in chunk]
-    return [outcome for chunk_results in results for outcome in chunk_results]
+    iterator = iter(items)
+    head = list(islice(iterator, inline_below))
+    if workers == 1 or len(head) < inline_below:
+        for item in chain(head, iterator):
+            yield _call(function, item, budget_s)
+        return
+    with _StreamingPool(function, budget_s, workers, preload) as pool:
+        in_flight: deque[tuple[list[Any], Future]] = deque()
+        for batch in _batched(chain(head, iterator), chunk):
+            in_flight.append((batch, pool.submit(batch)))
+            while len(in_flight) >= (chunks_ahead or 4 * workers) or (in_flight and in_flight[0][1].done()):
+                yield from pool.outcomes(*in_flight.popleft(), in_flight)
+        while in_flight:
+            yield from pool.outcomes(*in_flight.popleft(), in_flight)
+
+
+class _StreamingPool:
+    """A process pool that replaces itself when a worker dies, re-running the lost chunk one item at a time."""
+
+    def __init__(self, function: Callable[[Any], Any], budget_s: float, workers: int, preload: Sequence[str]):
+        self.function, self.budget_s, self.workers, self.preload = function, budget_s, workers, preload
+        self.pool = _pool(workers, preload)
+
+    def __enter__(self) -> _StreamingPool:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, batch: list[Any]) -> Future:
+        return self.pool.submit(_call_chunk, self.function, batch, self.budget_s)
+
+    def outcomes(self, batch: list[Any], future: Future, in_flight: deque[tuple[list[Any], Future]]) -> list[Outcome]:
+        try:
+            return future.result()
+        except BrokenProcessPool:  # a worker died (e.g. a parser crash): find the document that did it
+            self._replace(in_flight)
+            return [_isolated(self.function, item, self.budget_s, self.preload) for item in batch]
+
+    def _replace(self, in_flight: deque[tuple[list[Any], Future]]) -> None:
+        """A broken pool fails every chunk still in it: start a fresh one and resend them."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = _pool(self.workers, self.preload)
+        for index, (batch, _) in enumerate(in_flight):
+            in_flight[index] = (batch, self.submit(batch))
+
+
+def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def _pool(workers: int, preload: Sequence[str]) -> ProcessPoolExecutor:

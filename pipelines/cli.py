@@ -139,7 +139,8 @@ def _report(result, instance) -> None:
         materialization = event.event_specific_data.materialization
         shown = {k: v.value for k, v in materialization.metadata.items()
                  if k in ("dagster/row_count", "failures", "added", "kept_in_index", "words", "documents", "kept", "added_to_corpus", "open_failures") or k.startswith(("rejected_", "skipped_"))}
-        took = f"{seconds[event.step_key]:6.1f}s" if event.step_key in seconds else " " * 7
+        # the assets of one step (the per-source curation is one pass) share its time: shown once
+        took = f"{seconds.pop(event.step_key):6.1f}s" if event.step_key in seconds else " " * 7
         print(f"    {materialization.asset_key.to_user_string():<20} {took}  {_format(shown)}", flush=True)
     for evaluation in result.get_asset_check_evaluations():
         verdict = "passed" if evaluation.passed else "FAILED"

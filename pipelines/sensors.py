@@ -6,7 +6,7 @@ import json
 
 import dagster as dg
 
-from assets.curation import quality_filtered, raw_records
+from assets.curation import QUALITY, RAW_RECORDS
 from assets.publication import deduplicated
 from assets.resources import MoissonResource
 from pipelines.jobs import CURATE_SOURCE, curate_source_job, publish_job
@@ -19,7 +19,7 @@ def new_warc_files(context: dg.SensorEvaluationContext, moisson: MoissonResource
     """Watch the folders of every `warc` source: a new or changed file triggers that source's curation."""
     config = moisson.config()
     seen = json.loads(context.cursor) if context.cursor else {}
-    materialised = context.instance.get_materialized_partitions(raw_records.key)
+    materialised = context.instance.get_materialized_partitions(dg.AssetKey(RAW_RECORDS))
     for source in config.sources:
         if source.kind != "warc":
             continue
@@ -36,7 +36,7 @@ def new_warc_files(context: dg.SensorEvaluationContext, moisson: MoissonResource
 @dg.sensor(job=publish_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def publish_after_curation(context: dg.SensorEvaluationContext):
     """Publish once curation has produced something new and no curation run is still going."""
-    curated = context.instance.get_latest_materialization_event(quality_filtered.key)
+    curated = context.instance.get_latest_materialization_event(dg.AssetKey(QUALITY))
     if curated is None:
         return dg.SkipReason("no source curated yet")
     published = context.instance.get_latest_materialization_event(deduplicated.key)

@@ -13,7 +13,7 @@ import polars as pl
 
 import dagster as dg
 
-from assets.curation import raw_records
+from assets.curation import RAW_RECORDS
 from assets.partitions import SOURCE_PARTITIONS
 from assets.publication import corpus, deduplicated, warehouse
 from assets.resources import MoissonResource
@@ -90,7 +90,7 @@ def warehouse_matches_corpus(moisson: MoissonResource) -> dg.AssetCheckResult:
 warnings.filterwarnings("ignore", category=dg.PreviewWarning, message="Specifying a partitions_def on an AssetCheckSpec")
 
 
-@dg.asset_check(asset=raw_records, partitions_def=SOURCE_PARTITIONS, blocking=False,
+@dg.asset_check(asset=RAW_RECORDS, partitions_def=SOURCE_PARTITIONS, blocking=False,
                 description="The source's harvest failure rate is within policy.failures.max_rate (per source).")
 def harvest_failure_rate(context: dg.AssetCheckExecutionContext, moisson: MoissonResource) -> dg.AssetCheckResult:
     """failures / (records + failures) for one source, catalogue and harvest failures counted.

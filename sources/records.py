@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from pathlib import Path
 
@@ -30,11 +31,11 @@ class RawRecord:
     license: str | None = None  # carried by the input record itself (JSONL)
     language: str | None = None  # carried by the input record itself (JSONL)
 
-    @property
+    @cached_property
     def content_sha256(self) -> str:
         return hashlib.sha256(self.payload).hexdigest()
 
-    @property
+    @cached_property
     def id(self) -> str:
         """Same input, same id: derived from the source, the record's own key and its exact bytes."""
         key = "\x1f".join((self.source, self.record_key, self.content_sha256))

@@ -3,7 +3,7 @@
 import os
 import time
 
-from moisson.workers import INLINE_BELOW, map_documents
+from moisson.workers import INLINE_BELOW, map_documents, map_stream
 
 
 def square_or_fail(item):
@@ -29,3 +29,21 @@ def test_pool_keeps_order_and_pins_a_crash_on_the_document_that_caused_it():
     assert [o.value for o in outcomes[:INLINE_BELOW]] == [i * i for i in range(INLINE_BELOW)]
     assert [o.error_class for o in outcomes[INLINE_BELOW:]] == ["WorkerCrashed", "TimeBudgetExceeded", "ValueError", None]
     assert outcomes[-1].value == 49
+
+
+def test_stream_reads_items_lazily_keeps_order_and_survives_a_crash_mid_stream():
+    produced = []
+
+    def items():
+        for n in range(200):
+            produced.append(n)
+            yield "crash" if n == 150 else n
+
+    stream = map_stream(square_or_fail, items(), budget_s=5.0, workers=2, chunk=4, chunks_ahead=3)
+    first = next(stream)
+    assert first.value == 0
+    assert len(produced) < 200  # the pool started before the input was read to its end
+    rest = list(stream)
+    assert [o.value for o in rest[:149]] == [n * n for n in range(1, 150)]
+    assert rest[149].error_class == "WorkerCrashed"
+    assert [o.value for o in rest[150:]] == [n * n for n in range(151, 200)]

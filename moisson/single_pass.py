@@ -1,0 +1,95 @@
+"""A source read once: each record goes to the raw stage file and, at the same moment, to the workers.
+
+Reading an archive or a portal is mostly decompression and waiting on the network; extraction is
+mostly computing. Done one after the other they add up; streamed, the workers extract while the
+main process reads, and only the few chunks in flight hold payloads in memory, whatever the size
+of the source. The raw stage file is still written whole (payloads included) so that any later
+step can be re-run from it alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from moisson.atomic_files import parquet_writer
+from moisson.documents import RAW_METADATA_SCHEMA, RAW_SCHEMA, raw_records_table
+from moisson.workers import Outcome, map_stream
+from sources.records import RawRecord, ReadFailure, ReadStats
+
+WRITE_EVERY = 256  # records per row group of the raw stage file
+
+
+@dataclass
+class Harvest:
+    """What one pass over a source produced."""
+
+    records: pl.DataFrame  # the raw records' columns, without payloads (those are in the stage file)
+    failures: list[ReadFailure] = field(default_factory=list)
+    outcomes: dict[str, Outcome] | None = None  # content digest -> the workers' result, when they ran
+
+
+def harvest(items: Iterable[RawRecord | ReadFailure], stats: ReadStats, stage_file: Path, tmp_dir: Path,
+            work: Callable[[tuple], dict] | None = None, budget_s: float = 0, workers: int | None = None,
+            preload: list[str] | None = None) -> Harvest:
+    """Write every new record to `stage_file` and, if `work` is given, run it once per distinct payload."""
+    reader = _Reader(items, stats)
+    if work is None:
+        for _ in reader.write(stage_file, tmp_dir):
+            pass
+        return reader.result()
+    digests: list[str] = []  # in the order the payloads went to the workers, which is the order outcomes come back
+    payloads = _payloads(reader.write(stage_file, tmp_dir), digests)
+    outcomes = {digests[index]: outcome
+                for index, outcome in enumerate(map_stream(work, payloads, budget_s, workers, preload or []))}
+    return reader.result(outcomes)
+
+
+def _payloads(records: Iterator[RawRecord], digests: list[str]) -> Iterator[tuple]:
+    for record in records:
+        digests.append(record.content_sha256)
+        yield record.payload, record.content_type, record.charset, record.url
+
+
+class _Reader:
+    """Reads the source, writes the raw stage file in row groups, yields each record whose payload is new."""
+
+    def __init__(self, items: Iterable[RawRecord | ReadFailure], stats: ReadStats):
+        self.items, self.stats = items, stats
+        self.metadata: list[pa.Table] = []  # the written records without their payloads
+        self.failures: list[ReadFailure] = []
+        self.ids: set[str] = set()
+        self.digests: set[str] = set()
+
+    def write(self, stage_file: Path, tmp_dir: Path) -> Iterator[RawRecord]:
+        batch: list[RawRecord] = []
+        with parquet_writer(stage_file, tmp_dir, RAW_SCHEMA) as writer:
+            for item in self.items:
+                if isinstance(item, ReadFailure):
+                    self.failures.append(item)
+                    continue
+                if item.id in self.ids:
+                    self.stats.skipped["repeated_record"] += 1
+                    continue
+                self.ids.add(item.id)
+                batch.append(item)
+                if item.content_sha256 not in self.digests:
+                    self.digests.add(item.content_sha256)
+                    yield item
+                if len(batch) >= WRITE_EVERY:
+                    self._flush(writer, batch)
+            self._flush(writer, batch)
+
+    def _flush(self, writer, batch: list[RawRecord]) -> None:
+        if batch:
+            writer.write_table(raw_records_table(batch))
+            self.metadata.append(raw_records_table(batch, RAW_METADATA_SCHEMA))
+            batch.clear()
+
+    def result(self, outcomes: dict[str, Outcome] | None = None) -> Harvest:
+        tables = self.metadata or [raw_records_table([], RAW_METADATA_SCHEMA)]
+        return Harvest(records=pl.from_arrow(pa.concat_tables(tables)), failures=self.failures, outcomes=outcomes)
