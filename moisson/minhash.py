@@ -5,7 +5,9 @@ mixes it with the MurmurHash3 finalizer, applies `num_perm` affine permutations 
 keeps the minimum of each. The cost is one Python call per shingle. Here the same arithmetic runs
 in numpy over every shingle of a batch at once, and the per-shingle hash is built from word
 hashes (each distinct word hashed once, then combined per shingle in vectorised uint32
-arithmetic). `shingle_hash32` is that same function on a shingle's bytes, so that
+arithmetic). A batch is split into words by polars (Rust's regex engine, several times faster than
+`re` on long texts) with a character class built from Python's own `\\w`, so the words are exactly
+those `re` finds. `shingle_hash32` is that same function on a shingle's bytes, so that
 `datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash32, scheme="affine32")` fed with
 `shingles(text)` gives exactly our signature, and the signatures mix with datasketch's LSH and
 tools.
@@ -16,10 +18,14 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import polars as pl
+import pyarrow.compute as pc
 import xxhash
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -41,7 +47,21 @@ def words(text: str) -> list[str]:
 
 def fingerprint(tokens: list[str]) -> str:
     """sha256 of the normalised words: equal fingerprints mean exact duplicates (case, punctuation and spacing aside)."""
-    return hashlib.sha256(" ".join(tokens).encode("utf-8", errors="surrogatepass")).hexdigest()
+    return joined_fingerprint(" ".join(tokens))
+
+
+def joined_fingerprint(joined_words: str) -> str:
+    return hashlib.sha256(joined_words.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+@cache
+def word_pattern() -> str:
+    """`\\w+` for Rust's regex engine, spelled as the ranges of code points Python's `re` matches with `\\w`
+    in this interpreter's Unicode version: Rust's own `\\w` differs (it takes combining marks, Python
+    does not), and so would the signatures. Found by running `re` over every code point (50 ms)."""
+    every_code_point = np.arange(sys.maxunicode + 1, dtype="<u4").tobytes().decode("utf-32-le", errors="surrogatepass")
+    ranges = (match.span() for match in WORD.finditer(every_code_point))
+    return "[" + "".join(f"\\x{{{start:X}}}-\\x{{{end - 1:X}}}" for start, end in ranges) + "]+"
 
 
 def shingles(text: str, size: int) -> list[bytes]:
@@ -68,10 +88,21 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
+@dataclass(frozen=True)
+class BatchWords:
+    """The words of a batch of texts, as one flat array of word hashes: a text without words counts one
+    empty word, as `shingles` gives it one empty shingle. `joined` holds each text's words joined by
+    one space, for fingerprints."""
+
+    hashes: np.ndarray  # uint32, every word of every text in order
+    lengths: np.ndarray  # int64, words per text (at least 1)
+    joined: list[str]
+
+
 class MinHasher:
     """Signatures for many documents at a time; keeps a cache of word hashes across batches."""
 
-    def __init__(self, num_perm: int = 128, seed: int = 1, shingle_size: int = 5, rows_per_block: int = 1 << 16):
+    def __init__(self, num_perm: int = 128, seed: int = 1, shingle_size: int = 5, rows_per_block: int = 1 << 14):
         self.num_perm, self.seed, self.shingle_size = num_perm, seed, shingle_size
         self.a, self.b = permutations(num_perm, seed)
         self.rows_per_block = rows_per_block
@@ -79,49 +110,71 @@ class MinHasher:
 
     def signatures(self, texts: Sequence[str]) -> np.ndarray:
         """One row of `num_perm` uint32 per text."""
-        return self._signatures([words(text) for text in texts])
+        return self._signatures(self.batch_words(texts))
 
     def sketch(self, texts: Sequence[str]) -> tuple[np.ndarray, list[str]]:
         """Signatures and exact-duplicate fingerprints, from one tokenisation of each text."""
-        tokenised = [words(text) for text in texts]
-        return self._signatures(tokenised), [fingerprint(tokens) for tokens in tokenised]
+        found = self.batch_words(texts)
+        return self._signatures(found), [joined_fingerprint(joined) for joined in found.joined]
 
     def shingle_sets(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Each text's distinct shingle hashes, sorted: exact Jaccard similarity without keeping shingles as strings."""
-        hashes, owners = self._shingle_hashes([words(text) for text in texts])
+        hashes, owners = self._shingle_hashes(self.batch_words(texts))
         bounds = np.searchsorted(owners, np.arange(len(texts) + 1))
         return [np.unique(hashes[bounds[i] : bounds[i + 1]]) for i in range(len(texts))]
 
-    def _signatures(self, tokenised: list[list[str]]) -> np.ndarray:
-        hashes, owners = self._shingle_hashes(tokenised)
-        out = np.full((self.num_perm, len(tokenised)), np.iinfo(np.uint32).max, dtype=np.uint32)
+    def batch_words(self, texts: Sequence[str]) -> BatchWords:
+        """The words of every text, split in one polars call; texts polars cannot hold (lone surrogates)
+        go through `re` instead."""
+        normalised = [normalise(text) for text in texts]
+        try:
+            tokens = pl.Series(normalised, dtype=pl.String).str.extract_all(word_pattern())
+        except UnicodeEncodeError:
+            return self._words_by_re(normalised)
+        lengths = tokens.list.len().to_numpy().astype(np.int64)
+        encoded = pc.dictionary_encode(tokens.to_arrow().flatten())
+        hashes = self._hash_words(encoded.dictionary.to_pylist())[encoded.indices.to_numpy()]
+        empty = np.flatnonzero(lengths == 0)  # one empty word each, at the place its words would be
+        hashes = np.insert(hashes, (np.cumsum(lengths) - lengths)[empty], self._hash_words([""]))
+        return BatchWords(hashes, np.maximum(lengths, 1), tokens.list.join(" ").to_list())
+
+    def _words_by_re(self, normalised: list[str]) -> BatchWords:
+        tokenised = [WORD.findall(text) or [""] for text in normalised]
+        flat = [token for tokens in tokenised for token in tokens]
+        distinct = list(dict.fromkeys(flat))
+        position = {token: i for i, token in enumerate(distinct)}
+        hashes = self._hash_words(distinct)[np.array([position[token] for token in flat], dtype=np.int64)]
+        return BatchWords(hashes, np.array([len(tokens) for tokens in tokenised], dtype=np.int64),
+                          [" ".join(tokens) for tokens in tokenised])
+
+    def _hash_words(self, distinct: list[str]) -> np.ndarray:
+        """xxh32 of each word, from the cache when the word was seen in an earlier batch."""
+        cache = self._word_hashes
+        hashes = list(map(cache.get, distinct))
+        if None in hashes:
+            self._learn({word for word, value in zip(distinct, hashes) if value is None})
+            hashes = list(map(cache.__getitem__, distinct))
+        return np.array(hashes, dtype=np.uint32)
+
+    def _signatures(self, found: BatchWords) -> np.ndarray:
+        hashes, owners = self._shingle_hashes(found)
+        out = np.full((self.num_perm, len(found.lengths)), np.iinfo(np.uint32).max, dtype=np.uint32)
         for start in range(0, len(hashes), self.rows_per_block):
             permuted = np.multiply.outer(self.a, _fmix32(hashes[start : start + self.rows_per_block]))
             permuted += self.b[:, None]  # (num_perm, shingles): the reduction runs along contiguous memory
             _min_by_owner(out, owners[start : start + self.rows_per_block], permuted)
         return np.ascontiguousarray(out.T)
 
-    def _shingle_hashes(self, tokenised: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    def _shingle_hashes(self, found: BatchWords) -> tuple[np.ndarray, np.ndarray]:
         """Every shingle hash of the batch, with the index of its text, computed over one flat word array."""
-        if not tokenised:
+        lengths, word_hashes = found.lengths, found.hashes
+        if len(lengths) == 0:
             return np.empty(0, np.uint32), np.empty(0, np.int64)
-        flat: list[int] = []
-        lengths = np.empty(len(tokenised), dtype=np.int64)
-        cache = self._word_hashes
-        for index, tokens in enumerate(tokenised):
-            tokens = tokens or [""]
-            hashes = list(map(cache.get, tokens))
-            if None in hashes:  # words never seen: hash them once, then look the document up again
-                self._learn({token for token, value in zip(tokens, hashes) if value is None})
-                hashes = list(map(cache.__getitem__, tokens))
-            flat.extend(hashes)
-            lengths[index] = len(tokens)
-        word_hashes = np.array(flat, dtype=np.uint32)
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
         size = self.shingle_size
         full = _combine(np.concatenate((word_hashes, np.zeros(size, np.uint32))), size)[: len(word_hashes)]
         counts = np.maximum(lengths - size + 1, 1)
-        owners = np.repeat(np.arange(len(tokenised)), counts)
+        owners = np.repeat(np.arange(len(lengths)), counts)
         positions = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         hashes = full[positions]
         for index in np.flatnonzero(lengths < size):  # short texts: one shingle of all their words

@@ -8,7 +8,9 @@ import pytest
 from datasketch import MinHash, MinHashLSH
 from datasketch.lsh import _optimal_param
 
-from moisson.minhash import MinHasher, shingle_hash32, shingles
+import polars as pl
+
+from moisson.minhash import WORD, MinHasher, fingerprint, shingle_hash32, shingles, word_pattern, words
 from moisson.near_duplicates import FALSE_NEGATIVE_WEIGHT, FALSE_POSITIVE_WEIGHT, lsh_parameters
 
 EDGE_CASES = ["", "one", "two words", "a b c d e", "Straße ＦＩＮＡＬ Ｔｅｓｔ", "ça déjà vu, l'été — «oui»!", "😀 🙃", "x " * 10_000]
@@ -48,6 +50,24 @@ def test_batches_and_cache_do_not_change_signatures():
     together = hasher.signatures(texts)
     one_by_one = np.vstack([MinHasher(128, 1, 5).signatures([t]) for t in texts])
     assert np.array_equal(together, one_by_one)
+
+
+def test_polars_splits_words_exactly_like_re_on_every_code_point():
+    every = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
+    # runs of 300 code points, joined by characters of each kind, so every boundary between kinds occurs
+    chunks = [every[start : start + 300] + separator for start in range(0, len(every), 300) for separator in (" ", "a", "\u0301")]
+    assert pl.Series(chunks).str.extract_all(word_pattern()).to_list() == [WORD.findall(chunk) for chunk in chunks]
+
+
+def test_texts_without_words_and_lone_surrogates_match_datasketch_in_one_batch():
+    texts = ["", "Some words, then more words here", "!!! ???", "", "caf\u00e9 \udc80 lone surrogate text", "x"]
+    hasher = MinHasher(128, 1, 5)
+    signatures, fingerprints = hasher.sketch(texts)
+    assert fingerprints == [fingerprint(words(text)) for text in texts]
+    for text, row in zip(texts, signatures):
+        assert np.array_equal(row, datasketch_signature(text, 128, 1, 5).hashvalues)
+    without_surrogate = hasher.sketch(texts[:4])  # the polars path, with empty texts between others
+    assert np.array_equal(without_surrogate[0], signatures[:4]) and without_surrogate[1] == fingerprints[:4]
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])
