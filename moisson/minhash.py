@@ -133,7 +133,8 @@ class MinHasher:
             return self._words_by_re(normalised)
         lengths = tokens.list.len().to_numpy().astype(np.int64)
         encoded = pc.dictionary_encode(tokens.to_arrow().flatten())
-        hashes = self._hash_words(encoded.dictionary.to_pylist())[encoded.indices.to_numpy()]
+        indices = pl.from_arrow(encoded.indices).to_numpy()  # through polars: pyarrow's to_numpy imports pandas (0.3 s)
+        hashes = self._hash_words(encoded.dictionary.to_pylist())[indices]
         empty = np.flatnonzero(lengths == 0)  # one empty word each, at the place its words would be
         hashes = np.insert(hashes, (np.cumsum(lengths) - lengths)[empty], self._hash_words([""]))
         return BatchWords(hashes, np.maximum(lengths, 1), tokens.list.join(" ").to_list())
