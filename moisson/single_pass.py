@@ -86,8 +86,9 @@ class _Reader:
 
     def _flush(self, writer, batch: list[RawRecord]) -> None:
         if batch:
-            writer.write_table(raw_records_table(batch))
-            self.metadata.append(raw_records_table(batch, RAW_METADATA_SCHEMA))
+            table = raw_records_table(batch)
+            writer.write_table(table)
+            self.metadata.append(table.drop_columns(["payload"]))
             batch.clear()
 
     def result(self, outcomes: dict[str, Outcome] | None = None) -> Harvest:

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import chain, islice
+from multiprocessing import forkserver
 from typing import Any
 
 INLINE_BELOW = 64  # fewer documents than this: a pool costs more than it saves
@@ -111,6 +112,13 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def start_forkserver(preload: Sequence[str]) -> None:
+    """Start the process that workers are forked from, importing `preload` in it, now rather than at the
+    first pool: a command can do this first and let it run while it imports the rest of itself."""
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
+    forkserver.ensure_running()
 
 
 def _pool(workers: int, preload: Sequence[str]) -> ProcessPoolExecutor:

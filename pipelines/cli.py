@@ -98,6 +98,10 @@ def data_dir_lock(layout: DataLayout, wait: bool):
 
 
 def _run(sources: list[str], layout: DataLayout) -> int:
+    from moisson.curation import WORKER_MODULES
+    from moisson.workers import start_forkserver
+
+    start_forkserver(WORKER_MODULES)  # the extraction workers' imports run while Dagster's do
     import dagster as dg
 
     from pipelines.definitions import defs

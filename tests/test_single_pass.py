@@ -1,0 +1,67 @@
+"""One pass over a source: the raw stage file gets every record, the workers each distinct payload once."""
+
+from datetime import datetime, timezone
+
+import polars as pl
+import pytest
+
+from moisson.single_pass import WRITE_EVERY, harvest
+from moisson.workers import INLINE_BELOW
+from sources.records import RawRecord, ReadFailure, ReadStats
+
+WHEN = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def record(key: str, text: str) -> RawRecord:
+    return RawRecord("src", "files", key, f"dump.jsonl:{key}", "text", text.encode(), WHEN, url=f"https://example.org/{key}")
+
+
+def shout(item: tuple) -> dict:
+    payload = item[0]
+    if payload == b"bad":
+        raise ValueError("cannot read this one")
+    return {"text": payload.decode().upper()}
+
+
+def source(count: int) -> list:
+    items = [record(str(n), f"text {n % (count // 2)}") for n in range(count)]  # every payload twice
+    items.insert(3, ReadFailure("src", "dump.jsonl:3b", "harvest", "JSONDecodeError", "line 4 is not JSON"))
+    items.append(items[0])  # the same record read again
+    items.append(record("bad", "bad"))
+    return items
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_record_is_written_and_each_payload_worked_once(tmp_path, workers):
+    count = max(2 * INLINE_BELOW, WRITE_EVERY + 10)  # a pool, and more than one row group
+    stats, stage = ReadStats(), tmp_path / "stages" / "raw.parquet"
+    result = harvest(source(count), stats, stage, tmp_path / "tmp", work=shout, budget_s=5, workers=workers)
+
+    written = pl.read_parquet(stage)
+    assert written.height == count + 1 and written["record_key"].n_unique() == count + 1
+    assert written.filter(pl.col("record_key") == "7")["payload"].item() == b"text 7"
+    assert result.records.columns == [c for c in written.columns if c != "payload"]
+    assert result.records["id"].to_list() == written["id"].to_list()
+    assert stats.skipped["repeated_record"] == 1
+    assert [f.record for f in result.failures] == ["dump.jsonl:3b"]
+
+    assert len(result.outcomes) == count // 2 + 1  # distinct payloads only
+    by_key = dict(zip(written["record_key"], written["content_sha256"]))
+    assert result.outcomes[by_key["5"]].value == {"text": "TEXT 5"}
+    assert result.outcomes[by_key["bad"]].error_class == "ValueError"
+
+
+def test_without_work_the_records_are_only_written(tmp_path):
+    result = harvest(source(10), ReadStats(), tmp_path / "raw.parquet", tmp_path / "tmp")
+    assert result.outcomes is None and result.records.height == 11
+
+
+def test_a_source_that_breaks_midway_leaves_no_stage_file(tmp_path):
+    def broken():
+        yield record("1", "one")
+        raise OSError("disk gone")
+
+    stage = tmp_path / "raw.parquet"
+    with pytest.raises(OSError):
+        harvest(broken(), ReadStats(), stage, tmp_path / "tmp", work=shout, workers=1)
+    assert not stage.exists() and not list((tmp_path / "tmp").iterdir())
