@@ -18,7 +18,13 @@ MinhashDedupBuckets, MinhashDedupCluster and MinhashDedupFilter (default Minhash
 Speed: pages/s = response records in the input / wall seconds of the whole command (process start
 to exit, Python start-up and Dagster or datatrove set-up included). Peak RSS = the largest sum of
 the resident set sizes of the command's process and all its descendants, sampled every 0.1 s from
-/proc (shared pages of forked workers are counted once per process, as `ps` would).
+/proc (shared pages of forked workers are counted once per process, as `ps` would). CPU seconds = user +
+system time of every process of that tree (its last sample): on a machine of C cores, wall >= CPU / C.
+
+Extraction floor: Moisson's extraction call alone, in this process, on one core, over the first 300
+distinct payloads, times the number of distinct payloads, divided by the cores: the wall time no
+pipeline design removes for trafilatura-quality extraction on this machine (printed with the pages/s
+it caps any pipeline at).
 
 Dedup metric (pairwise, on clusters, at URL level):
 - Truth clusters: union-find over the truth file's edges `url -> exact_dup_of:URL` and
@@ -68,6 +74,7 @@ MOISSON = REPO / ".venv" / "bin" / "moisson"
 DATATROVE_PINS = ["datatrove[io,processing]==0.10.1", "lxml_html_clean==0.4.6", "spacy==3.8.18"]
 DEDUP_REASONS = ("exact_duplicate", "near_duplicate")
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- measuring a process tree
@@ -79,11 +86,12 @@ class Measured:
     peak_rss_mb: float
     returncode: int
     output_tail: str
+    cpu_s: float = 0.0  # user + system seconds of the whole process tree
 
 
-def _proc_table() -> dict[int, int]:
-    """pid -> parent pid for every process visible in /proc."""
-    parents: dict[int, int] = {}
+def _proc_table() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds so far) for every process visible in /proc."""
+    table: dict[int, tuple[int, float]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -91,30 +99,33 @@ def _proc_table() -> dict[int, int]:
             stat = Path(entry.path, "stat").read_text()
         except OSError:
             continue
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    return parents
+        fields = stat.rsplit(")", 1)[1].split()
+        table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS)
+    return table
 
 
-def tree_rss_bytes(root: int) -> int:
-    """Resident bytes of root and all its descendants right now."""
-    parents = _proc_table()
+def tree_sample(root: int) -> tuple[int, dict[int, float]]:
+    """Resident bytes of root and all its descendants right now, and each one's CPU seconds so far."""
+    table = _proc_table()
     children: dict[int, list[int]] = {}
-    for pid, ppid in parents.items():
+    for pid, (ppid, _) in table.items():
         children.setdefault(ppid, []).append(pid)
-    total, stack = 0, [root]
+    total, cpu, stack = 0, {}, [root]
     while stack:
         pid = stack.pop()
         try:
             total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-        except (OSError, IndexError, ValueError):
+            cpu[pid] = table[pid][1]
+        except (OSError, IndexError, ValueError, KeyError):
             pass
         stack.extend(children.get(pid, []))
-    return total
+    return total, cpu
 
 
 def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None) -> Measured:
-    """Run cmd to completion; wall time and peak process-tree RSS (sampled every 0.1 s)."""
-    peak = 0
+    """Run cmd to completion; wall time, peak process-tree RSS (sampled every 0.1 s) and the tree's CPU
+    seconds (each process's last sampled user + system time: a process living under 0.1 s may be missed)."""
+    peak, cpu = 0, {}
     with log.open("wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -123,7 +134,9 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = N
         def sample() -> None:
             nonlocal peak
             while not stop.is_set():
-                peak = max(peak, tree_rss_bytes(proc.pid))
+                rss, seconds = tree_sample(proc.pid)
+                peak = max(peak, rss)
+                cpu.update(seconds)
                 stop.wait(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -133,7 +146,7 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = N
         stop.set()
         sampler.join()
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-    return Measured(wall, peak / 2**20, returncode, tail)
+    return Measured(wall, peak / 2**20, returncode, tail, sum(cpu.values()))
 
 
 # ---------------------------------------------------------------- input
@@ -449,21 +462,50 @@ def datatrove_stats(logs: Path) -> dict[str, int]:
     return out
 
 
+# ---------------------------------------------------------------- the extraction floor
+
+
+FLOOR_SAMPLE = 300
+
+
+def extraction_floor(inputs: list[Path], work: Path) -> tuple[int, float]:
+    """Distinct payloads in the input, and seconds per page of Moisson's extraction call alone, on one core,
+    over the first FLOOR_SAMPLE of them: the share of a run that no pipeline design removes, only cores."""
+    sys.path.insert(0, str(REPO))
+    from moisson.extraction import extract_record
+    from sources.records import RawRecord, ReadStats
+    from sources.warc import read_warc_files
+
+    distinct: dict[str, tuple] = {}
+    for record in read_warc_files(inputs, "bench", ReadStats(), 20 * 2**20, work):
+        if isinstance(record, RawRecord):
+            distinct.setdefault(record.content_sha256, (record.payload, record.content_type, record.charset, record.url))
+    sample = list(distinct.values())[:FLOOR_SAMPLE]
+    start = time.process_time()
+    for item in sample:
+        try:
+            extract_record(item)
+        except Exception:  # a page without text costs its time all the same
+            pass
+    return len(distinct), (time.process_time() - start) / max(len(sample), 1)
+
+
 # ---------------------------------------------------------------- report
 
 
-def report(records: int, moisson: Outcome, peer: Outcome | None, truth: UnionFind, inputs: list[Path]) -> None:
+def report(records: int, moisson: Outcome, peer: Outcome | None, truth: UnionFind, inputs: list[Path],
+           floor: tuple[int, float]) -> None:
     both = moisson.reached_dedup & peer.reached_dedup if peer else moisson.reached_dedup
     rows = [(moisson, score(moisson.clusters, truth, moisson.reached_dedup), score(moisson.clusters, truth, both))]
     if peer:
         rows.append((peer, score(peer.clusters, truth, peer.reached_dedup), score(peer.clusters, truth, both)))
     print(f"\ninput: {', '.join(str(p) for p in inputs)} ({records} response records)")
-    header = f"{'system':<10} {'pages/s':>8} {'wall s':>8} {'peak RSS MB':>12} {'kept':>6} {'reached dedup':>14} " \
+    header = f"{'system':<10} {'pages/s':>8} {'wall s':>8} {'CPU s':>7} {'peak RSS MB':>12} {'kept':>6} {'reached dedup':>14} " \
              f"{'dedup P':>8} {'dedup R':>8} {'pairs pred/truth/hit':>21} {'P,R on common U':>16}"
     print(header + "\n" + "-" * len(header))
     for outcome, own, common in rows:
         m = outcome.measured
-        print(f"{outcome.name:<10} {records / m.wall_s:>8.2f} {m.wall_s:>8.1f} {m.peak_rss_mb:>12.0f} {outcome.kept:>6} "
+        print(f"{outcome.name:<10} {records / m.wall_s:>8.2f} {m.wall_s:>8.1f} {m.cpu_s:>7.1f} {m.peak_rss_mb:>12.0f} {outcome.kept:>6} "
               f"{len(outcome.reached_dedup):>14} {own.precision:>8.3f} {own.recall:>8.3f} "
               f"{f'{own.predicted}/{own.truth}/{own.common}':>21} {f'{common.precision:.3f},{common.recall:.3f}':>16}")
     for outcome, *_ in rows:
@@ -473,10 +515,16 @@ def report(records: int, moisson: Outcome, peer: Outcome | None, truth: UnionFin
         print(f"{outcome.name} settings:\n  " + outcome.settings.strip().replace("\n", "\n  "))
         if outcome.measured.returncode != 0:
             print(f"{outcome.name} FAILED (exit {outcome.measured.returncode})")
-    print_figure(records, rows)
+    distinct, per_page = floor
+    cores = len(os.sched_getaffinity(0))
+    print(f"\nextraction floor: Moisson's trafilatura call alone takes {per_page * 1000:.1f} ms of CPU per page (one core, "
+          f"first {min(distinct, FLOOR_SAMPLE)} distinct pages); {distinct} distinct payloads on {cores} cores = "
+          f"{distinct * per_page / cores:.1f} s, i.e. at most {records * cores / (distinct * per_page):.0f} pages/s for any "
+          f"pipeline extracting them this way")
+    print_figure(records, rows, distinct * per_page / cores)
 
 
-def print_figure(records: int, rows: list) -> None:
+def print_figure(records: int, rows: list, floor_s: float) -> None:
     moisson, own, _ = rows[0]
     fig = {"pages_per_s": records / moisson.measured.wall_s}
     if len(rows) > 1:
@@ -484,11 +532,14 @@ def print_figure(records: int, rows: list) -> None:
         fig["peer_pages_per_s"] = records / peer.measured.wall_s
         fig["ratio"] = fig["pages_per_s"] / fig["peer_pages_per_s"]
     fig["peak_rss_mb"] = moisson.measured.peak_rss_mb
+    fig["cpu_s"] = moisson.measured.cpu_s
     if len(rows) > 1:
         fig["peer_peak_rss_mb"] = peer.measured.peak_rss_mb
+        fig["peer_cpu_s"] = peer.measured.cpu_s
     fig["dedup_precision"], fig["dedup_recall"] = own.precision, own.recall
     if len(rows) > 1:
         fig["peer_dedup_precision"], fig["peer_dedup_recall"] = peer_own.precision, peer_own.recall
+    fig["extraction_floor_s"] = floor_s
     fig["records"] = records
     print("\nFIGURE " + " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in fig.items()))
 
@@ -512,7 +563,7 @@ def main() -> int:
         if not args.skip_peer:
             peer = run_datatrove(inputs, work)
         moisson = run_moisson(inputs, work, args.moisson_src and args.moisson_src.resolve(), args.dedup_measure)
-        report(len(record_ids), moisson, peer, truth, inputs)
+        report(len(record_ids), moisson, peer, truth, inputs, extraction_floor(inputs, work))
         return 0 if moisson.measured.returncode == 0 and (peer is None or peer.measured.returncode == 0) else 1
     finally:
         if args.keep:
