@@ -20,15 +20,18 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from moisson.atomic_files import write_parquet, write_text
+from moisson.atomic_files import atomic_path, write_parquet, write_text
 from moisson.workers import map_documents
 from moisson.config import DedupPolicy
-from moisson.minhash import SCHEME, MinHasher, sketch_batch
-from moisson.near_duplicates import (band_hashes, candidate_jaccard, clusters, estimated_jaccard, exact_containment,
-                                     exact_jaccard, lsh_parameters)
+from moisson.minhash import SCHEME, MinHasher, Sketches, sketch_batch
+from moisson.near_duplicates import (ShingleSets, band_hashes, candidate_jaccard, components, estimated_jaccard,
+                                     exact_similarities, lsh_parameters)
 
 BATCH = 5_000  # texts per signature job: big enough to amortise the pool, small enough to spread
+DUCKDB_MEMORY = "1GB"  # past this, DuckDB spills joins to the store's tmp folder: the index never has to fit in memory
 TextLookup = Callable[[list[str]], dict[str, str]]  # ids of kept documents -> their texts
 DECISION_SCHEMA = {"id": pl.String, "reason": pl.String, "duplicate_of": pl.String, "similarity": pl.Float64,
                    "already_kept": pl.Boolean}
@@ -39,10 +42,20 @@ class Candidates:
     """New documents in decision order (earliest retrieved first, then id), with what dedup needs of them."""
 
     ids: list[str]
-    retrieved_at: list
-    texts: list[str]
-    fingerprints: list[str]
-    signatures: np.ndarray
+    retrieved_at: pl.Series  # Datetime("us", "UTC")
+    sketches: Sketches
+    bands: np.ndarray  # (documents, bands) uint64
+
+
+@dataclass(frozen=True)
+class NearGraph:
+    """Verified candidate pairs as edges between nodes: stored documents first, numbered in (retrieved_at,
+    id) order, then the new ones in decision order, so the smallest node of a cluster is the one it keeps."""
+
+    stored_ids: list[str]
+    left: np.ndarray
+    right: np.ndarray
+    similarity: np.ndarray
 
 
 class DedupStore:
@@ -74,8 +87,13 @@ class DedupStore:
         kept = self._parts("kept")
         if kept is None:
             return 0
-        with duckdb.connect() as con:
+        with self._connect() as con:
             return con.execute("SELECT count(DISTINCT id) FROM read_parquet(?)", [kept]).fetchone()[0]
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB that spills to the store's tmp folder, so joins over a large index run out of core."""
+        return duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "temp_directory": str(self.tmp_dir / "duckdb"),
+                                      "preserve_insertion_order": False})
 
     def reset(self) -> None:
         for kind in ("kept", "bands", "decided"):
@@ -106,7 +124,7 @@ class DedupStore:
     def rebuild(self, corpus: pl.DataFrame) -> None:
         """Index an existing corpus again (lost store, or new MinHash settings): all of it is kept."""
         self.reset()
-        candidates = self._prepare(corpus.sort("retrieved_at", "id"))
+        candidates = self._prepare(corpus.sort("retrieved_at", "id"), keep_shingles=False)
         self._append(candidates, list(range(len(candidates.ids))), pl.DataFrame(schema=DECISION_SCHEMA))
 
     def _known_decisions(self, ids: list[str]) -> pl.DataFrame:
@@ -114,7 +132,7 @@ class DedupStore:
         kept, decided = self._parts("kept"), self._parts("decided")
         found = [pl.DataFrame(schema=DECISION_SCHEMA)]
         if ids and (kept or decided):
-            with duckdb.connect() as con:
+            with self._connect() as con:
                 con.register("incoming", pl.DataFrame({"id": ids}, schema={"id": pl.String}))
                 if kept:
                     found.append(pl.from_arrow(con.sql(
@@ -127,24 +145,28 @@ class DedupStore:
         known = pl.concat([frame.cast(DECISION_SCHEMA) for frame in found])
         return known.unique("id", keep="first", maintain_order=True)  # kept wins over an older duplicate decision
 
-    def _prepare(self, new: pl.DataFrame) -> Candidates:
-        """Signatures and fingerprints of the new documents, in batches spread over every core."""
+    def _prepare(self, new: pl.DataFrame, keep_shingles: bool = True) -> Candidates:
+        """Signatures, fingerprints (and the shingle hashes, to verify pairs) of the new documents, in batches
+        spread over every core."""
         texts = new["text"].to_list()
         p = self.policy
-        jobs = [(p.num_perm, p.seed, p.shingle_size, texts[start : start + BATCH]) for start in range(0, len(texts), BATCH)]
-        signatures, fingerprints = [np.empty((0, p.num_perm), np.uint32)], []
+        jobs = [(p.num_perm, p.seed, p.shingle_size, texts[start : start + BATCH], keep_shingles)
+                for start in range(0, len(texts), BATCH)]
+        parts = []
         for outcome in map_documents(sketch_batch, jobs, budget_s=0, preload=["moisson.minhash"], inline_below=2, chunk=1):
             if not outcome.ok:
                 raise RuntimeError(f"MinHash signatures failed: {outcome.error_class}: {outcome.message}")
-            signatures.append(outcome.value[0])
-            fingerprints += outcome.value[1]
-        return Candidates(new["id"].to_list(), new["retrieved_at"].to_list(), texts, fingerprints, np.concatenate(signatures))
+            parts.append(outcome.value)
+        sketches = Sketches.concat(parts, p.num_perm)
+        return Candidates(new["id"].to_list(), _utc_microseconds(new["retrieved_at"]), sketches,
+                          band_hashes(sketches.signatures, self.bands, self.rows))
 
     def _exact(self, candidates: Candidates) -> tuple[list, list, list]:
         count = len(candidates.ids)
         reasons, duplicate_of, similarity = [None] * count, [None] * count, [None] * count
-        first_seen = self._stored_fingerprints(candidates.fingerprints)
-        for index, fingerprint in enumerate(candidates.fingerprints):
+        fingerprints = candidates.sketches.fingerprints
+        first_seen = self._stored_fingerprints(fingerprints)
+        for index, fingerprint in enumerate(fingerprints):
             original = first_seen.setdefault(fingerprint, candidates.ids[index])
             if original != candidates.ids[index]:
                 reasons[index], duplicate_of[index], similarity[index] = "exact_duplicate", original, 1.0
@@ -154,7 +176,7 @@ class DedupStore:
         kept = self._parts("kept")
         if kept is None or not fingerprints:
             return {}
-        with duckdb.connect() as con:
+        with self._connect() as con:
             con.register("incoming", pl.DataFrame({"fingerprint": sorted(set(fingerprints))}, schema={"fingerprint": pl.String}))
             rows = con.execute(
                 "SELECT fingerprint, arg_min(id, (retrieved_at, id)) FROM read_parquet(?) JOIN incoming USING (fingerprint) "
@@ -162,101 +184,112 @@ class DedupStore:
         return dict(rows)
 
     def _near(self, candidates: Candidates, reasons: list, duplicate_of: list, similarity: list) -> None:
-        """Cluster the new documents with the stored ones by verified candidate pairs."""
+        """Cluster the new documents with the stored ones by verified candidate pairs, in DuckDB."""
         live = np.array([i for i, reason in enumerate(reasons) if reason is None], dtype=np.int64)
         if len(live) == 0:
             return
-        new_pairs, old_pairs, old = self._candidate_pairs(candidates, live)
-        threshold = self.policy.threshold
-        edges, best = [], np.zeros(len(candidates.ids))
-        if len(new_pairs):
-            sims = self._verify(new_pairs, candidates.signatures, candidates.signatures, candidates.texts, candidates.texts)
-            for (a, b), s in zip(new_pairs[sims >= threshold], sims[sims >= threshold]):
-                edges.append((a, b))
-                best[a], best[b] = max(best[a], s), max(best[b], s)
-        if len(old_pairs):
-            old_texts = None
-            if self.kept_texts is not None:
-                found = self.kept_texts(old["ids"])
-                old_texts = [found.get(doc_id) for doc_id in old["ids"]]
-            sims = self._verify(old_pairs, candidates.signatures, old["signatures"], candidates.texts, old_texts)
-            offset = len(candidates.ids)
-            for (a, o), s in zip(old_pairs[sims >= threshold], sims[sims >= threshold]):
-                edges.append((a, offset + o))
-                best[a] = max(best[a], s)
-        if not edges:
-            return
-        labels = clusters(edges, len(candidates.ids) + len(old["ids"]))
-        keeper = self._keepers(labels, len(candidates.ids), old)
-        for index in live:
-            representative = keeper[labels[index]]
-            if representative != index:
-                reasons[index] = "near_duplicate"
-                duplicate_of[index] = (candidates.ids[representative] if representative < len(candidates.ids)
-                                       else old["ids"][representative - len(candidates.ids)])
-                similarity[index] = round(float(best[index]), 4)
+        with self._connect() as con:
+            graph = self._verified_graph(con, candidates, live)
+            if len(graph.left) == 0:
+                return
+            nodes, labels = components(con, graph.left, graph.right)
+        best = np.zeros(len(graph.stored_ids) + len(candidates.ids))
+        np.maximum.at(best, graph.left, graph.similarity)
+        np.maximum.at(best, graph.right, graph.similarity)
+        offset = len(graph.stored_ids)
+        for node, label in zip(nodes.tolist(), labels.tolist()):
+            if node >= offset and label != node:  # a stored document stays, even if linked to an earlier one
+                reasons[node - offset] = "near_duplicate"
+                duplicate_of[node - offset] = graph.stored_ids[label] if label < offset else candidates.ids[label - offset]
+                similarity[node - offset] = round(float(best[node]), 4)
 
-    def _verify(self, pairs: np.ndarray, left_signatures: np.ndarray, right_signatures: np.ndarray,
-                left_texts: list[str], right_texts: list[str | None] | None) -> np.ndarray:
-        """Similarity of each candidate pair, exact on the shingle sets when both texts are at hand. Without
-        the texts: the Jaccard estimate from the signatures, which never exceeds the containment either."""
-        similarity = estimated_jaccard(left_signatures[pairs[:, 0]], right_signatures[pairs[:, 1]])
-        if right_texts is None:
-            return similarity
-        measure = exact_containment if self.policy.measure == "containment" else exact_jaccard
-        left_ids, right_ids = np.unique(pairs[:, 0]), np.unique(pairs[:, 1])
-        left = dict(zip(left_ids, self.hasher.shingle_sets([left_texts[i] for i in left_ids])))
-        usable = [i for i in right_ids if right_texts[i] is not None]
-        right = dict(zip(usable, self.hasher.shingle_sets([right_texts[i] for i in usable])))
-        for number, (a, b) in enumerate(pairs):
-            if b in right:
-                similarity[number] = measure(left[a], right[b])
+    def _verified_graph(self, con: duckdb.DuckDBPyConnection, candidates: Candidates, live: np.ndarray) -> NearGraph:
+        """Candidate pairs from shared bands (among the new documents, and with the stored ones), each kept
+        if its similarity reaches the threshold."""
+        con.register("incoming", pl.DataFrame({  # polars, not pyarrow, from numpy: pyarrow would import pandas
+            "band": np.tile(np.arange(self.bands, dtype=np.int16), len(live)),
+            "hash": candidates.bands[live].reshape(-1),
+            "doc": np.repeat(live, self.bands),
+        }))
+        new_pairs = con.execute(
+            "SELECT DISTINCT a.doc AS left_doc, b.doc AS right_doc FROM incoming a JOIN incoming b USING (band, hash) "
+            "WHERE a.doc < b.doc").fetchnumpy()
+        new_pairs = np.column_stack([new_pairs["left_doc"], new_pairs["right_doc"]]).astype(np.int64).reshape(-1, 2)
+        stored_ids, stored_pairs = self._stored_pairs(con)
+        offset = len(stored_ids)
+        new_similarity = self._new_similarity(candidates, new_pairs)
+        stored_similarity = self._stored_similarity(con, candidates, stored_ids, stored_pairs)
+        left = np.concatenate([offset + new_pairs[:, 0], offset + stored_pairs[:, 0]])
+        right = np.concatenate([offset + new_pairs[:, 1], stored_pairs[:, 1]])
+        similarity = np.concatenate([new_similarity, stored_similarity])
+        verified = similarity >= self.policy.threshold
+        return NearGraph(stored_ids, left[verified], right[verified], similarity[verified])
+
+    def _stored_pairs(self, con: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray]:
+        """Stored documents sharing a band with a new one, numbered in (retrieved_at, id) order, and the
+        pairs (new document, stored number). Bands of a document whose kept part never got written (a
+        crash between the two writes) match nothing."""
+        stored_bands, kept = self._parts("bands"), self._parts("kept")
+        if stored_bands is None or kept is None:
+            return [], np.empty((0, 2), np.int64)
+        con.execute("CREATE TEMP TABLE stored_pairs AS SELECT DISTINCT a.doc, s.id FROM incoming a "
+                    "JOIN read_parquet(?) s USING (band, hash)", [stored_bands])
+        con.execute(
+            "CREATE TEMP TABLE stored AS SELECT id, (row_number() OVER (ORDER BY retrieved_at, id) - 1)::BIGINT AS node "
+            "FROM (SELECT id, min(retrieved_at) AS retrieved_at FROM read_parquet(?) "
+            "WHERE id IN (SELECT id FROM stored_pairs) GROUP BY id)", [kept])
+        ids = [row[0] for row in con.execute("SELECT id FROM stored ORDER BY node").fetchall()]
+        pairs = con.execute("SELECT p.doc, s.node FROM stored_pairs p JOIN stored s USING (id)").fetchnumpy()
+        return ids, np.column_stack([pairs["doc"], pairs["node"]]).astype(np.int64).reshape(-1, 2)
+
+    def _new_similarity(self, candidates: Candidates, pairs: np.ndarray) -> np.ndarray:
+        """Exact similarity of pairs of new documents, on the shingles their signatures were made of."""
+        if len(pairs) == 0:
+            return np.empty(0)
+        texts = np.unique(pairs)
+        sets = self._shingle_sets(candidates, texts)
+        return exact_similarities(sets, sets, np.searchsorted(texts, pairs), self.policy.measure)
+
+    def _stored_similarity(self, con: duckdb.DuckDBPyConnection, candidates: Candidates, stored_ids: list[str],
+                           pairs: np.ndarray) -> np.ndarray:
+        """Similarity of (new, stored) pairs: exact where the stored text is found (`kept_texts`), else the
+        Jaccard estimate from the stored signature, which never exceeds the containment either."""
+        if len(pairs) == 0:
+            return np.empty(0)
+        found = self.kept_texts([stored_ids[i] for i in np.unique(pairs[:, 1])]) if self.kept_texts else {}
+        with_text = np.array([stored_ids[i] in found for i in range(len(stored_ids))], dtype=bool)
+        similarity = np.empty(len(pairs))
+        exact = with_text[pairs[:, 1]]
+        if exact.any():
+            texts = np.unique(pairs[exact, 1])
+            hashes, counts = self.hasher.shingle_hashes([found[stored_ids[i]] for i in texts])
+            stored_sets = ShingleSets.of(hashes, counts)
+            new_texts = np.unique(pairs[exact, 0])
+            new_sets = self._shingle_sets(candidates, new_texts)
+            local = np.column_stack([np.searchsorted(new_texts, pairs[exact, 0]), np.searchsorted(texts, pairs[exact, 1])])
+            similarity[exact] = exact_similarities(new_sets, stored_sets, local, self.policy.measure)
+        if not exact.all():
+            missing = np.unique(pairs[~exact, 1])
+            signatures = self._stored_signatures(con, [stored_ids[i] for i in missing])
+            rows = np.searchsorted(missing, pairs[~exact, 1])
+            similarity[~exact] = estimated_jaccard(candidates.sketches.signatures[pairs[~exact, 0]], signatures[rows])
         return similarity
 
     @staticmethod
-    def _keepers(labels: np.ndarray, new_count: int, old: dict) -> dict[int, int]:
-        """Per cluster, the node kept: a stored document if any (earliest), else the first new one in order."""
-        keeper: dict[int, int] = {}
-        for node in range(len(labels)):
-            label = labels[node]
-            current = keeper.get(label)
-            if current is None:
-                keeper[label] = node
-            elif node >= new_count and (current < new_count or old["order"][node - new_count] < old["order"][current - new_count]):
-                keeper[label] = node
-        return keeper
+    def _shingle_sets(candidates: Candidates, texts: np.ndarray) -> ShingleSets:
+        """The distinct shingles of these new documents (sorted indices), from the hashes their workers sent back."""
+        sketches = candidates.sketches
+        starts = np.concatenate(([0], np.cumsum(sketches.shingle_counts)))
+        sizes = sketches.shingle_counts[texts]
+        positions = np.repeat(starts[texts] - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+        return ShingleSets.of(sketches.shingles[positions], sizes)
 
-    def _candidate_pairs(self, candidates: Candidates, live: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
-        hashes = band_hashes(candidates.signatures[live], self.bands, self.rows)
-        incoming = pl.DataFrame({  # polars, not pyarrow, from numpy: pyarrow would import pandas (a second of start-up)
-            "band": np.tile(np.arange(self.bands, dtype=np.int16), len(live)),
-            "hash": hashes.reshape(-1),
-            "doc": np.repeat(live, self.bands),
-        })
-        with duckdb.connect() as con:
-            con.register("incoming", incoming)
-            new_pairs = con.execute(
-                "SELECT DISTINCT a.doc AS left_doc, b.doc AS right_doc FROM incoming a JOIN incoming b USING (band, hash) "
-                "WHERE a.doc < b.doc"
-            ).fetchnumpy()
-            old = {"ids": [], "order": [], "signatures": np.empty((0, self.policy.num_perm), np.uint32)}
-            stored_bands, kept = self._parts("bands"), self._parts("kept")
-            old_pairs = np.empty((0, 2), np.int64)
-            if stored_bands is not None and kept is not None:
-                con.execute(
-                    "CREATE TEMP TABLE pairs AS SELECT DISTINCT a.doc, s.id FROM incoming a "
-                    "JOIN read_parquet(?) s USING (band, hash)", [stored_bands])
-                rows = con.execute(
-                    "SELECT k.id, k.retrieved_at, k.signature FROM (SELECT DISTINCT id FROM pairs) p "
-                    "JOIN (SELECT DISTINCT ON (id) * FROM read_parquet(?)) k USING (id) ORDER BY k.id", [kept]).fetchall()
-                old = {"ids": [r[0] for r in rows], "order": [(r[1], r[0]) for r in rows],
-                       "signatures": np.frombuffer(b"".join(r[2] for r in rows), dtype="<u4").reshape(len(rows), -1)
-                       if rows else old["signatures"]}
-                position = {doc_id: i for i, doc_id in enumerate(old["ids"])}
-                old_pairs = np.array([(doc, position[i]) for doc, i in con.execute("SELECT doc, id FROM pairs").fetchall()
-                                      if i in position], dtype=np.int64).reshape(-1, 2)
-        pairs = np.column_stack([new_pairs["left_doc"], new_pairs["right_doc"]]).astype(np.int64).reshape(-1, 2)
-        return pairs, old_pairs, old
+    def _stored_signatures(self, con: duckdb.DuckDBPyConnection, ids: list[str]) -> np.ndarray:
+        """Signatures of stored documents, in the order of `ids`: read only when their texts are not at hand."""
+        con.register("wanted", pl.DataFrame({"id": ids, "row": np.arange(len(ids))}, schema={"id": pl.String, "row": pl.Int64}))
+        rows = con.execute("SELECT any_value(k.signature) FROM read_parquet(?) k JOIN wanted w USING (id) "
+                           "GROUP BY w.row ORDER BY w.row", [self._parts("kept")]).fetchall()
+        return np.frombuffer(b"".join(row[0] for row in rows), dtype="<u4").reshape(len(rows), -1)
 
     def _append(self, candidates: Candidates, kept: list[int], decided: pl.DataFrame) -> None:
         """Bands first, then the kept part, which commits the documents (a crash in between only leaves
@@ -271,20 +304,38 @@ class DedupStore:
         if not kept:
             return
         index = np.array(kept, dtype=np.int64)
-        signatures = candidates.signatures[index]
-        hashes = band_hashes(signatures, self.bands, self.rows)
-        ids = [candidates.ids[i] for i in kept]
-        write_parquet(pl.DataFrame({
+        ids = pl.Series("id", [candidates.ids[i] for i in kept], dtype=pl.String)
+        bands = pl.DataFrame({
             "band": np.tile(np.arange(self.bands, dtype=np.int16), len(ids)),
-            "hash": hashes.reshape(-1),
-            "id": pl.Series(ids, dtype=pl.String).gather(np.repeat(np.arange(len(ids)), self.bands)),
-        }).to_arrow(), self.root / "bands" / part, self.tmp_dir)
-        write_parquet(pl.DataFrame({
+            "hash": candidates.bands[index].reshape(-1),
+            "id": ids.gather(np.repeat(np.arange(len(ids)), self.bands)),
+        }).to_arrow()
+        _write_part(bands, self.root / "bands" / part, self.tmp_dir, use_dictionary=["band"])
+        signatures = np.ascontiguousarray(candidates.sketches.signatures[index], dtype="<u4")
+        width = signatures.shape[1] * 4
+        documents = pl.DataFrame({
             "id": ids,
-            "retrieved_at": pl.Series([candidates.retrieved_at[i] for i in kept], dtype=pl.Datetime("us", "UTC")),
-            "fingerprint": [candidates.fingerprints[i] for i in kept],
-            "signature": pl.Series([row.astype("<u4").tobytes() for row in signatures], dtype=pl.Binary),
-        }).to_arrow(), self.root / "kept" / part, self.tmp_dir)
+            "retrieved_at": candidates.retrieved_at.gather(index),
+            "fingerprint": pl.Series([candidates.sketches.fingerprints[i] for i in kept], dtype=pl.String),
+        }).to_arrow().append_column("signature", pa.Array.from_buffers(  # one buffer, no Python bytes per document
+            pa.binary(), len(kept), [None, pa.py_buffer(np.arange(0, (len(kept) + 1) * width, width, dtype=np.int32)),
+                                     pa.py_buffer(signatures)]))
+        _write_part(documents, self.root / "kept" / part, self.tmp_dir, use_dictionary=False,
+                    compression={"id": "zstd", "retrieved_at": "zstd", "fingerprint": "zstd", "signature": "none"})
+
+
+def _write_part(table: pa.Table, destination: Path, tmp_dir: Path, **options) -> None:
+    """An atomic Parquet write with per-column settings: random hashes and signatures neither compress nor
+    make useful dictionaries, and trying costs more than the rest of the write."""
+    with atomic_path(destination, tmp_dir) as temporary:
+        pq.write_table(table, temporary, **({"compression": "zstd"} | options))
+
+
+def _utc_microseconds(retrieved_at: pl.Series) -> pl.Series:
+    """The kept part's retrieved_at type, from aware or naive (taken as UTC) datetimes of any precision."""
+    zone = getattr(retrieved_at.dtype, "time_zone", None)
+    utc = retrieved_at.dt.convert_time_zone("UTC") if zone else retrieved_at.dt.replace_time_zone("UTC")
+    return utc.cast(pl.Datetime("us", "UTC"))
 
 
 def open_store(root: Path, corpus_dir: Path, policy: DedupPolicy, tmp_dir: Path,

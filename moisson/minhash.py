@@ -99,6 +99,26 @@ class BatchWords:
     joined: list[str]
 
 
+@dataclass(frozen=True)
+class Sketches:
+    """What dedup needs of a batch of texts, from one tokenisation: signatures, exact-duplicate
+    fingerprints, and every shingle hash (text after text), so that candidate pairs are verified on
+    their exact similarity without splitting the texts again."""
+
+    signatures: np.ndarray  # (texts, num_perm) uint32
+    fingerprints: list[str]
+    shingles: np.ndarray  # uint32, with repeats
+    shingle_counts: np.ndarray  # int64, shingles per text
+
+    @staticmethod
+    def concat(parts: Sequence["Sketches"], num_perm: int) -> "Sketches":
+        if not parts:
+            return Sketches(np.empty((0, num_perm), np.uint32), [], np.empty(0, np.uint32), np.empty(0, np.int64))
+        return Sketches(np.concatenate([part.signatures for part in parts]), [f for part in parts for f in part.fingerprints],
+                        np.concatenate([part.shingles for part in parts]),
+                        np.concatenate([part.shingle_counts for part in parts]))
+
+
 class MinHasher:
     """Signatures for many documents at a time; keeps a cache of word hashes across batches."""
 
@@ -110,18 +130,18 @@ class MinHasher:
 
     def signatures(self, texts: Sequence[str]) -> np.ndarray:
         """One row of `num_perm` uint32 per text."""
-        return self._signatures(self.batch_words(texts))
+        return self._signatures(*self._shingle_hashes(self.batch_words(texts)), len(texts))
 
-    def sketch(self, texts: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-        """Signatures and exact-duplicate fingerprints, from one tokenisation of each text."""
+    def sketch(self, texts: Sequence[str]) -> Sketches:
         found = self.batch_words(texts)
-        return self._signatures(found), [joined_fingerprint(joined) for joined in found.joined]
+        hashes, owners = self._shingle_hashes(found)
+        return Sketches(self._signatures(hashes, owners, len(texts)), [joined_fingerprint(joined) for joined in found.joined],
+                        hashes, np.bincount(owners, minlength=len(texts)).astype(np.int64))
 
-    def shingle_sets(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Each text's distinct shingle hashes, sorted: exact Jaccard similarity without keeping shingles as strings."""
+    def shingle_hashes(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Every shingle hash of the texts, text after text (with repeats), and the count of each text's shingles."""
         hashes, owners = self._shingle_hashes(self.batch_words(texts))
-        bounds = np.searchsorted(owners, np.arange(len(texts) + 1))
-        return [np.unique(hashes[bounds[i] : bounds[i + 1]]) for i in range(len(texts))]
+        return hashes, np.bincount(owners, minlength=len(texts)).astype(np.int64)
 
     def batch_words(self, texts: Sequence[str]) -> BatchWords:
         """The words of every text, split in one polars call; texts polars cannot hold (lone surrogates)
@@ -157,9 +177,8 @@ class MinHasher:
             hashes = list(map(cache.__getitem__, distinct))
         return np.array(hashes, dtype=np.uint32)
 
-    def _signatures(self, found: BatchWords) -> np.ndarray:
-        hashes, owners = self._shingle_hashes(found)
-        out = np.full((self.num_perm, len(found.lengths)), np.iinfo(np.uint32).max, dtype=np.uint32)
+    def _signatures(self, hashes: np.ndarray, owners: np.ndarray, count: int) -> np.ndarray:
+        out = np.full((self.num_perm, count), np.iinfo(np.uint32).max, dtype=np.uint32)
         for start in range(0, len(hashes), self.rows_per_block):
             permuted = np.multiply.outer(self.a, _fmix32(hashes[start : start + self.rows_per_block]))
             permuted += self.b[:, None]  # (num_perm, shingles): the reduction runs along contiguous memory
@@ -190,11 +209,15 @@ class MinHasher:
             self._word_hashes[word] = xxhash.xxh32_intdigest(word.encode("utf-8", errors="surrogatepass"))
 
 
-def sketch_batch(job: tuple[int, int, int, list[str]]) -> tuple[np.ndarray, list[str]]:
-    """`MinHasher.sketch` for (num_perm, seed, shingle_size, texts): the unit of work sent to worker processes,
-    which keep one hasher (and its word-hash cache) per setting across batches."""
-    num_perm, seed, shingle_size, texts = job
-    return _hasher(num_perm, seed, shingle_size).sketch(texts)
+def sketch_batch(job: tuple[int, int, int, list[str], bool]) -> Sketches:
+    """`MinHasher.sketch` for (num_perm, seed, shingle_size, texts, keep_shingles): the unit of work sent to
+    worker processes, which keep one hasher (and its word-hash cache) per setting across batches. Without
+    `keep_shingles` (indexing a corpus, nothing to verify) the shingle hashes are not sent back."""
+    num_perm, seed, shingle_size, texts, keep_shingles = job
+    sketches = _hasher(num_perm, seed, shingle_size).sketch(texts)
+    if keep_shingles:
+        return sketches
+    return Sketches(sketches.signatures, sketches.fingerprints, np.empty(0, np.uint32), np.zeros(len(texts), np.int64))
 
 
 @cache

@@ -66,6 +66,19 @@ def test_incremental_runs_compare_with_the_store_and_reruns_change_nothing(store
     assert reopened.kept_count() == 2
 
 
+def test_a_new_document_between_two_stored_ones_is_a_duplicate_of_the_earliest_and_both_stay(tmp_path):
+    words = BASE.split()  # as above: one changed word is Jaccard ~0.89, two are ~0.79, below the threshold
+    middle = words[:20] + ["changed"] + words[21:]
+    end = middle[:60] + ["other"] + middle[61:]
+    for kept_texts in (None, lambda ids: {"a": BASE, "c": " ".join(end)}):  # signature estimates, then exact
+        store, _ = open_store(tmp_path / str(kept_texts), tmp_path / "corpus", POLICY, tmp_path / "tmp", kept_texts)
+        first = decisions(store, ("a", BASE, 5), ("c", " ".join(end), 1))
+        assert first["a"]["reason"] is None and first["c"]["reason"] is None
+        second = decisions(store, ("b", " ".join(middle), 0))  # retrieved first, but a and c are published
+        assert (second["b"]["reason"], second["b"]["duplicate_of"]) == ("near_duplicate", "c")
+        assert store.kept_count() == 2
+
+
 def test_a_lost_or_stale_store_is_rebuilt_from_the_published_corpus(tmp_path):
     corpus = tmp_path / "corpus" / "en"
     corpus.mkdir(parents=True)

@@ -62,12 +62,21 @@ def test_polars_splits_words_exactly_like_re_on_every_code_point():
 def test_texts_without_words_and_lone_surrogates_match_datasketch_in_one_batch():
     texts = ["", "Some words, then more words here", "!!! ???", "", "caf\u00e9 \udc80 lone surrogate text", "x"]
     hasher = MinHasher(128, 1, 5)
-    signatures, fingerprints = hasher.sketch(texts)
-    assert fingerprints == [fingerprint(words(text)) for text in texts]
-    for text, row in zip(texts, signatures):
+    sketches = hasher.sketch(texts)
+    assert sketches.fingerprints == [fingerprint(words(text)) for text in texts]
+    for text, row in zip(texts, sketches.signatures):
         assert np.array_equal(row, datasketch_signature(text, 128, 1, 5).hashvalues)
     without_surrogate = hasher.sketch(texts[:4])  # the polars path, with empty texts between others
-    assert np.array_equal(without_surrogate[0], signatures[:4]) and without_surrogate[1] == fingerprints[:4]
+    assert np.array_equal(without_surrogate.signatures, sketches.signatures[:4])
+    assert without_surrogate.fingerprints == sketches.fingerprints[:4]
+
+
+def test_sketches_keep_every_shingle_hash_of_each_text_in_order():
+    texts = ["one two three four five six seven", "", "short text", "one two three four five six seven eight"]
+    sketches = MinHasher(128, 1, 5).sketch(texts)
+    expected = [[shingle_hash32(shingle) for shingle in shingles(text, 5)] for text in texts]
+    assert sketches.shingle_counts.tolist() == [3, 1, 1, 4]
+    assert sketches.shingles.tolist() == [value for hashes in expected for value in hashes]
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])

@@ -1,0 +1,66 @@
+"""Near-duplicate building blocks: clusters found in DuckDB and exact similarities counted in bulk, each
+against a plain reference."""
+
+import duckdb
+import numpy as np
+import pytest
+
+from moisson.near_duplicates import ShingleSets, components, exact_similarities
+
+
+def reference_labels(edges: list[tuple[int, int]]) -> dict[int, int]:
+    """Each node with an edge -> the smallest node it is connected to, by graph search."""
+    neighbours: dict[int, set[int]] = {}
+    for a, b in edges:
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    labels: dict[int, int] = {}
+    for start in neighbours:
+        if start in labels:
+            continue
+        seen, frontier = {start}, [start]
+        while frontier:
+            frontier = [n for node in frontier for n in neighbours[node] if n not in seen]
+            seen.update(frontier)
+        for node in seen:
+            labels[node] = min(seen)
+    return labels
+
+
+def duckdb_labels(edges: list[tuple[int, int]]) -> dict[int, int]:
+    left, right = (np.array([edge[i] for edge in edges], dtype=np.int64) for i in (0, 1))
+    with duckdb.connect() as con:
+        nodes, labels = components(con, left, right)
+    assert len(nodes) == len(set(nodes.tolist())), "one row per node"
+    return dict(zip(nodes.tolist(), labels.tolist()))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_components_in_duckdb_equal_a_graph_search_on_random_graphs(seed):
+    rng = np.random.default_rng(seed)
+    nodes = int(rng.integers(2, 400))
+    edges = [tuple(int(n) for n in rng.integers(0, nodes, 2)) for _ in range(int(rng.integers(1, nodes)))]
+    assert duckdb_labels(edges) == reference_labels(edges)
+
+
+def test_a_long_chain_numbered_backwards_and_a_star_are_one_cluster_each():
+    chain = [(node + 1, node) for node in range(300, 100, -1)]  # the smallest label must travel 200 links
+    star = [(1000, leaf) for leaf in range(1001, 1050)] + [(1049, 7)]
+    labels = duckdb_labels(chain + star + [(55, 55)])
+    assert {labels[node] for node in range(101, 302)} == {101}
+    assert {labels[node] for node in range(1000, 1050)} == {7} and labels[7] == 7
+    assert labels[55] == 55
+
+
+def test_exact_similarities_count_shared_shingles_like_python_sets():
+    rng = np.random.default_rng(0)
+    texts = [set(rng.integers(0, 60, int(rng.integers(1, 40))).tolist()) for _ in range(50)]
+    shingles = np.array([value for text in texts for value in list(text) * 2], dtype=np.uint32)  # repeats count once
+    sets = ShingleSets.of(shingles, np.array([2 * len(text) for text in texts]))
+    pairs = rng.integers(0, len(texts), (300, 2))
+    jaccard = exact_similarities(sets, sets, pairs, "jaccard")
+    containment = exact_similarities(sets, sets, pairs, "containment")
+    for (a, b), j, c in zip(pairs, jaccard, containment):
+        shared = len(texts[a] & texts[b])
+        assert j == pytest.approx(shared / len(texts[a] | texts[b]))
+        assert c == pytest.approx(shared / min(len(texts[a]), len(texts[b])))
