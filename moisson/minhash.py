@@ -4,8 +4,8 @@ datasketch's `MinHash` (scheme "affine32") hashes each shingle with a per-shingl
 mixes it with the MurmurHash3 finalizer, applies `num_perm` affine permutations modulo 2^32 and
 keeps the minimum of each. The cost is one Python call per shingle. Here the same arithmetic runs
 in numpy over every shingle of a batch at once, and the per-shingle hash is built from word
-hashes (each distinct word hashed once, then combined per shingle in vectorised uint32
-arithmetic). A batch is split into words by polars (Rust's regex engine, several times faster than
+hashes (xxh32 of each distinct word of the batch, in numpy too, then combined per shingle in
+vectorised uint32 arithmetic). A batch is split into words by polars (Rust's regex engine, several times faster than
 `re` on long texts) with a character class built from Python's own `\\w`, so the words are exactly
 those `re` finds. `shingle_hash32` is that same function on a shingle's bytes, so that
 `datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash32, scheme="affine32")` fed with
@@ -25,6 +25,7 @@ from functools import cache
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
@@ -33,7 +34,7 @@ SCHEME = "affine32"
 COMBINE_PRIME = np.uint32(0x01000193)  # FNV-1a's 32-bit prime
 COMBINE_OFFSET = np.uint32(0x811C9DC5)  # FNV-1a's offset basis
 FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
-MAX_CACHED_WORDS = 2_000_000
+XXH_PRIMES = tuple(np.uint32(p) for p in (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1))
 
 
 def normalise(text: str) -> str:
@@ -120,13 +121,12 @@ class Sketches:
 
 
 class MinHasher:
-    """Signatures for many documents at a time; keeps a cache of word hashes across batches."""
+    """Signatures for many documents at a time."""
 
     def __init__(self, num_perm: int = 128, seed: int = 1, shingle_size: int = 5, rows_per_block: int = 1 << 14):
         self.num_perm, self.seed, self.shingle_size = num_perm, seed, shingle_size
         self.a, self.b = permutations(num_perm, seed)
         self.rows_per_block = rows_per_block
-        self._word_hashes: dict[str, int] = {}
 
     def signatures(self, texts: Sequence[str]) -> np.ndarray:
         """One row of `num_perm` uint32 per text."""
@@ -152,30 +152,25 @@ class MinHasher:
         except UnicodeEncodeError:
             return self._words_by_re(normalised)
         lengths = tokens.list.len().to_numpy().astype(np.int64)
-        encoded = pc.dictionary_encode(tokens.to_arrow().flatten())
+        encoded = pc.dictionary_encode(tokens.to_arrow().flatten())  # the distinct words, hashed once each
         indices = pl.from_arrow(encoded.indices).to_numpy()  # through polars: pyarrow's to_numpy imports pandas (0.3 s)
-        hashes = self._hash_words(encoded.dictionary.to_pylist())[indices]
+        hashes = _xxh32_strings(encoded.dictionary)[indices]
         empty = np.flatnonzero(lengths == 0)  # one empty word each, at the place its words would be
-        hashes = np.insert(hashes, (np.cumsum(lengths) - lengths)[empty], self._hash_words([""]))
+        hashes = np.insert(hashes, (np.cumsum(lengths) - lengths)[empty], np.uint32(xxhash.xxh32_intdigest(b"")))
         return BatchWords(hashes, np.maximum(lengths, 1), tokens.list.join(" ").to_list())
 
-    def _words_by_re(self, normalised: list[str]) -> BatchWords:
+    @staticmethod
+    def _words_by_re(normalised: list[str]) -> BatchWords:
         tokenised = [WORD.findall(text) or [""] for text in normalised]
         flat = [token for tokens in tokenised for token in tokens]
         distinct = list(dict.fromkeys(flat))
         position = {token: i for i, token in enumerate(distinct)}
-        hashes = self._hash_words(distinct)[np.array([position[token] for token in flat], dtype=np.int64)]
+        encoded = [word.encode("utf-8", errors="surrogatepass") for word in distinct]
+        offsets = np.concatenate(([0], np.cumsum([len(word) for word in encoded]))).astype(np.int64)
+        distinct_hashes = xxh32_each(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
+        hashes = distinct_hashes[np.array([position[token] for token in flat], dtype=np.int64)]
         return BatchWords(hashes, np.array([len(tokens) for tokens in tokenised], dtype=np.int64),
                           [" ".join(tokens) for tokens in tokenised])
-
-    def _hash_words(self, distinct: list[str]) -> np.ndarray:
-        """xxh32 of each word, from the cache when the word was seen in an earlier batch."""
-        cache = self._word_hashes
-        hashes = list(map(cache.get, distinct))
-        if None in hashes:
-            self._learn({word for word, value in zip(distinct, hashes) if value is None})
-            hashes = list(map(cache.__getitem__, distinct))
-        return np.array(hashes, dtype=np.uint32)
 
     def _signatures(self, hashes: np.ndarray, owners: np.ndarray, count: int) -> np.ndarray:
         out = np.full((self.num_perm, count), np.iinfo(np.uint32).max, dtype=np.uint32)
@@ -202,17 +197,11 @@ class MinHasher:
             hashes[first] = _combine(word_hashes[starts[index] : starts[index] + lengths[index]], size)[0]
         return hashes, owners
 
-    def _learn(self, new_words: set[str]) -> None:
-        if len(self._word_hashes) > MAX_CACHED_WORDS:
-            self._word_hashes.clear()
-        for word in new_words:
-            self._word_hashes[word] = xxhash.xxh32_intdigest(word.encode("utf-8", errors="surrogatepass"))
-
 
 def sketch_batch(job: tuple[int, int, int, list[str], bool]) -> Sketches:
     """`MinHasher.sketch` for (num_perm, seed, shingle_size, texts, keep_shingles): the unit of work sent to
-    worker processes, which keep one hasher (and its word-hash cache) per setting across batches. Without
-    `keep_shingles` (indexing a corpus, nothing to verify) the shingle hashes are not sent back."""
+    worker processes, which keep one hasher per setting across batches. Without `keep_shingles` (indexing
+    a corpus, nothing to verify) the shingle hashes are not sent back."""
     num_perm, seed, shingle_size, texts, keep_shingles = job
     sketches = _hasher(num_perm, seed, shingle_size).sketch(texts)
     if keep_shingles:
@@ -233,6 +222,74 @@ def _combine(word_hashes: np.ndarray, size: int) -> np.ndarray:
     for offset in range(width):
         value = (value * COMBINE_PRIME) ^ word_hashes[offset : offset + count]
     return value
+
+
+def xxh32_each(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """xxh32 (seed 0) of each byte string data[offsets[i]:offsets[i + 1]], all at once: the same values as
+    `xxhash.xxh32_intdigest`, without a Python call per word. 16-byte stripes, then 4-byte words, then
+    bytes, each step over the strings long enough for it."""
+    p1, p2, p3, p4, p5 = XXH_PRIMES
+    data = np.concatenate((data, np.zeros(16, np.uint8)))  # reads of 4 bytes past a string's end are masked out
+    starts, lengths = offsets[:-1].astype(np.int64), np.diff(offsets).astype(np.int64)
+    stripes = lengths // 16
+    with np.errstate(over="ignore"):
+        hashes = _xxh32_stripes(data, starts, stripes) + lengths.astype(np.uint32)
+        position, rest = starts + 16 * stripes, lengths - 16 * stripes
+        for word in range(3):
+            some = np.flatnonzero(rest >= 4 * (word + 1))
+            hashes[some] = _rotl(hashes[some] + _read32(data, position[some] + 4 * word) * p3, 17) * p4
+        position, rest = position + 4 * (rest // 4), rest % 4
+        for byte in range(3):
+            some = np.flatnonzero(rest > byte)
+            hashes[some] = _rotl(hashes[some] + data[position[some] + byte].astype(np.uint32) * p5, 11) * p1
+        hashes ^= hashes >> np.uint32(15)
+        hashes *= p2
+        hashes ^= hashes >> np.uint32(13)
+        hashes *= p3
+        hashes ^= hashes >> np.uint32(16)
+    return hashes
+
+
+def _xxh32_stripes(data: np.ndarray, starts: np.ndarray, stripes: np.ndarray) -> np.ndarray:
+    """xxh32's state after the 16-byte stripes: 4 accumulators merged for strings of 16 bytes or more, the
+    seed plus PRIME5 for shorter ones. Longest strings first, so each round works on a prefix."""
+    p1, p2, _, _, p5 = XXH_PRIMES
+    hashes = np.full(len(starts), p5, np.uint32)
+    order = np.flatnonzero(stripes)
+    order = order[np.argsort(-stripes[order], kind="stable")]
+    if len(order) == 0:
+        return hashes
+    seeds = [(int(p1) + int(p2)) & 0xFFFFFFFF, int(p2), 0, -int(p1) & 0xFFFFFFFF]
+    lanes = np.repeat(np.array(seeds, dtype=np.uint32)[:, None], len(order), axis=1)
+    remaining = stripes[order]
+    for stripe in range(int(remaining[0])):
+        active = order[: np.count_nonzero(remaining > stripe)]
+        for lane in range(4):
+            accumulated = lanes[lane, : len(active)] + _read32(data, starts[active] + 16 * stripe + 4 * lane) * p2
+            lanes[lane, : len(active)] = _rotl(accumulated, 13) * p1
+    hashes[order] = _rotl(lanes[0], 1) + _rotl(lanes[1], 7) + _rotl(lanes[2], 12) + _rotl(lanes[3], 18)
+    return hashes
+
+
+def _xxh32_strings(strings) -> np.ndarray:
+    """`xxh32_each` over an Arrow (large) string array, read from its buffers."""
+    _, offsets_buffer, data_buffer = strings.buffers()
+    wide = strings.type == pa.large_string()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)[strings.offset : strings.offset + len(strings) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
+    return xxh32_each(data, offsets)
+
+
+def _read32(data: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The little-endian uint32 at each byte position."""
+    value = data[positions].astype(np.uint32)
+    for byte in range(1, 4):
+        value |= data[positions + byte].astype(np.uint32) << np.uint32(8 * byte)
+    return value
+
+
+def _rotl(values: np.ndarray, bits: int) -> np.ndarray:
+    return (values << np.uint32(bits)) | (values >> np.uint32(32 - bits))
 
 
 def _fmix32(values: np.ndarray) -> np.ndarray:

@@ -9,8 +9,11 @@ from datasketch import MinHash, MinHashLSH
 from datasketch.lsh import _optimal_param
 
 import polars as pl
+import pyarrow as pa
+import xxhash
 
-from moisson.minhash import WORD, MinHasher, fingerprint, shingle_hash32, shingles, word_pattern, words
+from moisson.minhash import (WORD, MinHasher, _xxh32_strings, fingerprint, shingle_hash32, shingles, word_pattern, words,
+                             xxh32_each)
 from moisson.near_duplicates import FALSE_NEGATIVE_WEIGHT, FALSE_POSITIVE_WEIGHT, lsh_parameters
 
 EDGE_CASES = ["", "one", "two words", "a b c d e", "Straße ＦＩＮＡＬ Ｔｅｓｔ", "ça déjà vu, l'été — «oui»!", "😀 🙃", "x " * 10_000]
@@ -57,6 +60,16 @@ def test_polars_splits_words_exactly_like_re_on_every_code_point():
     # runs of 300 code points, joined by characters of each kind, so every boundary between kinds occurs
     chunks = [every[start : start + 300] + separator for start in range(0, len(every), 300) for separator in (" ", "a", "\u0301")]
     assert pl.Series(chunks).str.extract_all(word_pattern()).to_list() == [WORD.findall(chunk) for chunk in chunks]
+
+
+def test_xxh32_of_many_strings_at_once_equals_xxhash_at_every_length():
+    rng = np.random.default_rng(0)
+    strings = [bytes(rng.integers(0, 256, size, dtype=np.uint8)) for size in [*range(70)] * 5 + [16 * 40 + 3, 5000]]
+    offsets = np.concatenate(([0], np.cumsum([len(s) for s in strings])))
+    expected = [xxhash.xxh32_intdigest(s) for s in strings]
+    assert xxh32_each(np.frombuffer(b"".join(strings), np.uint8), offsets).tolist() == expected
+    words = pa.array(["", "déjà", "x" * 33, "straße", "naïve", "a" * 16], pa.large_string()).slice(1)  # an offset into the buffers
+    assert _xxh32_strings(words).tolist() == [xxhash.xxh32_intdigest(w.encode()) for w in words.to_pylist()]
 
 
 def test_texts_without_words_and_lone_surrogates_match_datasketch_in_one_batch():
