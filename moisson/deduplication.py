@@ -92,7 +92,9 @@ class DedupStore:
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB that spills to the store's tmp folder, so joins over a large index run out of core."""
-        return duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "temp_directory": str(self.tmp_dir / "duckdb"),
+        spill = self.tmp_dir / "duckdb"
+        spill.mkdir(parents=True, exist_ok=True)  # DuckDB creates the last folder only, and only once it spills
+        return duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "temp_directory": str(spill),
                                       "preserve_insertion_order": False})
 
     def reset(self) -> None:
@@ -257,7 +259,7 @@ class DedupStore:
         if len(pairs) == 0:
             return np.empty(0)
         found = self.kept_texts([stored_ids[i] for i in np.unique(pairs[:, 1])]) if self.kept_texts else {}
-        with_text = np.array([stored_ids[i] in found for i in range(len(stored_ids))], dtype=bool)
+        with_text = np.array([found.get(doc_id) is not None for doc_id in stored_ids], dtype=bool)
         similarity = np.empty(len(pairs))
         exact = with_text[pairs[:, 1]]
         if exact.any():
