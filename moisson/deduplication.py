@@ -27,8 +27,8 @@ from moisson.atomic_files import atomic_path, write_parquet, write_text
 from moisson.workers import map_documents
 from moisson.config import DedupPolicy
 from moisson.minhash import SCHEME, MinHasher, Sketches, sketch_batch
-from moisson.near_duplicates import (ShingleSets, band_hashes, candidate_jaccard, components, estimated_jaccard,
-                                     exact_similarities, lsh_parameters)
+from moisson.near_duplicates import (ShingleSets, band_hashes, candidate_jaccard, components, conclusive,
+                                     estimated_jaccard, exact_similarities, lsh_parameters, pair_estimates)
 
 BATCH = 5_000  # texts per signature job: big enough to amortise the pool, small enough to spread
 DUCKDB_MEMORY = "1GB"  # past this, DuckDB spills joins to the store's tmp folder: the index never has to fit in memory
@@ -245,12 +245,16 @@ class DedupStore:
         return ids, np.column_stack([pairs["doc"], pairs["node"]]).astype(np.int64).reshape(-1, 2)
 
     def _new_similarity(self, candidates: Candidates, pairs: np.ndarray) -> np.ndarray:
-        """Exact similarity of pairs of new documents, on the shingles their signatures were made of."""
-        if len(pairs) == 0:
-            return np.empty(0)
-        texts = np.unique(pairs)
-        sets = self._shingle_sets(candidates, texts)
-        return exact_similarities(sets, sets, np.searchsorted(texts, pairs), self.policy.measure)
+        """Similarity of pairs of new documents: exact, on the shingles their signatures were made of, unless
+        the Jaccard estimate is conclusive (then the estimate)."""
+        signatures, p = candidates.sketches.signatures, self.policy
+        similarity = pair_estimates(signatures, signatures, pairs)
+        uncertain = ~conclusive(similarity, p.threshold, p.num_perm, p.measure)
+        if uncertain.any():
+            texts = np.unique(pairs[uncertain])
+            sets = self._shingle_sets(candidates, texts)
+            similarity[uncertain] = exact_similarities(sets, sets, np.searchsorted(texts, pairs[uncertain]), p.measure)
+        return similarity
 
     def _stored_similarity(self, con: duckdb.DuckDBPyConnection, candidates: Candidates, stored_ids: list[str],
                            pairs: np.ndarray) -> np.ndarray:

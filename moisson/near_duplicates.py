@@ -65,6 +65,32 @@ def estimated_jaccard(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return (left == right).mean(axis=1)
 
 
+def pair_estimates(left: np.ndarray, right: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """`estimated_jaccard` of each pair (row of `left`, row of `right`), a bounded number of pairs at a time."""
+    result = np.empty(len(pairs))
+    for start in range(0, len(pairs), PAIRS_AT_ONCE):
+        chunk = pairs[start : start + PAIRS_AT_ONCE]
+        result[start : start + len(chunk)] = estimated_jaccard(left[chunk[:, 0]], right[chunk[:, 1]])
+    return result
+
+
+CONCLUSIVE_DEVIATIONS = 4.0
+
+
+def conclusive(estimates: np.ndarray, threshold: float, num_perm: int, measure: str) -> np.ndarray:
+    """The pairs whose Jaccard estimate settles the decision without counting shared shingles: more than 4
+    standard deviations of the estimate (at the threshold) above it, or below it for Jaccard. With 128
+    permutations and 0.8 that is >= 0.94 (a pair at 0.8 gets there with probability 3e-6) or <= 0.66
+    (1e-4; LSH itself misses 2% of them). A containment can be high while the Jaccard is low, so for
+    containment only a high estimate settles (containment >= Jaccard). Near-identical pages (templates,
+    boilerplate) then cost one signature comparison per pair instead of a count of their shingles."""
+    margin = CONCLUSIVE_DEVIATIONS * np.sqrt(threshold * (1 - threshold) / num_perm)
+    settled = estimates >= threshold + margin
+    if measure != "containment":
+        settled |= estimates <= threshold - margin
+    return settled
+
+
 @dataclass(frozen=True)
 class ShingleSets:
     """Distinct shingle hashes of some texts, sorted, back to back: text i owns values[offsets[i]:offsets[i + 1]]."""

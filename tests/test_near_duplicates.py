@@ -5,7 +5,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from moisson.near_duplicates import ShingleSets, components, exact_similarities
+from moisson.near_duplicates import ShingleSets, components, conclusive, exact_similarities, pair_estimates
 
 
 def reference_labels(edges: list[tuple[int, int]]) -> dict[int, int]:
@@ -64,3 +64,15 @@ def test_exact_similarities_count_shared_shingles_like_python_sets():
         shared = len(texts[a] & texts[b])
         assert j == pytest.approx(shared / len(texts[a] | texts[b]))
         assert c == pytest.approx(shared / min(len(texts[a]), len(texts[b])))
+
+
+def test_only_estimates_far_from_the_threshold_settle_a_pair_and_never_a_low_one_for_containment():
+    estimates = np.array([0.95, 0.93, 0.8, 0.67, 0.65, 0.1])
+    assert conclusive(estimates, 0.8, 128, "jaccard").tolist() == [True, False, False, False, True, True]
+    assert conclusive(estimates, 0.8, 128, "containment").tolist() == [True, False, False, False, False, False]
+    assert not conclusive(np.array([0.99]), 0.8, 16, "jaccard").any()  # 16 permutations: too noisy to settle
+
+
+def test_pair_estimates_are_the_share_of_equal_minhash_values():
+    signatures = np.array([[1, 2, 3, 4], [1, 2, 0, 0], [9, 9, 9, 9]], dtype=np.uint32)
+    assert pair_estimates(signatures, signatures, np.array([[0, 1], [1, 0], [0, 2], [2, 2]])).tolist() == [0.5, 0.5, 0.0, 1.0]
