@@ -140,10 +140,13 @@ def moisson_worker(documents: Path, store: Path, decisions: Path, batch: int) ->
     dedup, _ = open_store(store, store / "no-corpus", policy, store.parent / "tmp", kept_texts)
     started = time.perf_counter()
     total = frame.select(pl.len()).collect().item()
-    parts = [dedup.deduplicate(frame.slice(start, batch)) for start in range(0, total, batch)]
+    parts, phases = [], {}
+    for start in range(0, total, batch):
+        parts.append(dedup.deduplicate(frame.slice(start, batch)))
+        phases = {phase: phases.get(phase, 0.0) + seconds for phase, seconds in dedup.seconds.items()}
     elapsed = time.perf_counter() - started
     pl.concat(parts).write_parquet(decisions)
-    decisions.with_suffix(".json").write_text(json.dumps({"dedup_seconds": elapsed}))
+    decisions.with_suffix(".json").write_text(json.dumps({"dedup_seconds": elapsed, "phases": phases}))
 
 
 def run_moisson(documents: Path, work: Path, name: str, batch: int):
@@ -152,8 +155,10 @@ def run_moisson(documents: Path, work: Path, name: str, batch: int):
     measured = measure(command, REPO, work / f"{name}.log", env={**os.environ, "PYTHONPATH": str(REPO)})
     if measured.returncode != 0:
         raise SystemExit(f"moisson worker failed:\n{measured.output_tail}")
-    inside = json.loads(decisions.with_suffix(".json").read_text())["dedup_seconds"]
-    return measured, pl.read_parquet(decisions), inside
+    inside = json.loads(decisions.with_suffix(".json").read_text())
+    print(f"{name}: {inside['dedup_seconds']:.2f} s in DedupStore.deduplicate: "
+          + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in inside.get("phases", {}).items()))
+    return measured, pl.read_parquet(decisions), inside["dedup_seconds"]
 
 
 def moisson_clusters(decisions: pl.DataFrame) -> UnionFind:

@@ -3,7 +3,8 @@
 The store keeps, for every document in the corpus, its text fingerprint, its MinHash signature and
 its LSH band hashes, as Parquet parts that only grow. A run computes those only for its new
 documents and joins them, in DuckDB, against the stored ones: exact duplicates by fingerprint,
-near-duplicate candidates by band, then verified on the signatures and clustered. The document
+near-duplicate candidates by band. Candidate pairs are verified (shared shingles counted, unless
+the signatures settle it) and clustered by connected components, in DuckDB again. The document
 kept in a cluster is one already in the corpus if there is one (the corpus never loses a
 document), else the earliest retrieved, then the smallest id. Re-running over the same input adds
 nothing and removes nothing.
@@ -12,8 +13,10 @@ nothing and removes nothing.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +51,16 @@ class Candidates:
 
 
 @dataclass(frozen=True)
+class CandidatePairs:
+    """Documents sharing a band: pairs of new ones (indices, left < right), and pairs (new index, stored
+    number) with stored ones, numbered in (retrieved_at, id) order."""
+
+    new: np.ndarray
+    stored_ids: list[str]
+    stored: np.ndarray
+
+
+@dataclass(frozen=True)
 class NearGraph:
     """Verified candidate pairs as edges between nodes: stored documents first, numbered in (retrieved_at,
     id) order, then the new ones in decision order, so the smallest node of a cluster is the one it keeps."""
@@ -67,6 +80,15 @@ class DedupStore:
         self.root, self.policy, self.tmp_dir, self.kept_texts = root, policy, tmp_dir, kept_texts
         self.bands, self.rows = lsh_parameters(candidate_jaccard(policy), policy.num_perm)
         self.hasher = MinHasher(policy.num_perm, policy.seed, policy.shingle_size)
+        self.seconds: dict[str, float] = {}  # wall time of each phase of the last `deduplicate`, for benchmarks and logs
+
+    @contextmanager
+    def _timed(self, phase: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - started
 
     @property
     def settings(self) -> dict[str, object]:
@@ -112,15 +134,20 @@ class DedupStore:
         """
         if not self.is_current():
             raise RuntimeError(f"dedup store {self.root} was built with other settings; rebuild it first")
+        self.seconds = {}
         documents = documents.lazy()
-        known = self._known_decisions(documents.select("id").collect()["id"].to_list())
-        new = documents.filter(~pl.col("id").is_in(known["id"].implode())).sort("retrieved_at", "id").collect()
-        candidates = self._prepare(new)
-        reasons, duplicate_of, similarity = self._exact(candidates)
+        with self._timed("earlier decisions"):
+            known = self._known_decisions(documents.select("id").collect()["id"].to_list())
+            new = documents.filter(~pl.col("id").is_in(known["id"].implode())).sort("retrieved_at", "id").collect()
+        with self._timed("signatures"):
+            candidates = self._prepare(new)
+        with self._timed("exact duplicates"):
+            reasons, duplicate_of, similarity = self._exact(candidates)
         self._near(candidates, reasons, duplicate_of, similarity)
-        decided = pl.DataFrame({"id": candidates.ids, "reason": reasons, "duplicate_of": duplicate_of,
-                                "similarity": similarity, "already_kept": [False] * len(reasons)}, schema=DECISION_SCHEMA)
-        self._append(candidates, [i for i, reason in enumerate(reasons) if reason is None], decided)
+        with self._timed("appends"):
+            decided = pl.DataFrame({"id": candidates.ids, "reason": reasons, "duplicate_of": duplicate_of,
+                                    "similarity": similarity, "already_kept": [False] * len(reasons)}, schema=DECISION_SCHEMA)
+            self._append(candidates, [i for i, reason in enumerate(reasons) if reason is None], decided)
         return pl.concat([known, decided])
 
     def rebuild(self, corpus: pl.DataFrame) -> None:
@@ -191,10 +218,14 @@ class DedupStore:
         if len(live) == 0:
             return
         with self._connect() as con:
-            graph = self._verified_graph(con, candidates, live)
+            with self._timed("candidate pairs"):
+                pairs = self._candidate_pairs(con, candidates, live)
+            with self._timed("verification"):
+                graph = self._verify(con, candidates, pairs)
             if len(graph.left) == 0:
                 return
-            nodes, labels = components(con, graph.left, graph.right)
+            with self._timed("clusters"):
+                nodes, labels = components(con, graph.left, graph.right)
         best = np.zeros(len(graph.stored_ids) + len(candidates.ids))
         np.maximum.at(best, graph.left, graph.similarity)
         np.maximum.at(best, graph.right, graph.similarity)
@@ -205,27 +236,29 @@ class DedupStore:
                 duplicate_of[node - offset] = graph.stored_ids[label] if label < offset else candidates.ids[label - offset]
                 similarity[node - offset] = round(float(best[node]), 4)
 
-    def _verified_graph(self, con: duckdb.DuckDBPyConnection, candidates: Candidates, live: np.ndarray) -> NearGraph:
-        """Candidate pairs from shared bands (among the new documents, and with the stored ones), each kept
-        if its similarity reaches the threshold."""
+    def _candidate_pairs(self, con: duckdb.DuckDBPyConnection, candidates: Candidates, live: np.ndarray) -> CandidatePairs:
+        """Pairs sharing a band, among the new documents and with the stored ones: equi-joins in DuckDB."""
         con.register("incoming", pl.DataFrame({  # polars, not pyarrow, from numpy: pyarrow would import pandas
             "band": np.tile(np.arange(self.bands, dtype=np.int16), len(live)),
             "hash": candidates.bands[live].reshape(-1),
             "doc": np.repeat(live, self.bands),
         }))
-        new_pairs = con.execute(
+        new = con.execute(
             "SELECT DISTINCT a.doc AS left_doc, b.doc AS right_doc FROM incoming a JOIN incoming b USING (band, hash) "
             "WHERE a.doc < b.doc").fetchnumpy()
-        new_pairs = np.column_stack([new_pairs["left_doc"], new_pairs["right_doc"]]).astype(np.int64).reshape(-1, 2)
-        stored_ids, stored_pairs = self._stored_pairs(con)
-        offset = len(stored_ids)
-        new_similarity = self._new_similarity(candidates, new_pairs)
-        stored_similarity = self._stored_similarity(con, candidates, stored_ids, stored_pairs)
-        left = np.concatenate([offset + new_pairs[:, 0], offset + stored_pairs[:, 0]])
-        right = np.concatenate([offset + new_pairs[:, 1], stored_pairs[:, 1]])
-        similarity = np.concatenate([new_similarity, stored_similarity])
+        stored_ids, stored = self._stored_pairs(con)
+        return CandidatePairs(np.column_stack([new["left_doc"], new["right_doc"]]).astype(np.int64).reshape(-1, 2),
+                              stored_ids, stored)
+
+    def _verify(self, con: duckdb.DuckDBPyConnection, candidates: Candidates, pairs: CandidatePairs) -> NearGraph:
+        """The candidate pairs whose similarity reaches the threshold, as edges between node numbers."""
+        offset = len(pairs.stored_ids)
+        left = np.concatenate([offset + pairs.new[:, 0], offset + pairs.stored[:, 0]])
+        right = np.concatenate([offset + pairs.new[:, 1], pairs.stored[:, 1]])
+        similarity = np.concatenate([self._new_similarity(candidates, pairs.new),
+                                     self._stored_similarity(con, candidates, pairs.stored_ids, pairs.stored)])
         verified = similarity >= self.policy.threshold
-        return NearGraph(stored_ids, left[verified], right[verified], similarity[verified])
+        return NearGraph(pairs.stored_ids, left[verified], right[verified], similarity[verified])
 
     def _stored_pairs(self, con: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray]:
         """Stored documents sharing a band with a new one, numbered in (retrieved_at, id) order, and the
