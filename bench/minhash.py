@@ -31,6 +31,7 @@ import gzip
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -313,6 +314,8 @@ def main() -> int:
         figure |= {"million_peak_rss_mb": round(million_rss), "million_docs_per_s": round(million_rate)}
     if args.keep:
         print(f"kept {work}")
+    else:
+        shutil.rmtree(work)  # 1.4 GB with --million and the peer
     print("FIGURE " + " ".join(f"{k}={v}" for k, v in figure.items()))
     return 0
 
