@@ -12,7 +12,6 @@ import fcntl
 import os
 import shutil
 import sys
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,7 +110,6 @@ def _run(sources: list[str], layout: DataLayout) -> int:
     failed: list[str] = []
     with dg.DagsterInstance.get() as instance:
         curate = defs.resolve_job_def(CURATE_SOURCE)
-        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
         for source in sources:
             print(f"==> curating source {source}", flush=True)
             result = curate.execute_in_process(partition_key=source, instance=instance, raise_on_error=False, run_config=QUIET_LOGS)
@@ -125,16 +123,6 @@ def _run(sources: list[str], layout: DataLayout) -> int:
             failed.append("publication")
     _summary(layout, time.monotonic() - started, failed)
     return EXIT_FAILED if failed else 0
-
-
-def _warm_up() -> None:
-    """Import Great Expectations (seconds of start-up, needed only by the publication's checks) while the
-    sources are curated: the main process mostly waits on the extraction workers then."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    try:
-        import great_expectations  # noqa: F401
-    except Exception:  # the check itself will report a broken install
-        pass
 
 
 def _report(result, instance) -> None:
