@@ -21,7 +21,14 @@ original are duplicates when their true Jaccard is >= 0.8 (the threshold both sy
 3. With --million: 1,000,000 documents deduplicated by Moisson in batches of 100,000 (the way
    nightly runs add to a corpus), for peak RSS.
 
-Options: --docs N (default 100000), --million, --skip-peer, --keep. Last line: FIGURE ...
+4. With --templated N (instead of 1-3): N templated pages (one long text, a different title and
+   record number each: Jaccard about 0.9 between any two), the case that makes LSH buckets of N
+   documents; deduplicated in one run, then again into a new store in two runs of N/2, then the
+   second half alone against a store rebuilt from the first half as a published corpus (N/2 stored
+   pages in one bucket, all kept). Wall time, docs/s, peak RSS, candidate pairs, documents removed
+   (all but one should be, none of the stored ones in the last case).
+
+Options: --docs N (default 100000), --million, --skip-peer, --keep, --templated N. Last line: FIGURE ...
 """
 
 from __future__ import annotations
@@ -134,20 +141,24 @@ def moisson_worker(documents: Path, store: Path, decisions: Path, batch: int) ->
     policy = DedupPolicy(threshold=THRESHOLD, num_perm=NUM_PERM, shingle_size=SHINGLE, seed=SEED)
     frame = pl.scan_parquet(documents)
 
+    published = [frame] + [pl.scan_parquet(path) for path in sorted((store.parent / "corpus").glob("*/*.parquet"))]
+
     def kept_texts(ids: list[str]) -> dict[str, str]:  # what the corpus lookup does in the pipeline
-        found = frame.filter(pl.col("id").is_in(ids)).select("id", "text").collect()
+        found = pl.concat(published).filter(pl.col("id").is_in(ids)).select("id", "text").unique("id").collect()
         return dict(zip(found["id"].to_list(), found["text"].to_list()))
 
-    dedup, _ = open_store(store, store / "no-corpus", policy, store.parent / "tmp", kept_texts)
+    # a corpus published before this store existed (only --templated writes one): rebuilt into the store, all kept
+    dedup, _ = open_store(store, store.parent / "corpus", policy, store.parent / "tmp", kept_texts)
     started = time.perf_counter()
     total = frame.select(pl.len()).collect().item()
-    parts, phases = [], {}
+    parts, phases, counts = [], {}, {}
     for start in range(0, total, batch):
         parts.append(dedup.deduplicate(frame.slice(start, batch)))
         phases = {phase: phases.get(phase, 0.0) + seconds for phase, seconds in dedup.seconds.items()}
+        counts = {name: counts.get(name, 0) + value for name, value in dedup.counts.items()}
     elapsed = time.perf_counter() - started
     pl.concat(parts).write_parquet(decisions)
-    decisions.with_suffix(".json").write_text(json.dumps({"dedup_seconds": elapsed, "phases": phases}))
+    decisions.with_suffix(".json").write_text(json.dumps({"dedup_seconds": elapsed, "phases": phases, "counts": counts}))
 
 
 def run_moisson(documents: Path, work: Path, name: str, batch: int):
@@ -158,7 +169,8 @@ def run_moisson(documents: Path, work: Path, name: str, batch: int):
         raise SystemExit(f"moisson worker failed:\n{measured.output_tail}")
     inside = json.loads(decisions.with_suffix(".json").read_text())
     print(f"{name}: {inside['dedup_seconds']:.2f} s in DedupStore.deduplicate: "
-          + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in inside.get("phases", {}).items()))
+          + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in inside.get("phases", {}).items())
+          + "; " + ", ".join(f"{name} {count:,}" for name, count in inside.get("counts", {}).items()))
     return measured, pl.read_parquet(decisions), inside["dedup_seconds"]
 
 
@@ -222,6 +234,52 @@ def run_datatrove(documents: pl.DataFrame, work: Path):
     return measured, clusters, peer_versions(python, ["datatrove", "spacy"])
 
 
+# ---------------------------------------------------------------- 4. templated pages
+
+TEMPLATE_WORDS = 220  # about 1,400 characters of shared text, as a portal's dataset page
+
+
+def templated(count: int, seed: int = 2) -> pl.DataFrame:
+    """`count` pages of one template: shared paragraphs, a title of three words and a record number each."""
+    rng = np.random.default_rng(seed)
+    paragraphs = load_paragraphs()
+    words = " ".join(paragraphs[i] for i in rng.choice(len(paragraphs), 6, replace=False)).split(" ")[:TEMPLATE_WORDS]
+    body = " ".join(words)
+    vocabulary = sorted({word for paragraph in paragraphs[:2000] for word in paragraph.lower().split() if word.isalpha()})
+    titles = rng.choice(len(vocabulary), size=(count, 3))
+    texts = [f"Dataset {' '.join(vocabulary[i] for i in title)}. Record {number} of the open data portal.\n{body}"
+             for number, title in enumerate(titles)]
+    start = np.datetime64("2026-02-01T00:00:00")
+    return pl.DataFrame({"id": [f"t{i:07d}" for i in range(count)], "text": texts,
+                         "retrieved_at": (start + np.arange(count).astype("timedelta64[s]")).astype("datetime64[us]")}
+                        ).with_columns(pl.col("retrieved_at").dt.replace_time_zone("UTC"))
+
+
+def templated_bench(count: int, work: Path) -> dict[str, object]:
+    pages = templated(count)
+    pages.write_parquet(work / "templated.parquet")
+    half = count // 2
+    pages.slice(half).write_parquet(work / "templated-new.parquet")
+    figure: dict[str, object] = {"templated_docs": count}
+    print(f"# {count} templated pages; moisson {_git_commit()}")
+    print(f"{'run':<44} {'wall s':>8} {'docs/s':>10} {'peak RSS MB':>12} {'removed':>8} {'kept':>5}")
+    runs = (("one run", "templated", work / "templated.parquet", count),
+            ("two runs of half", "templated_halves", work / "templated.parquet", count - half),
+            (f"half new against {half} stored (all kept)", "templated_stored", work / "templated-new.parquet", count - half))
+    for name, key, documents, batch in runs:
+        shutil.rmtree(work / "store", ignore_errors=True)
+        if key == "templated_stored":  # a corpus published without dedup: the store is rebuilt from it, all kept
+            (work / "corpus" / "xx").mkdir(parents=True)
+            pages.head(half).write_parquet(work / "corpus" / "xx" / "part-0.parquet")
+        measured, decisions, _ = run_moisson(documents, work, key, batch=batch)
+        removed = decisions.filter(pl.col("reason").is_not_null()).height
+        print(f"{name:<44} {measured.wall_s:>8.1f} {decisions.height / measured.wall_s:>10,.0f} {measured.peak_rss_mb:>12,.0f} "
+              f"{removed:>8} {decisions.height - removed:>5}")
+        figure |= {f"{key}_docs_per_s": round(decisions.height / measured.wall_s), f"{key}_peak_rss_mb": round(measured.peak_rss_mb),
+                   f"{key}_removed": removed}
+    return figure
+
+
 # ---------------------------------------------------------------- scoring and report
 
 def truth_clusters(truth: list[tuple[str, str, float]]) -> UnionFind:
@@ -244,6 +302,7 @@ def main() -> int:
     parser.add_argument("--million", action="store_true")
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--templated", type=int, metavar="N", help="only the templated-pages case, with N pages")
     parser.add_argument("--worker", nargs=4, metavar=("DOCS", "STORE", "OUT", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -253,6 +312,12 @@ def main() -> int:
         print(f"missing {PARAGRAPHS}: this benchmark reads ../shared/data", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="moisson-bench-minhash-"))
+    if args.templated:
+        figure = templated_bench(args.templated, work)
+        if not args.keep:
+            shutil.rmtree(work)
+        print("FIGURE " + " ".join(f"{k}={v}" for k, v in figure.items()))
+        return 0
     documents, truth = generate(args.docs)
     documents.write_parquet(work / "documents.parquet")
     universe = set(documents["id"].to_list())

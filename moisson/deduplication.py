@@ -81,6 +81,7 @@ class DedupStore:
         self.bands, self.rows = lsh_parameters(candidate_jaccard(policy), policy.num_perm)
         self.hasher = MinHasher(policy.num_perm, policy.seed, policy.shingle_size)
         self.seconds: dict[str, float] = {}  # wall time of each phase of the last `deduplicate`, for benchmarks and logs
+        self.counts: dict[str, int] = {}  # candidate and verified pairs of the last `deduplicate`, likewise
 
     @contextmanager
     def _timed(self, phase: str):
@@ -134,7 +135,7 @@ class DedupStore:
         """
         if not self.is_current():
             raise RuntimeError(f"dedup store {self.root} was built with other settings; rebuild it first")
-        self.seconds = {}
+        self.seconds, self.counts = {}, {}
         documents = documents.lazy()
         with self._timed("earlier decisions"):
             known = self._known_decisions(documents.select("id").collect()["id"].to_list())
@@ -222,6 +223,7 @@ class DedupStore:
                 pairs = self._candidate_pairs(con, candidates, live)
             with self._timed("verification"):
                 graph = self._verify(con, candidates, pairs)
+            self.counts = {"new pairs": len(pairs.new), "stored pairs": len(pairs.stored), "verified pairs": len(graph.left)}
             if len(graph.left) == 0:
                 return
             with self._timed("clusters"):
