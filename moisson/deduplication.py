@@ -3,8 +3,9 @@
 The store keeps, for every document in the corpus, its text fingerprint, its MinHash signature and
 its LSH band hashes, as Parquet parts that only grow. A run computes those only for its new
 documents and joins them, in DuckDB, against the stored ones: exact duplicates by fingerprint,
-near-duplicate candidates by band. Candidate pairs are verified (shared shingles counted, unless
-the signatures settle it) and clustered by connected components, in DuckDB again. The document
+near-duplicate candidates by band (a linear number of them in the huge buckets of templated pages).
+Candidate pairs are verified (shared shingles counted, unless the signatures settle it) and
+clustered by connected components, in DuckDB again. The document
 kept in a cluster is one already in the corpus if there is one (the corpus never loses a
 document), else the earliest retrieved, then the smallest id. Re-running over the same input adds
 nothing and removes nothing.
@@ -30,8 +31,8 @@ from moisson.atomic_files import atomic_path, write_parquet, write_text
 from moisson.workers import map_documents
 from moisson.config import DedupPolicy
 from moisson.minhash import SCHEME, MinHasher, Sketches, sketch_batch
-from moisson.near_duplicates import (ShingleSets, band_hashes, candidate_jaccard, components, conclusive,
-                                     estimated_jaccard, exact_similarities, lsh_parameters, pair_estimates)
+from moisson.near_duplicates import (NEW_PAIRS, STORED_PAIRS, ShingleSets, band_hashes, candidate_jaccard, components,
+                                     conclusive, estimated_jaccard, exact_similarities, lsh_parameters, pair_estimates)
 
 BATCH = 5_000  # texts per signature job: big enough to amortise the pool, small enough to spread
 DUCKDB_MEMORY = "1GB"  # past this, DuckDB spills joins to the store's tmp folder: the index never has to fit in memory
@@ -52,8 +53,9 @@ class Candidates:
 
 @dataclass(frozen=True)
 class CandidatePairs:
-    """Documents sharing a band: pairs of new ones (indices, left < right), and pairs (new index, stored
-    number) with stored ones, numbered in (retrieved_at, id) order."""
+    """Documents sharing a band (all pairs of a bucket, or a star and a chain past BUCKET_ALL_PAIRS members):
+    pairs of new ones (indices, left < right), and pairs (new index, stored number) with stored ones,
+    numbered in (retrieved_at, id) order."""
 
     new: np.ndarray
     stored_ids: list[str]
@@ -245,9 +247,7 @@ class DedupStore:
             "hash": candidates.bands[live].reshape(-1),
             "doc": np.repeat(live, self.bands),
         }))
-        new = con.execute(
-            "SELECT DISTINCT a.doc AS left_doc, b.doc AS right_doc FROM incoming a JOIN incoming b USING (band, hash) "
-            "WHERE a.doc < b.doc").fetchnumpy()
+        new = con.execute(NEW_PAIRS).fetchnumpy()  # bounded in big buckets: a star and a chain
         stored_ids, stored = self._stored_pairs(con)
         return CandidatePairs(np.column_stack([new["left_doc"], new["right_doc"]]).astype(np.int64).reshape(-1, 2),
                               stored_ids, stored)
@@ -264,17 +264,20 @@ class DedupStore:
 
     def _stored_pairs(self, con: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray]:
         """Stored documents sharing a band with a new one, numbered in (retrieved_at, id) order, and the
-        pairs (new document, stored number). Bands of a document whose kept part never got written (a
-        crash between the two writes) match nothing."""
+        pairs (new document, stored number), a bounded number per new document and bucket (STORED_PAIRS).
+        Bands of a document whose kept part never got written (a crash between the two writes) match nothing."""
         stored_bands, kept = self._parts("bands"), self._parts("kept")
         if stored_bands is None or kept is None:
             return [], np.empty((0, 2), np.int64)
-        con.execute("CREATE TEMP TABLE stored_pairs AS SELECT DISTINCT a.doc, s.id FROM incoming a "
-                    "JOIN read_parquet(?) s USING (band, hash)", [stored_bands])
+        con.execute("CREATE TEMP TABLE matched AS SELECT DISTINCT s.band, s.hash, s.id FROM read_parquet(?) s "
+                    "JOIN (SELECT DISTINCT band, hash FROM incoming) USING (band, hash)", [stored_bands])
+        con.execute("CREATE TEMP TABLE dates AS SELECT id, min(retrieved_at) AS retrieved_at FROM read_parquet(?) "
+                    "WHERE id IN (SELECT id FROM matched) GROUP BY id", [kept])
+        con.execute("CREATE TEMP TABLE stored_bands AS SELECT band, hash, id, retrieved_at FROM matched JOIN dates USING (id)")
+        con.execute(f"CREATE TEMP TABLE stored_pairs AS {STORED_PAIRS}")
         con.execute(
             "CREATE TEMP TABLE stored AS SELECT id, (row_number() OVER (ORDER BY retrieved_at, id) - 1)::BIGINT AS node "
-            "FROM (SELECT id, min(retrieved_at) AS retrieved_at FROM read_parquet(?) "
-            "WHERE id IN (SELECT id FROM stored_pairs) GROUP BY id)", [kept])
+            "FROM dates WHERE id IN (SELECT id FROM stored_pairs)")
         ids = [row[0] for row in con.execute("SELECT id FROM stored ORDER BY node").fetchall()]
         pairs = con.execute("SELECT p.doc, s.node FROM stored_pairs p JOIN stored s USING (id)").fetchnumpy()
         return ids, np.column_stack([pairs["doc"], pairs["node"]]).astype(np.int64).reshape(-1, 2)

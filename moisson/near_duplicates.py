@@ -2,7 +2,8 @@
 
 Bands are hashed in bulk with numpy; candidate pairs come from an equi-join on (band, hash), which
 DuckDB runs out of core, so the index of a large corpus never has to sit in memory as Python
-objects. Every candidate pair is verified on its exact similarity (shared shingles, all pairs at
+objects; a bucket of more than BUCKET_ALL_PAIRS documents (templated pages) proposes a linear number
+of pairs instead of all of them. Every candidate pair is verified on its exact similarity (shared shingles, all pairs at
 once in numpy) so that a chance collision in one band never removes a document, and documents
 linked by verified pairs form one cluster, found in DuckDB too, which keeps exactly one document.
 """
@@ -154,6 +155,48 @@ def candidate_jaccard(policy) -> float:
         return policy.threshold / (2.5 - policy.threshold)
     return policy.threshold
 
+
+# A bucket of templated pages holds nearly all of them: all its pairs would be quadratic (3,000 pages, 4.5
+# million pairs per band). Past BUCKET_ALL_PAIRS members, a bucket proposes only a star and a chain in node
+# order: each member with the bucket's first (the one its cluster keeps, when they are near duplicates)
+# and with the one before it. Every member shares a band of identical MinHash values with all the others,
+# so they are near duplicates of their neighbours with high probability; the verification still rejects
+# any pair below the threshold. Smaller buckets propose every pair, as before.
+BUCKET_ALL_PAIRS = 32
+
+# Pairs of new documents (`incoming`: band, hash, doc; doc in decision order), left < right. Only the rows
+# of buckets with two members or more go through the self-join or the windows: most buckets hold one.
+NEW_PAIRS = f"""
+WITH shared AS MATERIALIZED (
+    SELECT i.band, i.hash, i.doc, s.size FROM incoming i
+    JOIN (SELECT band, hash, count(*) AS size FROM incoming GROUP BY band, hash HAVING count(*) > 1) s USING (band, hash)
+),
+small AS (SELECT band, hash, doc FROM shared WHERE size <= {BUCKET_ALL_PAIRS}),
+big AS (
+    SELECT doc, lag(doc) OVER (PARTITION BY band, hash ORDER BY doc) AS previous,
+           min(doc) OVER (PARTITION BY band, hash) AS first
+    FROM shared WHERE size > {BUCKET_ALL_PAIRS}
+)
+SELECT DISTINCT left_doc, right_doc FROM (
+    SELECT a.doc AS left_doc, b.doc AS right_doc FROM small a JOIN small b USING (band, hash) WHERE a.doc < b.doc
+    UNION ALL SELECT previous, doc FROM big WHERE previous IS NOT NULL
+    UNION ALL SELECT first, doc FROM big WHERE first < doc
+)
+"""
+
+# Pairs (new doc, stored id) of new documents with stored ones (`stored_bands`: band, hash, id, retrieved_at,
+# one row per stored document and band): in a bucket of more than BUCKET_ALL_PAIRS stored documents, a
+# new one meets only the earliest BUCKET_ALL_PAIRS (its cluster keeps the earliest) and the latest
+# BUCKET_ALL_PAIRS (its neighbours in node order, new documents numbered after every stored one).
+STORED_PAIRS = f"""
+WITH ranked AS (
+    SELECT band, hash, id, row_number() OVER (bucket ORDER BY retrieved_at, id) AS from_first,
+           row_number() OVER (bucket ORDER BY retrieved_at DESC, id DESC) AS from_last
+    FROM stored_bands WINDOW bucket AS (PARTITION BY band, hash)
+)
+SELECT DISTINCT a.doc, r.id FROM incoming a JOIN ranked r USING (band, hash)
+WHERE r.from_first <= {BUCKET_ALL_PAIRS} OR r.from_last <= {BUCKET_ALL_PAIRS}
+"""
 
 # Each node starts with the smallest node among itself and its neighbours; then, round after round, the
 # nodes whose label just dropped offer it to their neighbours, which take it if it is smaller. USING KEY

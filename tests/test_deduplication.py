@@ -120,3 +120,33 @@ def test_containment_catches_a_replaced_paragraph_that_jaccard_misses(tmp_path):
         store, _ = open_store(tmp_path / measure, tmp_path / "corpus", policy, tmp_path / "tmp")
         by_id = {row["id"]: row for row in store.deduplicate(frame(("a", original, 1), ("b", variant, 2))).to_dicts()}
         assert by_id["b"]["reason"] == expected, measure
+
+
+def templated_pages(count: int, first: int = 0, prefix: str = "t") -> list[tuple[str, str, int]]:
+    """Pages of one template that differ by a record number: every pair is a near duplicate (Jaccard ~0.9)."""
+    return [(f"{prefix}{i:04d}", f"Record {prefix}{first + i} of the portal. {BASE} {BASE.replace('river', 'stream')}", first + i)
+            for i in range(count)]
+
+
+def test_a_bucket_of_templated_pages_is_bounded_and_still_one_cluster_that_keeps_the_earliest(store):
+    count = 400
+    pages = templated_pages(count)
+    pages[-1] = (pages[-1][0], pages[-1][1], -5)  # the earliest retrieved is the last id
+    by_id = decisions(store, *pages)
+    assert [i for i, row in by_id.items() if row["reason"] is None] == ["t0399"]
+    assert {row["duplicate_of"] for row in by_id.values() if row["reason"]} == {"t0399"}
+    assert store.counts["new pairs"] <= 2 * count * store.bands  # a star and a chain per band, at most
+    assert store.counts["new pairs"] < count * (count - 1) // 2 // 10  # all pairs: 79,800
+
+
+def test_a_new_page_meets_a_bounded_number_of_stored_pages_of_its_template(tmp_path):
+    corpus = tmp_path / "corpus" / "en"
+    corpus.mkdir(parents=True)
+    stored = 600  # published without dedup, so all kept: 600 stored documents in the same buckets
+    frame(*templated_pages(stored, first=10)).write_parquet(corpus / "part-0.parquet")
+    store, how = open_store(tmp_path / "dedup", tmp_path / "corpus", POLICY, tmp_path / "tmp")
+    assert how == f"rebuilt from {stored} corpus documents (no stored index)"
+    by_id = decisions(store, *templated_pages(3, first=-10, prefix="n"))  # retrieved before every stored one
+    assert {(row["reason"], row["duplicate_of"]) for row in by_id.values()} == {("near_duplicate", "t0000")}
+    assert store.counts["stored pairs"] <= 3 * 2 * 32 * store.bands and store.counts["stored pairs"] < 3 * stored // 2
+    assert store.kept_count() == stored

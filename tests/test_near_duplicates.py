@@ -3,9 +3,11 @@ against a plain reference."""
 
 import duckdb
 import numpy as np
+import polars as pl
 import pytest
 
-from moisson.near_duplicates import ShingleSets, components, conclusive, exact_similarities, pair_estimates
+from moisson.near_duplicates import (BUCKET_ALL_PAIRS, NEW_PAIRS, STORED_PAIRS, ShingleSets, components, conclusive,
+                                     exact_similarities, pair_estimates)
 
 
 def reference_labels(edges: list[tuple[int, int]]) -> dict[int, int]:
@@ -76,3 +78,66 @@ def test_only_estimates_far_from_the_threshold_settle_a_pair_and_never_a_low_one
 def test_pair_estimates_are_the_share_of_equal_minhash_values():
     signatures = np.array([[1, 2, 3, 4], [1, 2, 0, 0], [9, 9, 9, 9]], dtype=np.uint32)
     assert pair_estimates(signatures, signatures, np.array([[0, 1], [1, 0], [0, 2], [2, 2]])).tolist() == [0.5, 0.5, 0.0, 1.0]
+
+
+def new_pairs(incoming: dict[str, np.ndarray], query: str = NEW_PAIRS) -> set[tuple[int, int]]:
+    with duckdb.connect() as con:
+        con.register("incoming", pl.DataFrame(incoming, schema={"band": pl.Int16, "hash": pl.UInt64, "doc": pl.Int64}))
+        found = con.execute(query).fetchall()
+    assert len(found) == len(set(found)), "distinct pairs"
+    return set(found)
+
+
+ALL_PAIRS = ("SELECT DISTINCT a.doc, b.doc FROM incoming a JOIN incoming b USING (band, hash) "
+             "WHERE a.doc < b.doc")  # the query before buckets were bounded
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_buckets_up_to_the_limit_propose_every_pair_as_before(seed):
+    rng = np.random.default_rng(seed)
+    docs, bands = 300, 5
+    incoming = {"band": np.tile(np.arange(bands), docs), "hash": rng.integers(0, 40, docs * bands).astype(np.uint64),
+                "doc": np.repeat(rng.permutation(docs), bands)}  # 300 docs in 40 buckets per band: about 8 each
+    sizes = np.unique(np.column_stack([incoming["band"], incoming["hash"]]), axis=0, return_counts=True)[1]
+    assert sizes.max() <= BUCKET_ALL_PAIRS
+    assert new_pairs(incoming) == new_pairs(incoming, ALL_PAIRS)
+
+
+def test_a_bucket_past_the_limit_proposes_a_star_and_a_chain_in_node_order():
+    members = np.random.default_rng(0).permutation(np.arange(1000, 3000, 2))  # 1,000 documents in one bucket
+    small = np.arange(BUCKET_ALL_PAIRS)  # and a full bucket in another band
+    incoming = {"band": np.r_[np.zeros(len(members)), np.ones(len(small))].astype(np.int16),
+                "hash": np.r_[np.full(len(members), 7), np.full(len(small), 7)].astype(np.uint64),
+                "doc": np.r_[members, small]}
+    ordered = sorted(members.tolist())
+    star = {(ordered[0], doc) for doc in ordered[1:]}
+    chain = set(zip(ordered, ordered[1:]))
+    every_small_pair = {(a, b) for a in small.tolist() for b in small.tolist() if a < b}
+    found = new_pairs(incoming)
+    assert found == star | chain | every_small_pair
+    assert len(found - every_small_pair) == 2 * len(members) - 3  # linear, against 499,500 pairs for all of them
+
+
+def stored_pairs(incoming: dict[str, np.ndarray], stored: dict[str, object]) -> set[tuple[int, str]]:
+    with duckdb.connect() as con:
+        con.register("incoming", pl.DataFrame(incoming, schema={"band": pl.Int16, "hash": pl.UInt64, "doc": pl.Int64}))
+        con.register("stored_bands", pl.DataFrame(stored, schema={"band": pl.Int16, "hash": pl.UInt64, "id": pl.String,
+                                                                  "retrieved_at": pl.Int64}))
+        found = con.execute(STORED_PAIRS).fetchall()
+    assert len(found) == len(set(found)), "distinct pairs"
+    return set(found)
+
+
+def test_new_documents_meet_the_earliest_and_latest_stored_documents_of_a_big_bucket_and_all_of_a_small_one():
+    count = 10_000
+    ids = [f"s{i:05d}" for i in range(count)]
+    dates = np.random.default_rng(1).permutation(count)  # retrieved_at, not the id, orders stored documents
+    small = [f"x{i}" for i in range(BUCKET_ALL_PAIRS)]
+    stored = {"band": [0] * count + [1] * len(small), "hash": [5] * count + [5] * len(small), "id": ids + small,
+              "retrieved_at": dates.tolist() + list(range(len(small)))}
+    incoming = {"band": np.array([0, 0, 0, 1], np.int16), "hash": np.array([5, 5, 6, 5], np.uint64),
+                "doc": np.array([0, 1, 2, 3])}
+    by_date = [ids[i] for i in np.argsort(dates)]
+    bounded = set(by_date[:BUCKET_ALL_PAIRS] + by_date[-BUCKET_ALL_PAIRS:])
+    assert stored_pairs(incoming, stored) == ({(doc, id_) for doc in (0, 1) for id_ in bounded}
+                                              | {(3, id_) for id_ in small})  # doc 2 shares no bucket
