@@ -158,8 +158,10 @@ def candidate_jaccard(policy) -> float:
 
 # A bucket of templated pages holds nearly all of them: all its pairs would be quadratic (3,000 pages, 4.5
 # million pairs per band). Past BUCKET_ALL_PAIRS members, a bucket proposes only a star and a chain in node
-# order: each member with the bucket's first (the one its cluster keeps, when they are near duplicates)
-# and with the one before it. Every member shares a band of identical MinHash values with all the others,
+# order: each member with the bucket's first (the one its cluster keeps, when they are near duplicates),
+# with the one before it, and with the first of its block of BUCKET_ALL_PAIRS members in that order (so
+# that if pages drift away from the first one, the smallest label still reaches them in a few dozen
+# rounds of COMPONENTS, not one round per member along the chain). Every member shares a band of identical MinHash values with all the others,
 # so they are near duplicates of their neighbours with high probability; the verification still rejects
 # any pair below the threshold. Smaller buckets propose every pair, as before.
 BUCKET_ALL_PAIRS = 32
@@ -172,15 +174,18 @@ WITH shared AS MATERIALIZED (
     JOIN (SELECT band, hash, count(*) AS size FROM incoming GROUP BY band, hash HAVING count(*) > 1) s USING (band, hash)
 ),
 small AS (SELECT band, hash, doc FROM shared WHERE size <= {BUCKET_ALL_PAIRS}),
-big AS (
-    SELECT doc, lag(doc) OVER (PARTITION BY band, hash ORDER BY doc) AS previous,
-           min(doc) OVER (PARTITION BY band, hash) AS first
+ordered AS (
+    SELECT band, hash, doc, lag(doc) OVER (PARTITION BY band, hash ORDER BY doc) AS previous,
+           min(doc) OVER (PARTITION BY band, hash) AS first,
+           (row_number() OVER (PARTITION BY band, hash ORDER BY doc) - 1) // {BUCKET_ALL_PAIRS} AS block
     FROM shared WHERE size > {BUCKET_ALL_PAIRS}
-)
+),
+big AS (SELECT doc, previous, first, min(doc) OVER (PARTITION BY band, hash, block) AS block_first FROM ordered)
 SELECT DISTINCT left_doc, right_doc FROM (
     SELECT a.doc AS left_doc, b.doc AS right_doc FROM small a JOIN small b USING (band, hash) WHERE a.doc < b.doc
     UNION ALL SELECT previous, doc FROM big WHERE previous IS NOT NULL
     UNION ALL SELECT first, doc FROM big WHERE first < doc
+    UNION ALL SELECT block_first, doc FROM big WHERE block_first < doc AND block_first > first
 )
 """
 
