@@ -31,9 +31,10 @@ def atomic_path(destination: Path, tmp_dir: Path):
         temporary.unlink(missing_ok=True)
 
 
-def write_parquet(table: pa.Table, destination: Path, tmp_dir: Path) -> None:
+def write_parquet(table: pa.Table, destination: Path, tmp_dir: Path, **options) -> None:
+    """zstd unless `options` (pyarrow's `write_table` keywords, per column if need be) say otherwise."""
     with atomic_path(destination, tmp_dir) as temporary:
-        pq.write_table(table, temporary, compression="zstd")
+        pq.write_table(table, temporary, **({"compression": "zstd"} | options))
 
 
 @contextmanager

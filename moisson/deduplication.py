@@ -25,14 +25,13 @@ import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from moisson.atomic_files import atomic_path, write_parquet, write_text
-from moisson.workers import map_documents
+from moisson.atomic_files import write_parquet, write_text
 from moisson.config import DedupPolicy
 from moisson.minhash import SCHEME, MinHasher, Sketches, sketch_batch
 from moisson.near_duplicates import (NEW_PAIRS, STORED_PAIRS, ShingleSets, band_hashes, candidate_jaccard, components,
                                      conclusive, estimated_jaccard, exact_similarities, lsh_parameters, pair_estimates)
+from moisson.workers import map_documents
 
 BATCH = 5_000  # texts per signature job: big enough to amortise the pool, small enough to spread
 DUCKDB_MEMORY = "1GB"  # past this, DuckDB spills joins to the store's tmp folder: the index never has to fit in memory
@@ -354,7 +353,8 @@ class DedupStore:
             "hash": candidates.bands[index].reshape(-1),
             "id": ids.gather(np.repeat(np.arange(len(ids)), self.bands)),
         }).to_arrow()
-        _write_part(bands, self.root / "bands" / part, self.tmp_dir, use_dictionary=["band"])
+        # random hashes and signatures neither compress nor make useful dictionaries, and trying costs more than the write
+        write_parquet(bands, self.root / "bands" / part, self.tmp_dir, use_dictionary=["band"])
         signatures = np.ascontiguousarray(candidates.sketches.signatures[index], dtype="<u4")
         width = signatures.shape[1] * 4
         documents = pl.DataFrame({
@@ -364,15 +364,8 @@ class DedupStore:
         }).to_arrow().append_column("signature", pa.Array.from_buffers(  # one buffer, no Python bytes per document
             pa.binary(), len(kept), [None, pa.py_buffer(np.arange(0, (len(kept) + 1) * width, width, dtype=np.int32)),
                                      pa.py_buffer(signatures)]))
-        _write_part(documents, self.root / "kept" / part, self.tmp_dir, use_dictionary=False,
+        write_parquet(documents, self.root / "kept" / part, self.tmp_dir, use_dictionary=False,
                     compression={"id": "zstd", "retrieved_at": "zstd", "fingerprint": "zstd", "signature": "none"})
-
-
-def _write_part(table: pa.Table, destination: Path, tmp_dir: Path, **options) -> None:
-    """An atomic Parquet write with per-column settings: random hashes and signatures neither compress nor
-    make useful dictionaries, and trying costs more than the rest of the write."""
-    with atomic_path(destination, tmp_dir) as temporary:
-        pq.write_table(table, temporary, **({"compression": "zstd"} | options))
 
 
 def _utc_microseconds(retrieved_at: pl.Series) -> pl.Series:
