@@ -30,7 +30,7 @@ from moisson.atomic_files import write_parquet, write_text
 from moisson.config import DedupPolicy
 from moisson.minhash import SCHEME, MinHasher, Sketches, sketch_batch
 from moisson.near_duplicates import (NEW_PAIRS, STORED_PAIRS, ShingleSets, band_hashes, candidate_jaccard, components,
-                                     conclusive, estimated_jaccard, exact_similarities, lsh_parameters, pair_estimates)
+                                     conclusive, exact_similarities, lsh_parameters, pair_estimates)
 from moisson.workers import map_documents
 
 BATCH = 5_000  # texts per signature job: big enough to amortise the pool, small enough to spread
@@ -76,8 +76,8 @@ class DedupStore:
     """Fingerprints, signatures and band hashes of every kept document, under one folder."""
 
     def __init__(self, root: Path, policy: DedupPolicy, tmp_dir: Path, kept_texts: TextLookup | None = None):
-        """`kept_texts` finds the texts of kept documents, so candidate pairs are verified on their exact
-        Jaccard similarity; without it, on the similarity estimated from the signatures."""
+        """`kept_texts` finds the texts of kept documents, so candidate pairs whose signature estimate is not
+        conclusive are verified on their exact similarity; without it, on the estimate."""
         self.root, self.policy, self.tmp_dir, self.kept_texts = root, policy, tmp_dir, kept_texts
         self.bands, self.rows = lsh_parameters(candidate_jaccard(policy), policy.num_perm)
         self.hasher = MinHasher(policy.num_perm, policy.seed, policy.shingle_size)
@@ -295,27 +295,33 @@ class DedupStore:
 
     def _stored_similarity(self, con: duckdb.DuckDBPyConnection, candidates: Candidates, stored_ids: list[str],
                            pairs: np.ndarray) -> np.ndarray:
-        """Similarity of (new, stored) pairs: exact where the stored text is found (`kept_texts`), else the
-        Jaccard estimate from the stored signature, which never exceeds the containment either."""
+        """Similarity of (new, stored) pairs, by the rule of `_new_similarity`: the Jaccard estimate from the
+        stored signatures (one read for all of them) where it is conclusive; else exact, on the stored text
+        (`kept_texts`, asked only for those pairs), or the estimate when that text is not found (which
+        never exceeds the containment either)."""
         if len(pairs) == 0:
             return np.empty(0)
-        found = self.kept_texts([stored_ids[i] for i in np.unique(pairs[:, 1])]) if self.kept_texts else {}
-        with_text = np.array([found.get(doc_id) is not None for doc_id in stored_ids], dtype=bool)
-        similarity = np.empty(len(pairs))
-        exact = with_text[pairs[:, 1]]
+        p = self.policy
+        stored = np.unique(pairs[:, 1])
+        signatures = self._stored_signatures(con, [stored_ids[i] for i in stored])
+        similarity = pair_estimates(candidates.sketches.signatures, signatures,
+                                    np.column_stack([pairs[:, 0], np.searchsorted(stored, pairs[:, 1])]))
+        uncertain = ~conclusive(similarity, p.threshold, p.num_perm, p.measure)
+        if not uncertain.any() or self.kept_texts is None:
+            return similarity
+        wanted = np.unique(pairs[uncertain, 1])
+        found = self.kept_texts([stored_ids[i] for i in wanted])
+        with_text = np.zeros(len(stored_ids), dtype=bool)
+        with_text[wanted] = [found.get(stored_ids[i]) is not None for i in wanted.tolist()]
+        exact = uncertain & with_text[pairs[:, 1]]
         if exact.any():
             texts = np.unique(pairs[exact, 1])
-            hashes, counts = self.hasher.shingle_hashes([found[stored_ids[i]] for i in texts])
+            hashes, counts = self.hasher.shingle_hashes([found[stored_ids[i]] for i in texts.tolist()])
             stored_sets = ShingleSets.of(hashes, counts)
             new_texts = np.unique(pairs[exact, 0])
             new_sets = self._shingle_sets(candidates, new_texts)
             local = np.column_stack([np.searchsorted(new_texts, pairs[exact, 0]), np.searchsorted(texts, pairs[exact, 1])])
-            similarity[exact] = exact_similarities(new_sets, stored_sets, local, self.policy.measure)
-        if not exact.all():
-            missing = np.unique(pairs[~exact, 1])
-            signatures = self._stored_signatures(con, [stored_ids[i] for i in missing])
-            rows = np.searchsorted(missing, pairs[~exact, 1])
-            similarity[~exact] = estimated_jaccard(candidates.sketches.signatures[pairs[~exact, 0]], signatures[rows])
+            similarity[exact] = exact_similarities(new_sets, stored_sets, local, p.measure)
         return similarity
 
     @staticmethod
@@ -328,7 +334,7 @@ class DedupStore:
         return ShingleSets.of(sketches.shingles[positions], sizes)
 
     def _stored_signatures(self, con: duckdb.DuckDBPyConnection, ids: list[str]) -> np.ndarray:
-        """Signatures of stored documents, in the order of `ids`: read only when their texts are not at hand."""
+        """Signatures of stored documents, in the order of `ids`, from the kept parts: one join for all of them."""
         con.register("wanted", pl.DataFrame({"id": ids, "row": np.arange(len(ids))}, schema={"id": pl.String, "row": pl.Int64}))
         rows = con.execute("SELECT any_value(k.signature) FROM read_parquet(?) k JOIN wanted w USING (id) "
                            "GROUP BY w.row ORDER BY w.row", [self._parts("kept")]).fetchall()

@@ -150,3 +150,59 @@ def test_a_new_page_meets_a_bounded_number_of_stored_pages_of_its_template(tmp_p
     assert {(row["reason"], row["duplicate_of"]) for row in by_id.values()} == {("near_duplicate", "t0000")}
     assert store.counts["stored pairs"] <= 3 * 2 * 32 * store.bands and store.counts["stored pairs"] < 3 * stored // 2
     assert store.kept_count() == stored
+
+
+LONG = " ".join(f"w{i}" for i in range(400))  # 396 distinct 5-word shingles
+
+
+def edited(text: str, words: int, tag: str) -> str:
+    """`words` words replaced, 20 apart: each costs 5 shingles (Jaccard (396 - 5k) / (396 + 5k))."""
+    tokens = text.split()
+    for k in range(words):
+        tokens[10 + 20 * k] = f"{tag}{k}"
+    return " ".join(tokens)
+
+
+def test_stored_pairs_count_shingles_only_when_the_estimate_is_not_conclusive(tmp_path):
+    other = " ".join(f"z{i}" for i in range(400))
+    texts = {"a": LONG, "b": other, "x": edited(LONG, 1, "x"), "y": edited(other, 6, "y")}  # Jaccard 0.975, 0.859
+    asked: list[str] = []
+
+    def kept_texts(ids):
+        asked.extend(ids)
+        return {i: texts[i] for i in ids}
+
+    store, _ = open_store(tmp_path / "dedup", tmp_path / "corpus", POLICY, tmp_path / "tmp", kept_texts)
+    decisions(store, ("a", texts["a"], 1), ("b", texts["b"], 2))
+    by_id = decisions(store, ("x", texts["x"], 3), ("y", texts["y"], 4))
+    assert store.counts["stored pairs"] == 2
+    assert asked == ["b"]  # x meets a with a conclusive estimate (>= 0.94): a's text is never read
+    assert (by_id["x"]["reason"], by_id["x"]["duplicate_of"]) == ("near_duplicate", "a") and by_id["x"]["similarity"] >= 0.94
+    assert (by_id["y"]["reason"], by_id["y"]["duplicate_of"]) == ("near_duplicate", "b")
+    assert by_id["y"]["similarity"] == round((396 - 30) / (396 + 30), 4)  # exact count, not the estimate
+
+
+def test_an_uncertain_stored_pair_without_its_text_falls_back_to_the_estimate(tmp_path):
+    store, _ = open_store(tmp_path / "dedup", tmp_path / "corpus", POLICY, tmp_path / "tmp", lambda ids: {})
+    decisions(store, ("b", LONG, 1))
+    by_id = decisions(store, ("y", edited(LONG, 6, "y"), 2))
+    assert by_id["y"]["reason"] == "near_duplicate" and by_id["y"]["similarity"] != round(366 / 426, 4)
+
+
+def test_incremental_decisions_equal_a_run_from_scratch(tmp_path):
+    bases = [" ".join(f"{letter}{i}" for i in range(400)) for letter in "abcdef"]
+    docs = [(f"o{n}", text, n) for n, text in enumerate(bases)]
+    for n, words in enumerate((1, 3, 6, 8, 9, 12, 20, 2, 7, 10, 5, 4)):  # Jaccard 0.975 down to 0.6
+        docs.append((f"v{n:02d}", edited(bases[n % len(bases)], words, f"v{n}e"), 10 + n))
+    texts = {doc_id: text for doc_id, text, _ in docs}
+    lookup = lambda ids: {i: texts[i] for i in ids}  # noqa: E731
+    scratch, _ = open_store(tmp_path / "scratch", tmp_path / "corpus", POLICY, tmp_path / "tmp", lookup)
+    once = decisions(scratch, *docs)
+    store, _ = open_store(tmp_path / "incremental", tmp_path / "corpus", POLICY, tmp_path / "tmp", lookup)
+    split = {}
+    for part in (docs[:9], docs[9:14], docs[14:]):
+        split |= decisions(store, *part)
+    assert {i for i, row in once.items() if row["reason"]} >= {"v00", "v01", "v02"}  # some near duplicates at all
+    for doc_id, row in once.items():
+        assert (split[doc_id]["reason"], split[doc_id]["duplicate_of"]) == (row["reason"], row["duplicate_of"]), doc_id
+        assert split[doc_id]["similarity"] == row["similarity"], doc_id
