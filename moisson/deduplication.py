@@ -224,7 +224,7 @@ class DedupStore:
                 pairs = self._candidate_pairs(con, candidates, live)
             with self._timed("verification"):
                 graph = self._verify(con, candidates, pairs)
-            self.counts = {"new pairs": len(pairs.new), "stored pairs": len(pairs.stored), "verified pairs": len(graph.left)}
+            self.counts |= {"new pairs": len(pairs.new), "stored pairs": len(pairs.stored), "verified pairs": len(graph.left)}
             if len(graph.left) == 0:
                 return
             with self._timed("clusters"):
@@ -287,6 +287,7 @@ class DedupStore:
         signatures, p = candidates.sketches.signatures, self.policy
         similarity = pair_estimates(signatures, signatures, pairs)
         uncertain = ~conclusive(similarity, p.threshold, p.num_perm, p.measure)
+        self.counts["counted new pairs"] = int(uncertain.sum())
         if uncertain.any():
             texts = np.unique(pairs[uncertain])
             sets = self._shingle_sets(candidates, texts)
@@ -307,6 +308,7 @@ class DedupStore:
         similarity = pair_estimates(candidates.sketches.signatures, signatures,
                                     np.column_stack([pairs[:, 0], np.searchsorted(stored, pairs[:, 1])]))
         uncertain = ~conclusive(similarity, p.threshold, p.num_perm, p.measure)
+        self.counts["counted stored pairs"] = 0
         if not uncertain.any() or self.kept_texts is None:
             return similarity
         wanted = np.unique(pairs[uncertain, 1])
@@ -314,6 +316,7 @@ class DedupStore:
         with_text = np.zeros(len(stored_ids), dtype=bool)
         with_text[wanted] = [found.get(stored_ids[i]) is not None for i in wanted.tolist()]
         exact = uncertain & with_text[pairs[:, 1]]
+        self.counts["counted stored pairs"] = int(exact.sum())
         if exact.any():
             texts = np.unique(pairs[exact, 1])
             hashes, counts = self.hasher.shingle_hashes([found[stored_ids[i]] for i in texts.tolist()])

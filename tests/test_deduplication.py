@@ -176,7 +176,7 @@ def test_stored_pairs_count_shingles_only_when_the_estimate_is_not_conclusive(tm
     decisions(store, ("a", texts["a"], 1), ("b", texts["b"], 2))
     by_id = decisions(store, ("x", texts["x"], 3), ("y", texts["y"], 4))
     assert store.counts["stored pairs"] == 2
-    assert asked == ["b"]  # x meets a with a conclusive estimate (>= 0.94): a's text is never read
+    assert asked == ["b"] and store.counts["counted stored pairs"] == 1  # x meets a with a conclusive estimate (>= 0.94): a's text is never read
     assert (by_id["x"]["reason"], by_id["x"]["duplicate_of"]) == ("near_duplicate", "a") and by_id["x"]["similarity"] >= 0.94
     assert (by_id["y"]["reason"], by_id["y"]["duplicate_of"]) == ("near_duplicate", "b")
     assert by_id["y"]["similarity"] == round((396 - 30) / (396 + 30), 4)  # exact count, not the estimate
