@@ -3,8 +3,8 @@
 Bands are hashed in bulk with numpy; candidate pairs come from an equi-join on (band, hash), which
 DuckDB runs out of core, so the index of a large corpus never has to sit in memory as Python
 objects; a bucket of more than BUCKET_ALL_PAIRS documents (templated pages) proposes a linear number
-of pairs instead of all of them. Every candidate pair is verified on its exact similarity (shared shingles, all pairs at
-once in numpy) so that a chance collision in one band never removes a document, and documents
+of pairs instead of all of them. Every candidate pair, new or stored, is verified on its signature estimate when that is
+conclusive (`conclusive`), else on its exact similarity (shared shingles, all pairs at once in numpy), so that a chance collision in one band never removes a document, and documents
 linked by verified pairs form one cluster, found in DuckDB too, which keeps exactly one document.
 """
 
