@@ -10,7 +10,8 @@ original are duplicates when their true Jaccard is >= 0.8 (the threshold both sy
    `MinHasher.signatures`, datasketch `MinHash.update_batch` (one MinHash per document) and
    `MinHash.bulk` (timed both on pre-shingled input, as datasketch measures it, and including
    shingling). Moisson's signatures are checked bit-identical to datasketch's with the same
-   per-shingle hash before the timings are printed.
+   per-shingle hash before the timings are printed. rensa 0.5.0 (Rust; RMinHash and CMinHash), in its
+   own venv under bench/.peers, timed on the same shingles, pre-shingled and with the shingling time.
 2. The near-duplicate stage on all documents: Moisson's `DedupStore.deduplicate` (a subprocess,
    from a Parquet file of documents to decisions), then a second run over the same input (must add
    nothing), against datatrove's four MinHash stages (signature, buckets, cluster, filter; default
@@ -128,7 +129,44 @@ def signature_rates(texts: list[str]) -> dict[str, float]:
     bulk = time.perf_counter() - started
     rates["datasketch_bulk_preshingled"] = len(texts) / bulk
     rates["datasketch_bulk_raw_text"] = len(texts) / (bulk + shingling)
+    for name, seconds in rensa_seconds(shingled).items():
+        rates[f"rensa_{name}_preshingled"] = len(texts) / seconds
+        rates[f"rensa_{name}_raw_text"] = len(texts) / (seconds + shingling)
     return rates
+
+
+RENSA_PINS = ["rensa==0.5.0"]
+RENSA_SCRIPT = """\
+import json, sys, time
+from rensa import CMinHash, RMinHash
+shingled = json.load(open(sys.argv[1], encoding="utf-8"))
+out = {}
+for kind in (RMinHash, CMinHash):
+    started = time.perf_counter()
+    for tokens in shingled:
+        kind(num_perm=int(sys.argv[2]), seed=int(sys.argv[3])).update(tokens)
+    out[kind.__name__] = time.perf_counter() - started
+print(json.dumps(out))
+"""
+
+
+def rensa_seconds(shingled: list[list[bytes]]) -> dict[str, float]:
+    """Seconds for rensa's RMinHash and CMinHash (Rust) on the same shingles, one core, in their own venv;
+    nothing when rensa does not install (its signatures are not datasketch's, so only speed compares)."""
+    try:
+        python = ensure_peer_venv("rensa", RENSA_PINS)
+    except RuntimeError as exc:
+        print(f"rensa skipped: {exc}", file=sys.stderr)
+        return {}
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "shingled.json"
+        data.write_text(json.dumps([[s.decode("utf-8", "replace") for s in doc] for doc in shingled]), encoding="utf-8")
+        done = subprocess.run([str(python), "-c", RENSA_SCRIPT, str(data), str(NUM_PERM), str(SEED)],
+                              capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1", RAYON_NUM_THREADS="1"))
+    if done.returncode != 0:
+        print(f"rensa failed: {done.stderr.strip()[-500:]}", file=sys.stderr)
+        return {}
+    return json.loads(done.stdout)
 
 
 # ---------------------------------------------------------------- 2. near-dup stage, Moisson
@@ -372,6 +410,8 @@ def main() -> int:
         "precision": round(precision, 4), "recall": round(recall, 4),
         "second_run_added": added_again, "second_run_time_share": round(second_inside / first_inside, 3),
     }
+    if "rensa_RMinHash_raw_text" in rates:
+        figure["signature_ratio_vs_rensa_raw"] = round(rates["moisson_raw_text"] / rates["rensa_RMinHash_raw_text"], 2)
     if peer:
         figure |= {"peer_docs_per_s": round(documents.height / peer[0].wall_s), "ratio": round(peer[0].wall_s / first.wall_s, 1),
                    "peer_precision": round(peer[1], 4), "peer_recall": round(peer[2], 4)}
