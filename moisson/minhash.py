@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 import sys
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
