@@ -74,6 +74,7 @@ class _Steps:
         self.layout, self.config = moisson.layout(), moisson.config()
         self.policy = self.config.policy
         self.work = curation.PayloadWork(  # what the extraction workers also measure, for the steps in this run
+            extraction=self.policy.extraction,
             language=self.policy.language if LANGUAGE in selected else None,
             quality=self.policy.quality if QUALITY in selected else None,
         )

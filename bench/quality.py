@@ -12,7 +12,8 @@
    summed over pages) are printed beside for reference. HTML is read as gzip-decompressed bytes and
    decoded as UTF-8 (errors replaced) for the trafilatura calls; Moisson gets the bytes.
    Extractors: Moisson (`moisson.extraction.extract(html_bytes, "html", "utf-8", url).text`, an
-   ExtractionError counting as empty output), and the project's trafilatura called directly with
+   ExtractionError counting as empty output) with its default backend and with `backend="resiliparse"`
+   (policy `extraction: {backend: resiliparse}`), and the project's trafilatura called directly with
    defaults (`trafilatura.extract(html)`), `include_comments=False` (upstream's own call),
    `fast=True`, `favor_precision=True`, `favor_recall=True`. pages/s = pages / seconds of the
    extraction calls alone, one thread, decompression excluded.
@@ -36,7 +37,8 @@
    'un' = und). Peers run in a subprocess of their venv's python; their timing is measured inside it.
 
 Last line: FIGURE extraction_f1=... trafilatura_default_f1=... best_trafilatura_f1=...
-langid_macro_accuracy=... langid_docs_per_s=... plus per-set figures.
+extraction_pages_per_s=... resiliparse_f1=... resiliparse_pages_per_s=... langid_macro_accuracy=...
+langid_docs_per_s=... plus per-set figures.
 """
 
 from __future__ import annotations
@@ -155,17 +157,20 @@ def extractors() -> dict[str, Callable[[bytes, str], str | None]]:
 
     from moisson.extraction import ExtractionError, extract
 
-    def moisson(html: bytes, url: str) -> str | None:
-        try:
-            return extract(html, "html", "utf-8", url).text
-        except ExtractionError:
-            return None
+    def moisson(backend: str) -> Callable[[bytes, str], str | None]:
+        def run(html: bytes, url: str) -> str | None:
+            try:
+                return extract(html, "html", "utf-8", url, backend=backend).text
+            except ExtractionError:
+                return None
+        return run
 
     def traf(**kwargs) -> Callable[[bytes, str], str | None]:
         return lambda html, url: trafilatura.extract(html.decode("utf-8", errors="replace"), **kwargs)
 
     return {
-        "moisson": moisson,
+        "moisson": moisson("trafilatura"),
+        "moisson backend=resiliparse": moisson("resiliparse"),
         "trafilatura default": traf(),
         "trafilatura include_comments=False": traf(include_comments=False),
         "trafilatura fast=True": traf(fast=True),
@@ -178,7 +183,7 @@ def extractors() -> dict[str, Callable[[bytes, str], str | None]]:
 def bench_extraction(limit: int | None) -> dict[str, tuple[ExtractionScore, float]]:
     pages = load_aeb(limit)
     print(f"\n## Extraction: {AEB} ({len(pages)} pages), trafilatura {metadata.version('trafilatura')}, "
-          f"lxml {metadata.version('lxml')}")
+          f"lxml {metadata.version('lxml')}, resiliparse {metadata.version('resiliparse')}")
     header = f"{'extractor':<36} {'P':>6} {'R':>6} {'F1':>6} {'±F1':>6} {'acc':>6} {'microF1':>8} {'pages/s':>8}"
     print(header + "\n" + "-" * len(header))
     results = {}
@@ -496,6 +501,8 @@ def figure(extraction: dict | None, langid: dict | None) -> str:
         fig["trafilatura_default_f1"] = extraction["trafilatura default"][0].f1
         fig["best_trafilatura_f1"] = max(s.f1 for name, (s, _) in extraction.items() if name.startswith("trafilatura"))
         fig["extraction_pages_per_s"] = extraction["moisson"][1]
+        fig["resiliparse_f1"] = extraction["moisson backend=resiliparse"][0].f1
+        fig["resiliparse_pages_per_s"] = extraction["moisson backend=resiliparse"][1]
     if langid:
         scores, dps = langid["moisson default"]
         macros = [sc.macro for sc in scores.values()]

@@ -262,6 +262,13 @@ class DedupPolicy(_Strict):
     seed: int = 1
 
 
+class ExtractionPolicy(_Strict):
+    backend: Literal["trafilatura", "resiliparse"] = Field(
+        default="trafilatura",
+        description="trafilatura: the cleanest main text (F1 0.962 on scrapinghub_aeb); resiliparse: about ten times "
+                    "faster, F1 0.927 (more boilerplate kept), for crawls where extraction time is the limit.")
+
+
 class LanguagePolicy(_Strict):
     backend: Literal["cascade", "fasttext", "lingua", "langdetect"] = Field(
         default="cascade", description="cascade: fastText, then lingua where fastText is unsure or confuses languages.")
@@ -286,6 +293,7 @@ class FailurePolicy(_Strict):
 
 class Policy(_Strict):
     languages: list[str] | Literal["all"] = "all"
+    extraction: ExtractionPolicy = ExtractionPolicy()
     language: LanguagePolicy = LanguagePolicy()
     licenses: LicencePolicy
     quality: QualityPolicy = QualityPolicy()

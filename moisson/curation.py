@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from moisson.config import LanguagePolicy, Policy, QualityPolicy
+from moisson.config import ExtractionPolicy, LanguagePolicy, Policy, QualityPolicy
 from moisson.deduplication import DedupStore
 from moisson.documents import pending
 from moisson.extraction import extract_record
@@ -98,11 +98,12 @@ class PayloadWork:
     language and quality measurements of its text when those steps run in the same pass. The main process
     then only applies the policy, and the three costs share the cores instead of queueing on one."""
 
+    extraction: ExtractionPolicy = ExtractionPolicy()
     language: LanguagePolicy | None = None
     quality: QualityPolicy | None = None
 
     def __call__(self, item: tuple) -> dict:
-        doc = extract_record(item)
+        doc = extract_record(item, self.extraction.backend)
         if self.language is not None:
             doc["language_guess"] = guess_language(doc["text"], self.language)
         if self.quality is not None and self.quality.enabled:

@@ -90,3 +90,9 @@ def test_environment_references_are_expanded_in_values_and_missing_ones_named(tm
     assert "environment variable(s) not set: MOISSON_TEST_HOST" in error_of(tmp_path, text)
     monkeypatch.setenv("MOISSON_TEST_HOST", "http://127.0.0.1:8123")
     assert load_config(write(tmp_path, text)).source("my-dump").description == "on http://127.0.0.1:8123"
+
+
+def test_extraction_backend_defaults_to_trafilatura_and_an_unknown_one_is_named(tmp_path):
+    assert load_config(write(tmp_path, VALID)).policy.extraction.backend == "trafilatura"
+    message = error_of(tmp_path, VALID.replace("  quality:", "  extraction: {backend: readability}\n  quality:"))
+    assert "policy.extraction.backend" in message and "'trafilatura' or 'resiliparse'" in message

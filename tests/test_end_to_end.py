@@ -30,6 +30,24 @@ def demo_run(tmp_path_factory):
 
 def test_every_document_gets_the_expected_decision(demo_run):
     demo, data, _ = demo_run
+    assert_expected_decisions(demo, data)
+
+
+def test_the_faster_extractor_decides_the_demo_alike_and_the_run_records_it(tmp_path):
+    """extraction.backend=resiliparse on the demo: same decisions; the warehouse's runs keep the policy that made them."""
+    demo = Path(shutil.copytree(Path(__file__).parents[1] / "demo", tmp_path / "demo"))
+    config = yaml.safe_load((demo / "sources.yaml").read_text())
+    config["policy"]["extraction"] = {"backend": "resiliparse"}
+    (demo / "sources.yaml").write_text(yaml.safe_dump(config))
+    result = run_moisson(demo / "sources.yaml", tmp_path / "data")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_expected_decisions(demo, tmp_path / "data")
+    with warehouse(tmp_path / "data") as con:
+        policy = json.loads(con.execute("SELECT policy FROM runs").fetchone()[0])
+    assert policy["extraction"] == {"backend": "resiliparse"}
+
+
+def assert_expected_decisions(demo: Path, data: Path) -> None:
     expected = expected_decisions(demo)
     with warehouse(data) as con:
         rows = con.execute("SELECT id, url, record_key, source_kind, status, reason, language, license, duplicate_of FROM documents").fetchall()

@@ -4,6 +4,8 @@ import shutil
 
 import pytest
 
+from moisson.config import ExtractionPolicy
+from moisson.curation import PayloadWork
 from moisson.extraction import ExtractionError, extract
 from moisson.language import identify_language
 
@@ -21,6 +23,32 @@ def test_html_main_text_title_language_hint_and_licence_evidence():
     assert "Accueil" not in doc.text and "Mentions légales" not in doc.text
     assert doc.title and doc.language_hint == "fr"
     assert [(e.kind, e.spdx) for e in doc.licence_evidence] == [("rel-license", "CC-BY-SA-4.0")]
+
+
+LIST_PAGE = PAGE.replace("<p>Une deuxième", "<ul><li>Premier point des horaires</li><li>Second point</li></ul><p>Une deuxième")
+
+
+def test_resiliparse_backend_keeps_the_article_drops_the_boilerplate_and_still_reads_the_licence():
+    doc = extract(PAGE.encode("utf-8"), "html", "utf-8", "https://ville.example/horaires", backend="resiliparse")
+    assert doc.text.startswith("Nouveaux horaires\nLa médiathèque ouvre")
+    assert "Accueil" not in doc.text and "Mentions légales" not in doc.text
+    assert doc.title == "Horaires | Ville" and doc.language_hint == "fr"
+    assert [(e.kind, e.spdx) for e in doc.licence_evidence] == [("rel-license", "CC-BY-SA-4.0")]
+
+
+def test_the_workers_extract_with_the_backend_the_policy_names():
+    """The backends differ on lists inside an article (resiliparse takes them for navigation): the workers' text
+    must be the configured backend's."""
+    item = (LIST_PAGE.encode("utf-8"), "html", "utf-8", "https://ville.example/horaires")
+    by_default = PayloadWork()(item)["text"]
+    with_resiliparse = PayloadWork(extraction=ExtractionPolicy(backend="resiliparse"))(item)["text"]
+    assert "Premier point des horaires" in by_default and "Premier point des horaires" not in with_resiliparse
+    assert with_resiliparse == extract(*item, backend="resiliparse").text
+
+
+def test_resiliparse_finding_no_main_content_falls_back_to_trafilatura():
+    page = f"<html><head><title>t</title></head><body><div class='sidebar'><p>{ARTICLE}</p></div></body></html>"
+    assert extract(page.encode(), "html", "utf-8", backend="resiliparse").text == ARTICLE
 
 
 def test_declared_charset_is_honoured():
