@@ -101,6 +101,9 @@ def _run(sources: list[str], layout: DataLayout) -> int:
     from moisson.workers import start_forkserver
 
     start_forkserver(WORKER_MODULES)  # the extraction workers' imports run while Dagster's do
+    from quality import suite_process
+
+    suite_process.start()  # and so does Great Expectations', for the corpus checks
     import dagster as dg
 
     from pipelines.definitions import defs

@@ -18,16 +18,16 @@ from assets.partitions import SOURCE_PARTITIONS
 from assets.publication import corpus, deduplicated, warehouse
 from assets.resources import MoissonResource
 from moisson.documents import REASONS
-from quality.corpus_suite import validate_corpus_frame
+from quality import suite_process
 
 
 @dg.asset_check(asset=deduplicated, blocking=True, description="GX suite: required columns, unique ids, licence allow list, policy languages.")
 def corpus_contract(moisson: MoissonResource) -> dg.AssetCheckResult:
     layout, policy = moisson.layout(), moisson.config().policy
-    kept = pl.read_parquet(layout.deduplicated).filter(pl.col("status") == "kept")
-    if kept.is_empty():
+    kept = pl.scan_parquet(layout.deduplicated).filter(pl.col("status") == "kept").select(pl.len()).collect().item()
+    if not kept:
         return dg.AssetCheckResult(passed=True, metadata={"checked_rows": 0})
-    result = validate_corpus_frame(kept.to_pandas(), policy)
+    result = suite_process.validate_kept_documents(layout.deduplicated, policy)
     return dg.AssetCheckResult(
         passed=result.success,
         metadata={"checked_rows": result.checked_rows, "failed_expectations": dg.MetadataValue.json(result.failed)},

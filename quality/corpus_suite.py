@@ -3,7 +3,7 @@
 GX 1.x runs here on a pandas frame (the documents about to be published, or a sample of them):
 GX on DuckDB through SQLAlchemy fails every expectation in this stack, and the dagster-ge
 integration is pinned to GX < 1. great_expectations takes seconds to import, so it is imported
-only when a check runs.
+only here, and the check calls this in a process of its own (`quality.suite_process`).
 """
 
 from __future__ import annotations
