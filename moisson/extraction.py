@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+import lxml.etree
 import trafilatura
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLParserException
@@ -30,6 +31,10 @@ Backend = Literal["trafilatura", "resiliparse"]
 # Main content only; no alt texts, list bullets or comment sections: each cost precision on scrapinghub_aeb
 # (F1 0.898 with resiliparse's defaults, 0.927 with these; bench/quality.py).
 RESILIPARSE_OPTIONS = {"main_content": True, "alt_texts": False, "list_bullets": False, "comments": False}
+# resiliparse's parser keeps any nesting and its main-content pass is quadratic in it (16,000 nested <div>: 5 s,
+# 100,000: minutes). libxml2 stops nesting at 256, so an lxml tree this deep comes from markup that nests without
+# end, which real pages never do (51 levels at most in websample): trafilatura, working on that tree, reads it.
+TOO_DEEP_FOR_RESILIPARSE = lxml.etree.XPath("boolean(/*" + "/*" * 200 + ")")
 
 
 class ExtractionError(ValueError):
@@ -65,7 +70,7 @@ def extract_html(payload: bytes, charset: str | None = None, url: str | None = N
     evidence = evidence_from_html(tree)
     language_hint = _primary_subtag(tree.get("lang") or tree.get("xml:lang"))
     page_title = _page_title(tree)
-    main_text = _resiliparse_text(markup) if backend == "resiliparse" else ""
+    main_text = _resiliparse_text(markup) if backend == "resiliparse" and not TOO_DEEP_FOR_RESILIPARSE(tree) else ""
     if not main_text.strip():  # resiliparse's heuristics find no main content on ~1% of pages; trafilatura often does
         main_text = _trafilatura_text(tree, url)
     if not main_text.strip():

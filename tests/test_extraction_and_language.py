@@ -51,6 +51,13 @@ def test_resiliparse_finding_no_main_content_falls_back_to_trafilatura():
     assert extract(page.encode(), "html", "utf-8", backend="resiliparse").text == ARTICLE
 
 
+def test_markup_nested_without_end_does_not_reach_resiliparse():
+    """100,000 nested <div> would take resiliparse minutes; lxml caps the nesting and trafilatura answers at once."""
+    page = "<html><body>" + "<div>" * 100_000 + f"<p>{ARTICLE}</p>" + "</div>" * 100_000 + "</body></html>"
+    with pytest.raises(ExtractionError, match="no main text"):
+        extract(page.encode(), "html", "utf-8", backend="resiliparse")
+
+
 def test_declared_charset_is_honoured():
     doc = extract(PAGE.encode("iso-8859-1", errors="replace"), "html", "iso-8859-1")
     assert "médiathèque" in doc.text
