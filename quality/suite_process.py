@@ -14,11 +14,14 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from moisson.config import Policy
-from quality.corpus_suite import SuiteResult, validate_corpus_frame
+
+if TYPE_CHECKING:
+    from quality.corpus_suite import SuiteResult
 
 _validator: ProcessPoolExecutor | None = None
 
@@ -44,6 +47,8 @@ def validate_kept_documents(stage_file: Path, policy: Policy) -> SuiteResult:
 
 
 def _validate(stage_file: str, policy: Policy) -> SuiteResult:
+    from quality.corpus_suite import validate_corpus_frame  # pandas, like GX, is needed in this process only
+
     kept = pl.read_parquet(stage_file).filter(pl.col("status") == "kept")
     return validate_corpus_frame(kept.to_pandas(), policy)
 
