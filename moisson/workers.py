@@ -124,7 +124,23 @@ def start_forkserver(preload: Sequence[str]) -> None:
 def _pool(workers: int, preload: Sequence[str]) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(preload))
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=exit_with_parent)
+
+
+def exit_with_parent() -> None:
+    """Pool initializer: end this process when the process that started it dies.
+
+    A pool's process waits for tasks on a queue whose write end it holds itself, so it never sees its
+    parent go: a parent killed mid-run (SIGKILL, OOM) would leave it, and through it the forkserver, running
+    for good. The parent's sentinel, a pipe the parent holds open, reads end-of-file when it dies."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_when_gone, args=(parent,), name="exit-with-parent", daemon=True).start()
+
+
+def _exit_when_gone(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()
+    os._exit(1)
 
 
 def _isolated(function: Callable[[Any], Any], item: Any, budget_s: float, preload: Sequence[str]) -> Outcome:

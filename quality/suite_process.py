@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from moisson.config import Policy
+from moisson.workers import exit_with_parent
 
 if TYPE_CHECKING:
     from quality.corpus_suite import SuiteResult
@@ -31,7 +32,7 @@ def start() -> None:
     global _validator
     if _validator is None:
         _validator = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"),
-                                         initializer=_import_great_expectations)
+                                         initializer=_prepare)
         _validator.submit(int)  # a pool starts its process on the first task, not before
 
 
@@ -53,6 +54,8 @@ def _validate(stage_file: str, policy: Policy) -> SuiteResult:
     return validate_corpus_frame(kept.to_pandas(), policy)
 
 
-def _import_great_expectations() -> None:
+def _prepare() -> None:
+    """In the validation process: go when the run goes, then import GX (the slow part, done ahead of the check)."""
+    exit_with_parent()
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations.expectations  # noqa: F401  (the import is the point: it is the slow part)
+    import great_expectations.expectations  # noqa: F401  (the import is the point)

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from moisson.config import Policy
+from orphans import processes_left_after_kill
 from quality import suite_process
 
 POLICY = Policy.model_validate({"languages": ["fr", "en"], "licenses": {"allow": ["CC-BY-4.0", "CC0-1.0"]}})
@@ -49,3 +50,19 @@ def test_a_dead_validation_process_is_a_clear_error_and_the_next_check_starts_a_
     with pytest.raises(RuntimeError, match="Great Expectations process died while validating .*deduplicated.parquet"):
         suite_process.validate_kept_documents(path, POLICY)
     assert suite_process.validate_kept_documents(path, POLICY).success
+
+
+VALIDATOR_THEN_WAIT = """
+import time
+from multiprocessing import forkserver
+from quality import suite_process
+suite_process.start()
+suite_process._validator.submit(int).result()  # the process is up, GX imported
+print("PIDS", *suite_process._validator._processes, forkserver._forkserver._forkserver_pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_validation_process_ends_when_the_run_that_started_it_is_killed():
+    started, left = processes_left_after_kill(VALIDATOR_THEN_WAIT)
+    assert len(started) == 2 and left == []

@@ -4,6 +4,7 @@ import os
 import time
 
 from moisson.workers import INLINE_BELOW, map_documents, map_stream
+from orphans import processes_left_after_kill
 
 
 def square_or_fail(item):
@@ -47,3 +48,20 @@ def test_stream_reads_items_lazily_keeps_order_and_survives_a_crash_mid_stream()
     assert [o.value for o in rest[:149]] == [n * n for n in range(1, 150)]
     assert rest[149].error_class == "WorkerCrashed"
     assert [o.value for o in rest[150:]] == [n * n for n in range(151, 200)]
+
+
+POOL_THEN_WAIT = """
+import time
+from multiprocessing import forkserver
+from moisson import workers
+pool = workers._pool(2, [])
+list(pool.map(abs, [1, 2]))  # both workers up, their initializer run
+print("PIDS", *pool._processes, forkserver._forkserver._forkserver_pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_workers_and_the_forkserver_end_when_the_process_that_started_them_is_killed():
+    """A run killed mid-way (SIGKILL, OOM) must not leave its workers, nor the forkserver, running for good."""
+    started, left = processes_left_after_kill(POOL_THEN_WAIT)
+    assert len(started) >= 2 and left == []
