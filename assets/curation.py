@@ -40,7 +40,8 @@ SPECS = [
           "metadata and non-text records are skipped and counted; unreadable records are recorded as failures "
           "(source, record, cause) and the rest of the source is read."),
     _spec(EXTRACTED, RAW_RECORDS, "curation", {"parquet", "trafilatura"},
-          "Main text, title, page language and licence evidence of each record (trafilatura for HTML)."),
+          "Main text, title, page language and licence evidence of each record (HTML: trafilatura, or resiliparse "
+          "if policy.extraction.backend says so)."),
     _spec(LANGUAGE, EXTRACTED, "curation", {"parquet", "fasttext"},
           "Language and score of each document (fastText, then lingua where it is unsure); languages outside "
           "the policy are rejected."),
