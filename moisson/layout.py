@@ -46,6 +46,9 @@ class DataLayout:
     def deduplicated(self) -> Path:
         return self.root / "stages" / "deduplicated.parquet"
 
+    def extraction_cache_file(self, source: str) -> Path:
+        return self.root / "state" / "extractions" / f"{source}.parquet"
+
     @property
     def dedup_store(self) -> Path:
         return self.root / "state" / "dedup"

@@ -9,7 +9,7 @@ step can be re-run from it alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,24 +35,28 @@ class Harvest:
 
 def harvest(items: Iterable[RawRecord | ReadFailure], stats: ReadStats, stage_file: Path, tmp_dir: Path,
             work: Callable[[tuple], dict] | None = None, budget_s: float = 0, workers: int | None = None,
-            preload: list[str] | None = None) -> Harvest:
-    """Write every new record to `stage_file` and, if `work` is given, run it once per distinct payload."""
+            preload: list[str] | None = None, known: Mapping[str, Outcome] | None = None) -> Harvest:
+    """Write every new record to `stage_file` and, if `work` is given, run it once per distinct payload
+    whose outcome is not `known` already (from an earlier run, see `extraction_cache`)."""
     reader = _Reader(items, stats)
     if work is None:
         for _ in reader.write(stage_file, tmp_dir):
             pass
         return reader.result()
+    known = known or {}
     digests: list[str] = []  # in the order the payloads went to the workers, which is the order outcomes come back
-    payloads = _payloads(reader.write(stage_file, tmp_dir), digests)
+    payloads = _payloads(reader.write(stage_file, tmp_dir), digests, known)
     outcomes = {digests[index]: outcome
                 for index, outcome in enumerate(map_stream(work, payloads, budget_s, workers, preload or []))}
-    return reader.result(outcomes)
+    reused = {digest: known[digest] for digest in reader.digests if digest in known}
+    return reader.result(reused | outcomes)
 
 
-def _payloads(records: Iterator[RawRecord], digests: list[str]) -> Iterator[tuple]:
+def _payloads(records: Iterator[RawRecord], digests: list[str], known: Mapping[str, Outcome]) -> Iterator[tuple]:
     for record in records:
-        digests.append(record.content_sha256)
-        yield record.payload, record.content_type, record.charset, record.url
+        if record.content_sha256 not in known:
+            digests.append(record.content_sha256)
+            yield record.payload, record.content_type, record.charset, record.url
 
 
 class _Reader:

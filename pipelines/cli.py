@@ -22,6 +22,8 @@ from moisson.layout import DataLayout
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 1, 2, 3
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+SHOWN = ("dagster/row_count", "failures", "extractions_reused", "added", "kept_in_index", "words", "documents", "kept",
+         "added_to_corpus", "open_failures")  # the metadata keys the run report prints, besides rejected_* and skipped_*
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,7 +135,7 @@ def _report(result, instance) -> None:
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
         shown = {k: v.value for k, v in materialization.metadata.items()
-                 if k in ("dagster/row_count", "failures", "added", "kept_in_index", "words", "documents", "kept", "added_to_corpus", "open_failures") or k.startswith(("rejected_", "skipped_"))}
+                 if k in SHOWN or k.startswith(("rejected_", "skipped_"))}
         # the assets of one step (the per-source curation is one pass) share its time: shown once
         took = f"{seconds.pop(event.step_key):6.1f}s" if event.step_key in seconds else " " * 7
         print(f"    {materialization.asset_key.to_user_string():<20} {took}  {_format(shown)}", flush=True)

@@ -1,11 +1,13 @@
 """The whole pipeline through the real `moisson` command, on the bundled demo data."""
 
 import json
+import re
 import shutil
 import signal
 import time
 from pathlib import Path
 
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -138,12 +140,25 @@ def test_rerun_adds_nothing_and_a_new_archive_is_deduplicated_against_the_corpus
     files_before = sorted(p.name for p in (data2 / "corpus").glob("*/*.parquet"))
     again = run_moisson(demo / "sources.yaml", data2)
     assert again.returncode == 0, again.stderr
+    assert reused_extractions(again.stdout) == extracted_payloads(data)
     assert corpus_rows(data2) == before
     assert sorted(p.name for p in (data2 / "corpus").glob("*/*.parquet")) == files_before
     with warehouse(data2) as con:
         assert con.execute("SELECT count(*), sum(added_to_corpus) FROM runs").fetchone() == (2, 21)
         assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 39
         assert con.execute("SELECT max(retry_count) FROM failures").fetchone()[0] == 1
+
+
+def reused_extractions(report: str) -> dict[str, int]:
+    """source -> extractions_reused, from the run report's per-source sections."""
+    sources = re.findall(r"==> curating source (\S+)", report)
+    return dict(zip(sources, map(int, re.findall(r"extractions_reused=(\d+)", report)), strict=True))
+
+
+def extracted_payloads(data: Path) -> dict[str, int]:
+    """source -> distinct payloads extracted without failure, from the extraction stage files."""
+    return {path.stem: pl.read_parquet(path).filter(pl.col("reason").ne_missing("extraction"))["content_sha256"].n_unique()
+            for path in (data / "stages" / "extracted_documents").glob("*.parquet")}
 
 
 def test_killed_run_then_restart_equals_a_clean_run(demo_run, tmp_path):

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from moisson.single_pass import WRITE_EVERY, harvest
-from moisson.workers import INLINE_BELOW
+from moisson.workers import INLINE_BELOW, Outcome
 from sources.records import RawRecord, ReadFailure, ReadStats
 
 WHEN = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -65,3 +65,20 @@ def test_a_source_that_breaks_midway_leaves_no_stage_file(tmp_path):
     with pytest.raises(OSError):
         harvest(broken(), ReadStats(), stage, tmp_path / "tmp", work=shout, workers=1)
     assert not stage.exists() and not list((tmp_path / "tmp").iterdir())
+
+
+def test_payloads_whose_outcome_is_known_do_not_go_to_the_workers(tmp_path):
+    items = [record(str(n), f"text {n}") for n in range(6)]
+    digests = [item.content_sha256 for item in items]
+    earlier = Outcome(value={"text": "FROM AN EARLIER RUN"})
+    known = {digests[1]: earlier, digests[4]: earlier, "digest of a payload this source no longer has": earlier}
+    worked: list[bytes] = []
+
+    def work(item: tuple) -> dict:
+        worked.append(item[0])
+        return shout(item)
+
+    result = harvest(items, ReadStats(), tmp_path / "raw.parquet", tmp_path / "tmp", work=work, workers=1, known=known)
+    assert sorted(worked) == [b"text 0", b"text 2", b"text 3", b"text 5"]
+    assert set(result.outcomes) == set(digests)  # the known ones included, the stale one left out
+    assert result.outcomes[digests[4]] is earlier and result.outcomes[digests[5]].value == {"text": "TEXT 5"}

@@ -1,0 +1,105 @@
+"""What the extraction workers made of each payload in the last run, so that the next run extracts only what is new.
+
+A nightly harvest reads mostly the payloads it read the night before, and extraction is nearly all of
+a run's cost: keyed by payload digest (as within a run, where identical payloads are extracted once),
+an earlier result is reused when it was made the same way. "The same way" is a fingerprint of the
+settings, the versions of the libraries and the source code of the modules that made it, so that a
+new backend, a trafilatura upgrade or an edited extraction module starts afresh without anyone having
+to remember to clear anything. The language and quality measurements have fingerprints of their own:
+changing a quality threshold re-measures quality, not the extraction. Failed extractions are never
+kept: the next run tries them again.
+
+One file per source, rewritten after each pass with that source's current payloads only, so it never
+grows beyond the source itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from moisson.atomic_files import write_parquet
+from moisson.language import LanguageGuess
+from moisson.text_quality import QualityVerdict
+from moisson.workers import Outcome
+
+MEASURES = {"language_guess": LanguageGuess, "quality_verdict": QualityVerdict}  # what workers may add to a document
+SCHEMA = pa.schema([
+    ("content_sha256", pa.string()), ("text", pa.string()), ("title", pa.string()), ("language_hint", pa.string()),
+    ("licence_evidence", pa.string()), *[(name, pa.string()) for name in MEASURES],
+])
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """How the cached values were made; None for a measurement this run does not take."""
+
+    extraction: str
+    language_guess: str | None = None
+    quality_verdict: str | None = None
+
+
+def fingerprint(settings: object, modules: Iterable[str], distributions: Iterable[str]) -> str:
+    """Settings (their repr), library versions and module source code, hashed."""
+    digest = hashlib.sha256(repr(settings).encode())
+    for name in modules:
+        digest.update(Path(importlib.util.find_spec(name).origin).read_bytes())
+    for name in distributions:
+        digest.update(f"{name}=={metadata.version(name)}".encode())
+    return digest.hexdigest()[:32]
+
+
+def load(path: Path, current: Fingerprints) -> dict[str, Outcome]:
+    """digest -> the outcome an earlier run's workers returned, for the parts made as this run would make them."""
+    if not path.exists():
+        return {}
+    stored = _stored_fingerprints(path)
+    if stored.extraction != current.extraction:
+        return {}
+    reusable = [name for name in MEASURES if getattr(current, name) and getattr(stored, name) == getattr(current, name)]
+    table = pq.read_table(path, columns=["content_sha256", "text", "title", "language_hint", "licence_evidence", *reusable])
+    return {row.pop("content_sha256"): Outcome(value=_document(row, reusable)) for row in table.to_pylist()}
+
+
+def save(path: Path, tmp_dir: Path, outcomes: Mapping[str, Outcome], current: Fingerprints) -> int:
+    """Keep the successful outcomes (atomically, replacing the last run's); returns how many."""
+    rows = [_row(digest, outcome.value, current) for digest, outcome in outcomes.items() if outcome.ok]
+    table = pa.Table.from_pylist(rows, schema=SCHEMA).replace_schema_metadata(
+        {f"moisson.{name}": value or "" for name, value in dataclasses.asdict(current).items()})
+    write_parquet(table, path, tmp_dir)
+    return len(rows)
+
+
+def _stored_fingerprints(path: Path) -> Fingerprints:
+    stored = pq.read_schema(path).metadata or {}
+    values = {field.name: stored.get(f"moisson.{field.name}".encode(), b"").decode() or None
+              for field in dataclasses.fields(Fingerprints)}
+    return Fingerprints(**values)
+
+
+def _row(digest: str, document: dict, current: Fingerprints) -> dict:
+    row = {"content_sha256": digest, "text": document["text"], "title": document["title"],
+           "language_hint": document["language_hint"],
+           "licence_evidence": json.dumps(document["licence_evidence"], ensure_ascii=False)}
+    for name in MEASURES:
+        if getattr(current, name) and name in document:
+            row[name] = json.dumps(dataclasses.asdict(document[name]), ensure_ascii=False)
+    return row
+
+
+def _document(row: dict, reusable: list[str]) -> dict:
+    document = {**row, "licence_evidence": json.loads(row["licence_evidence"])}
+    for name in reusable:
+        measured = document.pop(name)
+        if measured is not None:
+            document[name] = MEASURES[name](**json.loads(measured))
+    return document
