@@ -88,9 +88,9 @@ class _Steps:
         return extraction_cache.load(self.layout.extraction_cache_file(self.source), self.fingerprints)
 
     def _keep(self, outcomes: dict[str, Outcome], cached: dict[str, Outcome]) -> None:
-        """This pass's outcomes, for the next steps and (the successful ones) for the next run."""
-        self.outcomes = outcomes
+        """This pass's outcomes, complete, for the next steps and (the successful ones) for the next run."""
         self.reused = sum(1 for digest, outcome in outcomes.items() if cached.get(digest) is outcome)
+        self.outcomes = curation.measure_missing(outcomes, self.work)
         extraction_cache.save(self.layout.extraction_cache_file(self.source), self.layout.tmp_dir, outcomes,
                               self.fingerprints)
 

@@ -110,12 +110,20 @@ class PayloadWork:
     quality: QualityPolicy | None = None
 
     def __call__(self, item: tuple) -> dict:
-        doc = extract_record(item, self.extraction.backend)
-        if self.language is not None:
+        return self.measure(extract_record(item, self.extraction.backend))
+
+    def measure(self, doc: dict) -> dict:
+        """The document with the measurements this work takes and it lacks (all of them, fresh from extraction)."""
+        doc = dict(doc)
+        if self.language is not None and "language_guess" not in doc:
             doc["language_guess"] = guess_language(doc["text"], self.language)
-        if self._measures_quality:
+        if self._measures_quality and "quality_verdict" not in doc:
             doc["quality_verdict"] = check_quality(doc["text"], self.quality)
         return doc
+
+    def lacks_measures(self, doc: dict) -> bool:
+        return (self.language is not None and "language_guess" not in doc) or (
+            self._measures_quality and "quality_verdict" not in doc)
 
     @property
     def _measures_quality(self) -> bool:
@@ -129,6 +137,17 @@ class PayloadWork:
             language_guess=fingerprint(self.language, ["moisson.language"], LANGUAGE_LIBRARIES) if self.language else None,
             quality_verdict=fingerprint(self.quality, ["moisson.text_quality"], []) if self._measures_quality else None,
         )
+
+
+def measure_missing(outcomes: dict[str, Outcome], work: PayloadWork, budget_s: float = EXTRACTION_BUDGET_S,
+                    workers: int | None = None) -> dict[str, Outcome]:
+    """Measurements that extractions reused from an earlier run lack (say, quality after a threshold change),
+    taken on every core like the rest; only the text is measured again, not extracted."""
+    lacking = [digest for digest, outcome in outcomes.items() if outcome.ok and work.lacks_measures(outcome.value)]
+    if not lacking:
+        return outcomes
+    docs = [outcomes[digest].value for digest in lacking]
+    return outcomes | dict(zip(lacking, map_documents(work.measure, docs, budget_s, workers, preload=WORKER_MODULES)))
 
 
 def measured(outcomes: Mapping[str, Outcome] | None, key: str) -> dict[str, object]:

@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import importlib.util
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -32,6 +33,7 @@ from moisson.language import LanguageGuess
 from moisson.text_quality import QualityVerdict
 from moisson.workers import Outcome
 
+LOG = logging.getLogger(__name__)
 MEASURES = {"language_guess": LanguageGuess, "quality_verdict": QualityVerdict}  # what workers may add to a document
 SCHEMA = pa.schema([
     ("content_sha256", pa.string()), ("text", pa.string()), ("title", pa.string()), ("language_hint", pa.string()),
@@ -59,14 +61,19 @@ def fingerprint(settings: object, modules: Iterable[str], distributions: Iterabl
 
 
 def load(path: Path, current: Fingerprints) -> dict[str, Outcome]:
-    """digest -> the outcome an earlier run's workers returned, for the parts made as this run would make them."""
+    """digest -> the outcome an earlier run's workers returned, with the measurements made as this run would
+    make them (the others are left out, to be taken again). A cache that cannot be read is no cache."""
     if not path.exists():
         return {}
-    stored = _stored_fingerprints(path)
-    if stored.extraction != current.extraction:
+    try:
+        stored = _stored_fingerprints(path)
+        if stored.extraction != current.extraction:
+            return {}
+        reusable = [name for name in MEASURES if getattr(current, name) and getattr(stored, name) == getattr(current, name)]
+        table = pq.read_table(path, columns=["content_sha256", "text", "title", "language_hint", "licence_evidence", *reusable])
+    except (OSError, pa.ArrowException) as error:
+        LOG.warning("extraction cache %s is unreadable (%s): every payload is extracted again", path, error)
         return {}
-    reusable = [name for name in MEASURES if getattr(current, name) and getattr(stored, name) == getattr(current, name)]
-    table = pq.read_table(path, columns=["content_sha256", "text", "title", "language_hint", "licence_evidence", *reusable])
     return {row.pop("content_sha256"): Outcome(value=_document(row, reusable)) for row in table.to_pylist()}
 
 

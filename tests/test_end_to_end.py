@@ -149,6 +149,33 @@ def test_rerun_adds_nothing_and_a_new_archive_is_deduplicated_against_the_corpus
         assert con.execute("SELECT max(retry_count) FROM failures").fetchone()[0] == 1
 
 
+def test_after_a_threshold_change_cached_extractions_give_what_a_fresh_run_gives(demo_run, tmp_path):
+    """The quality threshold changes: the next run takes every extraction from the cache, measures quality
+    again, and decides each document exactly as a run on an empty data directory does."""
+    demo, data, _ = demo_run
+    cached, fresh = tmp_path / "cached", tmp_path / "fresh"
+    shutil.copytree(data, cached)
+    config = yaml.safe_load((demo / "sources.yaml").read_text())
+    config["policy"].setdefault("quality", {})["min_words"] = 120
+    stricter = demo / "stricter.yaml"  # beside the sources file: its paths are relative to it
+    stricter.write_text(yaml.safe_dump(config))
+    reused = {}
+    for data_dir in (cached, fresh):
+        result = run_moisson(stricter, data_dir)
+        assert result.returncode == 0, result.stdout + result.stderr
+        reused[data_dir.name] = reused_extractions(result.stdout)
+    assert reused == {"cached": extracted_payloads(data), "fresh": {source: 0 for source in extracted_payloads(data)}}
+
+    def decisions(data_dir: Path) -> pl.DataFrame:
+        columns = ["id", "text", "language", "license", "reason", "reason_detail", "quality_signals"]
+        return pl.concat([pl.read_parquet(path, columns=columns) for path in
+                          sorted((data_dir / "stages" / "quality_filtered").glob("*.parquet"))]).sort("id")
+
+    assert decisions(cached).equals(decisions(fresh))
+    assert decisions(cached).filter(pl.col("reason_detail").str.starts_with("min_words")).height > \
+        decisions(data).filter(pl.col("reason_detail").str.starts_with("min_words")).height
+
+
 def reused_extractions(report: str) -> dict[str, int]:
     """source -> extractions_reused, from the run report's per-source sections."""
     sources = re.findall(r"==> curating source (\S+)", report)

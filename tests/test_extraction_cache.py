@@ -3,17 +3,23 @@
 import pytest
 
 from moisson.config import ExtractionPolicy, LanguagePolicy, QualityPolicy
-from moisson.curation import PayloadWork
+from moisson.curation import PayloadWork, measure_missing
 from moisson.extraction_cache import fingerprint, load, save
 from moisson.workers import Outcome
 
-PARAGRAPH = ("La bibliothèque municipale ouvre ses archives numérisées au public. Les registres paroissiaux, les plans "
-             "cadastraux et les journaux locaux du dix-neuvième siècle sont désormais consultables en ligne, librement "
-             "et gratuitement, sous licence ouverte. ")
-PAGE = (f"<html lang='fr'><head><title>Archives ouvertes</title>"
-        f"<link rel='license' href='https://creativecommons.org/licenses/by/4.0/'></head>"
-        f"<body><nav><a href='/'>Accueil</a></nav><article><h1>Archives ouvertes</h1>"
-        f"<p>{PARAGRAPH}</p><p>{PARAGRAPH[::-1]}</p></article></body></html>").encode()
+PARAGRAPHS = (
+    "La bibliothèque municipale ouvre ses archives numérisées au public. Les registres paroissiaux, les plans "
+    "cadastraux et les journaux locaux du dix-neuvième siècle sont désormais consultables en ligne, librement et "
+    "gratuitement, sous licence ouverte.",
+    "Chaque document est accompagné de sa notice, de sa date et de la cote sous laquelle il est conservé, afin que "
+    "les chercheurs puissent le citer et le retrouver dans les fonds originaux de la ville.",
+    "Les habitants sont invités à signaler les erreurs de transcription et à proposer des documents de famille, "
+    "qui rejoindront la collection après vérification par les archivistes.",
+)
+PAGE = ("<html lang='fr'><head><title>Archives ouvertes</title>"
+        "<link rel='license' href='https://creativecommons.org/licenses/by/4.0/'></head>"
+        "<body><nav><a href='/'>Accueil</a></nav><article>"
+        + "".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS) + "</article></body></html>").encode()
 ITEM = (PAGE, "html", "utf-8", "https://archives.example.fr/ouvertes")
 
 
@@ -49,6 +55,22 @@ def test_a_changed_quality_threshold_measures_quality_again_but_keeps_the_extrac
     assert "quality_verdict" not in reused
     assert reused["text"] == page.value["text"] and reused["language_guess"] == page.value["language_guess"]
     assert reused["licence_evidence"] == page.value["licence_evidence"] != []
+
+
+def test_what_a_reused_extraction_lacks_is_measured_again_from_its_text(saved):
+    path, page = saved
+    stricter = work(quality=QualityPolicy(min_words=5000))
+    complete = measure_missing(load(path, stricter.fingerprints()), stricter, workers=1)["page"].value
+    assert (complete["quality_verdict"].passed, complete["quality_verdict"].rule) == (False, "min_words")
+    assert page.value["quality_verdict"].passed
+    assert {key: complete[key] for key in page.value if key != "quality_verdict"} == {
+        key: value for key, value in page.value.items() if key != "quality_verdict"}
+
+
+def test_an_unreadable_cache_is_no_cache(tmp_path):
+    path = tmp_path / "src.parquet"
+    path.write_bytes(b"PAR1 cut short by a full disk")
+    assert load(path, work().fingerprints()) == {}
 
 
 def test_a_run_that_does_not_measure_quality_takes_no_stale_verdict(saved):
