@@ -35,9 +35,11 @@ from moisson.workers import Outcome
 
 LOG = logging.getLogger(__name__)
 MEASURES = {"language_guess": LanguageGuess, "quality_verdict": QualityVerdict}  # what workers may add to a document
+# large_string: a big source's texts pass the 2 GiB a plain string column can hold
 SCHEMA = pa.schema([
-    ("content_sha256", pa.string()), ("text", pa.string()), ("title", pa.string()), ("language_hint", pa.string()),
-    ("licence_evidence", pa.string()), *[(name, pa.string()) for name in MEASURES],
+    ("content_sha256", pa.string()), ("text", pa.large_string()), ("title", pa.large_string()),
+    ("language_hint", pa.string()), ("licence_evidence", pa.large_string()),
+    *[(name, pa.large_string()) for name in MEASURES],
 ])
 
 
