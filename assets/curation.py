@@ -18,7 +18,8 @@ from assets.catalogue import catalogue
 from assets.partitions import SOURCE_PARTITIONS
 from assets.resources import MoissonResource
 from assets.stage_files import describe, read_stage, write_failures, write_stage
-from moisson import curation, extraction_cache
+from moisson import curation
+from moisson.extraction_cache import ExtractionCache
 from moisson.single_pass import harvest
 from moisson.workers import Outcome
 from sources import ReadStats, read_source
@@ -82,17 +83,14 @@ class _Steps:
         self.selected = selected
         self.outcomes: dict[str, Outcome] | None = None  # content digest -> the workers' result, once they ran
         self.reused = 0  # of those, how many came from the extraction cache (an earlier run)
-        self.fingerprints = self.work.fingerprints()
-
-    def _cached(self) -> dict[str, Outcome]:
-        return extraction_cache.load(self.layout.extraction_cache_file(self.source), self.fingerprints)
+        self.cache = ExtractionCache(self.layout.extraction_cache_dir(self.source), self.layout.tmp_dir,
+                                     self.work.fingerprints())
 
     def _keep(self, outcomes: dict[str, Outcome], cached: dict[str, Outcome]) -> None:
         """This pass's outcomes, complete, for the next steps and (the successful ones) for the next run."""
         self.reused = sum(1 for digest, outcome in outcomes.items() if cached.get(digest) is outcome)
         self.outcomes = curation.measure_missing(outcomes, self.work)
-        extraction_cache.save(self.layout.extraction_cache_file(self.source), self.layout.tmp_dir, outcomes,
-                              self.fingerprints)
+        self.cache.replace(self.outcomes)
 
     def read(self, stage: str) -> pl.DataFrame:
         return read_stage(self.layout, stage, self.source)
@@ -100,12 +98,12 @@ class _Steps:
     def raw_records(self, _: None) -> tuple[pl.DataFrame, dict]:
         stats = ReadStats()
         extracting = EXTRACTED in self.selected
-        cached = self._cached() if extracting else None
+        cached = self.cache.load() if extracting else None
         harvested = harvest(
             read_source(self.config, self.source, stats, self.layout), stats,
             self.layout.stage_file(RAW_RECORDS, self.source), self.layout.tmp_dir,
             work=self.work if extracting else None, budget_s=curation.EXTRACTION_BUDGET_S,
-            preload=curation.WORKER_MODULES, known=cached,
+            preload=curation.WORKER_MODULES, known=cached, on_outcome=self.cache.add,
         )
         if extracting:
             self._keep(harvested.outcomes, cached)
@@ -114,7 +112,7 @@ class _Steps:
 
     def extracted_documents(self, raw: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         if self.outcomes is None:
-            cached = self._cached()
+            cached = self.cache.load()
             self._keep(curation.extract_payloads(raw, self.work, known=cached), cached)
         documents, failures = curation.extract_documents(raw, self.outcomes)
         return self._write(EXTRACTED, documents), describe(

@@ -9,8 +9,9 @@ to remember to clear anything. The language and quality measurements have finger
 changing a quality threshold re-measures quality, not the extraction. Failed extractions are never
 kept: the next run tries them again.
 
-One file per source, rewritten after each pass with that source's current payloads only, so it never
-grows beyond the source itself.
+One folder per source. While a pass runs, new extractions are saved in parts as they come, so that a
+run killed after hours resumes where it stopped; after the pass, one part with that source's current
+payloads only replaces the others, so the cache never grows beyond the source itself.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import hashlib
 import importlib.util
 import json
 import logging
+import time
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -34,6 +37,7 @@ from moisson.text_quality import QualityVerdict
 from moisson.workers import Outcome
 
 LOG = logging.getLogger(__name__)
+CHECKPOINT_EVERY = 1000  # new extractions per part while a pass runs: what a killed run can lose
 MEASURES = {"language_guess": LanguageGuess, "quality_verdict": QualityVerdict}  # what workers may add to a document
 # large_string: a big source's texts pass the 2 GiB a plain string column can hold
 SCHEMA = pa.schema([
@@ -62,30 +66,63 @@ def fingerprint(settings: object, modules: Iterable[str], distributions: Iterabl
     return digest.hexdigest()[:32]
 
 
-def load(path: Path, current: Fingerprints) -> dict[str, Outcome]:
-    """digest -> the outcome an earlier run's workers returned, with the measurements made as this run would
-    make them (the others are left out, to be taken again). A cache that cannot be read is no cache."""
-    if not path.exists():
-        return {}
-    try:
-        stored = _stored_fingerprints(path)
-        if stored.extraction != current.extraction:
+class ExtractionCache:
+    """One source's cache: a folder of Parquet parts. While a pass runs, every `checkpoint_every` new
+    extractions become a part of their own, so that a run killed midway loses at most that many; when the
+    pass is over, one part holding exactly its outcomes replaces them all."""
+
+    def __init__(self, folder: Path, tmp_dir: Path, current: Fingerprints, checkpoint_every: int = CHECKPOINT_EVERY):
+        self.folder, self.tmp_dir, self.current, self.checkpoint_every = folder, tmp_dir, current, checkpoint_every
+        self.pending: dict[str, Outcome] = {}
+
+    def load(self) -> dict[str, Outcome]:
+        """digest -> the outcome an earlier run's workers returned, with the measurements made as this run
+        would make them (the others are left out, to be taken again)."""
+        outcomes: dict[str, Outcome] = {}
+        for part in self._parts():  # oldest first: a later part's outcome for a digest wins
+            outcomes.update(self._read(part))
+        return outcomes
+
+    def add(self, digest: str, outcome: Outcome) -> None:
+        """An outcome of the pass in progress: kept, with the ones before it, once enough have come."""
+        if outcome.ok:
+            self.pending[digest] = outcome
+            if len(self.pending) >= self.checkpoint_every:
+                self._write(self.pending)
+                self.pending = {}
+
+    def replace(self, outcomes: Mapping[str, Outcome]) -> int:
+        """The pass is over: its successful outcomes become the whole cache; returns how many."""
+        earlier = self._parts()
+        kept = self._write(outcomes)
+        for part in earlier:
+            part.unlink(missing_ok=True)
+        self.pending = {}
+        return kept
+
+    def _parts(self) -> list[Path]:
+        return sorted(self.folder.glob("part-*.parquet"))
+
+    def _read(self, part: Path) -> dict[str, Outcome]:
+        try:
+            stored = _stored_fingerprints(part)
+            if stored.extraction != self.current.extraction:
+                return {}
+            reusable = [name for name in MEASURES
+                        if getattr(self.current, name) and getattr(stored, name) == getattr(self.current, name)]
+            table = pq.read_table(part, columns=["content_sha256", "text", "title", "language_hint", "licence_evidence",
+                                                 *reusable])
+        except (OSError, pa.ArrowException) as error:  # a cache is an economy: an unreadable part is no cache
+            LOG.warning("extraction cache part %s is unreadable (%s): its payloads are extracted again", part, error)
             return {}
-        reusable = [name for name in MEASURES if getattr(current, name) and getattr(stored, name) == getattr(current, name)]
-        table = pq.read_table(path, columns=["content_sha256", "text", "title", "language_hint", "licence_evidence", *reusable])
-    except (OSError, pa.ArrowException) as error:
-        LOG.warning("extraction cache %s is unreadable (%s): every payload is extracted again", path, error)
-        return {}
-    return {row.pop("content_sha256"): Outcome(value=_document(row, reusable)) for row in table.to_pylist()}
+        return {row.pop("content_sha256"): Outcome(value=_document(row, reusable)) for row in table.to_pylist()}
 
-
-def save(path: Path, tmp_dir: Path, outcomes: Mapping[str, Outcome], current: Fingerprints) -> int:
-    """Keep the successful outcomes (atomically, replacing the last run's); returns how many."""
-    rows = [_row(digest, outcome.value, current) for digest, outcome in outcomes.items() if outcome.ok]
-    table = pa.Table.from_pylist(rows, schema=SCHEMA).replace_schema_metadata(
-        {f"moisson.{name}": value or "" for name, value in dataclasses.asdict(current).items()})
-    write_parquet(table, path, tmp_dir)
-    return len(rows)
+    def _write(self, outcomes: Mapping[str, Outcome]) -> int:
+        rows = [_row(digest, outcome.value, self.current) for digest, outcome in outcomes.items() if outcome.ok]
+        table = pa.Table.from_pylist(rows, schema=SCHEMA).replace_schema_metadata(
+            {f"moisson.{name}": value or "" for name, value in dataclasses.asdict(self.current).items()})
+        write_parquet(table, self.folder / f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet", self.tmp_dir)
+        return len(rows)
 
 
 def _stored_fingerprints(path: Path) -> Fingerprints:

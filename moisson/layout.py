@@ -46,8 +46,8 @@ class DataLayout:
     def deduplicated(self) -> Path:
         return self.root / "stages" / "deduplicated.parquet"
 
-    def extraction_cache_file(self, source: str) -> Path:
-        return self.root / "state" / "extractions" / f"{source}.parquet"
+    def extraction_cache_dir(self, source: str) -> Path:
+        return self.root / "state" / "extractions" / source
 
     @property
     def dedup_store(self) -> Path:

@@ -1,6 +1,7 @@
 """The Dagster side: definitions load, partitions follow the sources file, schedule and sensors decide right."""
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -115,14 +116,14 @@ def test_a_curation_step_materialised_alone_decides_like_the_single_pass(deploym
         one_pass = {name: stage(name) for name in STEPS[1:]}
         assert one_pass["quality_filtered"]["reason"].null_count() > 0  # some documents kept
         assert one_pass["quality_filtered"]["reason"].drop_nulls().n_unique() >= 2  # and several reasons to reject
-        cache = data / "state" / "extractions" / "web-sample.parquet"
+        cache = data / "state" / "extractions" / "web-sample"
         extracted = one_pass["extracted_documents"].filter(pl.col("reason").ne_missing("extraction"))["content_sha256"].n_unique()
         # extraction without the cache (extracted here), then with the one it left (nothing extracted)
         for selection, reused in ((STEPS[1:], 0), (STEPS[1:], extracted), (["language_filtered"], None),
                                   (["quality_filtered"], None)):
             (data / "stages" / selection[-1] / "web-sample.parquet").unlink()
             if reused == 0:
-                cache.unlink()
+                shutil.rmtree(cache)
             result = job.execute_in_process(partition_key="web-sample", instance=instance,
                                             asset_selection=[dg.AssetKey(name) for name in selection])
             assert result.success

@@ -1,11 +1,15 @@
 """The extraction cache: an earlier run's results come back only when this run would make them the same way."""
 
+from datetime import datetime, timezone
+
 import pytest
 
 from moisson.config import ExtractionPolicy, LanguagePolicy, QualityPolicy
 from moisson.curation import PayloadWork, measure_missing
-from moisson.extraction_cache import fingerprint, load, save
-from moisson.workers import Outcome
+from moisson.extraction_cache import ExtractionCache, fingerprint
+from moisson.single_pass import harvest
+from moisson.workers import INLINE_BELOW, Outcome
+from sources.records import RawRecord, ReadStats
 
 PARAGRAPHS = (
     "La bibliothèque municipale ouvre ses archives numérisées au public. Les registres paroissiaux, les plans "
@@ -27,56 +31,66 @@ def work(extraction: ExtractionPolicy = ExtractionPolicy(), quality: QualityPoli
     return PayloadWork(extraction=extraction, language=LanguagePolicy(), quality=quality)
 
 
+def cache(root, made_by: PayloadWork, checkpoint_every: int = 2000) -> ExtractionCache:
+    return ExtractionCache(root / "state" / "extractions" / "src", root / "tmp", made_by.fingerprints(), checkpoint_every)
+
+
+def load(root, made_by: PayloadWork) -> dict[str, Outcome]:
+    return cache(root, made_by).load()
+
+
 @pytest.fixture
 def saved(tmp_path):
-    """A cache file holding one extraction as the workers made it, next to one that failed."""
+    """A cache holding one extraction as the workers made it; the failed one beside it is not kept."""
     made = {"page": Outcome(value=work()(ITEM)),
             "timed-out": Outcome(error_class="TimeBudgetExceeded", message="gave up after 20 s")}
-    path = tmp_path / "state" / "extractions" / "src.parquet"
-    assert save(path, tmp_path / "tmp", made, work().fingerprints()) == 1
-    return path, made["page"]
+    assert cache(tmp_path, work()).replace(made) == 1
+    return tmp_path, made["page"]
 
 
 def test_a_saved_extraction_comes_back_as_the_workers_made_it_and_failures_are_not_kept(saved):
-    path, page = saved
+    root, page = saved
     assert set(page.value) == {"text", "title", "language_hint", "licence_evidence", "language_guess", "quality_verdict"}
-    assert load(path, work().fingerprints()) == {"page": page}  # measurements included, "timed-out" will be retried
+    assert load(root, work()) == {"page": page}  # measurements included, "timed-out" will be retried
 
 
 def test_another_backend_starts_afresh(saved):
-    path, _ = saved
-    assert load(path, work(extraction=ExtractionPolicy(backend="resiliparse")).fingerprints()) == {}
+    root, _ = saved
+    assert load(root, work(extraction=ExtractionPolicy(backend="resiliparse"))) == {}
 
 
 def test_a_changed_quality_threshold_measures_quality_again_but_keeps_the_extraction(saved):
-    path, page = saved
+    root, page = saved
     stricter = work(quality=QualityPolicy(min_words=5000))
-    reused = load(path, stricter.fingerprints())["page"].value
+    reused = load(root, stricter)["page"].value
     assert "quality_verdict" not in reused
     assert reused["text"] == page.value["text"] and reused["language_guess"] == page.value["language_guess"]
     assert reused["licence_evidence"] == page.value["licence_evidence"] != []
 
 
 def test_what_a_reused_extraction_lacks_is_measured_again_from_its_text(saved):
-    path, page = saved
+    root, page = saved
     stricter = work(quality=QualityPolicy(min_words=5000))
-    complete = measure_missing(load(path, stricter.fingerprints()), stricter, workers=1)["page"].value
+    complete = measure_missing(load(root, stricter), stricter, workers=1)["page"].value
     assert (complete["quality_verdict"].passed, complete["quality_verdict"].rule) == (False, "min_words")
     assert page.value["quality_verdict"].passed
     assert {key: complete[key] for key in page.value if key != "quality_verdict"} == {
         key: value for key, value in page.value.items() if key != "quality_verdict"}
 
 
-def test_an_unreadable_cache_is_no_cache(tmp_path):
-    path = tmp_path / "src.parquet"
-    path.write_bytes(b"PAR1 cut short by a full disk")
-    assert load(path, work().fingerprints()) == {}
+def test_an_unreadable_part_is_no_cache_and_the_next_pass_replaces_it(saved):
+    root, page = saved
+    broken = root / "state" / "extractions" / "src" / "part-9999999999999999999-cut.parquet"
+    broken.write_bytes(b"PAR1 cut short by a full disk")
+    assert load(root, work()) == {"page": page}
+    cache(root, work()).replace({"page": page})
+    assert not broken.exists() and load(root, work()) == {"page": page}
 
 
 def test_a_run_that_does_not_measure_quality_takes_no_stale_verdict(saved):
-    path, _ = saved
+    root, _ = saved
     without_quality = PayloadWork(language=LanguagePolicy(), quality=None)
-    assert "quality_verdict" not in load(path, without_quality.fingerprints())["page"].value
+    assert "quality_verdict" not in load(root, without_quality)["page"].value
 
 
 def test_the_fingerprint_follows_the_code_that_made_the_result(tmp_path, monkeypatch):
@@ -88,3 +102,35 @@ def test_the_fingerprint_follows_the_code_that_made_the_result(tmp_path, monkeyp
     module.write_text("def extract(page):\n    return page.strip().lower()\n")
     assert fingerprint({"backend": "x"}, ["cache_probe_extractor"], ["lxml"]) != before
     assert fingerprint({"backend": "y"}, ["cache_probe_extractor"], ["lxml"]) != before
+
+
+def test_a_pass_that_breaks_midway_leaves_its_checkpointed_extractions_to_the_next_run(tmp_path):
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    records = [RawRecord("src", "files", str(n), f"notes.txt:{n}", "text", f"note number {n}".encode(), when)
+               for n in range(INLINE_BELOW + 11)]  # past what map_stream reads ahead, so outcomes come before the break
+
+    def source_that_breaks():
+        yield from records
+        raise OSError("the disk holding the archive went away")
+
+    midway = cache(tmp_path, work(), checkpoint_every=10)
+    with pytest.raises(OSError):
+        harvest(source_that_breaks(), ReadStats(), tmp_path / "raw.parquet", tmp_path / "tmp", work=work(), workers=1,
+                known=midway.load(), on_outcome=midway.add)
+    kept = load(tmp_path, work())
+    assert set(kept) == {record.content_sha256 for record in records[:70]}  # 7 parts of 10; 5 were pending
+    assert kept[records[42].content_sha256].value["text"] == "note number 42"
+
+    again = cache(tmp_path, work(), checkpoint_every=10)
+    worked: list[bytes] = []
+
+    def counting(item: tuple) -> dict:
+        worked.append(item[0])
+        return work()(item)
+
+    result = harvest(records, ReadStats(), tmp_path / "raw.parquet", tmp_path / "tmp", work=counting, workers=1,
+                     known=again.load(), on_outcome=again.add)
+    assert worked == [record.payload for record in records[70:]]
+    again.replace(result.outcomes)
+    assert len(list((tmp_path / "state" / "extractions" / "src").glob("part-*.parquet"))) == 1
+    assert set(load(tmp_path, work())) == {record.content_sha256 for record in records}
