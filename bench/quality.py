@@ -36,6 +36,11 @@
    it knows (23: it has no Maltese), in high and low accuracy mode, and pycld2 (its top guess;
    'un' = und). Peers run in a subprocess of their venv's python; their timing is measured inside it.
 
+Other gold sets: --extraction-set DIR (scrapinghub_aeb's layout: ground-truth.json mapping each id to its url
+and articleBody, html/<id>.html.gz) instead of scrapinghub_aeb; --langid-set FILE (repeatable; `label<TAB>text`
+lines, ISO 639-1 labels, an optional `label<TAB>text` header) instead of the Leipzig and UDHR sets (the FIGURE
+line then has no per-set keys, and langid_macro_accuracy is the mean over the given sets).
+
 Last line: FIGURE extraction_f1=... trafilatura_default_f1=... best_trafilatura_f1=...
 extraction_pages_per_s=... resiliparse_f1=... resiliparse_pages_per_s=... langid_macro_accuracy=...
 langid_docs_per_s=... plus per-set figures.
@@ -144,11 +149,11 @@ def score_extraction(counts: list[PageCounts], bootstrap: int = 1000) -> Extract
     return ExtractionScore(p, r, f1, acc, float(np.std(f1s)), micro)
 
 
-def load_aeb(limit: int | None) -> list[tuple[str, str, bytes, str]]:
-    """(id, url, html bytes, gold text) for every page of the benchmark, in id order."""
-    truth = json.loads((AEB / "ground-truth.json").read_text(encoding="utf-8"))
+def load_aeb(limit: int | None, folder: Path = AEB) -> list[tuple[str, str, bytes, str]]:
+    """(id, url, html bytes, gold text) for every page of a benchmark in scrapinghub_aeb's layout, in id order."""
+    truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
     ids = sorted(truth)[:limit] if limit else sorted(truth)
-    return [(i, truth[i]["url"], gzip.decompress((AEB / "html" / f"{i}.html.gz").read_bytes()), truth[i]["articleBody"])
+    return [(i, truth[i]["url"], gzip.decompress((folder / "html" / f"{i}.html.gz").read_bytes()), truth[i]["articleBody"])
             for i in ids]
 
 
@@ -180,9 +185,9 @@ def extractors() -> dict[str, Callable[[bytes, str], str | None]]:
     }
 
 
-def bench_extraction(limit: int | None) -> dict[str, tuple[ExtractionScore, float]]:
-    pages = load_aeb(limit)
-    print(f"\n## Extraction: {AEB} ({len(pages)} pages), trafilatura {metadata.version('trafilatura')}, "
+def bench_extraction(limit: int | None, folder: Path = AEB) -> dict[str, tuple[ExtractionScore, float]]:
+    pages = load_aeb(limit, folder)
+    print(f"\n## Extraction: {folder} ({len(pages)} pages), trafilatura {metadata.version('trafilatura')}, "
           f"lxml {metadata.version('lxml')}, resiliparse {metadata.version('resiliparse')}")
     header = f"{'extractor':<36} {'P':>6} {'R':>6} {'F1':>6} {'±F1':>6} {'acc':>6} {'microF1':>8} {'pages/s':>8}"
     print(header + "\n" + "-" * len(header))
@@ -222,15 +227,21 @@ def load_leipzig(per_file: int, seed: int = 0) -> LangSet:
     return LangSet(f"leipzig ({per_file}/file, seed {seed})", texts, labels)
 
 
-def load_udhr() -> LangSet:
+def load_tsv(path: Path, name: str | None = None) -> LangSet:
+    """`label<TAB>text` lines (a first line `label<TAB>text` is a header), as udhr_eu24 is written."""
     texts, labels = [], []
-    with UDHR.open(encoding="utf-8") as handle:
-        next(handle)
-        for line in handle:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle):
+            if (number == 0 and line.rstrip("\n") == "label\ttext") or not line.strip():
+                continue
             label, text = line.rstrip("\n").split("\t", 1)
             texts.append(text)
-            labels.append(label)
-    return LangSet("udhr_eu24", texts, labels)
+            labels.append(label.strip().lower())
+    return LangSet(name or path.name, texts, labels)
+
+
+def load_udhr() -> LangSet:
+    return load_tsv(UDHR, "udhr_eu24")
 
 
 def _code(result: object) -> str:
@@ -451,8 +462,9 @@ def score_langid(s: LangSet, predictions: list[str]) -> LangScore:
                      [(g, p, n) for (g, p), n in confusions.most_common(6)])
 
 
-def bench_langid(per_file: int, skip_peers: bool) -> dict[str, tuple[dict[str, LangScore], float]]:
-    sets = [load_leipzig(per_file), load_udhr()]
+def bench_langid(per_file: int, skip_peers: bool, own_sets: list[Path] | None = None
+                 ) -> dict[str, tuple[dict[str, LangScore], float]]:
+    sets = [load_tsv(path) for path in own_sets] if own_sets else [load_leipzig(per_file), load_udhr()]
     print(f"\n## Language identification: {', '.join(f'{s.name} ({len(s.texts)} texts)' for s in sets)}")
     print(f"moisson.language uses langdetect {metadata.version('langdetect')}")
     backends = {}
@@ -508,7 +520,8 @@ def figure(extraction: dict | None, langid: dict | None) -> str:
         macros = [sc.macro for sc in scores.values()]
         fig["langid_macro_accuracy"] = float(np.mean(macros))
         fig["langid_docs_per_s"] = dps
-        fig["langid_leipzig_macro"], fig["langid_udhr_macro"] = macros
+        if [name.split(" ")[0] for name in scores] == ["leipzig", "udhr_eu24"]:  # the default sets
+            fig["langid_leipzig_macro"], fig["langid_udhr_macro"] = macros
         best_name = max(langid, key=lambda n: np.mean([sc.macro for sc in langid[n][0].values()]))
         fig["best_langid_macro_accuracy"] = float(np.mean([sc.macro for sc in langid[best_name][0].values()]))
         print(f"best language backend by mean macro accuracy: {best_name}")
@@ -533,10 +546,16 @@ def main() -> int:
     parser.add_argument("--skip-extraction", action="store_true")
     parser.add_argument("--skip-langid", action="store_true")
     parser.add_argument("--skip-peers", action="store_true", help="only Moisson's own language backends")
+    parser.add_argument("--extraction-set", type=Path, default=AEB,
+                        help="another extraction gold set in scrapinghub_aeb's layout (ground-truth.json with url and "
+                             "articleBody per id, html/<id>.html.gz)")
+    parser.add_argument("--langid-set", type=Path, action="append",
+                        help="a language-ID set of `label<TAB>text` lines, ISO 639-1 labels (repeatable); replaces "
+                             "the Leipzig and UDHR sets")
     args = parser.parse_args()
     print(f"moisson {moisson_version()}, python {sys.version.split()[0]}, numpy {np.__version__}")
-    extraction = None if args.skip_extraction else bench_extraction(args.pages)
-    langid = None if args.skip_langid else bench_langid(args.per_file, args.skip_peers)
+    extraction = None if args.skip_extraction else bench_extraction(args.pages, args.extraction_set)
+    langid = None if args.skip_langid else bench_langid(args.per_file, args.skip_peers, args.langid_set)
     print("\n" + figure(extraction, langid))
     return 0
 
