@@ -114,29 +114,30 @@ class PayloadWork:
 
     def measure(self, doc: dict) -> dict:
         """The document with the measurements this work takes and it lacks (all of them, fresh from extraction)."""
-        doc = dict(doc)
-        if self.language is not None and "language_guess" not in doc:
-            doc["language_guess"] = guess_language(doc["text"], self.language)
-        if self._measures_quality and "quality_verdict" not in doc:
-            doc["quality_verdict"] = check_quality(doc["text"], self.quality)
-        return doc
+        return doc | {name: take(doc["text"]) for name, take in self._measurements().items() if name not in doc}
 
     def lacks_measures(self, doc: dict) -> bool:
-        return (self.language is not None and "language_guess" not in doc) or (
-            self._measures_quality and "quality_verdict" not in doc)
-
-    @property
-    def _measures_quality(self) -> bool:
-        return self.quality is not None and self.quality.enabled
+        return any(name not in doc for name in self._measurements())
 
     def fingerprints(self) -> Fingerprints:
         """What the results depend on, for the extraction cache: settings, libraries and the code of each part."""
+        taken = self._measurements()
         return Fingerprints(
             extraction=fingerprint(self.extraction, ["moisson.extraction", "moisson.licence"],
                                    ["trafilatura", "resiliparse", "lxml"]),
-            language_guess=fingerprint(self.language, ["moisson.language"], LANGUAGE_LIBRARIES) if self.language else None,
-            quality_verdict=fingerprint(self.quality, ["moisson.text_quality"], []) if self._measures_quality else None,
+            language_guess=fingerprint(self.language, ["moisson.language"], LANGUAGE_LIBRARIES)
+            if "language_guess" in taken else None,
+            quality_verdict=fingerprint(self.quality, ["moisson.text_quality"], []) if "quality_verdict" in taken else None,
         )
+
+    def _measurements(self) -> dict[str, Callable[[str], object]]:
+        """Name in the document -> how it is measured from the text, for the steps this work serves."""
+        taken: dict[str, Callable[[str], object]] = {}
+        if self.language is not None:
+            taken["language_guess"] = lambda text: guess_language(text, self.language)
+        if self.quality is not None and self.quality.enabled:
+            taken["quality_verdict"] = lambda text: check_quality(text, self.quality)
+        return taken
 
 
 def measure_missing(outcomes: dict[str, Outcome], work: PayloadWork, budget_s: float = EXTRACTION_BUDGET_S,
