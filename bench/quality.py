@@ -42,8 +42,10 @@ lines, ISO 639-1 labels, an optional `label<TAB>text` header) instead of the Lei
 line then has no per-set keys, and langid_macro_accuracy is the mean over the given sets).
 
 Last line: FIGURE extraction_f1=... trafilatura_default_f1=... best_trafilatura_f1=...
-extraction_pages_per_s=... resiliparse_f1=... resiliparse_pages_per_s=... langid_macro_accuracy=...
-langid_docs_per_s=... plus per-set figures.
+extraction_pages_per_s=... resiliparse_f1=... resiliparse_pages_per_s=... oracle_hybrid_trafilatura_share=...
+langid_macro_accuracy=... langid_docs_per_s=... plus per-set figures. oracle_hybrid_trafilatura_share: the share of pages
+a router would have to send to Moisson's trafilatura, the rest to resiliparse, for the mix to reach the best plain
+trafilatura F1, were it to know from the gold which pages gain most (pages switched greedily by gain in P + R).
 """
 
 from __future__ import annotations
@@ -185,7 +187,8 @@ def extractors() -> dict[str, Callable[[bytes, str], str | None]]:
     }
 
 
-def bench_extraction(limit: int | None, folder: Path = AEB) -> dict[str, tuple[ExtractionScore, float]]:
+def bench_extraction(limit: int | None, folder: Path = AEB) -> dict:
+    """extractor name -> (score, pages/s, per-page counts)."""
     pages = load_aeb(limit, folder)
     print(f"\n## Extraction: {folder} ({len(pages)} pages), trafilatura {metadata.version('trafilatura')}, "
           f"lxml {metadata.version('lxml')}, resiliparse {metadata.version('resiliparse')}")
@@ -197,11 +200,42 @@ def bench_extraction(limit: int | None, folder: Path = AEB) -> dict[str, tuple[E
         start = time.perf_counter()
         outputs = [fn(html, url) for _id, url, html, _gold in pages]
         seconds = time.perf_counter() - start
-        s = score_extraction([page_counts(gold, out) for (_i, _u, _h, gold), out in zip(pages, outputs)])
-        results[name] = (s, len(pages) / seconds)
+        counts = [page_counts(gold, out) for (_i, _u, _h, gold), out in zip(pages, outputs)]
+        s = score_extraction(counts)
+        results[name] = (s, len(pages) / seconds, counts)
         print(f"{name:<36} {s.precision:>6.3f} {s.recall:>6.3f} {s.f1:>6.3f} {s.f1_std:>6.3f} {s.accuracy:>6.3f} "
               f"{s.micro_f1:>8.3f} {len(pages) / seconds:>8.1f}", flush=True)
     return results
+
+
+def print_oracle_hybrid(results: dict) -> float | None:
+    """Could a router send most pages to resiliparse and keep trafilatura's F1? Its best case, printed."""
+    share = oracle_share(results["moisson backend=resiliparse"][2], results["moisson"][2], best_trafilatura_f1(results))
+    print(f"\nresiliparse, with Moisson's trafilatura only on the pages where the gold says it gains most (an oracle no "
+          f"real router can beat): the F1 of the best plain trafilatura needs "
+          + ("more than every page" if share is None else f"{share:.0%} of the pages through trafilatura"))
+    return share
+
+
+def oracle_share(fast: list[PageCounts], precise: list[PageCounts], target_f1: float) -> float | None:
+    """The smallest share of pages a router must send to the precise extractor (the rest to the fast one) for the
+    macro F1 to reach `target_f1`, when it knows from the gold which pages gain most: a bound on what a real,
+    gold-blind hybrid of the two can save. Pages are switched greedily, largest gain in P + R first."""
+    as_pr = [np.array([[np.nan if v is None else v for v in _page_pr(c)] for c in counts], dtype=float)
+             for counts in (fast, precise)]
+    gain = np.nan_to_num(as_pr[1]).sum(axis=1) - np.nan_to_num(as_pr[0]).sum(axis=1)
+    switched = np.zeros(len(fast), dtype=bool)
+    for taken, page in enumerate([-1, *np.argsort(-gain, kind="stable")]):
+        if page >= 0:
+            switched[page] = True
+        mixed = np.where(switched[:, None], as_pr[1], as_pr[0])
+        if _f1(float(np.nanmean(mixed[:, 0])), float(np.nanmean(mixed[:, 1]))) >= target_f1:
+            return taken / len(fast)
+    return None
+
+
+def best_trafilatura_f1(results: dict) -> float:
+    return max(result[0].f1 for name, result in results.items() if name.startswith("trafilatura"))
 
 
 # ================================================================ language identification
@@ -506,15 +540,17 @@ def print_langid(sets: list[LangSet], results: dict, backends: dict[str, LangRes
 # ================================================================ main
 
 
-def figure(extraction: dict | None, langid: dict | None) -> str:
+def figure(extraction: dict | None, langid: dict | None, oracle_hybrid_share: float | None = None) -> str:
     fig: dict[str, float] = {}
     if extraction:
         fig["extraction_f1"] = extraction["moisson"][0].f1
         fig["trafilatura_default_f1"] = extraction["trafilatura default"][0].f1
-        fig["best_trafilatura_f1"] = max(s.f1 for name, (s, _) in extraction.items() if name.startswith("trafilatura"))
+        fig["best_trafilatura_f1"] = best_trafilatura_f1(extraction)
         fig["extraction_pages_per_s"] = extraction["moisson"][1]
         fig["resiliparse_f1"] = extraction["moisson backend=resiliparse"][0].f1
         fig["resiliparse_pages_per_s"] = extraction["moisson backend=resiliparse"][1]
+        if oracle_hybrid_share is not None:
+            fig["oracle_hybrid_trafilatura_share"] = oracle_hybrid_share
     if langid:
         scores, dps = langid["moisson default"]
         macros = [sc.macro for sc in scores.values()]
@@ -555,8 +591,9 @@ def main() -> int:
     args = parser.parse_args()
     print(f"moisson {moisson_version()}, python {sys.version.split()[0]}, numpy {np.__version__}")
     extraction = None if args.skip_extraction else bench_extraction(args.pages, args.extraction_set)
+    oracle_hybrid_share = print_oracle_hybrid(extraction) if extraction else None
     langid = None if args.skip_langid else bench_langid(args.per_file, args.skip_peers, args.langid_set)
-    print("\n" + figure(extraction, langid))
+    print("\n" + figure(extraction, langid, oracle_hybrid_share))
     return 0
 
 
