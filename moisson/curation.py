@@ -17,7 +17,8 @@ from moisson.config import ExtractionPolicy, LanguagePolicy, Policy, QualityPoli
 from moisson.deduplication import DedupStore
 from moisson.documents import pending
 from moisson.extraction import extract_record
-from moisson.extraction_cache import Fingerprints, fingerprint
+from moisson.code_fingerprint import fingerprint
+from moisson.extraction_cache import Fingerprints
 from moisson.language import LanguageGuess, declared_language, identify_language
 from moisson.licence import Evidence, decide_licence
 from moisson.text_quality import QualityVerdict, check_quality

@@ -17,15 +17,12 @@ payloads only replaces the others, so the cache never grows beyond the source it
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import importlib.util
 import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import pyarrow as pa
@@ -56,16 +53,6 @@ class Fingerprints:
     quality_verdict: str | None = None
 
 
-def fingerprint(settings: object, modules: Iterable[str], distributions: Iterable[str]) -> str:
-    """Settings (their repr), library versions and module source code, hashed."""
-    digest = hashlib.sha256(repr(settings).encode())
-    for name in modules:
-        digest.update(Path(importlib.util.find_spec(name).origin).read_bytes())
-    for name in distributions:
-        digest.update(f"{name}=={metadata.version(name)}".encode())
-    return digest.hexdigest()[:32]
-
-
 class ExtractionCache:
     """One source's cache: a folder of Parquet parts. While a pass runs, every `checkpoint_every` new
     extractions become a part of their own, so that a run killed midway loses at most that many; when the
@@ -74,13 +61,15 @@ class ExtractionCache:
     def __init__(self, folder: Path, tmp_dir: Path, current: Fingerprints, checkpoint_every: int = CHECKPOINT_EVERY):
         self.folder, self.tmp_dir, self.current, self.checkpoint_every = folder, tmp_dir, current, checkpoint_every
         self.pending: dict[str, Outcome] = {}
+        self.loaded: tuple[list[Path], dict[str, Outcome]] = ([], {})  # the parts `load` read, and what it gave
 
     def load(self) -> dict[str, Outcome]:
         """digest -> the outcome an earlier run's workers returned, with the measurements made as this run
         would make them (the others are left out, to be taken again)."""
-        outcomes: dict[str, Outcome] = {}
-        for part in self._parts():  # oldest first: a later part's outcome for a digest wins
+        parts, outcomes = self._parts(), {}
+        for part in parts:  # oldest first: a later part's outcome for a digest wins
             outcomes.update(self._read(part))
+        self.loaded = (parts, outcomes)
         return outcomes
 
     def add(self, digest: str, outcome: Outcome) -> None:
@@ -93,12 +82,20 @@ class ExtractionCache:
 
     def replace(self, outcomes: Mapping[str, Outcome]) -> int:
         """The pass is over: its successful outcomes become the whole cache; returns how many."""
-        earlier = self._parts()
-        kept = self._write(outcomes)
+        earlier, successful = self._parts(), {digest: outcome for digest, outcome in outcomes.items() if outcome.ok}
+        self.pending = {}
+        if self._holds_already(earlier, successful):  # the nightly re-run over the same input: nothing to rewrite
+            return len(successful)
+        kept = self._write(successful)
         for part in earlier:
             part.unlink(missing_ok=True)
-        self.pending = {}
         return kept
+
+    def _holds_already(self, parts: list[Path], outcomes: Mapping[str, Outcome]) -> bool:
+        """Is the cache one part that `load` read, and are `outcomes` exactly what it gave (the same objects)?"""
+        loaded_parts, loaded = self.loaded
+        return (len(parts) == 1 and parts == loaded_parts and outcomes.keys() == loaded.keys()
+                and all(outcome is loaded[digest] for digest, outcome in outcomes.items()))
 
     def _parts(self) -> list[Path]:
         return sorted(self.folder.glob("part-*.parquet"))

@@ -4,9 +4,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from moisson.code_fingerprint import fingerprint
 from moisson.config import ExtractionPolicy, LanguagePolicy, QualityPolicy
 from moisson.curation import PayloadWork, measure_missing
-from moisson.extraction_cache import ExtractionCache, fingerprint
+from moisson.extraction_cache import ExtractionCache
 from moisson.single_pass import harvest
 from moisson.workers import INLINE_BELOW, Outcome
 from sources.records import RawRecord, ReadStats
@@ -52,6 +53,19 @@ def test_a_saved_extraction_comes_back_as_the_workers_made_it_and_failures_are_n
     root, page = saved
     assert set(page.value) == {"text", "title", "language_hint", "licence_evidence", "language_guess", "quality_verdict"}
     assert load(root, work()) == {"page": page}  # measurements included, "timed-out" will be retried
+
+
+def test_a_pass_that_reused_everything_leaves_the_cache_as_it_was(saved):
+    root, page = saved
+    folder = root / "state" / "extractions" / "src"
+    before = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    again = cache(root, work())
+    outcomes = again.load()
+    failed = Outcome(error_class="ExtractionError", message="no main text found in the page")
+    assert again.replace(outcomes | {"empty-page": failed}) == 1  # what it gave back, and a failure (never kept)
+    assert {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} == before  # not written again
+    assert again.replace({}) == 0  # the source lost its page: the cache follows
+    assert load(root, work()) == {}
 
 
 def test_another_backend_starts_afresh(saved):
