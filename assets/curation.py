@@ -9,6 +9,7 @@ to bottom and any document followed from archive to decision.
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import polars as pl
 
@@ -20,9 +21,9 @@ from assets.resources import MoissonResource
 from assets.stage_files import describe, read_stage, write_failures, write_stage
 from moisson import curation
 from moisson.extraction_cache import ExtractionCache
-from moisson.single_pass import harvest
+from moisson.single_pass import harvest, previous_harvest, stage_payloads
 from moisson.workers import Outcome
-from sources import ReadStats, read_source
+from sources import ReadStats, input_fingerprint, read_source
 
 RAW_RECORDS, EXTRACTED, LANGUAGE, LICENCE, QUALITY = (
     "raw_records", "extracted_documents", "language_filtered", "licence_filtered", "quality_filtered")
@@ -96,19 +97,37 @@ class _Steps:
         return read_stage(self.layout, stage, self.source)
 
     def raw_records(self, _: None) -> tuple[pl.DataFrame, dict]:
-        stats = ReadStats()
+        stage_file = self.layout.stage_file(RAW_RECORDS, self.source)
+        inputs = input_fingerprint(self.config, self.source)
         extracting = EXTRACTED in self.selected
         cached = self.cache.load() if extracting else None
+        previous = previous_harvest(stage_file, inputs)
+        if previous is not None:  # the same files as last time, read then without a failure: not read again
+            records, stats = previous
+            if extracting:
+                self._keep(self._outcomes_of(records, stage_file, cached), cached)
+            self._failures("harvest", [])
+            return records, {"dagster/row_count": records.height, **stats.as_metadata(), "files_read": 0,
+                             "inputs_unchanged": True}
+        stats = ReadStats()
         harvested = harvest(
-            read_source(self.config, self.source, stats, self.layout), stats,
-            self.layout.stage_file(RAW_RECORDS, self.source), self.layout.tmp_dir,
+            read_source(self.config, self.source, stats, self.layout), stats, stage_file, self.layout.tmp_dir,
             work=self.work if extracting else None, budget_s=curation.EXTRACTION_BUDGET_S,
-            preload=curation.WORKER_MODULES, known=cached, on_outcome=self.cache.add,
+            preload=curation.WORKER_MODULES, known=cached, on_outcome=self.cache.add, inputs=inputs,
         )
         if extracting:
             self._keep(harvested.outcomes, cached)
         self._failures("harvest", harvested.failures)
-        return harvested.records, {"dagster/row_count": harvested.records.height, **stats.as_metadata()}
+        return harvested.records, {"dagster/row_count": harvested.records.height, **stats.as_metadata(),
+                                   "inputs_unchanged": False}
+
+    def _outcomes_of(self, records: pl.DataFrame, stage_file: Path, cached: dict[str, Outcome]) -> dict[str, Outcome]:
+        """Every payload's outcome: from the cache, else (failed last time, or made another way) extracted again
+        from the stage file."""
+        digests = records["content_sha256"].unique(maintain_order=True).to_list()
+        missing = [digest for digest in digests if digest not in cached]
+        new = curation.extract_payloads(stage_payloads(stage_file, missing), self.work) if missing else {}
+        return {digest: cached[digest] for digest in digests if digest in cached} | new
 
     def extracted_documents(self, raw: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         if self.outcomes is None:

@@ -5,6 +5,10 @@ mostly computing. Done one after the other they add up; streamed, the workers ex
 main process reads, and only the few chunks in flight hold payloads in memory, whatever the size
 of the source. The raw stage file is still written whole (payloads included) so that any later
 step can be re-run from it alone.
+
+A source of local files that has not changed since the last pass (same files, sizes, modification
+times, settings and reader code: `sources.input_fingerprint`, kept in the stage file's footer) is not
+read again: that pass read it without a failure, so its stage file is what reading it would give.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from moisson.atomic_files import parquet_writer
 from moisson.documents import RAW_METADATA_SCHEMA, RAW_SCHEMA, raw_records_table
@@ -22,6 +27,7 @@ from moisson.workers import Outcome, map_stream
 from sources.records import RawRecord, ReadFailure, ReadStats
 
 WRITE_EVERY = 256  # records per row group of the raw stage file
+INPUTS_KEY, STATS_KEY, FAILURES_KEY = b"moisson.inputs", b"moisson.read_stats", b"moisson.failures"  # stage footer
 
 
 @dataclass
@@ -36,11 +42,12 @@ class Harvest:
 def harvest(items: Iterable[RawRecord | ReadFailure], stats: ReadStats, stage_file: Path, tmp_dir: Path,
             work: Callable[[tuple], dict] | None = None, budget_s: float = 0, workers: int | None = None,
             preload: list[str] | None = None, known: Mapping[str, Outcome] | None = None,
-            on_outcome: Callable[[str, Outcome], None] | None = None) -> Harvest:
+            on_outcome: Callable[[str, Outcome], None] | None = None, inputs: str | None = None) -> Harvest:
     """Write every new record to `stage_file` and, if `work` is given, run it once per distinct payload
     whose outcome is not `known` already (from an earlier run, see `extraction_cache`); `on_outcome` sees
-    each new outcome (digest, outcome) as it comes, e.g. to keep it before the pass is over."""
-    reader = _Reader(items, stats)
+    each new outcome (digest, outcome) as it comes, e.g. to keep it before the pass is over. `inputs`, the
+    source's input fingerprint, goes to the stage file's footer with the read statistics (`previous_harvest`)."""
+    reader = _Reader(items, stats, inputs)
     if work is None:
         for _ in reader.write(stage_file, tmp_dir):
             pass
@@ -57,6 +64,31 @@ def harvest(items: Iterable[RawRecord | ReadFailure], stats: ReadStats, stage_fi
     return reader.result(reused | outcomes)
 
 
+def previous_harvest(stage_file: Path, inputs: str | None) -> tuple[pl.DataFrame, ReadStats] | None:
+    """The records (without payloads) and read statistics of the last pass, if it read these same `inputs`
+    without a failure; None when the source must be read (changed, never read, or read with failures,
+    which are retried)."""
+    if inputs is None or not stage_file.exists():
+        return None
+    try:
+        footer = pq.read_metadata(stage_file).metadata or {}
+        if footer.get(INPUTS_KEY, b"").decode() != inputs:
+            return None
+        if int(footer[FAILURES_KEY]):
+            return None
+        stats = ReadStats.from_json(footer[STATS_KEY].decode())
+        return pl.from_arrow(pq.read_table(stage_file, columns=RAW_METADATA_SCHEMA.names)), stats
+    except (OSError, KeyError, ValueError, pa.ArrowException):  # unreadable: reading the source again is the cure
+        return None
+
+
+def stage_payloads(stage_file: Path, digests: Iterable[str]) -> pl.DataFrame:
+    """The stage file's rows (payloads included) holding these payloads: what to extract again without
+    reading the source."""
+    wanted = list(digests)
+    return pl.scan_parquet(stage_file).filter(pl.col("content_sha256").is_in(wanted)).collect()
+
+
 def _payloads(records: Iterator[RawRecord], digests: list[str], known: Mapping[str, Outcome]) -> Iterator[tuple]:
     for record in records:
         if record.content_sha256 not in known:
@@ -67,8 +99,8 @@ def _payloads(records: Iterator[RawRecord], digests: list[str], known: Mapping[s
 class _Reader:
     """Reads the source, writes the raw stage file in row groups, yields each record whose payload is new."""
 
-    def __init__(self, items: Iterable[RawRecord | ReadFailure], stats: ReadStats):
-        self.items, self.stats = items, stats
+    def __init__(self, items: Iterable[RawRecord | ReadFailure], stats: ReadStats, inputs: str | None = None):
+        self.items, self.stats, self.inputs = items, stats, inputs
         self.metadata: list[pa.Table] = []  # the written records without their payloads
         self.failures: list[ReadFailure] = []
         self.ids: set[str] = set()
@@ -92,6 +124,8 @@ class _Reader:
                 if len(batch) >= WRITE_EVERY:
                     self._flush(writer, batch)
             self._flush(writer, batch)
+            writer.add_key_value_metadata({INPUTS_KEY: self.inputs or "", STATS_KEY: self.stats.to_json(),
+                                           FAILURES_KEY: str(len(self.failures))})
 
     def _flush(self, writer, batch: list[RawRecord]) -> None:
         if batch:

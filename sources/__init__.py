@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from moisson.code_fingerprint import fingerprint
 from moisson.config import PORTAL_KINDS, MoissonConfig
 from moisson.layout import DataLayout
 from sources.files import read_files
-from sources.records import RawRecord, ReadFailure, ReadStats
+from sources.records import RawRecord, ReadFailure, ReadStats, display_name
 from sources.warc import read_warc_files
 
 MAX_RECORD_BYTES = 20 * 1024 * 1024
 READERS = {"warc": read_warc_files, "files": read_files}
+READER_MODULES = ["sources", "sources.warc", "sources.files", "sources.records"]
 
 
 def read_source(config: MoissonConfig, name: str, stats: ReadStats,
@@ -40,7 +42,22 @@ def read_source(config: MoissonConfig, name: str, stats: ReadStats,
         yield from _read_remote_warcs(config, source, stats)
 
 
-__all__ = ["RawRecord", "ReadFailure", "ReadStats", "read_source"]
+__all__ = ["RawRecord", "ReadFailure", "ReadStats", "input_fingerprint", "read_source"]
+
+
+def input_fingerprint(config: MoissonConfig, name: str) -> str | None:
+    """What `read_source` would give for a source of local files depends on: its settings, each file's name, size
+    and modification time (as `make` and `rsync` judge a file changed), and the readers' code. None for a source
+    that cannot tell without reading it (a portal, a remote archive): that one is read on every run."""
+    source = config.source(name)
+    if source.kind in PORTAL_KINDS or (source.kind == "warc" and source.remote_entries):
+        return None
+    try:
+        files = [(display_name(path, config.base_dir), path.stat().st_size, path.stat().st_mtime_ns)
+                 for path in config.resolve_paths(source)]
+    except OSError:  # a file went away while listed: reading the source will say so
+        return None
+    return fingerprint((source, files, MAX_RECORD_BYTES), READER_MODULES, ["warcio"])
 
 
 def _read_portal(config: MoissonConfig, source, layout: DataLayout | None, stats: ReadStats):

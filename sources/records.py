@@ -7,6 +7,7 @@ and the cause, and goes on. Skipped records (requests, revisits, images...) are 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,6 +70,15 @@ class ReadStats:
         out = {"files_read": self.files, "records": self.records, "failures": self.failures}
         out.update({f"skipped_{reason}": count for reason, count in sorted(self.skipped.items())})
         return out
+
+    def to_json(self) -> str:
+        return json.dumps({"files": self.files, "records": self.records, "skipped": dict(self.skipped),
+                           "failures": self.failures})
+
+    @classmethod
+    def from_json(cls, text: str) -> ReadStats:
+        stored = json.loads(text)
+        return cls(stored["files"], stored["records"], Counter(stored["skipped"]), stored["failures"])
 
 
 def display_name(path: Path, relative_to: Path) -> str:

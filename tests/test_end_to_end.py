@@ -1,6 +1,7 @@
 """The whole pipeline through the real `moisson` command, on the bundled demo data."""
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -133,7 +134,8 @@ def test_cli_prints_where_things_are_and_queries_to_try(demo_run):
 
 
 def test_rerun_adds_nothing_and_a_new_archive_is_deduplicated_against_the_corpus(demo_run, tmp_path):
-    demo, data, _ = demo_run
+    shared_demo, data, _ = demo_run
+    demo = Path(shutil.copytree(shared_demo, tmp_path / "demo"))  # its files keep their times: the same inputs
     data2 = tmp_path / "data"
     shutil.copytree(data, data2)
     before = corpus_rows(data2)
@@ -141,12 +143,23 @@ def test_rerun_adds_nothing_and_a_new_archive_is_deduplicated_against_the_corpus
     again = run_moisson(demo / "sources.yaml", data2)
     assert again.returncode == 0, again.stderr
     assert reused_extractions(again.stdout) == extracted_payloads(data)
+    # the archive, read without a failure, is not read again; the dump had failures, which are retried
+    assert report_values(again.stdout, "inputs_unchanged") == {"web-sample": "True", "my-dump": "False"}
     assert corpus_rows(data2) == before
     assert sorted(p.name for p in (data2 / "corpus").glob("*/*.parquet")) == files_before
     with warehouse(data2) as con:
         assert con.execute("SELECT count(*), sum(added_to_corpus) FROM runs").fetchone() == (2, 21)
         assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 39
         assert con.execute("SELECT max(retry_count) FROM failures").fetchone()[0] == 1
+    decided = pl.read_parquet(data2 / "stages" / "quality_filtered" / "web-sample.parquet")
+
+    archive = sorted((demo / "archives").glob("*.warc.gz"))[0]  # touched: the archive is read again
+    os.utime(archive, ns=(archive.stat().st_atime_ns, archive.stat().st_mtime_ns + 1_000_000_000))
+    third = run_moisson(demo / "sources.yaml", data2)
+    assert third.returncode == 0, third.stderr
+    assert report_values(third.stdout, "inputs_unchanged")["web-sample"] == "False"
+    assert pl.read_parquet(data2 / "stages" / "quality_filtered" / "web-sample.parquet").equals(decided)
+    assert corpus_rows(data2) == before
 
 
 def test_after_a_threshold_change_cached_extractions_give_what_a_fresh_run_gives(demo_run, tmp_path):
@@ -176,10 +189,31 @@ def test_after_a_threshold_change_cached_extractions_give_what_a_fresh_run_gives
         decisions(data).filter(pl.col("reason_detail").str.starts_with("min_words")).height
 
 
+def test_another_extractor_on_an_unchanged_archive_extracts_again_from_the_stage_file(demo_run, tmp_path):
+    """The archive is not read again, yet none of its cached extractions fits the new backend: every page is
+    extracted again from the raw stage file's payloads, and decided as a run on an empty data directory does."""
+    demo, data, _ = demo_run
+    shutil.copytree(data, tmp_path / "data")
+    config = yaml.safe_load((demo / "sources.yaml").read_text())
+    config["policy"]["extraction"] = {"backend": "resiliparse"}
+    faster = demo / "faster.yaml"
+    faster.write_text(yaml.safe_dump(config))
+    result = run_moisson(faster, tmp_path / "data")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert report_values(result.stdout, "inputs_unchanged")["web-sample"] == "True"
+    assert reused_extractions(result.stdout)["web-sample"] == 0
+    assert_expected_decisions(demo, tmp_path / "data")
+
+
 def reused_extractions(report: str) -> dict[str, int]:
     """source -> extractions_reused, from the run report's per-source sections."""
+    return {source: int(value) for source, value in report_values(report, "extractions_reused").items()}
+
+
+def report_values(report: str, key: str) -> dict[str, str]:
+    """source -> the value the run report prints for `key` in that source's section."""
     sources = re.findall(r"==> curating source (\S+)", report)
-    return dict(zip(sources, map(int, re.findall(r"extractions_reused=(\d+)", report)), strict=True))
+    return dict(zip(sources, re.findall(rf"\b{key}=(\S+)", report), strict=True))
 
 
 def extracted_payloads(data: Path) -> dict[str, int]:

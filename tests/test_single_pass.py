@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import polars as pl
 import pytest
 
-from moisson.single_pass import WRITE_EVERY, harvest
+from moisson.single_pass import WRITE_EVERY, harvest, previous_harvest, stage_payloads
 from moisson.workers import INLINE_BELOW, Outcome
 from sources.records import RawRecord, ReadFailure, ReadStats
 
@@ -82,3 +82,22 @@ def test_payloads_whose_outcome_is_known_do_not_go_to_the_workers(tmp_path):
     assert sorted(worked) == [b"text 0", b"text 2", b"text 3", b"text 5"]
     assert set(result.outcomes) == set(digests)  # the known ones included, the stale one left out
     assert result.outcomes[digests[4]] is earlier and result.outcomes[digests[5]].value == {"text": "TEXT 5"}
+
+
+def test_a_pass_over_unchanged_inputs_is_taken_from_its_stage_file(tmp_path):
+    stage, items = tmp_path / "raw.parquet", [record(str(n), f"text {n}") for n in range(5)]
+    stats = ReadStats(files=1, records=7)
+    stats.skipped["warc_request"] = 2
+    first = harvest(items, stats, stage, tmp_path / "tmp", inputs="inputs-1")
+    records, stored = previous_harvest(stage, "inputs-1")
+    assert records.equals(first.records) and stored == stats
+    assert previous_harvest(stage, "inputs-2") is None  # a file changed, or a setting
+    assert previous_harvest(stage, None) is None  # a source that cannot tell (a portal): always read
+    assert previous_harvest(tmp_path / "never-written.parquet", "inputs-1") is None
+    assert stage_payloads(stage, [items[3].content_sha256])["payload"].to_list() == [b"text 3"]
+
+
+def test_a_pass_with_failures_is_read_again(tmp_path):
+    stage = tmp_path / "raw.parquet"
+    harvest(source(10), ReadStats(), stage, tmp_path / "tmp", inputs="inputs-1")
+    assert previous_harvest(stage, "inputs-1") is None  # its failures are retried by reading the source
