@@ -1,12 +1,15 @@
 """One pass over a source: the raw stage file gets every record, the workers each distinct payload once."""
 
+import os
 from datetime import datetime, timezone
 
 import polars as pl
 import pytest
 
+from moisson.config import load_config
 from moisson.single_pass import WRITE_EVERY, harvest, previous_harvest, stage_payloads
 from moisson.workers import INLINE_BELOW, Outcome
+from sources import input_fingerprint
 from sources.records import RawRecord, ReadFailure, ReadStats
 
 WHEN = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -101,3 +104,31 @@ def test_a_pass_with_failures_is_read_again(tmp_path):
     stage = tmp_path / "raw.parquet"
     harvest(source(10), ReadStats(), stage, tmp_path / "tmp", inputs="inputs-1")
     assert previous_harvest(stage, "inputs-1") is None  # its failures are retried by reading the source
+
+
+def test_the_input_fingerprint_follows_the_files_the_settings_and_stays_none_for_what_must_be_read(tmp_path):
+    (tmp_path / "archives").mkdir()
+    archive = tmp_path / "archives" / "a.warc.gz"
+    archive.write_bytes(b"not read here")
+    sources = tmp_path / "sources.yaml"
+
+    def fingerprints(license: str = "CC0-1.0") -> dict[str, str | None]:
+        sources.write_text(f"""
+sources:
+  - {{name: local, kind: warc, paths: ["archives/*.warc.gz"], license: {license}}}
+  - {{name: remote, kind: warc, paths: ["https://archive.example.org/a.warc.gz"]}}
+  - {{name: portal, kind: ckan, url: "https://data.example.org"}}
+policy: {{languages: [fr], licenses: {{allow: [CC0-1.0]}}}}
+""")
+        config = load_config(sources)
+        return {name: input_fingerprint(config, name) for name in ("local", "remote", "portal")}
+
+    first = fingerprints()
+    assert first["local"] is not None and first["remote"] is None and first["portal"] is None
+    assert fingerprints() == first
+    assert fingerprints(license="CC-BY-4.0")["local"] != first["local"]  # a setting of the source
+    os.utime(archive, ns=(archive.stat().st_atime_ns, archive.stat().st_mtime_ns + 1))
+    touched = fingerprints()["local"]
+    assert touched != first["local"]
+    (tmp_path / "archives" / "b.warc.gz").write_bytes(b"")
+    assert fingerprints()["local"] != touched  # a new file
