@@ -24,6 +24,7 @@ PAYLOAD_RECORD_TYPES = {"response", "resource", "conversion"}
 GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_LINE = re.compile(rb"(?:^|\n)WARC/\d\.\d+\r?\n")
 RESYNC_WINDOW = 1 << 20
+HEADER_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in a sound WARC header
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -99,7 +100,23 @@ def read_warc_stream(
                           f"{_one_line(exc)}; the rest of this remote archive is not read (a stream cannot resync)")
 
 
+class DamagedRecordHeader(ValueError):
+    """A record's WARC header holds binary bytes or a length that is not a number: its bytes are damaged (say, a
+    corrupt gzip member that still inflates, into the members after it), and trusting it would swallow the
+    records that follow. Raised, it makes the reader report the record and resume at the next one."""
+
+
+def _check_header(record) -> None:
+    damaged = [name for name, value in record.rec_headers.headers if HEADER_CONTROL_CHARS.search(value)]
+    if damaged:
+        raise DamagedRecordHeader(f"binary bytes in the record's {damaged[0]} header")
+    length = record.rec_headers.get_header("Content-Length")
+    if length is not None and not length.strip().isdigit():
+        raise DamagedRecordHeader(f"the record's Content-Length is not a number: {length[:40]!r}")
+
+
 def _to_raw_record(record, source: str, stats: ReadStats, max_record_bytes: int, locator: str) -> Iterator[RawRecord | ReadFailure]:
+    _check_header(record)
     record_type = record.rec_type
     if record_type not in PAYLOAD_RECORD_TYPES:
         stats.skipped[record_type or "unknown"] += 1
