@@ -171,11 +171,19 @@ def text_lines(element) -> list[str]:
     return [line for line in lines if line]
 
 
-def parse_html(payload: bytes | str):
+def parse_html(payload: bytes, charset: str | None = None):
+    """The page as an lxml tree; decoded with `charset` when it is known (lxml alone would read a UTF-8 page
+    without a <meta charset> as Latin-1), else lxml finds the encoding itself. None if it cannot be parsed."""
     import lxml.html
 
+    markup: bytes | str = payload
+    if charset:
+        try:
+            markup = re.sub(r"^\s*<\?xml[^>]*>", "", payload.decode(charset, "replace"))
+        except LookupError:
+            markup = payload
     try:
-        return lxml.html.document_fromstring(payload)
+        return lxml.html.document_fromstring(markup)
     except Exception:  # empty or unparseable: no lines
         return None
 
@@ -311,7 +319,7 @@ def readability_pages() -> list[Page]:
         if row["readerable"] != "True" or name in READABILITY_SYNTHETIC:
             continue
         page_dir = folder / "pages" / name
-        expected = parse_html(gzip.decompress((page_dir / "expected.html.gz").read_bytes()))
+        expected = parse_html(gzip.decompress((page_dir / "expected.html.gz").read_bytes()), "utf-8")
         gold = "\n".join(text_lines(expected)) if expected is not None else ""
         if not gold or "lorem ipsum" in gold.lower() or "test document title" in gold.lower():
             continue
@@ -373,7 +381,7 @@ def page_samples(pages: list[Page]) -> list[Sample]:
         if extracted[page.key]:
             out.append(Sample(f"{origin}-extracted:{page.key}", page.language, script, GOOD, f"{origin}-extracted",
                               split_of(group), extracted[page.key], group))
-        tree = parse_html(page.html)
+        tree = parse_html(page.html, "utf-8")
         body = tree.find("body") if tree is not None else None
         lines = outside_gold(text_lines(body if body is not None else tree), page.gold) if tree is not None else []
         for part, start in enumerate(range(0, len(lines), 120)):
@@ -444,9 +452,9 @@ def websample_boilerplate_samples(per_language: int = 30) -> list[Sample]:
             found = stored["pages"]
     if found is None:
         found = []
-        for url, html, _charset in _websample_records():
+        for url, html, charset in _websample_records():
             lang = _html_lang(html)
-            tree = parse_html(html) if lang else None
+            tree = parse_html(html, charset) if lang else None
             if tree is None:
                 continue
             lines = _boilerplate_of(tree)
@@ -550,8 +558,9 @@ def vocabulary(texts: list[str], size: int = 400) -> list[str]:
     stable order."""
     counts: Counter[str] = Counter()
     for text in texts:
-        for token in re.findall(r"\w+", text):
-            if any(ch.isdigit() for ch in token) or "_" in token:
+        for raw in text.split():
+            token = "".join(ch for ch in raw if unicodedata.category(ch)[0] in "LM")
+            if len(token) < len(raw) / 2 or any(ch.isdigit() for ch in raw):
                 continue
             runs = _CJK.findall(token)
             if runs and sum(map(len, runs)) >= len(token) / 2:
@@ -683,7 +692,7 @@ def generated_samples(good: list[Sample], per_generator: int = 2) -> list[Sample
     out = []
     for lang in sorted(texts):
         words = vocabulary(texts[lang])
-        if len(words) < 30:
+        if len(words) < 20:
             continue
         for name, generator in GENERATORS.items():
             for index in range(per_generator):
