@@ -15,7 +15,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: setup demo run test ui bench bench-quality clean
+.PHONY: setup demo run test ui bench bench-quality bench-filters clean
 
 setup: $(VENV)/.synced
 
@@ -50,6 +50,11 @@ bench: setup
 
 bench-quality: setup
 	$(VENV)/bin/python bench/quality.py $(BENCH_ARGS)
+	$(VENV)/bin/python bench/filters.py $(BENCH_ARGS)
+
+# the quality filter per language: good text falsely rejected and junk caught, per-language vs global thresholds
+bench-filters: setup
+	$(VENV)/bin/python bench/filters.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(DATA_DIR)
