@@ -252,11 +252,23 @@ def run_settings(pages: list[Page], extractors: dict[str, Extractor], progress: 
     return Run(outputs, cpu)
 
 
-def shingle_f1(pages: list[Page], texts: list[str | None]) -> float:
-    from quality import page_counts, score_extraction  # bench/quality.py, on sys.path when run from the bench
+def _quality_module():
+    """bench/quality.py's scoring, loaded as `bench_quality` (as `quality` it would shadow the project's package)."""
+    import importlib.util
+    import sys
 
-    counts = [page_counts(p.reference or "", t) for p, t in zip(pages, texts)]
-    return score_extraction(counts, bootstrap=0).f1 if counts else float("nan")
+    if "bench_quality" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("bench_quality", REPO / "bench" / "quality.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["bench_quality"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["bench_quality"]
+
+
+def shingle_f1(pages: list[Page], texts: list[str | None]) -> float:
+    quality = _quality_module()
+    counts = [quality.page_counts(p.reference or "", t) for p, t in zip(pages, texts)]
+    return quality.score_extraction(counts, bootstrap=1).f1 if counts else float("nan")
 
 
 @dataclass
@@ -332,22 +344,22 @@ def min_margin(ev: Evaluation, setting: str = "moisson") -> tuple[float, tuple[s
 
 
 def print_evaluation(ev: Evaluation) -> None:
-    short = {n: n.replace("moisson ", "m:").replace("traf ", "t:") for n in ev.names}
-    width = max(9, *(len(s) for s in short.values()))
-    header = f"{'set':<26} {'lang':<5} {'pages':>5} " + " ".join(f"{short[n]:>{width}}" for n in ev.names)
+    short = {n: n.replace("moisson mode=", "m:").replace("moisson ", "m:").replace("traf ", "t:")[:11] for n in ev.names}
+    width = 11
+    header = f"{'set':<22} {'lang':<4} {'pages':>5} " + " ".join(f"{short[n]:>{width}}" for n in ev.names)
     print("\nF1 per language (snippet F1 for `snippets`, shingle F1 otherwise; best plain trafilatura marked *)")
     print(header + "\n" + "-" * len(header))
     for key, row in ev.table.items():
         best = max(v for n, v in row.items() if is_plain_trafilatura(n))
         cells = " ".join(f"{row[n]:>{width - 1}.3f}{'*' if is_plain_trafilatura(n) and row[n] == best else ' '}"
                          for n in ev.names)
-        print(f"{key[0]:<26} {key[1]:<5} {ev.sizes[key]:>5} {cells}")
+        print(f"{key[0][:22]:<22} {key[1]:<4} {ev.sizes[key]:>5} {cells}")
     print("-" * len(header))
     for figure, values in ev.overall.items():
-        print(f"{figure:<38}" + " ".join(f"{values.get(n, float('nan')):>{width}.3f}" for n in ev.names))
-    print(f"{'CPU ms/page':<38}" + " ".join(f"{ev.cpu_ms[n]:>{width}.1f}" for n in ev.names))
+        print(f"{figure[:33]:<33}" + " ".join(f"{values.get(n, float('nan')):>{width}.3f}" for n in ev.names))
+    print(f"{'CPU ms/page':<33}" + " ".join(f"{ev.cpu_ms[n]:>{width}.1f}" for n in ev.names))
     total_pipes = {n: sum(v.values()) for n, v in ev.pipes.items()}
-    print(f"{'pipe-only lines (all sets)':<38}" + " ".join(f"{total_pipes[n]:>{width}d}" for n in ev.names))
+    print(f"{'pipe-only lines (all sets)':<33}" + " ".join(f"{total_pipes[n]:>{width}d}" for n in ev.names))
     margin, where = min_margin(ev)
     print(f"\nmoisson's least margin over the best plain trafilatura setting: {margin:+.3f} ({where})")
 
@@ -382,3 +394,39 @@ def bench_languages(limit: int | None = None, include_candidates: bool = True) -
     ev = evaluate(pages, run)
     print_evaluation(ev)
     return ev
+
+
+def websample_pipe_lines() -> None:
+    """Pipe-only lines per language in the texts of every original page of the bench archive: trafilatura as Moisson
+    called it before (fast=True, no comments: its `| |` table lines kept) against Moisson now."""
+    import trafilatura
+
+    from moisson import extraction as mx
+
+    truth = [line.split("\t") for line in (SHARED / "bench" / "websample_truth.tsv").read_text().splitlines()[1:]]
+    records = websample_records({row[2] for row in truth if row[1] == "original"})
+    before, after, pages = Counter(), Counter(), Counter()
+    for url, body, charset in records.values():
+        try:
+            now = mx.extract(body, "html", charset, url).text
+        except mx.ExtractionError:
+            now = ""
+        language = _detect(now) if now else "und"
+        old = trafilatura.extract(mx.decode(body, charset), url=url, fast=True, include_comments=False) or ""
+        pages[language] += 1
+        before[language] += pipe_only_lines(old)
+        after[language] += pipe_only_lines(now)
+    print(f"{'lang':<5} {'pages':>5} {'before':>7} {'after':>6}")
+    for language, count in pages.most_common():
+        print(f"{language:<5} {count:>5} {before[language]:>7} {after[language]:>6}")
+    print(f"{'all':<5} {sum(pages.values()):>5} {sum(before.values()):>7} {sum(after.values()):>6}")
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    if "--pipes" in sys.argv:
+        websample_pipe_lines()
+    else:
+        bench_languages()

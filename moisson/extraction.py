@@ -2,11 +2,16 @@
 
 HTML goes through a main-content extractor, which drops navigation, footers and other boilerplate
 that would otherwise make every page of a site look alike to the deduplicator. Two are offered:
-trafilatura (the default: the best text, F1 0.962 on scrapinghub_aeb at about 80 pages/s per core)
-and resiliparse (its own call about ten times faster, the whole page about three times with the lxml
-parse below; F1 0.927: more boilerplate gets through, the trade DCLM made for web-scale pools). Either
-way the licence evidence is read from the full lxml tree *before* extraction, because licences live in
-exactly the footers and heads that extraction throws away.
+trafilatura (the default: the best text) and resiliparse (its own call about ten times faster, the
+whole page about three times with the lxml parse below; more boilerplate gets through, the trade DCLM
+made for web-scale pools). trafilatura runs with its own default settings, comments and metadata
+off (mode "default"), chosen per language on bench/extraction_eval.py's sets (scrapinghub_aeb,
+Readability's test pages, 157 annotated pages in ten languages): snippet F1 0.969 against 0.953 for
+`fast=True`, the former setting, which lost most on Greek, Polish and German pages; shingle F1 macro
+over languages 0.913 (0.898); about 24 ms of CPU per page instead of 16. Tables are rewritten before
+the text is made: a data table as clean Markdown, a layout table as its cells' paragraphs, never
+`| |` lines. Either way the licence evidence is read from the full lxml tree *before* extraction,
+because licences live in exactly the footers and heads that extraction throws away.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from typing import Literal
 
 import lxml.etree
 import trafilatura
+from lxml.etree import Element
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLParserException
 from trafilatura.utils import decode_file, load_html
+from trafilatura.xml import xmltotxt
 
 from moisson.licence import Evidence, evidence_from_html
 
@@ -28,6 +35,14 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_HTML_BYTES = 10 * 1024 * 1024
 
 Backend = Literal["trafilatura", "resiliparse"]
+# How trafilatura is called (always without comments and metadata): "fast" skips its fallback extractors
+# (readability, justext), "default" is trafilatura's own default, "precision"/"recall" its favor_* settings,
+# "fast+fallback" the fast pass first and the default one only when the fast text looks poor (see _looks_poor).
+TrafilaturaMode = Literal["fast", "default", "precision", "recall", "fast+fallback"]
+TRAFILATURA_MODES: tuple[str, ...] = ("fast", "default", "precision", "recall", "fast+fallback")
+DEFAULT_MODE: TrafilaturaMode = "default"
+_MODE_OPTIONS = {"fast": {"fast": True}, "default": {}, "precision": {"favor_precision": True},
+                 "recall": {"favor_recall": True}}
 # Main content only; no alt texts, list bullets or comment sections: each cost precision on scrapinghub_aeb
 # (F1 0.898 with resiliparse's defaults, 0.927 with these; bench/quality.py).
 RESILIPARSE_OPTIONS = {"main_content": True, "alt_texts": False, "list_bullets": False, "comments": False}
@@ -50,16 +65,16 @@ class Extracted:
 
 
 def extract(payload: bytes, content_type: str, charset: str | None = None, url: str | None = None,
-            backend: Backend = "trafilatura") -> Extracted:
+            backend: Backend = "trafilatura", mode: TrafilaturaMode | None = None) -> Extracted:
     if content_type == "html":
-        return extract_html(payload, charset, url, backend)
+        return extract_html(payload, charset, url, backend, mode)
     if content_type == "text":
         return Extracted(text=_require_text(clean_text(decode(payload, charset))))
     raise ExtractionError(f"unsupported content type {content_type!r}")
 
 
 def extract_html(payload: bytes, charset: str | None = None, url: str | None = None,
-                 backend: Backend = "trafilatura") -> Extracted:
+                 backend: Backend = "trafilatura", mode: TrafilaturaMode | None = None) -> Extracted:
     if len(payload) > MAX_HTML_BYTES:
         raise ExtractionError(f"HTML payload of {len(payload)} bytes exceeds {MAX_HTML_BYTES}")
     # resiliparse reads text; trafilatura, given bytes without a charset, guesses the encoding itself
@@ -72,7 +87,7 @@ def extract_html(payload: bytes, charset: str | None = None, url: str | None = N
     page_title = _page_title(tree)
     main_text = _resiliparse_text(markup) if backend == "resiliparse" and not TOO_DEEP_FOR_RESILIPARSE(tree) else ""
     if not main_text.strip():  # resiliparse's heuristics find no main content on ~1% of pages; trafilatura often does
-        main_text = _trafilatura_text(tree, url)
+        main_text = _trafilatura_text(tree, url, mode or DEFAULT_MODE)
     if not main_text.strip():
         raise ExtractionError("no main text found in the page")
     return Extracted(
@@ -83,12 +98,104 @@ def extract_html(payload: bytes, charset: str | None = None, url: str | None = N
     )
 
 
-def _trafilatura_text(tree, url: str | None) -> str:
-    # fast (no fallback extractors) and without comments: on scrapinghub_aeb F1 0.962 at about 80 pages/s per core,
-    # against 0.960 at 55 for trafilatura's defaults without comments (bench/quality.py). Metadata extraction (dates,
-    # authors) would halve the speed again; the title is read directly.
-    result = trafilatura.bare_extraction(tree, url=url, fast=True, with_metadata=False, include_comments=False)
-    return "" if result is None else result.text or ""
+def _trafilatura_text(tree, url: str | None, mode: TrafilaturaMode = DEFAULT_MODE) -> str:
+    # Without comments and metadata (dates, authors: half the speed again; the title is read directly).
+    # Tables are rewritten before the text is made (see _rewrite_tables).
+    if mode == "fast+fallback":
+        text = _trafilatura_text(tree, url, "fast")
+        return _trafilatura_text(tree, url, "default") if _looks_poor(text) else text
+    result = trafilatura.bare_extraction(tree, url=url, with_metadata=False, include_comments=False,
+                                         **_MODE_OPTIONS[mode])
+    if result is None or result.body is None:
+        return ""
+    if result.body.find(".//table") is None:
+        return result.text or ""
+    _rewrite_tables(result.body)
+    return xmltotxt(result.body, False)
+
+
+def _looks_poor(text: str) -> bool:
+    """A fast result worth a second, full pass: little text."""
+    return len(text) < FALLBACK_BELOW_CHARS
+
+
+FALLBACK_BELOW_CHARS = 500
+# A table is data (kept as Markdown) when it has 2+ rows and 2+ columns with text and its cells are short;
+# otherwise it lays a page out, and each cell with text becomes paragraphs of its own.
+DATA_CELL_MAX_CHARS = 160
+BLOCKS = {"p", "list", "head", "quote", "table", "code", "figure", "graphic"}
+
+
+def _cell_text(cell) -> str:
+    return " ".join(" ".join(cell.itertext()).split())
+
+
+def _rewrite_tables(body) -> None:
+    """trafilatura writes a table's rows as `| cell | cell |` lines, empty cells and layout tables included: an
+    article laid out in a table then reads as junk. Each table (innermost first) becomes either clean Markdown
+    (a data table: header row, separator row, one line per row, no empty row or column) or its cells' paragraphs
+    (a layout table)."""
+    for table in reversed(list(body.iter("table"))):
+        parent = table.getparent()
+        if parent is None:
+            continue
+        rows = [row for row in table.iter("row") if _nearest(row, "table") is table]
+        grid = [[_cell_text(cell) for cell in row if cell.tag == "cell"] for row in rows]
+        grid = [row for row in grid if any(row)]
+        width = max((len(row) for row in grid), default=0)
+        columns = [c for c in range(width) if any(c < len(row) and row[c] for row in grid)]
+        is_data = (len(grid) >= 2 and len(columns) >= 2
+                   and max(len(text) for row in grid for text in row) <= DATA_CELL_MAX_CHARS
+                   and sum(1 for row in grid if sum(1 for text in row if text) >= 2) >= 2)
+        if is_data:
+            replacement = []
+            for number, row in enumerate(grid):
+                cells = [(row[c] if c < len(row) else "").replace("|", "\\|") for c in columns]
+                replacement.append(_paragraph("| " + " | ".join(cells) + " |"))
+                if number == 0:
+                    replacement.append(_paragraph("|" + "---|" * len(columns)))
+        else:
+            replacement = [block for row in rows for cell in row if cell.tag == "cell" for block in _hoist(cell)]
+        _replace(table, replacement)
+
+
+def _nearest(element, tag: str):
+    return next((a for a in element.iterancestors() if a.tag == tag), None)
+
+
+def _paragraph(text: str):
+    p = Element("p")
+    p.text = text
+    return p
+
+
+def _hoist(cell) -> list:
+    """A layout cell's content as block elements: its own blocks as they are, loose text and inline children in
+    paragraphs between them; nothing for a cell without text."""
+    blocks, pending = [], _paragraph(cell.text or "")
+    for child in list(cell):
+        if child.tag in BLOCKS:
+            if _cell_text(pending):
+                blocks.append(pending)
+            tail, child.tail = child.tail, None
+            blocks.append(child)
+            pending = _paragraph(tail or "")
+        else:
+            pending.append(child)
+    if _cell_text(pending):
+        blocks.append(pending)
+    return blocks
+
+
+def _replace(element, replacement: list) -> None:
+    parent, tail = element.getparent(), element.tail
+    index = parent.index(element)
+    parent.remove(element)
+    for offset, block in enumerate(replacement):
+        parent.insert(index + offset, block)
+    if tail and tail.strip():
+        after = _paragraph(tail)
+        parent.insert(index + len(replacement), after)
 
 
 def _resiliparse_text(markup: str) -> str:
@@ -146,9 +253,10 @@ def _page_title(tree) -> str | None:
     return None
 
 
-def extract_record(item: tuple[bytes, str, str | None, str | None], backend: Backend = "trafilatura") -> dict:
+def extract_record(item: tuple[bytes, str, str | None, str | None], backend: Backend = "trafilatura",
+                   mode: TrafilaturaMode | None = None) -> dict:
     """`extract` on a (payload, content_type, charset, url) tuple, as plain data: what worker processes return."""
-    doc = extract(*item, backend=backend)
+    doc = extract(*item, backend=backend, mode=mode)
     return {
         "text": doc.text,
         "title": doc.title,
