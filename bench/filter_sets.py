@@ -32,8 +32,10 @@ Junk (kind "junk"), documents nobody wants in a training corpus:
   more are dropped (they may be comments or teasers: human prose), chunks of up to 120 lines.
 - websample-boilerplate: the lines of the nav, header, footer, menu, breadcrumb and cookie/consent elements
   of the websample pages, one document per page, labelled by `<html lang>`.
-- generated-*: number tables, code dumps, keyword spam, product grids, calendars, sitemaps and hashtag clouds,
-  made with the words of each language's good text (seeded, so the same every run).
+- generated-*: number tables, code dumps, keyword spam, product grids, calendars, sitemaps, hashtag clouds,
+  word salad (spun spam: the language's words in sentence shape, meaning nothing) and SEO doorway pages (one
+  keyword phrase and place names in the same sentences), made with the words of each language's good text
+  (seeded, so the same every run).
 
 `load_samples(split)` returns them; `python bench/filter_sets.py` prints counts, `--dump-tune FILE` writes the
 tune split as JSONL (one sample a line, every field).
@@ -679,10 +681,48 @@ def hashtag_cloud(words: list[str], rng: random.Random) -> str:
     return "\n".join(lines)
 
 
+_UNSPACED_LANGUAGES = {"zh", "ja"}
+
+
+def _sentence(words: list[str], rng: random.Random, n: int, lang: str) -> str:
+    """n words drawn with Zipf-like weights (the vocabulary is sorted by frequency), as one sentence."""
+    weights = [1 / (rank + 1) for rank in range(len(words))]
+    chosen = rng.choices(words, weights=weights, k=n)
+    if lang in _UNSPACED_LANGUAGES:
+        return "".join(chosen) + "。"
+    text = " ".join(chosen)
+    return text[:1].upper() + text[1:] + "."
+
+
+def word_salad(words: list[str], rng: random.Random, lang: str = "") -> str:
+    """Spun or machine-made spam: real words of the language in sentence shape, meaning nothing."""
+    paragraphs = []
+    for _ in range(rng.randint(3, 6)):
+        paragraphs.append(" ".join(_sentence(words, rng, rng.randint(6, 16), lang) for _ in range(rng.randint(3, 6))))
+    return "\n".join(paragraphs)
+
+
+def doorway_page(words: list[str], rng: random.Random, lang: str = "") -> str:
+    """An SEO doorway page: one keyword phrase and a list of places poured into the same sentence templates."""
+    keyword = " ".join(_pick(rng, words[:150], 2))
+    places = _pick(rng, words, rng.randint(8, 14))
+    fillers = _pick(rng, words, 6)
+    sep = "" if lang in _UNSPACED_LANGUAGES else " "
+    end = "。" if lang in _UNSPACED_LANGUAGES else "."
+    lines = []
+    for place in places:
+        a, b, c = rng.sample(fillers, 3)
+        lines.append(sep.join([keyword, place, a, b]) + end + " " + sep.join([a, keyword, c, place]) + end
+                     + " " + sep.join([keyword, place, b]) + end)
+    return "\n".join(lines)
+
+
 GENERATORS = {
     "number-table": number_table, "code": code_dump, "keyword-spam": keyword_spam, "product-grid": product_grid,
-    "calendar": calendar_page, "sitemap": sitemap, "hashtags": hashtag_cloud,
+    "calendar": calendar_page, "sitemap": sitemap, "hashtags": hashtag_cloud, "word-salad": word_salad,
+    "doorway": doorway_page,
 }
+_TAKES_LANGUAGE = {"word-salad", "doorway"}
 
 
 def generated_samples(good: list[Sample], per_generator: int = 2) -> list[Sample]:
@@ -698,7 +738,8 @@ def generated_samples(good: list[Sample], per_generator: int = 2) -> list[Sample
             for index in range(per_generator):
                 sid = f"generated-{name}:{lang}:{index}"
                 out.append(Sample(sid, lang, script_of(lang), JUNK, f"generated-{name}", split_of(sid),
-                                  generator(words, random.Random(sid)), sid))
+                                  generator(words, random.Random(sid), lang) if name in _TAKES_LANGUAGE
+                                  else generator(words, random.Random(sid)), sid))
     return out
 
 
