@@ -36,6 +36,11 @@
    it knows (23: it has no Maltese), in high and low accuracy mode, and pycld2 (its top guess;
    'un' = und). Peers run in a subprocess of their venv's python; their timing is measured inside it.
 
+Then extraction per language (bench/extraction_eval.py: scrapinghub_aeb, Readability's test pages and the snippet gold
+bench/gold/multilingual_snippets.json, every trafilatura setting and Moisson's), adding to the FIGURE line
+snippet_f1, snippet_f1_report, extraction_shingle_f1_macro_languages, extraction_min_margin_vs_best_trafilatura,
+extraction_cpu_ms_per_page, trafilatura_fast_cpu_ms_per_page and extraction_pipe_only_lines.
+
 Other gold sets: --extraction-set DIR (scrapinghub_aeb's layout: ground-truth.json mapping each id to its url
 and articleBody, html/<id>.html.gz) instead of scrapinghub_aeb; --langid-set FILE (repeatable; `label<TAB>text`
 lines, ISO 639-1 labels, an optional `label<TAB>text` header) instead of the Leipzig and UDHR sets (the FIGURE
@@ -71,6 +76,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import ensure_peer_venv, peer_versions  # noqa: E402
+import extraction_eval  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -541,7 +547,8 @@ def print_langid(sets: list[LangSet], results: dict, backends: dict[str, LangRes
 # ================================================================ main
 
 
-def figure(extraction: dict | None, langid: dict | None, oracle_hybrid_share: float | None = None) -> str:
+def figure(extraction: dict | None, langid: dict | None, oracle_hybrid_share: float | None = None,
+           languages: "extraction_eval.Evaluation | None" = None) -> str:
     fig: dict[str, float] = {}
     if extraction:
         fig["extraction_f1"] = extraction["moisson"][0].f1
@@ -562,6 +569,8 @@ def figure(extraction: dict | None, langid: dict | None, oracle_hybrid_share: fl
         best_name = max(langid, key=lambda n: np.mean([sc.macro for sc in langid[n][0].values()]))
         fig["best_langid_macro_accuracy"] = float(np.mean([sc.macro for sc in langid[best_name][0].values()]))
         print(f"best language backend by mean macro accuracy: {best_name}")
+    if languages is not None:  # per-language extraction figures (bench/extraction_eval.py)
+        fig.update(extraction_eval.figures(languages))
     return "FIGURE " + " ".join(f"{k}={v:.1f}" if k.endswith("per_s") else f"{k}={v:.4f}" for k, v in fig.items())
 
 
@@ -592,9 +601,10 @@ def main() -> int:
     args = parser.parse_args()
     print(f"moisson {moisson_version()}, python {sys.version.split()[0]}, numpy {np.__version__}")
     extraction = None if args.skip_extraction else bench_extraction(args.pages, args.extraction_set)
+    languages = None if args.skip_extraction else extraction_eval.bench_languages(args.pages)
     oracle_hybrid_share = print_oracle_hybrid(extraction) if extraction else None
     langid = None if args.skip_langid else bench_langid(args.per_file, args.skip_peers, args.langid_set)
-    print("\n" + figure(extraction, langid, oracle_hybrid_share))
+    print("\n" + figure(extraction, langid, oracle_hybrid_share, languages))
     return 0
 
 
