@@ -85,7 +85,7 @@ def test_dump_tune_writes_the_tune_split(samples, tmp_path):
 def test_written_documents_parse():
     written = sets.written_samples()
     assert len({s.language for s in written}) >= 10
-    assert all(len(s.text) >= 150 and "===" not in s.text for s in written)
+    assert all(len(s.text) >= 80 and "===" not in s.text for s in written)
     assert {"zh", "ja", "el", "ru", "uk", "ar", "he", "pl"} <= {s.language for s in written}
 
 
