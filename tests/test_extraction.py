@@ -58,6 +58,7 @@ def _extraction_eval():
     bench = Path(__file__).resolve().parents[1] / "bench"
     spec = importlib.util.spec_from_file_location("bench_extraction_eval", bench / "extraction_eval.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     path = list(sys.path)
     sys.path.insert(0, str(bench))
     try:
