@@ -24,7 +24,8 @@ Good text (kind "good"), from ../shared/data (read-only, nothing copied into the
   ../shared/data/bench/websample_part*.warc.gz), Moisson's extraction of those pages.
 
 Language labels: `<html lang>` (aeb), the metadata `lang` (readability), else a label set by reading the
-page (HAND_LABELS below); pages with neither are left out.
+page (HAND_LABELS below); pages with neither are left out; four aeb pages declare the wrong language
+(LABEL_FIXES). Three aeb gold texts are listings, not prose (NOT_PROSE): their text is in neither set.
 
 Junk (kind "junk"), documents nobody wants in a training corpus:
 - aeb-boilerplate / readability-boilerplate: the text lines of a page's full HTML that are not in its gold
@@ -124,6 +125,13 @@ HAND_LABELS = {
                      "links-in-tables", "lwn-1", "medium-1", "medium-2", "mercurial", "salon-1",
                      "table-style-attributes", "tmz-1", "topicseed-1", "videos-1", "wapo-1", "wapo-2"), "en"),
 }
+
+# Pages whose declared language is wrong (read by hand): the label is the language of the text.
+LABEL_FIXES = {"57b4dafd18cf": "de", "ba07d1e64775": "de", "f81c6c05d9cb": "en", "fde930b01859": "en"}
+
+# Gold main contents that are listings, not prose (a standings table, a race calendar, a list of game scores):
+# not "good human-written text", so neither good nor junk; their boilerplate stays junk.
+NOT_PROSE = {"11ea381ad92b", "cc03ddb5ef7d", "c81e134ed499"}
 
 # readability's crafted edge cases that are not lorem ipsum (those are recognised by their text)
 READABILITY_SYNTHETIC = {"reordering-paragraphs", "title-and-h1-discrepancy", "005-unescape-html-entities",
@@ -306,6 +314,7 @@ def aeb_pages() -> list[Page]:
         html = gzip.decompress((folder / "html" / f"{key}.html.gz").read_bytes())
         match = re.search(rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z_-]+)", html[:20000], re.I)
         lang = primary(match.group(1).decode()) if match else HAND_LABELS.get(key[:12])
+        lang = LABEL_FIXES.get(key[:12], lang)
         if lang:
             pages.append(Page("aeb", key[:16], entry.get("url"), lang, html, entry["articleBody"]))
     return pages
@@ -378,9 +387,11 @@ def page_samples(pages: list[Page]) -> list[Sample]:
     extracted = moisson_extract({p.key: (p.html, "utf-8", p.url) for p in pages}, f"{origin}-extracted")
     for page in pages:
         group, script = f"{origin}:{page.key}", script_of(page.language)
-        out.append(Sample(f"{origin}-gold:{page.key}", page.language, script, GOOD, f"{origin}-gold",
-                          split_of(group), page.gold, group))
-        if extracted[page.key]:
+        prose = page.key[:12] not in NOT_PROSE
+        if prose:
+            out.append(Sample(f"{origin}-gold:{page.key}", page.language, script, GOOD, f"{origin}-gold",
+                              split_of(group), page.gold, group))
+        if prose and extracted[page.key]:
             out.append(Sample(f"{origin}-extracted:{page.key}", page.language, script, GOOD, f"{origin}-extracted",
                               split_of(group), extracted[page.key], group))
         tree = parse_html(page.html, "utf-8")
