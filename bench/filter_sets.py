@@ -16,8 +16,8 @@ Good text (kind "good"), from ../shared/data (read-only, nothing copied into the
   expected.html (readerable pages only, not the maintainers' synthetic lorem-ipsum cases).
 - aeb-extracted / readability-extracted: what Moisson itself extracts from those same pages
   (`moisson.extraction.extract(payload, "html", "utf-8", url).text`): the text the filter sees in
-  production, with its headings, captions and table lines. Cached in bench/.cache/ (keyed by the
-  extraction module's source and the trafilatura and lxml versions).
+  production, with its headings, captions and table lines. Cached in bench/.cache/ (keyed by the source
+  of the extraction module that runs and the trafilatura and lxml versions).
 - written: bench/data/good_written.txt, documents written for this project in languages the shared data
   lacks (news, encyclopedia, forum, recipe, hard-wrapped e-text, short notices).
 - websample-gold: when bench/gold/*.json exists (url -> language and snippets, annotated by hand on
@@ -57,6 +57,9 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # moisson, when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -344,7 +347,9 @@ def _extraction_fingerprint() -> str:
     import lxml.etree
     import trafilatura
 
-    source = (ROOT / "moisson" / "extraction.py").read_bytes()
+    import moisson.extraction
+
+    source = Path(moisson.extraction.__file__).read_bytes()  # the module that will run, wherever it comes from
     return hashlib.sha256(source + f"{trafilatura.__version__}|{lxml.etree.LXML_VERSION}".encode()).hexdigest()[:16]
 
 
@@ -354,7 +359,7 @@ def moisson_extract(items: dict[str, tuple[bytes, str | None, str | None]], name
     from moisson.extraction import ExtractionError, extract
 
     fingerprint = _extraction_fingerprint()
-    cache_file = CACHE_DIR / f"{name}.json"
+    cache_file = CACHE_DIR / f"{name}-{fingerprint}.json"  # one per extraction code: checkouts do not evict each other
     cached: dict[str, str | None] = {}
     if cache_file.exists():
         try:

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the project last: PYTHONPATH=<another checkout> measures that checkout's rules (e.g. a committed baseline)
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 import filter_sets  # noqa: E402  (bench/ is on the path above)
 from filter_sets import GOOD, JUNK, Sample  # noqa: E402
