@@ -34,8 +34,9 @@ Junk (kind "junk"), documents nobody wants in a training corpus:
 - websample-boilerplate: the lines of the nav, header, footer, menu, breadcrumb and cookie/consent elements
   of the websample pages, one document per page, labelled by `<html lang>`.
 - generated-*: number tables, code dumps, keyword spam, product grids, calendars, sitemaps, hashtag clouds,
-  word salad (spun spam: the language's words in sentence shape, meaning nothing) and SEO doorway pages (one
-  keyword phrase and place names in the same sentences), made with the words of each language's good text
+  word salad (spun spam: the language's words in sentence shape, meaning nothing), SEO doorway pages (one
+  keyword phrase and place names in the same sentences) and teaser listings (headline, date, a teaser cut
+  with an ellipsis, 'more', item after item, cut from the language's real sentences), made with the words of each language's good text
   (seeded, so the same every run).
 
 `load_samples(split)` returns them; `python bench/filter_sets.py` prints counts, `--dump-tune FILE` writes the
@@ -733,6 +734,37 @@ def doorway_page(words: list[str], rng: random.Random, lang: str = "") -> str:
     return "\n".join(lines)
 
 
+def teaser_listing(sentences: list[str], words: list[str], rng: random.Random, lang: str = "") -> str:
+    """A category or search-results page: headline, date and section, a teaser cut off with an ellipsis, a
+    'more' link, for item after item; the pieces are cut from the language's real sentences."""
+    unspaced = lang in _UNSPACED_LANGUAGES
+    more = _title([rng.choice(words)])
+    lines = []
+    for _ in range(rng.randint(10, 16)):
+        headline, teaser = rng.choice(sentences), rng.choice(sentences)
+        if unspaced:
+            lines.append(headline[: rng.randint(10, 18)].rstrip("。，、"))
+            teaser_text = teaser[: rng.randint(35, 60)]
+        else:
+            lines.append(" ".join(headline.split()[: rng.randint(4, 9)]).rstrip(".,;:"))
+            teaser_text = " ".join(teaser.split()[: rng.randint(12, 25)])
+        lines.append(f"{rng.randint(1, 28):02d}.{rng.randint(1, 12):02d}.{rng.randint(2019, 2026)} · {rng.choice(words)}")
+        lines.append(teaser_text.rstrip(".,;:。") + rng.choice(["…", "...", " …"]))
+        lines.append(more)
+    return "\n".join(lines)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？؟])\s*")
+
+
+def sentences_of(texts: list[str]) -> list[str]:
+    out = []
+    for text in texts:
+        for line in text.splitlines():
+            out += [piece.strip() for piece in _SENTENCE_END.split(line) if len(piece.strip()) >= 30]
+    return out
+
+
 GENERATORS = {
     "number-table": number_table, "code": code_dump, "keyword-spam": keyword_spam, "product-grid": product_grid,
     "calendar": calendar_page, "sitemap": sitemap, "hashtags": hashtag_cloud, "word-salad": word_salad,
@@ -750,6 +782,12 @@ def generated_samples(good: list[Sample], per_generator: int = 2) -> list[Sample
         words = vocabulary(texts[lang])
         if len(words) < 20:
             continue
+        sentences = sentences_of(texts[lang])
+        if len(sentences) >= 10:
+            for index in range(per_generator):
+                sid = f"generated-teasers:{lang}:{index}"
+                out.append(Sample(sid, lang, script_of(lang), JUNK, "generated-teasers", split_of(sid),
+                                  teaser_listing(sentences, words, random.Random(sid), lang), sid))
         for name, generator in GENERATORS.items():
             for index in range(per_generator):
                 sid = f"generated-{name}:{lang}:{index}"
