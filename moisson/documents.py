@@ -23,6 +23,7 @@ RAW_SCHEMA = pa.schema(
         ("source_kind", pa.string()),
         ("record_key", pa.string()),
         ("locator", pa.string()),
+        ("source_position", pa.int64()),  # order the source was read in (`RawRecord.position`): dedup keeps the first
         ("url", pa.string()),
         ("retrieved_at", pa.timestamp("us", tz="UTC")),
         ("content_type", pa.string()),
@@ -48,7 +49,7 @@ FAILURE_SCHEMA = pa.schema(
 
 RAW_FIELDS = {  # column -> RawRecord attribute
     "id": "id", "source": "source", "source_kind": "source_kind", "record_key": "record_key", "locator": "locator",
-    "url": "url", "retrieved_at": "retrieved_at", "content_type": "content_type", "charset": "charset",
+    "source_position": "position", "url": "url", "retrieved_at": "retrieved_at", "content_type": "content_type", "charset": "charset",
     "content_sha256": "content_sha256", "record_title": "title", "record_license": "license",
     "record_language": "language", "payload": "payload",
 }

@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from moisson.code_fingerprint import fingerprint
 from moisson.config import PORTAL_KINDS, MoissonConfig
@@ -21,10 +22,26 @@ READER_MODULES = ["sources", "sources.warc", "sources.files", "sources.records"]
 
 def read_source(config: MoissonConfig, name: str, stats: ReadStats,
                 layout: DataLayout | None = None) -> Iterator[RawRecord | ReadFailure]:
-    """Every record of one source, in a stable order, with failures inline.
+    """Every record of one source, in a stable order, with failures inline; each record's `position` is its
+    place in that order (0, 1, 2...), which deduplication follows to keep the first occurrence.
 
-    Portal sources read the catalogue the `catalogue` asset wrote under `layout` and fetch its resources.
+    Local files are read in sorted path order, each from its start (WARC byte offset, JSONL line), then the
+    remote archives in list order. Portal sources read the catalogue the `catalogue` asset wrote under
+    `layout` and fetch its resources (datasets by key, each dataset's resources in catalogue order).
     """
+    return _numbered(_read(config, name, stats, layout))
+
+
+def _numbered(items: Iterable[RawRecord | ReadFailure]) -> Iterator[RawRecord | ReadFailure]:
+    position = 0
+    for item in items:
+        if isinstance(item, RawRecord):
+            item = replace(item, position=position)
+            position += 1
+        yield item
+
+
+def _read(config: MoissonConfig, name: str, stats: ReadStats, layout: DataLayout | None) -> Iterator[RawRecord | ReadFailure]:
     source = config.source(name)
     if source.kind in PORTAL_KINDS:
         yield from _read_portal(config, source, layout, stats)

@@ -31,6 +31,10 @@ class RawRecord:
     title: str | None = None  # carried by the input record itself (JSONL)
     license: str | None = None  # carried by the input record itself (JSONL)
     language: str | None = None  # carried by the input record itself (JSONL)
+    # its place in the order the source was read (0, 1, 2...: files in order, then byte offset or line within a
+    # file; a portal's resources in the order they are fetched), set by `sources.read_source`; deduplication keeps
+    # the first occurrence. Not part of the id: the same record read at another place is the same record.
+    position: int | None = None
 
     @cached_property
     def content_sha256(self) -> str:
