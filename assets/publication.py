@@ -24,8 +24,10 @@ PUBLICATION = dict(group_name="publication", owners=["team:data-engineering"])
 def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
     """Exact (normalised text hash) and near duplicates (MinHash + LSH), across sources and across runs.
 
-    Documents are compared with everything already in the corpus; the earliest retrieved document
-    of a cluster is kept. Its output holds every document of the current sources with its decision.
+    Documents are compared with everything already in the corpus; a cluster keeps the document already
+    published if any, else its first occurrence (sources in the sources file's order, then the order each
+    was read in), then the earliest retrieved. Its output holds every document of the current sources with
+    its decision.
     """
     config, layout = moisson.config(), moisson.layout()
     frames = [pl.read_parquet(p) for s in config.source_names if (p := layout.stage_file("quality_filtered", s)).exists()]
@@ -36,7 +38,7 @@ def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) ->
         store, provenance = open_store(layout.dedup_store, layout.corpus_dir, config.policy.dedup, layout.tmp_dir,
                                        corpus_texts(layout.corpus_dir))
         context.log.info(f"dedup index: {provenance}")
-        documents = curation.deduplicate_documents(documents, store)
+        documents = curation.deduplicate_documents(documents, store, config.source_names)
     else:
         store, provenance = None, "deduplication disabled by the policy"
         documents = curation.keep_pending(documents)

@@ -8,7 +8,7 @@ graph: extraction, language, licence, quality.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -212,9 +212,22 @@ def filter_quality(documents: pl.DataFrame, policy: Policy, verdicts: Mapping[st
     return apply_step(documents, "quality", QUALITY_SCHEMA, decide)
 
 
-def deduplicate_documents(documents: pl.DataFrame, store: DedupStore) -> pl.DataFrame:
-    """Exact then near duplicates among the documents still pending, against everything already kept."""
-    decisions = store.deduplicate(documents.filter(pending(documents)).select("id", "text", "retrieved_at"))
+def deduplicate_documents(documents: pl.DataFrame, store: DedupStore, source_order: Sequence[str] | None = None) -> pl.DataFrame:
+    """Exact then near duplicates among the documents still pending, against everything already kept.
+
+    A cluster keeps a document already published if it has one, else its first occurrence: the sources in
+    `source_order` (the sources file's order; by default the order they first appear in `documents`), then
+    each source's read order (`source_position`), then the earliest retrieved, then the smallest id. That
+    order goes to the store as one `position` per document."""
+    todo = documents.filter(pending(documents))
+    if "source_position" not in todo.columns:  # stage files written before the read order was recorded
+        todo = todo.with_columns(source_position=pl.lit(None, pl.Int64))
+    order = list(source_order) if source_order is not None else todo["source"].unique(maintain_order=True).to_list()
+    ranks = {name: rank for rank, name in enumerate(order)}
+    todo = (todo.with_columns(source_rank=pl.col("source").replace_strict(ranks, default=len(ranks), return_dtype=pl.Int64))
+            .sort("source_rank", "source_position", "retrieved_at", "id", nulls_last=True)
+            .with_row_index("position"))
+    decisions = store.deduplicate(todo.select("id", "text", "retrieved_at", pl.col("position").cast(pl.Int64)))
     decided = documents.drop("duplicate_of", "similarity", strict=False).join(
         decisions.select("id", pl.col("reason").alias("dedup_reason"), "duplicate_of", "similarity"), on="id", how="left")
     detail = pl.format("{} of {} (similarity {})", pl.col("dedup_reason"), pl.col("duplicate_of"), pl.col("similarity"))

@@ -5,10 +5,21 @@ its LSH band hashes, as Parquet parts that only grow. A run computes those only 
 documents and joins them, in DuckDB, against the stored ones: exact duplicates by fingerprint,
 near-duplicate candidates by band (a linear number of them in the huge buckets of templated pages).
 Candidate pairs are verified (shared shingles counted, unless the signatures settle it) and
-clustered by connected components, in DuckDB again. The document
-kept in a cluster is one already in the corpus if there is one (the corpus never loses a
-document), else the earliest retrieved, then the smallest id. Re-running over the same input adds
-nothing and removes nothing.
+clustered by connected components, in DuckDB again. Re-running over the same input adds nothing and
+removes nothing.
+
+The document kept in a cluster is one already in the corpus if there is one (the corpus never loses a
+document), else the first occurrence: the smallest `position` the caller gives (`deduplicate_documents`
+numbers the documents by the sources file's order of sources, then each source's read order: file, then
+byte offset or line), then the earliest retrieved, then the smallest id. Documents without a position
+come after those with one. So a re-typed copy later in a dump is the duplicate, whatever its hash.
+
+Every stored document has an `ordinal`, its place in that order over the store's whole history: a run's
+new documents are numbered after every stored one, in the run's order. The stored ones are compared, and
+the graph numbered, by ordinal, so the first occurrence is the smallest node of a cluster and the document
+a new duplicate is said to duplicate is the first published one. An index without ordinals (INDEX_FORMAT
+1) is rebuilt from the corpus; a rebuild keeps the ordinals the old index had and numbers the documents it
+did not know after them, by retrieved_at then id (the corpus does not carry the read order).
 """
 
 from __future__ import annotations
@@ -36,16 +47,18 @@ from moisson.workers import map_documents
 BATCH = 5_000  # texts per signature job: big enough to amortise the pool, small enough to spread
 DUCKDB_MEMORY = "1GB"  # past this, DuckDB spills joins to the store's tmp folder: the index never has to fit in memory
 TextLookup = Callable[[list[str]], dict[str, str]]  # ids of kept documents -> their texts
+INDEX_FORMAT = 2  # 2: kept parts carry `ordinal`; an index of another format is rebuilt from the corpus
 DECISION_SCHEMA = {"id": pl.String, "reason": pl.String, "duplicate_of": pl.String, "similarity": pl.Float64,
                    "already_kept": pl.Boolean}
 
 
 @dataclass(frozen=True)
 class Candidates:
-    """New documents in decision order (earliest retrieved first, then id), with what dedup needs of them."""
+    """New documents in decision order (position, then earliest retrieved, then id), with what dedup needs of them."""
 
     ids: list[str]
     retrieved_at: pl.Series  # Datetime("us", "UTC")
+    ordinals: np.ndarray  # int64, increasing: each one's place after every stored document
     sketches: Sketches
     bands: np.ndarray  # (documents, bands) uint64
 
@@ -54,7 +67,7 @@ class Candidates:
 class CandidatePairs:
     """Documents sharing a band (all pairs of a bucket, or a star and a chain past BUCKET_ALL_PAIRS members):
     pairs of new ones (indices, left < right), and pairs (new index, stored number) with stored ones,
-    numbered in (retrieved_at, id) order."""
+    numbered in (ordinal, id) order."""
 
     new: np.ndarray
     stored_ids: list[str]
@@ -63,8 +76,8 @@ class CandidatePairs:
 
 @dataclass(frozen=True)
 class NearGraph:
-    """Verified candidate pairs as edges between nodes: stored documents first, numbered in (retrieved_at,
-    id) order, then the new ones in decision order, so the smallest node of a cluster is the one it keeps."""
+    """Verified candidate pairs as edges between nodes: stored documents first, numbered in (ordinal, id)
+    order, then the new ones in decision order, so the smallest node of a cluster is the one it keeps."""
 
     stored_ids: list[str]
     left: np.ndarray
@@ -97,7 +110,7 @@ class DedupStore:
         """What stored signatures and bands depend on: if any of it changes, they are computed again."""
         p = self.policy
         return {"num_perm": p.num_perm, "seed": p.seed, "shingle_size": p.shingle_size, "scheme": SCHEME,
-                "bands": self.bands, "rows": self.rows, "measure": p.measure}
+                "bands": self.bands, "rows": self.rows, "measure": p.measure, "format": INDEX_FORMAT}
 
     def _parts(self, kind: str) -> str | None:
         folder = self.root / kind
@@ -128,7 +141,10 @@ class DedupStore:
         write_text(json.dumps(self.settings, sort_keys=True), self.root / "settings.json", self.tmp_dir)
 
     def deduplicate(self, documents: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-        """Decide every document (columns id, text, retrieved_at); add the ones kept to the store.
+        """Decide every document (columns id, text, retrieved_at, optional position); add the ones kept to the store.
+
+        Among new documents the first occurrence wins: smallest position (none comes last), then earliest
+        retrieved, then smallest id; any stored document wins over them.
 
         Documents decided by an earlier run get that decision back (kept stays kept, a duplicate
         stays a duplicate of the same document). Given a LazyFrame, only the ids are read first: the
@@ -140,9 +156,12 @@ class DedupStore:
         documents = documents.lazy()
         with self._timed("earlier decisions"):
             known = self._known_decisions(documents.select("id").collect()["id"].to_list())
-            new = documents.filter(~pl.col("id").is_in(known["id"].implode())).sort("retrieved_at", "id").collect()
+            if "position" not in documents.collect_schema().names():
+                documents = documents.with_columns(position=pl.lit(None, pl.Int64))
+            new = (documents.filter(~pl.col("id").is_in(known["id"].implode()))
+                   .sort("position", "retrieved_at", "id", nulls_last=True).collect())
         with self._timed("signatures"):
-            candidates = self._prepare(new)
+            candidates = self._prepare(new, first_ordinal=self._next_ordinal() if new.height else 0)
         with self._timed("exact duplicates"):
             reasons, duplicate_of, similarity = self._exact(candidates)
         self._near(candidates, reasons, duplicate_of, similarity)
@@ -153,10 +172,35 @@ class DedupStore:
         return pl.concat([known, decided])
 
     def rebuild(self, corpus: pl.DataFrame) -> None:
-        """Index an existing corpus again (lost store, or new MinHash settings): all of it is kept."""
+        """Index an existing corpus again (lost store, or new MinHash settings): all of it is kept, in the order
+        of the ordinals the old index gave it, then (documents it did not know) by retrieved_at and id."""
+        earlier = self._stored_ordinals()
         self.reset()
-        candidates = self._prepare(corpus.sort("retrieved_at", "id"), keep_shingles=False)
+        ordered = (corpus.join(earlier, on="id", how="left")
+                   .sort("earlier", "retrieved_at", "id", nulls_last=True).drop("earlier"))
+        candidates = self._prepare(ordered, keep_shingles=False)
         self._append(candidates, list(range(len(candidates.ids))), pl.DataFrame(schema=DECISION_SCHEMA))
+
+    def _stored_ordinals(self) -> pl.DataFrame:
+        """id -> ordinal of the stored documents (columns id, earlier); empty when the index has none (older format)."""
+        empty = pl.DataFrame(schema={"id": pl.String, "earlier": pl.Int64})
+        kept = self._parts("kept")
+        if kept is None:
+            return empty
+        with self._connect() as con:
+            try:
+                found = con.sql("SELECT id, min(ordinal) AS earlier FROM read_parquet(?) GROUP BY id", params=[kept])
+                return pl.from_arrow(found.to_arrow_table()).cast(empty.schema)
+            except duckdb.Error:  # no ordinal column: an index of format 1
+                return empty
+
+    def _next_ordinal(self) -> int:
+        """The ordinal after every stored document's: where this run's documents are numbered from."""
+        kept = self._parts("kept")
+        if kept is None:
+            return 0
+        with self._connect() as con:
+            return con.execute("SELECT coalesce(max(ordinal) + 1, 0) FROM read_parquet(?)", [kept]).fetchone()[0]
 
     def _known_decisions(self, ids: list[str]) -> pl.DataFrame:
         """Earlier decisions about these ids: kept (from the kept parts) or duplicate (from the decided parts)."""
@@ -176,9 +220,9 @@ class DedupStore:
         known = pl.concat([frame.cast(DECISION_SCHEMA) for frame in found])
         return known.unique("id", keep="first", maintain_order=True)  # kept wins over an older duplicate decision
 
-    def _prepare(self, new: pl.DataFrame, keep_shingles: bool = True) -> Candidates:
-        """Signatures, fingerprints (and the shingle hashes, to verify pairs) of the new documents, in batches
-        spread over every core."""
+    def _prepare(self, new: pl.DataFrame, keep_shingles: bool = True, first_ordinal: int = 0) -> Candidates:
+        """Signatures, fingerprints (and the shingle hashes, to verify pairs) of the new documents (in decision
+        order, numbered from `first_ordinal`), in batches spread over every core."""
         texts = new["text"].to_list()
         p = self.policy
         jobs = [(p.num_perm, p.seed, p.shingle_size, texts[start : start + BATCH], keep_shingles)
@@ -189,7 +233,8 @@ class DedupStore:
                 raise RuntimeError(f"MinHash signatures failed: {outcome.error_class}: {outcome.message}")
             parts.append(outcome.value)
         sketches = Sketches.concat(parts, p.num_perm)
-        return Candidates(new["id"].to_list(), _utc_microseconds(new["retrieved_at"]), sketches,
+        return Candidates(new["id"].to_list(), _utc_microseconds(new["retrieved_at"]),
+                          np.arange(first_ordinal, first_ordinal + new.height, dtype=np.int64), sketches,
                           band_hashes(sketches.signatures, self.bands, self.rows))
 
     def _exact(self, candidates: Candidates) -> tuple[list, list, list]:
@@ -210,7 +255,7 @@ class DedupStore:
         with self._connect() as con:
             con.register("incoming", pl.DataFrame({"fingerprint": sorted(set(fingerprints))}, schema={"fingerprint": pl.String}))
             rows = con.execute(
-                "SELECT fingerprint, arg_min(id, (retrieved_at, id)) FROM read_parquet(?) JOIN incoming USING (fingerprint) "
+                "SELECT fingerprint, arg_min(id, (ordinal, id)) FROM read_parquet(?) JOIN incoming USING (fingerprint) "
                 "GROUP BY fingerprint", [kept]).fetchall()
         return dict(rows)
 
@@ -262,7 +307,7 @@ class DedupStore:
         return NearGraph(pairs.stored_ids, left[verified], right[verified], similarity[verified])
 
     def _stored_pairs(self, con: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray]:
-        """Stored documents sharing a band with a new one, numbered in (retrieved_at, id) order, and the
+        """Stored documents sharing a band with a new one, numbered in (ordinal, id) order, and the
         pairs (new document, stored number), a bounded number per new document and bucket (STORED_PAIRS).
         Bands of a document whose kept part never got written (a crash between the two writes) match nothing."""
         stored_bands, kept = self._parts("bands"), self._parts("kept")
@@ -270,13 +315,13 @@ class DedupStore:
             return [], np.empty((0, 2), np.int64)
         con.execute("CREATE TEMP TABLE matched AS SELECT DISTINCT s.band, s.hash, s.id FROM read_parquet(?) s "
                     "JOIN (SELECT DISTINCT band, hash FROM incoming) USING (band, hash)", [stored_bands])
-        con.execute("CREATE TEMP TABLE dates AS SELECT id, min(retrieved_at) AS retrieved_at FROM read_parquet(?) "
+        con.execute("CREATE TEMP TABLE ordinals AS SELECT id, min(ordinal) AS ordinal FROM read_parquet(?) "
                     "WHERE id IN (SELECT id FROM matched) GROUP BY id", [kept])
-        con.execute("CREATE TEMP TABLE stored_bands AS SELECT band, hash, id, retrieved_at FROM matched JOIN dates USING (id)")
+        con.execute("CREATE TEMP TABLE stored_bands AS SELECT band, hash, id, ordinal FROM matched JOIN ordinals USING (id)")
         con.execute(f"CREATE TEMP TABLE stored_pairs AS {STORED_PAIRS}")
         con.execute(
-            "CREATE TEMP TABLE stored AS SELECT id, (row_number() OVER (ORDER BY retrieved_at, id) - 1)::BIGINT AS node "
-            "FROM dates WHERE id IN (SELECT id FROM stored_pairs)")
+            "CREATE TEMP TABLE stored AS SELECT id, (row_number() OVER (ORDER BY ordinal, id) - 1)::BIGINT AS node "
+            "FROM ordinals WHERE id IN (SELECT id FROM stored_pairs)")
         ids = [row[0] for row in con.execute("SELECT id FROM stored ORDER BY node").fetchall()]
         pairs = con.execute("SELECT p.doc, s.node FROM stored_pairs p JOIN stored s USING (id)").fetchnumpy()
         return ids, np.column_stack([pairs["doc"], pairs["node"]]).astype(np.int64).reshape(-1, 2)
@@ -369,12 +414,14 @@ class DedupStore:
         documents = pl.DataFrame({
             "id": ids,
             "retrieved_at": candidates.retrieved_at.gather(index),
+            "ordinal": candidates.ordinals[index],
             "fingerprint": pl.Series([candidates.sketches.fingerprints[i] for i in kept], dtype=pl.String),
         }).to_arrow().append_column("signature", pa.Array.from_buffers(  # one buffer, no Python bytes per document
             pa.binary(), len(kept), [None, pa.py_buffer(np.arange(0, (len(kept) + 1) * width, width, dtype=np.int32)),
                                      pa.py_buffer(signatures)]))
         write_parquet(documents, self.root / "kept" / part, self.tmp_dir, use_dictionary=False,
-                    compression={"id": "zstd", "retrieved_at": "zstd", "fingerprint": "zstd", "signature": "none"})
+                    compression={"id": "zstd", "retrieved_at": "zstd", "ordinal": "zstd", "fingerprint": "zstd",
+                                 "signature": "none"})
 
 
 def _utc_microseconds(retrieved_at: pl.Series) -> pl.Series:
@@ -386,7 +433,8 @@ def _utc_microseconds(retrieved_at: pl.Series) -> pl.Series:
 
 def open_store(root: Path, corpus_dir: Path, policy: DedupPolicy, tmp_dir: Path,
                kept_texts: TextLookup | None = None) -> tuple[DedupStore, str]:
-    """The store, rebuilt from the published corpus when it is missing or was built with other settings.
+    """The store, rebuilt from the published corpus when it is missing, was built with other settings or is of
+    another INDEX_FORMAT.
 
     So a lost store, or a change of num_perm, seed, shingle size or threshold, never lets duplicates
     of documents already published back in.
@@ -394,7 +442,7 @@ def open_store(root: Path, corpus_dir: Path, policy: DedupPolicy, tmp_dir: Path,
     store = DedupStore(root, policy, tmp_dir, kept_texts)
     if store.is_current():
         return store, f"loaded ({store.kept_count()} documents)"
-    reason = "settings changed" if (root / "settings.json").exists() else "no stored index"
+    reason = _stale_reason(root / "settings.json", store.settings)
     files = list(corpus_dir.glob("*/*.parquet"))
     if not files:
         store.reset()
@@ -402,3 +450,12 @@ def open_store(root: Path, corpus_dir: Path, policy: DedupPolicy, tmp_dir: Path,
     corpus = pl.read_parquet(files, columns=["id", "text", "retrieved_at"])
     store.rebuild(corpus)
     return store, f"rebuilt from {corpus.height} corpus documents ({reason})"
+
+
+def _stale_reason(path: Path, settings: dict[str, object]) -> str:
+    if not path.exists():
+        return "no stored index"
+    stored = json.loads(path.read_text())
+    if stored.get("format") != settings["format"] and {**stored, "format": settings["format"]} == settings:
+        return "index format changed"
+    return "settings changed"

@@ -6,6 +6,11 @@ objects; a bucket of more than BUCKET_ALL_PAIRS documents (templated pages) prop
 of pairs instead of all of them. Every candidate pair, new or stored, is verified on its signature estimate when that is
 conclusive (`conclusive`), else on its exact similarity (shared shingles, all pairs at once in numpy), so that a chance collision in one band never removes a document, and documents
 linked by verified pairs form one cluster, found in DuckDB too, which keeps exactly one document.
+
+Which one is a matter of numbering: nodes are numbered in first-occurrence order (stored documents by
+their ordinal, then the new ones in decision order: sources file order, read position, retrieved_at, id;
+see `moisson.deduplication`), and a cluster keeps its smallest node, so the components, the star and
+chain of a big bucket and the stored documents a new one meets all follow that order.
 """
 
 from __future__ import annotations
@@ -189,14 +194,15 @@ SELECT DISTINCT left_doc, right_doc FROM (
 )
 """
 
-# Pairs (new doc, stored id) of new documents with stored ones (`stored_bands`: band, hash, id, retrieved_at,
+# Pairs (new doc, stored id) of new documents with stored ones (`stored_bands`: band, hash, id, ordinal,
 # one row per stored document and band): in a bucket of more than BUCKET_ALL_PAIRS stored documents, a
-# new one meets only the earliest BUCKET_ALL_PAIRS (its cluster keeps the earliest) and the latest
-# BUCKET_ALL_PAIRS (its neighbours in node order, new documents numbered after every stored one).
+# new one meets only the first BUCKET_ALL_PAIRS in ordinal order (the first occurrences, which its cluster
+# names) and the last BUCKET_ALL_PAIRS (its neighbours in node order, new documents numbered after every
+# stored one).
 STORED_PAIRS = f"""
 WITH ranked AS (
-    SELECT band, hash, id, row_number() OVER (bucket ORDER BY retrieved_at, id) AS from_first,
-           row_number() OVER (bucket ORDER BY retrieved_at DESC, id DESC) AS from_last
+    SELECT band, hash, id, row_number() OVER (bucket ORDER BY ordinal, id) AS from_first,
+           row_number() OVER (bucket ORDER BY ordinal DESC, id DESC) AS from_last
     FROM stored_bands WINDOW bucket AS (PARTITION BY band, hash)
 )
 SELECT DISTINCT a.doc, r.id FROM incoming a JOIN ranked r USING (band, hash)

@@ -206,3 +206,187 @@ def test_incremental_decisions_equal_a_run_from_scratch(tmp_path):
     for doc_id, row in once.items():
         assert (split[doc_id]["reason"], split[doc_id]["duplicate_of"]) == (row["reason"], row["duplicate_of"]), doc_id
         assert split[doc_id]["similarity"] == row["similarity"], doc_id
+
+
+# First occurrence: documents read from real sources (`read_source` numbers each record in read order) and
+# decided by `deduplicate_documents`, as the `deduplicated` asset does, sources in the sources file's order.
+
+import io
+import json
+import os
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from moisson.config import load_config
+from moisson.curation import deduplicate_documents
+from moisson.documents import raw_records_table
+from sources import RawRecord, ReadStats, read_source
+
+MTIME = datetime(2026, 3, 15, 12, tzinfo=timezone.utc).timestamp()
+NEAR = BASE.replace("three summers", "four summers")  # Jaccard about 0.89 with BASE
+
+
+def dump(path, lines: dict[int, tuple[str, str]], mtime: float = MTIME):
+    """A JSONL file with (id, text) on the given line numbers (others: unrelated notes), modified at `mtime`."""
+    last = max(lines)
+    rows = [lines.get(n, (f"n{n}", f"Note {n}: {OTHER} Number {n} of the series, about hive {n}.")) for n in range(1, last + 1)]
+    path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in rows), encoding="utf-8")
+    os.utime(path, (mtime, mtime))
+
+
+def warc(path, records: list[tuple[str, str, str]]):
+    """A WARC of text/plain responses (url, WARC-Date, text), in this order of byte offsets."""
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        for url, date, text in records:
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/plain; charset=utf-8")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(text.encode()),
+                                                          warc_headers_dict={"WARC-Date": date}, http_headers=headers))
+
+
+def sources(tmp_path, *entries: str):
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n" + "".join(f"  - {entry}\n" for entry in entries) + "policy: {licenses: {allow: [CC0-1.0]}}\n")
+    return load_config(path)
+
+
+def curate(config, store, **texts_by_key):
+    """Every source read and deduplicated; the decisions by record key (JSONL id, else URL)."""
+    frames = []
+    for name in config.source_names:
+        records = [r for r in read_source(config, name, ReadStats()) if isinstance(r, RawRecord)]
+        frames.append(pl.from_arrow(raw_records_table(records)))
+    documents = pl.concat(frames).with_columns(
+        text=pl.col("payload").cast(pl.String), reason=pl.lit(None, pl.String), reason_detail=pl.lit(None, pl.String)
+    ).drop("payload")
+    decided = deduplicate_documents(documents, store, config.source_names)
+    key = pl.coalesce(pl.col("record_key").str.extract(r"#id=(.*)$"), pl.col("url"))
+    names = dict(zip(decided["id"], decided.select(key)[:, 0]))
+    return {names[row["id"]]: (row["reason"], names.get(row["duplicate_of"], row["duplicate_of"]))
+            for row in decided.to_dicts()}
+
+
+def test_a_dump_whose_lines_share_a_time_keeps_its_first_line_not_the_smallest_hash(store, tmp_path):
+    dump(tmp_path / "notes.jsonl", {1: ("original", BASE), 3: ("variant", NEAR), 5: ("capitals", BASE.upper())})
+    decided = curate(sources(tmp_path, "{name: dump, kind: files, paths: [notes.jsonl], license: CC0-1.0}"), store)
+    assert decided["original"] == (None, None)
+    assert decided["capitals"] == ("exact_duplicate", "original")
+    assert decided["variant"] == ("near_duplicate", "original")
+
+
+def test_a_copy_that_comes_first_is_the_one_kept(store, tmp_path):
+    dump(tmp_path / "notes.jsonl", {1: ("capitals", BASE.upper()), 3: ("variant", NEAR), 5: ("original", BASE)})
+    decided = curate(sources(tmp_path, "{name: dump, kind: files, paths: [notes.jsonl], license: CC0-1.0}"), store)
+    assert decided["capitals"] == (None, None)
+    assert decided["original"] == ("exact_duplicate", "capitals")
+    assert decided["variant"] == ("near_duplicate", "capitals")
+
+
+def test_a_web_archive_keeps_the_record_at_the_smaller_offset_even_if_retrieved_later(store, tmp_path):
+    (tmp_path / "crawl").mkdir()
+    warc(tmp_path / "crawl" / "a.warc.gz", [
+        ("https://x.org/river", "2026-03-02T10:00:00Z", BASE),
+        ("https://x.org/bees", "2026-03-02T10:00:00Z", OTHER),
+        ("https://mirror.x.org/RIVER", "2026-03-01T09:00:00Z", BASE.upper()),  # the same day's crawl, clock behind
+        ("https://mirror.x.org/river-2", "2026-03-02T10:00:00Z", NEAR),
+    ])
+    decided = curate(sources(tmp_path, "{name: web, kind: warc, paths: ['crawl/*.warc.gz'], license: CC0-1.0}"), store)
+    assert decided["https://x.org/river"] == (None, None) and decided["https://x.org/bees"] == (None, None)
+    assert decided["https://mirror.x.org/RIVER"] == ("exact_duplicate", "https://x.org/river")
+    assert decided["https://mirror.x.org/river-2"] == ("near_duplicate", "https://x.org/river")
+
+
+def test_two_files_are_read_in_order_and_two_sources_in_the_sources_file_order(tmp_path):
+    (tmp_path / "dumps").mkdir()
+    dump(tmp_path / "dumps" / "a.jsonl", {4: ("a-original", BASE)})
+    dump(tmp_path / "dumps" / "b.jsonl", {1: ("b-capitals", BASE.upper()), 2: ("b-variant", NEAR)})
+    one = "{name: dumps, kind: files, paths: ['dumps/*.jsonl'], license: CC0-1.0}"
+    store, _ = open_store(tmp_path / "one", tmp_path / "corpus", POLICY, tmp_path / "tmp")
+    decided = curate(sources(tmp_path, one), store)
+    assert decided["a-original"] == (None, None)  # a.jsonl is read before b.jsonl, whatever the lines
+    assert decided["b-capitals"] == ("exact_duplicate", "a-original")
+    assert decided["b-variant"] == ("near_duplicate", "a-original")
+
+    b_first = ["{name: b, kind: files, paths: ['dumps/b.jsonl'], license: CC0-1.0}",
+               "{name: a, kind: files, paths: ['dumps/a.jsonl'], license: CC0-1.0}"]
+    store, _ = open_store(tmp_path / "two", tmp_path / "corpus", POLICY, tmp_path / "tmp")
+    decided = curate(sources(tmp_path, *b_first), store)
+    assert decided["b-capitals"] == (None, None)  # source b is listed first
+    assert decided["a-original"] == ("exact_duplicate", "b-capitals")
+    assert decided["b-variant"] == ("near_duplicate", "b-capitals")
+
+
+def test_a_published_document_stays_when_an_earlier_placed_duplicate_arrives_later_and_reruns_change_nothing(store, tmp_path):
+    config = sources(tmp_path, "{name: dump, kind: files, paths: [notes.jsonl], license: CC0-1.0}")
+    dump(tmp_path / "notes.jsonl", {5: ("capitals", BASE.upper())})
+    assert curate(config, store)["capitals"] == (None, None)
+    # the next dump has the original and a variant on the lines before it: the published copy stays
+    dump(tmp_path / "notes.jsonl", {1: ("original", BASE), 2: ("variant", NEAR), 5: ("capitals", BASE.upper())})
+    second = curate(config, store)
+    assert second["capitals"] == (None, None)
+    assert second["original"] == ("exact_duplicate", "capitals")
+    assert second["variant"] == ("near_duplicate", "capitals")
+    kept = store.kept_count()
+    reopened, how = open_store(tmp_path / "dedup", tmp_path / "corpus", POLICY, tmp_path / "tmp")
+    assert how == f"loaded ({kept} documents)"
+    assert curate(config, reopened) == second and reopened.kept_count() == kept
+
+
+def test_positions_beat_retrieval_dates_and_hashes_and_documents_without_one_come_after(store):
+    docs = frame(("z", BASE, 9), ("a", BASE.upper(), 1), ("m", NEAR, 0), ("b", NEAR.upper(), -5))
+    by_id = {row["id"]: row for row in store.deduplicate(docs.with_columns(
+        position=pl.Series([0, 1, 2, None], dtype=pl.Int64))).to_dicts()}
+    assert by_id["z"]["reason"] is None
+    assert (by_id["a"]["reason"], by_id["a"]["duplicate_of"]) == ("exact_duplicate", "z")
+    assert (by_id["m"]["reason"], by_id["m"]["duplicate_of"]) == ("near_duplicate", "z")
+    assert (by_id["b"]["reason"], by_id["b"]["duplicate_of"]) == ("exact_duplicate", "m")
+
+
+def test_a_later_duplicate_of_several_published_ones_names_the_first_published(store):
+    words = BASE.split()  # one changed word is Jaccard ~0.89, two are ~0.79: a and c are not duplicates
+    middle = " ".join(words[:20] + ["changed"] + words[21:])
+    end = " ".join((words[:20] + ["changed"] + words[21:])[:60] + ["other"] + words[61:])
+    first = store.deduplicate(frame(("c", end, 0), ("a", BASE, 5)).with_columns(position=pl.Series([1, 0])))
+    assert first["reason"].is_null().all()
+    second = {row["id"]: row for row in store.deduplicate(frame(("b", middle, -9)).with_columns(position=pl.Series([0]))).to_dicts()}
+    assert (second["b"]["reason"], second["b"]["duplicate_of"]) == ("near_duplicate", "a")  # a came first, c later
+
+
+def index_of_format_1(root):
+    """Turn a store into what it was before ordinals: no `ordinal` in its kept parts, no `format` in its settings."""
+    for part in (root / "kept").glob("*.parquet"):
+        pl.read_parquet(part).drop("ordinal").write_parquet(part)
+    settings = json.loads((root / "settings.json").read_text())
+    del settings["format"]
+    (root / "settings.json").write_text(json.dumps(settings, sort_keys=True))
+
+
+def test_an_index_without_ordinals_is_rebuilt_from_the_corpus(store, tmp_path):
+    decisions(store, ("a", BASE, 1), ("d", OTHER, 2))
+    corpus = tmp_path / "corpus" / "en"
+    corpus.mkdir(parents=True)
+    frame(("a", BASE, 1), ("d", OTHER, 2)).write_parquet(corpus / "part-0.parquet")
+    index_of_format_1(tmp_path / "dedup")
+    reopened, how = open_store(tmp_path / "dedup", tmp_path / "corpus", POLICY, tmp_path / "tmp")
+    assert how == "rebuilt from 2 corpus documents (index format changed)" and reopened.kept_count() == 2
+    assert pl.read_parquet(tmp_path / "dedup" / "kept").sort("ordinal")["id"].to_list() == ["a", "d"]
+    by_id = decisions(reopened, ("a", BASE, 1), ("b", BASE.upper(), 0), ("n", NEAR, 0))
+    assert by_id["a"]["already_kept"]
+    assert by_id["b"]["duplicate_of"] == "a" and by_id["n"]["duplicate_of"] == "a"
+
+
+def test_a_rebuild_after_a_settings_change_keeps_the_first_occurrence_order(store, tmp_path):
+    words = BASE.split()
+    middle = " ".join(words[:20] + ["changed"] + words[21:])
+    end = " ".join((words[:20] + ["changed"] + words[21:])[:60] + ["other"] + words[61:])
+    store.deduplicate(frame(("c", end, 0), ("a", BASE, 5)).with_columns(position=pl.Series([1, 0])))
+    corpus = tmp_path / "corpus" / "en"
+    corpus.mkdir(parents=True)
+    frame(("c", end, 0), ("a", BASE, 5), ("x", OTHER, -1)).write_parquet(corpus / "part-0.parquet")  # x: not in the index
+    other = DedupPolicy(threshold=0.8, seed=7)
+    rebuilt, how = open_store(tmp_path / "dedup", tmp_path / "corpus", other, tmp_path / "tmp")
+    assert how == "rebuilt from 3 corpus documents (settings changed)"
+    assert pl.read_parquet(tmp_path / "dedup" / "kept").sort("ordinal")["id"].to_list() == ["a", "c", "x"]
+    by_id = {row["id"]: row for row in rebuilt.deduplicate(frame(("b", middle, -9))).to_dicts()}
+    assert (by_id["b"]["reason"], by_id["b"]["duplicate_of"]) == ("near_duplicate", "a")

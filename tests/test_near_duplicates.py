@@ -124,22 +124,62 @@ def stored_pairs(incoming: dict[str, np.ndarray], stored: dict[str, object]) -> 
     with duckdb.connect() as con:
         con.register("incoming", pl.DataFrame(incoming, schema={"band": pl.Int16, "hash": pl.UInt64, "doc": pl.Int64}))
         con.register("stored_bands", pl.DataFrame(stored, schema={"band": pl.Int16, "hash": pl.UInt64, "id": pl.String,
-                                                                  "retrieved_at": pl.Int64}))
+                                                                  "ordinal": pl.Int64}))
         found = con.execute(STORED_PAIRS).fetchall()
     assert len(found) == len(set(found)), "distinct pairs"
     return set(found)
 
 
-def test_new_documents_meet_the_earliest_and_latest_stored_documents_of_a_big_bucket_and_all_of_a_small_one():
+def test_new_documents_meet_the_first_and_last_stored_documents_of_a_big_bucket_and_all_of_a_small_one():
     count = 10_000
     ids = [f"s{i:05d}" for i in range(count)]
-    dates = np.random.default_rng(1).permutation(count)  # retrieved_at, not the id, orders stored documents
+    ordinals = np.random.default_rng(1).permutation(count)  # the first-occurrence ordinal, not the id, orders them
     small = [f"x{i}" for i in range(BUCKET_ALL_PAIRS)]
     stored = {"band": [0] * count + [1] * len(small), "hash": [5] * count + [5] * len(small), "id": ids + small,
-              "retrieved_at": dates.tolist() + list(range(len(small)))}
+              "ordinal": ordinals.tolist() + list(range(len(small)))}
     incoming = {"band": np.array([0, 0, 0, 1], np.int16), "hash": np.array([5, 5, 6, 5], np.uint64),
                 "doc": np.array([0, 1, 2, 3])}
-    by_date = [ids[i] for i in np.argsort(dates)]
-    bounded = set(by_date[:BUCKET_ALL_PAIRS] + by_date[-BUCKET_ALL_PAIRS:])
+    in_order = [ids[i] for i in np.argsort(ordinals)]
+    bounded = set(in_order[:BUCKET_ALL_PAIRS] + in_order[-BUCKET_ALL_PAIRS:])
     assert stored_pairs(incoming, stored) == ({(doc, id_) for doc in (0, 1) for id_ in bounded}
                                               | {(3, id_) for id_ in small})  # doc 2 shares no bucket
+
+
+# Node numbering in first-occurrence order: what a cluster keeps when positions, dates and ids disagree.
+
+from datetime import datetime, timedelta, timezone
+
+from moisson.config import DedupPolicy
+from moisson.deduplication import open_store
+
+TEXT = ("The river was restored over three summers by the town and its volunteers, who planted willows, removed "
+        "old weirs and rebuilt the gravel beds where trout now spawn again every winter. Fishermen say the water is "
+        "clearer than it has been for decades, and the school brings its pupils to count insects twice a year.")
+
+
+def decide(tmp_path, ids: list[str], texts: list[str], positions: list[int], minutes: list[int]) -> dict[str, dict]:
+    store, _ = open_store(tmp_path / "dedup", tmp_path / "corpus", DedupPolicy(threshold=0.8), tmp_path / "tmp")
+    start = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    frame = pl.DataFrame({"id": ids, "text": texts, "retrieved_at": [start + timedelta(minutes=m) for m in minutes],
+                          "position": pl.Series(positions, dtype=pl.Int64)})
+    return {row["id"]: row for row in store.deduplicate(frame).to_dicts()}
+
+
+def test_a_chain_keeps_its_first_position_though_retrieved_last_and_with_the_largest_id(tmp_path):
+    words = TEXT.split()  # one changed word: Jaccard ~0.88 with its neighbour; the two ends are below 0.8
+    middle = words[:15] + ["changed"] + words[16:]
+    end = middle[:45] + ["other"] + middle[46:]
+    by_id = decide(tmp_path, ["a", "b", "z"], [TEXT, " ".join(middle), " ".join(end)], positions=[2, 1, 0], minutes=[0, 1, 2])
+    assert by_id["z"]["reason"] is None
+    assert {(row["reason"], row["duplicate_of"]) for i, row in by_id.items() if i != "z"} == {("near_duplicate", "z")}
+
+
+def test_a_bucket_past_the_limit_keeps_its_first_position(tmp_path):
+    count = 3 * BUCKET_ALL_PAIRS  # pages of one template differing by a number: one big bucket
+    positions = np.random.default_rng(3).permutation(count).tolist()
+    ids = [f"t{i:03d}" for i in range(count)]
+    texts = [f"Record {i} of the portal. {TEXT} {TEXT.replace('river', 'stream')}" for i in range(count)]
+    by_id = decide(tmp_path, ids, texts, positions, minutes=[-i for i in range(count)])  # the last id retrieved first
+    first = ids[positions.index(0)]
+    assert [i for i, row in by_id.items() if row["reason"] is None] == [first]
+    assert {row["duplicate_of"] for row in by_id.values() if row["reason"]} == {first}
