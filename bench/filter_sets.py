@@ -419,7 +419,7 @@ _BOILERPLATE_TAGS = {"nav", "footer", "header"}
 
 
 def _websample_records():
-    """(url, html bytes, charset) of every HTML response in the websample archives."""
+    """(url, html bytes, charset, WARC record id) of every HTML response in the websample archives."""
     from warcio.archiveiterator import ArchiveIterator
 
     for path in sorted((SHARED / "bench").glob("websample_part*.warc.gz")):
@@ -433,7 +433,8 @@ def _websample_records():
                 charset = None
                 if content_type and "charset=" in content_type.lower():
                     charset = content_type.lower().split("charset=")[-1].split(";")[0].strip(" \"'") or None
-                yield record.rec_headers.get_header("WARC-Target-URI"), record.content_stream().read(), charset
+                yield (record.rec_headers.get_header("WARC-Target-URI"), record.content_stream().read(), charset,
+                       record.rec_headers.get_header("WARC-Record-ID"))
 
 
 def _boilerplate_of(tree) -> list[str]:
@@ -471,7 +472,7 @@ def websample_boilerplate_samples(per_language: int = 30) -> list[Sample]:
             found = stored["pages"]
     if found is None:
         found = []
-        for url, html, charset in _websample_records():
+        for url, html, charset, _record_id in _websample_records():
             lang = _html_lang(html)
             tree = parse_html(html, charset) if lang else None
             if tree is None:
@@ -499,16 +500,27 @@ def websample_boilerplate_samples(per_language: int = 30) -> list[Sample]:
 
 
 def _gold_entries() -> dict[str, str]:
-    """url -> language label from bench/gold/*.json; accepts {url: {"language": ..}}, {url: [language, ...]}
-    or {url: "language"}. Absent folder or files: nothing."""
+    """url or WARC record id -> language label, from bench/gold/*.json. Accepts {"pages": [{"id", "url",
+    "language", ...}]} (the multilingual snippet gold), [{"url", "language"}], {url: {"language": ..}},
+    {url: [language, ...]} and {url: language}. No folder or no file: nothing."""
     labels: dict[str, str] = {}
     for path in sorted(GOLD_DIR.glob("*.json")) if GOLD_DIR.is_dir() else []:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(data, list):  # [{"url": .., "language": ..}, ...]
-            data = {item.get("url"): item for item in data if isinstance(item, dict)}
+        if isinstance(data, dict) and isinstance(data.get("pages"), list):
+            data = data["pages"]
+        if isinstance(data, list):
+            for item in data:
+                if not isinstance(item, dict):
+                    continue
+                lang = item.get("language") or item.get("lang")
+                lang = primary(lang) if isinstance(lang, str) else None
+                for key in (item.get("url"), item.get("id")):
+                    if isinstance(key, str) and lang:
+                        labels[key] = lang
+            continue
         for url, value in (data.items() if isinstance(data, dict) else []):
             if isinstance(value, dict):
                 lang = value.get("language") or value.get("lang")
@@ -522,17 +534,32 @@ def _gold_entries() -> dict[str, str]:
     return labels
 
 
+def _not_prose_urls() -> set[str]:
+    truth = SHARED / "extraction/scrapinghub_aeb/ground-truth.json"
+    if not truth.exists():
+        return set()
+    return {entry.get("url") for key, entry in json.loads(truth.read_text(encoding="utf-8")).items() if key[:12] in NOT_PROSE}
+
+
 def websample_gold_samples() -> list[Sample]:
+    """Moisson's extraction of the websample pages named in bench/gold/*.json (by URL or WARC record id) as
+    good text, labelled by the gold file. Pages the gold file names that are not in the archives (its own
+    written pages) and listings that are not prose are left out."""
     labels = _gold_entries()
     if not labels:
         return []
-    items = {url: (html, charset, url) for url, html, charset in _websample_records() if url in labels}
+    skip = _not_prose_urls()
+    items, languages = {}, {}
+    for url, html, charset, record_id in _websample_records():
+        lang = labels.get(url) or labels.get(record_id or "")
+        if lang and url not in skip and url not in items:
+            items[url], languages[url] = (html, charset, url), lang
     extracted = moisson_extract(items, "websample-gold-extracted")
     out = []
     for url, text in sorted(extracted.items()):
         if text:
             group = f"websample:{url}"
-            lang = labels[url]
+            lang = languages[url]
             out.append(Sample(f"websample-gold:{url}", lang, script_of(lang), GOOD, "websample-gold", split_of(group),
                               text, group))
     return out

@@ -120,11 +120,17 @@ def test_text_lines_break_at_blocks_and_skip_scripts():
 
 
 def test_a_gold_file_of_websample_pages_adds_their_extracted_text(shared_data, tmp_path, monkeypatch):
-    url = next(url for url, _html, _charset in sets._websample_records())
+    url, _html, _charset, record_id = next(sets._websample_records())
     (tmp_path / "pages.json").write_text(json.dumps({url: {"language": "en", "with_snippets": [], "without_snippets": []}}))
     monkeypatch.setattr(sets, "GOLD_DIR", tmp_path)
     added = sets.websample_gold_samples()
     assert [s.id for s in added] == [f"websample-gold:{url}"] and added[0].kind == sets.GOOD
+    # the multilingual snippet gold's layout: {"pages": [{"id": <WARC record id>, "url", "language", ...}]}
+    (tmp_path / "pages.json").write_text(json.dumps({"about": "...", "pages": [
+        {"id": record_id, "url": "https://elsewhere.example/", "language": "fr", "with": [], "without": []},
+        {"id": "xx-00-article.html", "url": "https://example.org/xx-00-article.html", "language": "fr"}]}))
+    added = sets.websample_gold_samples()
+    assert [(s.id, s.language) for s in added] == [(f"websample-gold:{url}", "fr")]
     monkeypatch.setattr(sets, "GOLD_DIR", tmp_path / "absent")
     assert sets.websample_gold_samples() == []
 
