@@ -10,12 +10,14 @@ import glob
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, IPvAnyAddress, PrivateAttr, ValidationError, field_validator,
+                      model_validator)
 
 from moisson import language
+from moisson.quality_languages import script_of, table_entries
 from moisson.text_quality import QualityThresholds
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -245,8 +247,50 @@ class LicencePolicy(_Strict):
 
 
 class QualityPolicy(QualityThresholds):
+    """The quality thresholds: the defaults, moved per script and language by `moisson.quality_languages`'s table,
+    then what the sources file sets: a key here applies to every language, `languages.<code>.<key>` to one."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     enabled: bool = True
+    languages: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per language (ISO 639 code): thresholds that override the others for it.")
+    _chosen: dict[tuple[str | None, str | None], tuple[str, QualityThresholds]] = PrivateAttr(default_factory=dict)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages_hold_thresholds(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for code, overrides in value.items():
+            if not re.fullmatch(r"[a-z]{2,3}", code):
+                raise ValueError(f"{code!r} is not an ISO 639 code (use lowercase codes such as fr, el, zh)")
+            if not isinstance(overrides, dict):
+                raise ValueError(f"language {code!r}: expected a mapping of thresholds, got {overrides!r}")
+            try:
+                QualityThresholds(**overrides)
+            except ValidationError as error:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+                raise ValueError(f"language {code!r}: {problems}") from None
+        return value
+
+    def for_language(self, language: str | None, text: str = "") -> tuple[str, QualityThresholds]:
+        """The thresholds for a document in `language` (None or 'und': chosen by the script of `text`), and a
+        label naming where they come from ('el', 'script:Hani', 'default'; '+policy' when the policy set some)."""
+        script = script_of(language, text)
+        key = (language, script)
+        if key not in self._chosen:
+            self._chosen[key] = self._choose(language, script)
+        return self._chosen[key]
+
+    def _choose(self, language: str | None, script: str | None) -> tuple[str, QualityThresholds]:
+        entries = table_entries(language, script)
+        label = entries[-1][0] if entries else "default"
+        everywhere = {name: getattr(self, name) for name in self.model_fields_set - {"enabled", "languages"}}
+        mine = self.languages.get(language or "", {})
+        if mine:
+            label = f"{language}+policy"
+        elif everywhere:
+            label += "+policy"
+        merged = {key: value for _, entry in entries for key, value in entry.items()} | everywhere | mine
+        return label, QualityThresholds(**merged)
 
 
 class DedupPolicy(_Strict):

@@ -7,6 +7,7 @@ graph: extraction, language, licence, quality.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -114,8 +115,13 @@ class PayloadWork:
         return self.measure(extract_record(item, self.extraction.backend))
 
     def measure(self, doc: dict) -> dict:
-        """The document with the measurements this work takes and it lacks (all of them, fresh from extraction)."""
-        return doc | {name: take(doc["text"]) for name, take in self._measurements().items() if name not in doc}
+        """The document with the measurements this work takes and it lacks (all of them, fresh from extraction),
+        in order: quality is judged by the thresholds of the language just guessed."""
+        doc = dict(doc)
+        for name, take in self._measurements().items():
+            if name not in doc:
+                doc[name] = take(doc)
+        return doc
 
     def lacks_measures(self, doc: dict) -> bool:
         return any(name not in doc for name in self._measurements())
@@ -128,16 +134,18 @@ class PayloadWork:
                                    ["trafilatura", "resiliparse", "lxml"]),
             language_guess=fingerprint(self.language, ["moisson.language"], LANGUAGE_LIBRARIES)
             if "language_guess" in taken else None,
-            quality_verdict=fingerprint(self.quality, ["moisson.text_quality"], []) if "quality_verdict" in taken else None,
+            quality_verdict=fingerprint((self.quality, self.language), QUALITY_MODULES, LANGUAGE_LIBRARIES)
+            if "quality_verdict" in taken else None,
         )
 
-    def _measurements(self) -> dict[str, Callable[[str], object]]:
-        """Name in the document -> how it is measured from the text, for the steps this work serves."""
-        taken: dict[str, Callable[[str], object]] = {}
+    def _measurements(self) -> dict[str, Callable[[dict], object]]:
+        """Name in the document -> how it is measured from the document, for the steps this work serves."""
+        taken: dict[str, Callable[[dict], object]] = {}
         if self.language is not None:
-            taken["language_guess"] = lambda text: guess_language(text, self.language)
+            taken["language_guess"] = lambda doc: guess_language(doc["text"], self.language)
         if self.quality is not None and self.quality.enabled:
-            taken["quality_verdict"] = lambda text: check_quality(text, self.quality)
+            taken["quality_verdict"] = lambda doc: judge_quality(
+                doc["text"], self.quality, doc["language_guess"].language if "language_guess" in doc else None)
         return taken
 
 
@@ -195,19 +203,29 @@ def decide_licences(documents: pl.DataFrame, declared: str | None, policy: Polic
     return apply_step(documents, "licence", LICENCE_SCHEMA, decide)
 
 
-QUALITY_SCHEMA = {"quality_signals": pl.String}
+QUALITY_SCHEMA = {"quality_signals": pl.String}  # the signals measured, and which thresholds judged them
+QUALITY_MODULES = ["moisson.text_quality", "moisson.quality_languages", "moisson.quality_table", "moisson.config", "moisson.language"]
+
+
+def judge_quality(text: str, policy: QualityPolicy, language: str | None) -> QualityVerdict:
+    """The quality verdict by the thresholds of the document's language (or, unknown, of its script)."""
+    label, thresholds = policy.for_language(language, text)
+    return dataclasses.replace(check_quality(text, thresholds), thresholds=label, language=language)
 
 
 def filter_quality(documents: pl.DataFrame, policy: Policy, verdicts: Mapping[str, QualityVerdict] | None = None) -> pl.DataFrame:
-    """`verdicts` (digest -> verdict) were measured by the extraction workers; the rest is checked here."""
+    """`verdicts` (digest -> verdict) were measured by the extraction workers with the language they guessed;
+    a document whose language is another (declared by its record) and the rest are judged here."""
     thresholds, verdicts = policy.quality, verdicts or {}
 
     def decide(row: dict) -> tuple[dict, str | None]:
         if not thresholds.enabled:
             return {}, None
-        verdict = verdicts.get(row["content_sha256"]) or check_quality(row["text"], thresholds)
-        signals = json.dumps({k: round(v, 4) for k, v in verdict.signals.items()})
-        return {"quality_signals": signals}, (None if verdict.passed else f"{verdict.rule}: {verdict.detail}")
+        verdict = verdicts.get(row["content_sha256"])
+        if verdict is None or verdict.language != row["language"]:
+            verdict = judge_quality(row["text"], thresholds, row["language"])
+        signals = json.dumps({k: round(v, 4) for k, v in verdict.signals.items()} | {"thresholds": verdict.thresholds})
+        return {"quality_signals": signals}, (None if verdict.passed else f"{verdict.rule}: {verdict.detail} [{verdict.thresholds} thresholds]")
 
     return apply_step(documents, "quality", QUALITY_SCHEMA, decide)
 

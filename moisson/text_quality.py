@@ -12,6 +12,13 @@ heuristics the field converged on for removing that material cheaply, without a 
   text, '{' means leaked code. C4 applied these per line or with zero tolerance; here they are
   document-level fractions, so one heading or one stray brace does not drop a page.
 
+Rules are measured on prose, not on markup. Table rows (`| cell | cell |`, as trafilatura writes them)
+are read as their cells, Markdown separator rows and lines of symbols alone are left out, and lines
+that a hard wrap broke inside a sentence (e-texts, OCR, mail) are joined again before the
+terminal-punctuation rules count them. In scripts written without spaces (Chinese, Japanese, Thai...)
+a word is `unspaced_characters_per_word` characters: word counts and n-gram sizes are scaled by it,
+so that "50 words" and "duplicate 5-grams" mean there what they mean in French.
+
 The thresholds are policy, not code. Every number lives in `QualityThresholds` with its default and
 its reason, and the sources file can override any of them (`policy.quality`); this module only
 measures and compares. `check_quality` applies the rules cheapest first and stops at the first
@@ -45,7 +52,8 @@ _DIGIT = re.compile(r"\d")
 # characters counts as a word, or a Chinese page would be "a few very long words" and fail every word rule.
 _UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
 _UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
-_UNSPACED_PIECES = re.compile(f"[{_UNSPACED}]|[^{_UNSPACED}]+")
+_UNSPACED_PIECES = re.compile(f"[{_UNSPACED}]|[^{_UNSPACED}\\s{_PUNCT}]+")  # punctuation between them is no word
+_NO_LETTER_OR_DIGIT = re.compile(r"[\W_]+")  # a line of symbols alone: '---', '* * *', '|', '•••'
 
 BULLETS = ("•", "‣", "⁃", "◦", "∙", "·", "●", "○", "■", "□", "▪", "▫", "◆", "◇", "►", "▶", "▸",
            "➢", "➤", "✓", "✔", "- ", "* ")
@@ -57,6 +65,9 @@ TERMINAL_PUNCTUATION = (".", "!", "?", "…", ":", ";", '"', "'", "»", "«", "�
 """Line ends that close a sentence (C4), with the closing quotes of European languages (German
 closes with “ and «) and CJK, Arabic, Urdu, Devanagari and Greek equivalents. A closing ')' or ']'
 after them is ignored."""
+
+PROSE_LINE_ENDINGS = (*TERMINAL_PUNCTUATION, ",", "，", "、", "—", "–", "،")
+"""Line ends that the terminal-punctuation rules accept: a sentence's, and a clause's that goes on in the next line."""
 
 MAX_NGRAM_SIZE = 32
 """Largest n an n-gram rule accepts: the top-n-gram measure costs one pass over the words per size."""
@@ -100,18 +111,45 @@ class QualityThresholds(BaseModel):
         default=0.3, ge=0.0, le=1.0, description="Most fraction of lines that end with an ellipsis; more is a page of teasers (Gopher)."
     )
     max_lines_without_terminal_punctuation: float = Field(
-        default=0.5,
+        default=0.9,
         ge=0.0,
         le=1.0,
         description=(
-            "Most fraction of lines that do not end in terminal punctuation (C4, as a fraction). 0.5 keeps an article "
-            "whose headings alternate with paragraphs and rejects menus and link lists."
+            "Most fraction of lines (hard wraps joined, table rows read as cells) that end neither a sentence nor a "
+            "clause (C4, as a fraction). Loose, because headings, captions and list items are lines too: the "
+            "character-weighted rule below does the work; this one catches a menu with one long line in it."
+        ),
+    )
+    max_chars_without_terminal_punctuation: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Most fraction of the text's characters in lines that do not end in terminal punctuation. Weighed by "
+            "length, headings, captions and list items count for what they are (a small part of an article), while "
+            "a menu, a link list or a product grid is nearly all of its page."
         ),
     )
     min_lines_for_punctuation_rule: int = Field(
         default=3,
         ge=1,
-        description="The terminal-punctuation rule applies only from this many lines: a one-line JSONL document is not a menu.",
+        description="The terminal-punctuation rules apply only from this many lines: a one-line JSONL document is not a menu.",
+    )
+    min_lines_for_list_rules: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "The bullet and ellipsis rules apply only from this many lines: one line ending in '...' is all the lines "
+            "of a one-line notice, not a page of teasers."
+        ),
+    )
+    unspaced_characters_per_word: float = Field(
+        default=1.7,
+        gt=0.0,
+        description=(
+            "In scripts written without spaces (Han, kana, Thai, Lao, Khmer, Myanmar), characters per word: word "
+            "counts are characters divided by it and n-gram sizes are multiplied by it."
+        ),
     )
     max_duplicate_line_fraction: float = Field(
         default=0.3, ge=0.0, le=1.0, description="Most fraction of lines that repeat an earlier line of the document (Gopher)."
@@ -166,17 +204,20 @@ class QualityVerdict:
     rule: str | None
     detail: str | None
     signals: dict[str, float]
+    thresholds: str | None = None  # which thresholds decided: a language's, a script's or the defaults
+    language: str | None = None  # the language they were chosen for
 
 
 class _Document:
     """A text split once into the units the rules measure; each split is made when a rule first needs it.
 
-    Words come from the lowercased text: the n-gram rules compare words case-insensitively, and one
+    Words come from the lowercased prose: the n-gram rules compare words case-insensitively, and one
     lowercasing of the text is cheaper than one per word (it changes the length of almost no word).
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, unspaced_characters_per_word: float = 1.7) -> None:
         self.text = text
+        self.characters_per_word = unspaced_characters_per_word
 
     @cached_property
     def lowered(self) -> str:
@@ -184,15 +225,33 @@ class _Document:
 
     @cached_property
     def words(self) -> list[str]:
-        words = _WORD.findall(self.lowered)
-        if not _UNSPACED_CHAR.search(self.lowered):
+        """Words of the prose; in unspaced scripts each character is a unit (see `word_count`)."""
+        prose = self.lowered if self.prose_lines is self.lines else "\n".join(self.prose_lines).lower()
+        words = _WORD.findall(prose)
+        if not self.unspaced_chars:
             return words
         return [piece for word in words for piece in _UNSPACED_PIECES.findall(word)]
 
     @cached_property
+    def unspaced_chars(self) -> int:
+        return len(_UNSPACED_CHAR.findall(self.text)) if _UNSPACED_CHAR.search(self.text) else 0
+
+    @cached_property
     def unspaced(self) -> bool:
         """Mostly written in a script without spaces: word length then measures nothing."""
-        return len(_UNSPACED_CHAR.findall(self.text)) > 0.3 * max(self.non_space_chars, 1)
+        return self.unspaced_chars > 0.3 * max(self.non_space_chars, 1)
+
+    @cached_property
+    def word_count(self) -> float:
+        """Words, where unspaced characters count `characters_per_word` to a word."""
+        if not self.unspaced_chars:
+            return float(len(self.words))
+        units = sum(1 for word in self.words if len(word) == 1 and _UNSPACED_CHAR.match(word))
+        return len(self.words) - units + units / self.characters_per_word
+
+    def ngram_size(self, n: int) -> int:
+        """n words as units of `words`: in an unspaced text, n words are about n * characters_per_word characters."""
+        return max(1, round(n * self.characters_per_word)) if self.unspaced else n
 
     @cached_property
     def word_chars(self) -> int:
@@ -213,8 +272,79 @@ class _Document:
         return list(filter(None, map(str.strip, self.text.splitlines())))
 
     @cached_property
+    def prose_lines(self) -> list[str]:
+        """The lines as prose: a table row becomes its non-empty cells, separator rows and lines of symbols
+        alone are left out. The same list as `lines` when there is nothing to change (most documents)."""
+        if "|" not in self.text and not any(map(_NO_LETTER_OR_DIGIT.fullmatch, self.lines)):
+            return self.lines
+        prose: list[str] = []
+        for line in self.lines:
+            if line.startswith("|"):
+                prose.extend(cell for cell in map(str.strip, line.strip("|").split("|")) if cell)
+            else:
+                prose.append(line)
+        return [line for line in prose if not _NO_LETTER_OR_DIGIT.fullmatch(line)]
+
+    @cached_property
+    def sentence_lines(self) -> list[str]:
+        """`prose_lines` with hard wraps undone: a line broken inside a sentence is joined to the next."""
+        return reflow(self.prose_lines)
+
+    @cached_property
     def ngrams(self) -> _Ngrams:
         return _Ngrams(self.words)
+
+
+def reflow(lines: list[str]) -> list[str]:
+    """Join the lines that a hard wrap (e-texts, OCR, mail, XML) broke inside a sentence.
+
+    A line continues on the next when it does not close a sentence and either the next line starts with
+    a lowercase letter (a new sentence or a menu item rarely does), or it ends in a comma or a hyphen,
+    or the lines are wrapped at a fixed width (most of them about as long as the longest) and this one
+    reaches that width: the only sign of a wrap in scripts without letter case."""
+    if len(lines) < 2:
+        return lines
+    width = _wrap_width(lines)
+    joined: list[str] = []
+    current = lines[0]
+    for line in lines[1:]:
+        if _continues(current, line, width):
+            current = f"{current[:-1]}{line}" if current.endswith(_HYPHENS) else f"{current} {line}"
+        else:
+            joined.append(current)
+            current = line
+    joined.append(current)
+    return joined
+
+
+_HYPHENS = ("-", "\u00ad", "\u2010")
+_MIN_WRAPPED_LINE = 30  # characters: a shorter line is a heading or a menu item, not a wrapped piece of prose
+
+
+def _continues(line: str, following: str, width: int | None) -> bool:
+    if len(line) < _MIN_WRAPPED_LINE or _ends_prose(line):
+        return False
+    if following[0].islower() or line.endswith(_HYPHENS):
+        return True
+    return width is not None and len(line) >= 0.8 * width
+
+
+def _wrap_width(lines: list[str]) -> int | None:
+    """The width a text is wrapped at, if it is: at least half of its lines (and 4) within 80% of it."""
+    lengths = sorted(map(len, lines))
+    if len(lengths) < 4:
+        return None
+    width = lengths[(len(lengths) * 9) // 10 - (len(lengths) % 10 == 0)]
+    if not _MIN_WRAPPED_LINE <= width <= 160:
+        return None
+    near = sum(1 for length in lengths if 0.8 * width <= length <= width + 2)
+    return width if near >= max(4, len(lengths) / 2) else None
+
+
+def _ends_prose(line: str) -> bool:
+    """Ends a sentence, or a clause that the next line goes on with: the comma of a preamble's clauses, the
+    dash that closes a line of dialogue. Menus and link lists end in neither."""
+    return line.rstrip(_CLOSING_BRACKETS).endswith(PROSE_LINE_ENDINGS)
 
 
 class _Ngrams:
@@ -330,12 +460,11 @@ def _phrase_pattern(phrase: str) -> re.Pattern[str]:
 
 
 def _word_count_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
-    words = len(doc.words)
-    signals["word_count"] = float(words)
+    words = signals["word_count"] = doc.word_count
     if words < limits.min_words:
-        return "min_words", f"{words} words < min_words {limits.min_words}"
+        return "min_words", f"{words:.0f} words < min_words {limits.min_words}"
     if words > limits.max_words:
-        return "max_words", f"{words} words > max_words {limits.max_words}"
+        return "max_words", f"{words:.0f} words > max_words {limits.max_words}"
     return None
 
 
@@ -355,7 +484,7 @@ def _mean_word_length_rule(doc: _Document, limits: QualityThresholds, signals: d
 
 
 def _symbol_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
-    words = len(doc.words)
+    words = doc.word_count
     hashes = signals["hash_word_ratio"] = _ratio(doc.text.count("#"), words)
     ellipses = signals["ellipsis_word_ratio"] = _ratio(sum(map(doc.text.count, _ELLIPSES)), words)
     signals["symbol_word_ratio"] = max(hashes, ellipses)
@@ -385,19 +514,28 @@ def _line_shape_rule(doc: _Document, limits: QualityThresholds, signals: dict[st
     signals["line_count"] = float(len(lines))
     bullets = signals["bullet_line_fraction"] = _ratio(sum(map(str.startswith, lines, repeat(BULLETS))), len(lines))
     ellipses = signals["ellipsis_line_fraction"] = _ratio(sum(map(str.endswith, lines, repeat(_ELLIPSES))), len(lines))
-    closed = sum(map(str.endswith, map(str.rstrip, lines, repeat(_CLOSING_BRACKETS)), repeat(TERMINAL_PUNCTUATION)))
-    open_lines = signals["lines_without_terminal_punctuation"] = _ratio(len(lines) - closed, len(lines))
-    failure = _above("max_bullet_line_fraction", "fraction of bullet lines", bullets, limits.max_bullet_line_fraction)
-    failure = failure or _above(
-        "max_ellipsis_line_fraction", "fraction of lines ending in an ellipsis", ellipses, limits.max_ellipsis_line_fraction
-    )
-    if failure or len(lines) < limits.min_lines_for_punctuation_rule:
+    sentences = doc.sentence_lines
+    open_lines = [line for line in sentences if not _ends_prose(line)]
+    open_fraction = signals["lines_without_terminal_punctuation"] = _ratio(len(open_lines), len(sentences))
+    open_chars = signals["chars_without_terminal_punctuation"] = _ratio(sum(map(len, open_lines)), sum(map(len, sentences)))
+    failure = None
+    if len(lines) >= limits.min_lines_for_list_rules:
+        failure = _above("max_bullet_line_fraction", "fraction of bullet lines", bullets, limits.max_bullet_line_fraction)
+        failure = failure or _above(
+            "max_ellipsis_line_fraction", "fraction of lines ending in an ellipsis", ellipses, limits.max_ellipsis_line_fraction
+        )
+    if failure or len(sentences) < limits.min_lines_for_punctuation_rule:
         return failure
     return _above(
         "max_lines_without_terminal_punctuation",
         "fraction of lines without terminal punctuation",
-        open_lines,
+        open_fraction,
         limits.max_lines_without_terminal_punctuation,
+    ) or _above(
+        "max_chars_without_terminal_punctuation",
+        "fraction of characters in lines without terminal punctuation",
+        open_chars,
+        limits.max_chars_without_terminal_punctuation,
     )
 
 
@@ -421,7 +559,7 @@ def _duplicate_line_rule(doc: _Document, limits: QualityThresholds, signals: dic
 def _top_ngram_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
     failures = []
     for n, limit in sorted(limits.max_top_ngram_char_fraction.items()):
-        fraction = signals[f"top_{n}gram_char_fraction"] = top_ngram_char_fraction(doc, n)
+        fraction = signals[f"top_{n}gram_char_fraction"] = top_ngram_char_fraction(doc, doc.ngram_size(n))
         failures.append(_above("max_top_ngram_char_fraction", f"top {n}-gram character fraction", fraction, limit))
     return next(filter(None, failures), None)
 
@@ -429,7 +567,7 @@ def _top_ngram_rule(doc: _Document, limits: QualityThresholds, signals: dict[str
 def _duplicate_ngram_rule(doc: _Document, limits: QualityThresholds, signals: dict[str, float]) -> Failure | None:
     failures = []
     for n, limit in sorted(limits.max_duplicate_ngram_char_fraction.items()):
-        fraction = signals[f"duplicate_{n}gram_char_fraction"] = duplicate_ngram_char_fraction(doc, n)
+        fraction = signals[f"duplicate_{n}gram_char_fraction"] = duplicate_ngram_char_fraction(doc, doc.ngram_size(n))
         failures.append(_above("max_duplicate_ngram_char_fraction", f"duplicate {n}-gram character fraction", fraction, limit))
     return next(filter(None, failures), None)
 
@@ -454,7 +592,8 @@ _DEFAULTS = QualityThresholds()
 
 def quality_signals(text: str, thresholds: QualityThresholds | None = None) -> dict[str, float]:
     """Every signal the rules measure, pass or fail; n-gram sizes and phrases come from `thresholds`."""
-    doc, limits, signals = _Document(text), thresholds or _DEFAULTS, {}
+    limits, signals = thresholds or _DEFAULTS, {}
+    doc = _Document(text, limits.unspaced_characters_per_word)
     for rule in RULES:
         rule(doc, limits, signals)
     return signals
@@ -462,7 +601,7 @@ def quality_signals(text: str, thresholds: QualityThresholds | None = None) -> d
 
 def check_quality(text: str, thresholds: QualityThresholds) -> QualityVerdict:
     """Apply the rules in order and stop at the first the text breaks; `signals` holds what was measured."""
-    doc, signals = _Document(text), {}
+    doc, signals = _Document(text, thresholds.unspaced_characters_per_word), {}
     for rule in RULES:
         failure = rule(doc, thresholds, signals)
         if failure:

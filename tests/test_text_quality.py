@@ -7,19 +7,22 @@ import csv
 import gzip
 import math
 import random
+import re
+import textwrap
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pydantic
 import pytest
 
-from moisson.text_quality import QualityThresholds, QualityVerdict, check_quality, quality_signals
+from moisson.text_quality import QualityThresholds, QualityVerdict, check_quality, quality_signals, reflow
 
 DEFAULTS = QualityThresholds()
 RULE_NAMES = {
     "min_words", "max_words", "forbidden_phrases", "min_mean_word_length", "max_mean_word_length",
     "max_symbol_word_ratio", "max_curly_bracket_ratio", "max_digit_ratio", "min_alpha_word_fraction",
     "max_bullet_line_fraction", "max_ellipsis_line_fraction", "max_lines_without_terminal_punctuation",
+    "max_chars_without_terminal_punctuation",
     "max_duplicate_line_fraction", "max_duplicate_line_char_fraction", "max_top_ngram_char_fraction",
     "max_duplicate_ngram_char_fraction",
 }  # fmt: skip
@@ -196,7 +199,11 @@ RULE_EXAMPLES = {
     "max_ellipsis_line_fraction": _line_document(
         [line[:-1] + "..." if i % 2 else line for i, line in enumerate(_sentences(PROSE_WORDS * 2, 16)[:6])]
     ),
-    "max_lines_without_terminal_punctuation": NAV_MENU,
+    "max_lines_without_terminal_punctuation": "\n".join(NAV_MENU.splitlines() + [" ".join(_sentences(PROSE_WORDS))]),
+    "max_chars_without_terminal_punctuation": "\n".join(
+        [" ".join(_sentences(PROSE_WORDS[:24]))] * 2 + [f"{line}: {word} and {other} today" for line, word, other in
+                                                       zip(NAV_MENU.splitlines(), PROSE_WORDS, PROSE_WORDS[20:])]
+    ),
     "max_duplicate_line_fraction": REPEATED_SENTENCE,
     "max_duplicate_line_char_fraction": _line_document(
         _sentences(PROSE_WORDS[:40], 5) + [" ".join(_sentences(PROSE_WORDS[:40]))] * 2
@@ -502,9 +509,81 @@ CHINESE = (
 )
 
 
-def test_text_without_spaces_between_words_is_measured_per_character() -> None:
-    """A Chinese article is not 'three very long words': each Han character counts as a word."""
+def test_text_without_spaces_between_words_is_measured_in_words() -> None:
+    """A Chinese article is not 'three very long words': its characters count, unspaced_characters_per_word a word."""
     verdict = check_quality(CHINESE, QualityThresholds())
     assert verdict.passed, verdict
-    assert verdict.signals["word_count"] > 80
+    characters = len(re.findall(r"[\u4e00-\u9fff]", CHINESE))
+    assert verdict.signals["word_count"] == pytest.approx(characters / DEFAULTS.unspaced_characters_per_word)
+    halved = check_quality(CHINESE, QualityThresholds(unspaced_characters_per_word=3.4))
+    assert halved.signals["word_count"] == pytest.approx(characters / 3.4)
     assert not check_quality(CHINESE.splitlines()[0], QualityThresholds()).passed  # one sentence is still too short
+
+
+def test_unspaced_ngram_rules_compare_word_sized_pieces() -> None:
+    """Ordinary Chinese repeats names of four or five characters; a duplicate '5-gram' must mean five words
+    (about eight characters), not five characters, or every news article fails."""
+    text = (
+        "国务院办公厅昨天发布通知，要求各地做好春节期间的交通安全工作。\n"
+        "通知指出，今年春运客流预计比去年增长一成，国务院办公厅希望铁路部门提前增开临时列车。\n"
+        "各省交通厅随后召开会议，落实国务院办公厅提出的十项措施，重点检查长途客车和高速公路服务区。\n"
+        "记者从省交通厅了解到，全省已经组织两千多名民警上路执勤，并在主要路口设置了临时救助站。\n"
+        "专家认为，国务院办公厅这次提前部署，有助于减少节日期间的拥堵和事故，让旅客平安回家过年。\n"
+    )
+    per_character = quality_signals(text, QualityThresholds(unspaced_characters_per_word=1.0))
+    per_word = quality_signals(text, QualityThresholds())
+    assert per_character["duplicate_5gram_char_fraction"] > 0.1  # five mentions of one name: an eighth of the text
+    assert per_word["duplicate_5gram_char_fraction"] == 0.0
+    spam = "\n".join(["最便宜的手机壳批发，最便宜的手机壳批发，点击购买最便宜的手机壳批发。"] * 6)
+    assert not check_quality(spam, QualityThresholds(min_words=20)).passed
+
+
+def test_table_rows_are_read_as_their_cells() -> None:
+    """trafilatura writes a table as '| cell | cell |' lines: an article laid out in a table is prose in cells,
+    not lines ending in '|' nor words made of '|'."""
+    paragraphs = ARTICLE_EN.split("\n\n")[1:]
+    in_a_table = "\n".join(f"| {paragraph} |  |" for paragraph in paragraphs)
+    assert check_quality("\n".join(paragraphs), DEFAULTS).passed
+    verdict = check_quality(in_a_table, DEFAULTS)
+    assert verdict.passed, verdict
+    assert verdict.signals["alpha_word_fraction"] == 1.0
+    data = "| Town | Inhabitants | Area |\n|---|---|---|\n" + "\n".join(
+        f"| Town {name} | {1000 + 37 * i} | {12 + i}.{i % 10} |" for i, name in enumerate(PROSE_WORDS[:30]))
+    assert not check_quality(data, DEFAULTS).passed  # a table of figures is still not prose
+
+
+def test_hard_wrapped_prose_is_joined_before_the_punctuation_rules() -> None:
+    """An e-text wrapped at 70 columns ends most lines mid-sentence; a menu of short items does not become prose."""
+    wrapped = "\n".join(textwrap.fill(paragraph, width=70) for paragraph in ARTICLE_EN.split("\n\n")[1:])
+    assert sum(not line.endswith(".") for line in wrapped.splitlines()) / len(wrapped.splitlines()) > 0.7
+    verdict = check_quality(wrapped, DEFAULTS)
+    assert verdict.passed, verdict
+    assert verdict.signals["lines_without_terminal_punctuation"] < 0.2
+    assert reflow(["Home", "news", "sport", "weather"]) == ["Home", "news", "sport", "weather"]
+    assert reflow(["A line of prose that goes on past the wrap and con-", "tinues here."]) == [
+        "A line of prose that goes on past the wrap and continues here."]
+
+
+def test_unspaced_hard_wrap_is_found_by_line_width() -> None:
+    """Scripts without letter case show a wrap only by width: lines of the same length, ending mid-sentence."""
+    text = "".join(CHINESE.split()) * 3
+    wrapped = [text[i:i + 30] for i in range(0, len(text), 30)]
+    joined = reflow(wrapped)
+    assert len(joined) < len(wrapped) / 3
+
+
+def test_list_rules_need_enough_lines() -> None:
+    """One line ending in '...' is all the lines of a one-line notice, not a page of teasers."""
+    notice = " ".join(_sentences(PROSE_WORDS[:60]))[:-1] + "..."
+    assert check_quality(notice, DEFAULTS).passed
+    teasers = RULE_EXAMPLES["max_ellipsis_line_fraction"]
+    assert len(teasers.splitlines()) >= DEFAULTS.min_lines_for_list_rules
+    assert check_quality(teasers, DEFAULTS).rule == "max_ellipsis_line_fraction"
+
+
+def test_lines_ending_a_clause_are_prose() -> None:
+    """A preamble of clauses ending in commas, or dialogue closed by a dash, is not a menu."""
+    clauses = "\n".join(sentence + "," for sentence in ARTICLE_EN.replace("\n", " ").split(". "))
+    verdict = check_quality(clauses, DEFAULTS)
+    assert verdict.passed, verdict
+    assert verdict.signals["chars_without_terminal_punctuation"] == 0.0

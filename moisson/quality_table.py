@@ -1,0 +1,5 @@
+"""Placeholder: written by bench/quality_thresholds.py."""
+
+LANGUAGE_THRESHOLDS = {}
+
+SCRIPT_THRESHOLDS = {}
