@@ -26,8 +26,10 @@ The policy the truth table assumes (the demo sources file must match it):
     licences allowed: [CC0-1.0, CC-BY-4.0, CC-BY-SA-4.0, etalab-2.0]
     the files source (dumps/) declares license: CC-BY-4.0; the WARC source declares none
     reasons are decided in this order: language, licence, quality, exact duplicate, near duplicate
-    the kept member of a duplicate cluster is the earliest retrieved (WARC-Date; dump records
-    count as retrieved after every WARC record: their files' mtime is pinned to 2026-03-15)
+    the kept member of a duplicate cluster is the first occurrence: sources in the sources file's order
+    (the web archive before the dumps), then files in the order they are read (sorted paths:
+    web-extra.warc before web-sample.warc.gz), then byte offset or line; then the earliest retrieved
+    (WARC-Date; the dump files' mtime is pinned to 2026-03-15, after every WARC record)
 
 expected.tsv: one row per document (HTML responses and dump records; skipped WARC records and the two
 bad JSONL lines are not documents). `license` is the SPDX id the pipeline should decide, `unknown`
@@ -92,7 +94,7 @@ NO_LICENCE = "no licence (all rights reserved)"
 
 DUMP_DEFAULT_LICENCE = "CC-BY-4.0"  # what the demo sources file declares for the files source
 # A dump carries no capture date: the pipeline takes the file's modification time. Pin it after every WARC-Date,
-# so that the web copies are the earliest retrieved even on a machine with a wrong clock.
+# so that the web copies come first by date too (they already do by order: their source is listed first).
 DUMP_MTIME = datetime(2026, 3, 15, tzinfo=timezone.utc).timestamp()
 
 
@@ -799,7 +801,7 @@ U_OPEN_DATA = url_of(LIBRARY, "/news/catalogue-open-data")
 U_MAPS = url_of(LIBRARY, "/collections/historic-town-maps")
 U_WEATHER = url_of(STADT, "/umwelt/wetterstationen-in-den-bergen")
 U_RAILWAY = url_of(STADT, "/verkehr/talbahn-halbstundentakt")
-U_BEES = url_of(VILLE, "/environnement/des-ruches-sur-la-mairie")
+U_BEES_UPDATED = url_of(VILLE, "/environnement/ruches-bilan-de-saison")
 
 WEB_SAMPLE_PAGES: list[Page] = [
     # --- originals, kept -------------------------------------------------------------------
@@ -821,8 +823,9 @@ WEB_SAMPLE_PAGES: list[Page] = [
          CC_BY_NC, FOOTER_LINK, READING_CIRCLE_EN),
     Page(STADT, "/umwelt/streuobstwiesen", "2026-03-03T15:15:00Z", Expect(KEPT, "", "de"),
          CC_BY, DCTERMS, ORCHARDS_DE),
-    Page(VILLE, "/environnement/des-ruches-sur-la-mairie", "2026-03-04T08:30:00Z", Expect(KEPT, "", "fr"),
-         CC0, JSON_LD, BEES_FR),
+    # retrieved first, but web-extra.warc (read first: sorted paths) holds its near duplicate, which is kept
+    Page(VILLE, "/environnement/des-ruches-sur-la-mairie", "2026-03-04T08:30:00Z",
+         Expect(REJECTED, "near_duplicate", "fr", U_BEES_UPDATED), CC0, JSON_LD, BEES_FR),
     Page(LIBRARY, "/news/seed-library", "2026-03-04T10:50:00Z", Expect(KEPT, "", "en"),
          CC0, JSON_LD, SEEDS_EN),
     Page(STADT, "/kultur/volkshochschule-fruehjahrsprogramm", "2026-03-04T13:25:00Z", Expect(KEPT, "", "de"),
@@ -868,8 +871,9 @@ WEB_EXTRA_PAGES: list[Page] = [
          CC_BY, DCTERMS, NEWSPAPERS_DE),
     Page(VILLE, "/quartiers/jardins-partages", "2026-03-10T16:20:00Z", Expect(KEPT, "", "fr"),
          ETALAB, FOOTER_LINK, GARDENS_FR),
-    Page(VILLE, "/environnement/ruches-bilan-de-saison", "2026-03-10T17:05:00Z",
-         Expect(REJECTED, "near_duplicate", "fr", U_BEES), CC0, JSON_LD, BEES_FR_UPDATED),
+    # the first occurrence of its cluster: this file is read before web-sample.warc.gz
+    Page(VILLE, "/environnement/ruches-bilan-de-saison", "2026-03-10T17:05:00Z", Expect(KEPT, "", "fr"),
+         CC0, JSON_LD, BEES_FR_UPDATED),
 ]
 
 
