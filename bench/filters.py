@@ -23,7 +23,11 @@ rejected notice in a language with two documents does not decide it. good_langua
 languages and scripts with good text in the split.
 
 Options: --split tune|report|all, --dump-tune FILE (the tune split as JSONL, as filter_sets.py does),
---examples N (print the N first rejected good samples per language with the failing rule's detail).
+--examples N (print the N first rejected good samples per language with the failing rule's detail),
+--baseline-ref REV: the baseline column is git revision REV's rules and default policy (its moisson package
+exported to a temporary folder, run in a subprocess on the same texts) instead of this checkout's
+QualityThresholds(), whose defaults move when the rules are retuned: `--baseline-ref 0750361` compares with the
+rules before per-language thresholds. PYTHONPATH=<folder holding another moisson> measures that one instead.
 """
 
 from __future__ import annotations
@@ -173,12 +177,13 @@ def parse_figure_line(line: str) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in pairs)
 
 
-def report(outcomes: list[Outcome], seconds: float, split: str, min_good: int, examples: int, per_language: bool) -> list[str]:
+def report(outcomes: list[Outcome], seconds: float, split: str, min_good: int, examples: int, per_language: bool,
+           baseline: str = "QualityThresholds()") -> list[str]:
     good = sum(o.sample.kind == GOOD for o in outcomes)
     lines = [
         f"quality-filter bench: {len(outcomes)} samples ({good} good, {len(outcomes) - good} junk), split {split}; "
         f"thresholds now = {'QualityPolicy().for_language(detected)' if per_language else 'QualityPolicy() (no for_language yet)'}, "
-        f"base = QualityThresholds(); FR = good falsely rejected, JR = junk rightly rejected, lid = detected == label",
+        f"base = {baseline}; FR = good falsely rejected, JR = junk rightly rejected, lid = detected == label",
         "",
     ]
     lines += table(outcomes, lambda s: s.language, "language", 8) + [""]
@@ -201,17 +206,58 @@ def report(outcomes: list[Outcome], seconds: float, split: str, min_good: int, e
     return lines
 
 
+def baseline_from_ref(samples: list[Sample], ref: str) -> dict[str, str | None]:
+    """id -> first rule failed under the quality rules of git revision `ref` (its moisson package, its default
+    policy: QualityPolicy().for_language if it has one, else QualityPolicy()), on these very texts: the
+    revision's package is exported to a temporary folder and this script runs there in a subprocess."""
+    import io
+    import json
+    import os
+    import subprocess
+    import tarfile
+    import tempfile
+    from dataclasses import asdict
+
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", ref, "moisson"], check=True,
+                             capture_output=True).stdout
+    with tempfile.TemporaryDirectory(prefix="bench-filters-") as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        samples_file, verdicts_file = Path(tmp) / "samples.jsonl", Path(tmp) / "verdicts.json"
+        with open(samples_file, "w", encoding="utf-8") as handle:
+            for sample in samples:
+                handle.write(json.dumps(asdict(sample), ensure_ascii=False) + "\n")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [tmp, os.environ.get("PYTHONPATH")])))
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--samples-in", str(samples_file),
+                        "--verdicts-out", str(verdicts_file)], check=True, env=env, cwd=tmp)
+        return json.loads(verdicts_file.read_text(encoding="utf-8"))
+
+
 def main(argv: list[str] | None = None) -> int:
+    import json
+    from dataclasses import replace
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=["tune", "report", "all"], default="report")
     parser.add_argument("--dump-tune", type=Path, metavar="FILE", help="also write the tune split as JSONL")
     parser.add_argument("--min-good", type=int, default=5, help="good samples a language needs to be the worst (5)")
     parser.add_argument("--examples", type=int, default=0, metavar="N", help="print N rejected good samples per language")
+    parser.add_argument("--baseline-ref", metavar="REV",
+                        help="the baseline is git revision REV's rules and policy (e.g. 0750361, before per-language "
+                             "rules) instead of this checkout's QualityThresholds()")
+    parser.add_argument("--samples-in", type=Path, help=argparse.SUPPRESS)  # used by --baseline-ref's subprocess
+    parser.add_argument("--verdicts-out", type=Path, help=argparse.SUPPRESS)
     # `make bench-quality` passes the same BENCH_ARGS to bench/quality.py and to this script: options meant
     # for the other one are ignored here, with a note, instead of stopping the run
     args, ignored = parser.parse_known_args(argv)
     if ignored:
         print(f"bench/filters.py: ignoring {' '.join(ignored)}", file=sys.stderr)
+    if args.samples_in:
+        lines = args.samples_in.read_text(encoding="utf-8").splitlines()
+        outcomes, _ = evaluate([Sample(**json.loads(line)) for line in lines])
+        args.verdicts_out.write_text(json.dumps({o.sample.id: o.rule for o in outcomes}), encoding="utf-8")
+        return 0
     if args.dump_tune:
         tune = filter_sets.load_samples("tune")
         filter_sets.dump_jsonl(tune, args.dump_tune)
@@ -221,7 +267,13 @@ def main(argv: list[str] | None = None) -> int:
         print("no samples (is ../shared/data there?)", file=sys.stderr)
         return 1
     outcomes, seconds = evaluate(samples)
-    print("\n".join(report(outcomes, seconds, args.split, args.min_good, args.examples, Thresholds().per_language)))
+    baseline = "QualityThresholds()"
+    if args.baseline_ref:
+        rules = baseline_from_ref(samples, args.baseline_ref)
+        outcomes = [replace(o, base_rule=rules[o.sample.id]) for o in outcomes]
+        baseline = f"the rules and default policy of {args.baseline_ref}"
+    print("\n".join(report(outcomes, seconds, args.split, args.min_good, args.examples, Thresholds().per_language,
+                           baseline)))
     return 0
 
 

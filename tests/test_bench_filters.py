@@ -148,3 +148,12 @@ def test_the_bench_prints_a_figure_line_that_parses(samples):
     assert lines[-2].startswith("BASELINE ")
     with pytest.raises(ValueError):
         bench.parse_figure_line("BASELINE a=1")
+
+
+def test_a_baseline_from_a_git_revision_judges_the_same_texts():
+    subset = [s for s in sets.written_samples() if s.language in {"fr", "zh"}][:3]
+    subset.append(sets.Sample("gen:x", "fr", "Latin", sets.JUNK, "generated-number-table", "tune",
+                              sets.number_table(WORDS, random.Random(1)), "gen:x"))
+    rules = bench.baseline_from_ref(subset, "HEAD")
+    assert set(rules) == {s.id for s in subset}
+    assert rules["gen:x"] is not None  # the number table is rejected under HEAD's rules too
