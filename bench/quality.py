@@ -22,11 +22,17 @@
    - leipzig_10K_5lang: sentences, label = the file name's language (deu/eng/fra/ita/spa -> de/en/fr/
      it/es); a seeded random sample of --per-file sentences from each of the 14 files (default 1,000,
      seed 0, the same sample for every backend).
-   - udhr_eu24: every paragraph (1,428), 24 EU languages.
+   - udhr_eu24: every paragraph (1,428), 24 EU languages (for continuity with earlier runs; half of it is the
+     tuning half of the cascade's tables, so it is not evidence for them).
+   - the report halves of bench/langid_data.py (moisson/language.py's tables are derived on the other half by
+     bench/langid_calibrate.py): eu24-sentences (UDHR sentences), eu24-word-pairs (two consecutive words, 200 per
+     language), regional-fr (sentences written for the project in regional languages of France). FIGURE keys
+     langid_eu24_sentence_macro / _min / langid_eu24_und_rate, langid_word_pair_accuracy / _und_rate (micro),
+     langid_regional_fr_accuracy. Leipzig is sampled from the report half (a crc32 of the sentence) too.
    Accuracy per language, its macro average (unweighted mean over the set's languages) per set; 'und'
    or no answer counts as wrong. `langid_macro_accuracy` in the FIGURE line is the mean of the two
    sets' macro averages for Moisson's default backend, `langid_docs_per_s` its documents per second over
-   both sets (one thread, model loading excluded: a warm-up call comes first). Also accuracy by text
+   the sentence and paragraph sets (not the word pairs) (one thread, model loading excluded: a warm-up call comes first). Also accuracy by text
    length (< 40, 40-100, > 100 characters) and the most frequent confusions.
    Backends: every one that `moisson.language` offers, found at run time (the default
    `identify_language(text)`; a `backend=` parameter of `identify_language` or a `LanguageIdentifier`
@@ -75,6 +81,7 @@ from typing import Callable
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import langid_data  # noqa: E402
 from _peers import ensure_peer_venv, peer_versions  # noqa: E402
 import extraction_eval  # noqa: E402
 
@@ -262,10 +269,11 @@ def load_leipzig(per_file: int, seed: int = 0) -> LangSet:
         label = ISO3_TO_1[path.name.split("_")[0].split("-")[0]]
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             lines = [line.rstrip("\n").split("\t", 1)[1] for line in handle if "\t" in line]
+        lines = [line for line in lines if langid_data.half(line) == "report"]  # the tuning half calibrated the cascade
         for line in rng.sample(lines, min(per_file, len(lines))):
             texts.append(line)
             labels.append(label)
-    return LangSet(f"leipzig ({per_file}/file, seed {seed})", texts, labels)
+    return LangSet(f"leipzig ({per_file}/file of the report half, seed {seed})", texts, labels)
 
 
 def load_tsv(path: Path, name: str | None = None) -> LangSet:
@@ -283,6 +291,17 @@ def load_tsv(path: Path, name: str | None = None) -> LangSet:
 
 def load_udhr() -> LangSet:
     return load_tsv(UDHR, "udhr_eu24")
+
+
+def load_report_sets() -> list[LangSet]:
+    """The report halves of bench/langid_data.py (the tables in moisson/language.py are derived on the other half):
+    UDHR sentences and word pairs in the EU-24, sentences written for the project in regional languages of France."""
+    def langset(name: str, rows: list[tuple[str, str]]) -> LangSet:
+        return LangSet(name, [text for _, text in rows], [label for label, _ in rows])
+
+    return [langset("eu24-sentences (report half)", langid_data.udhr_sentences("report")),
+            langset("eu24-word-pairs (report half)", langid_data.udhr_word_pairs("report")),
+            langset("regional-fr (report half)", langid_data.regional_sentences("report"))]
 
 
 def _code(result: object) -> str:
@@ -482,6 +501,8 @@ class LangScore:
     macro: float
     by_length: dict[str, float]
     confusions: list[tuple[str, str, int]]
+    und_rate: float = 0.0
+    accuracy: float = 0.0  # micro: share of all texts
 
 
 def score_langid(s: LangSet, predictions: list[str]) -> LangScore:
@@ -500,12 +521,13 @@ def score_langid(s: LangSet, predictions: list[str]) -> LangScore:
     per_language = {lang: right[lang] / totals[lang] for lang in sorted(totals)}
     by_length = {b: length_right[b] / length_totals[b] for b in ("<40", "40-100", ">100") if length_totals[b]}
     return LangScore(per_language, float(np.mean(list(per_language.values()))), by_length,
-                     [(g, p, n) for (g, p), n in confusions.most_common(6)])
+                     [(g, p, n) for (g, p), n in confusions.most_common(6)],
+                     sum(p == UND for p in predictions) / max(1, len(predictions)), sum(right.values()) / max(1, len(predictions)))
 
 
 def bench_langid(per_file: int, skip_peers: bool, own_sets: list[Path] | None = None
                  ) -> dict[str, tuple[dict[str, LangScore], float]]:
-    sets = [load_tsv(path) for path in own_sets] if own_sets else [load_leipzig(per_file), load_udhr()]
+    sets = [load_tsv(path) for path in own_sets] if own_sets else [load_leipzig(per_file), load_udhr(), *load_report_sets()]
     print(f"\n## Language identification: {', '.join(f'{s.name} ({len(s.texts)} texts)' for s in sets)}")
     print(f"moisson.language uses langdetect {metadata.version('langdetect')}")
     backends = {}
@@ -520,7 +542,8 @@ def bench_langid(per_file: int, skip_peers: bool, own_sets: list[Path] | None = 
     results = {}
     for name, result in backends.items():
         scores = {s.name: score_langid(s, result.predictions[s.name]) for s in sets}
-        docs_per_s = sum(len(s.texts) for s in sets) / sum(result.seconds.values())
+        timed = [s for s in sets if "word-pairs" not in s.name and "regional" not in s.name]  # sentences and paragraphs
+        docs_per_s = sum(len(s.texts) for s in timed) / sum(result.seconds[s.name] for s in timed)
         results[name] = (scores, docs_per_s)
     print_langid(sets, results, backends)
     return results
@@ -531,6 +554,12 @@ def print_langid(sets: list[LangSet], results: dict, backends: dict[str, LangRes
     print(header + "\n" + "-" * len(header))
     for name, (scores, dps) in results.items():
         print(f"{name:<34} " + " ".join(f"{scores[s.name].macro:>15.4f}" for s in sets) + f" {dps:>9.0f}  {backends[name].note}")
+    print("und rate per set and docs/s per set:")
+    for name, (scores, _dps) in results.items():
+        result = backends[name]
+        print(f"  {name:<32} " + ", ".join(
+            f"{s.name.split(' ')[0]}: und {scores[s.name].und_rate:.4f} {len(s.texts) / max(result.seconds[s.name], 1e-9):.0f}/s"
+            for s in sets))
     for s in sets:
         langs = sorted({lang for scores, _ in results.values() for lang in scores[s.name].per_language})
         print(f"\naccuracy per language, {s.name}:")
@@ -564,8 +593,18 @@ def figure(extraction: dict | None, langid: dict | None, oracle_hybrid_share: fl
         macros = [sc.macro for sc in scores.values()]
         fig["langid_macro_accuracy"] = float(np.mean(macros))
         fig["langid_docs_per_s"] = dps
-        if [name.split(" ")[0] for name in scores] == ["leipzig", "udhr_eu24"]:  # the default sets
-            fig["langid_leipzig_macro"], fig["langid_udhr_macro"] = macros
+        names = [name.split(" ")[0] for name in scores]
+        if names[:2] == ["leipzig", "udhr_eu24"]:  # the default sets
+            fig["langid_macro_accuracy"] = float(np.mean(macros[:2]))
+            fig["langid_leipzig_macro"], fig["langid_udhr_macro"] = macros[:2]
+            by_name = dict(zip(names, scores.values()))
+            sentences, pairs, regional = by_name["eu24-sentences"], by_name["eu24-word-pairs"], by_name["regional-fr"]
+            fig["langid_eu24_sentence_macro"] = sentences.macro
+            fig["langid_eu24_sentence_min"] = min(sentences.per_language.values())
+            fig["langid_eu24_und_rate"] = sentences.und_rate
+            fig["langid_word_pair_accuracy"] = pairs.accuracy
+            fig["langid_word_pair_und_rate"] = pairs.und_rate
+            fig["langid_regional_fr_accuracy"] = regional.accuracy
         best_name = max(langid, key=lambda n: np.mean([sc.macro for sc in langid[n][0].values()]))
         fig["best_langid_macro_accuracy"] = float(np.mean([sc.macro for sc in langid[best_name][0].values()]))
         print(f"best language backend by mean macro accuracy: {best_name}")
