@@ -318,9 +318,14 @@ class ExtractionPolicy(_Strict):
 class LanguagePolicy(_Strict):
     backend: Literal["cascade", "fasttext", "lingua", "langdetect"] = Field(
         default="cascade", description="cascade: fastText, then lingua where fastText is unsure or confuses languages.")
-    min_score: float = Field(default=language.MIN_SCORE, ge=0.0, le=1.0, description="Below this confidence the language is 'und'.")
-    short_text_min_score: float = Field(default=language.SHORT_TEXT_MIN_SCORE, ge=0.0, le=1.0,
-                                        description="The confidence a text under 40 letters needs; below it, 'und'.")
+    min_score: Annotated[float, Field(ge=0.0, le=1.0)] | dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] | None = Field(
+        default=language.MIN_SCORE,
+        description="Below this confidence the language is 'und'. Unset: the per-language table calibrated on held-apart "
+                    "data (cascade; 0.3 for the single backends); a number: every language; a mapping such as "
+                    "{hr: 0.5}: those languages, the others keep the table.")
+    short_text_min_score: Annotated[float, Field(ge=0.0, le=1.0)] | dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] | None = Field(
+        default=language.SHORT_TEXT_MIN_SCORE,
+        description="The same for a text under 40 letters (0.5 for the single backends when unset).")
     min_chars: int = Field(default=language.MIN_CHARS, ge=0, description="Texts with fewer letters than this are 'und': nothing to tell.")
     prefix_chars: int = Field(default=language.PREFIX_CHARS, ge=100, description="Only this many characters are read to decide.")
 
