@@ -29,8 +29,9 @@ page (HAND_LABELS below); pages with neither are left out; four aeb pages declar
 
 Junk (kind "junk"), documents nobody wants in a training corpus:
 - aeb-boilerplate / readability-boilerplate: the text lines of a page's full HTML that are not in its gold
-  main text (menus, footers, share buttons, bylines, related links), in page order; lines of 20 words or
-  more are dropped (they may be comments or teasers: human prose), chunks of up to 120 lines.
+  main text (menus, footers, share buttons, bylines, related links), in page order; reader-comment
+  sections (class or id naming comments, replies, discussion) are removed first, lines of 20 words or more
+  are dropped (they may be teasers or comments: human prose), chunks of up to 120 lines.
 - websample-boilerplate: the lines of the nav, header, footer, menu, breadcrumb and cookie/consent elements
   of the websample pages, one document per page, labelled by `<html lang>`.
 - generated-*: number tables, code dumps, keyword spam, product grids, calendars, sitemaps, hashtag clouds,
@@ -200,6 +201,19 @@ def parse_html(payload: bytes, charset: str | None = None):
         return lxml.html.document_fromstring(markup)
     except Exception:  # empty or unparseable: no lines
         return None
+
+
+_COMMENTS = re.compile(r"comment|reply|replies|respond|disqus|discussion|guestbook", re.I)
+
+
+def drop_comments(tree) -> None:
+    """Remove reader-comment sections (class or id naming comments, replies, discussion): people's own
+    words, neither the page's main content nor junk, so they belong to neither set."""
+    found = [el for el in tree.iter() if isinstance(el.tag, str)
+             and _COMMENTS.search(f"{el.get('class') or ''} {el.get('id') or ''}")]
+    for element in found:
+        if element.getparent() is not None and not any(a in found for a in element.iterancestors()):
+            element.drop_tree()
 
 
 def _tokens(text: str) -> str:
@@ -401,6 +415,8 @@ def page_samples(pages: list[Page]) -> list[Sample]:
             out.append(Sample(f"{origin}-extracted:{page.key}", page.language, script, GOOD, f"{origin}-extracted",
                               split_of(group), extracted[page.key], group))
         tree = parse_html(page.html, "utf-8")
+        if tree is not None:
+            drop_comments(tree)
         body = tree.find("body") if tree is not None else None
         lines = outside_gold(text_lines(body if body is not None else tree), page.gold) if tree is not None else []
         for part, start in enumerate(range(0, len(lines), 120)):
@@ -477,6 +493,7 @@ def websample_boilerplate_samples(per_language: int = 30) -> list[Sample]:
             tree = parse_html(html, charset) if lang else None
             if tree is None:
                 continue
+            drop_comments(tree)
             lines = _boilerplate_of(tree)
             if sum(len(line.split()) for line in lines) >= 40:
                 found.append([url, lang, lines[:150]])

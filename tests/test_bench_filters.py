@@ -157,3 +157,10 @@ def test_a_baseline_from_a_git_revision_judges_the_same_texts():
     rules = bench.baseline_from_ref(subset, "HEAD")
     assert set(rules) == {s.id for s in subset}
     assert rules["gen:x"] is not None  # the number table is rejected under HEAD's rules too
+
+
+def test_reader_comments_are_neither_good_nor_junk():
+    tree = sets.parse_html(b"<html><body><nav>Home</nav><div id='comments'><p>Lovely place, thanks!</p></div>"
+                           b"<footer>Contact</footer></body></html>", "utf-8")
+    sets.drop_comments(tree)
+    assert sets.text_lines(tree.find("body")) == ["Home", "Contact"]
