@@ -113,7 +113,7 @@ def derive(reference: list[dict[str, float]], anchor: list[dict[str, float]], un
     for name, pattern in NGRAMS.items():
         limits = getattr(DEFAULTS, name)
         factor = ratio([pattern.format(n=n) for n in limits], True)
-        if moved(name, 1.0, factor / MAX_LOOSENING) is not None and factor > 1 + MIN_CHANGE:
+        if factor > 1 + MIN_CHANGE:
             entry[name] = {n: round(min(limit * factor, 1.0), 3) for n, limit in limits.items()}
     return entry
 

@@ -72,7 +72,6 @@ PROSE_LINE_ENDINGS = (*TERMINAL_PUNCTUATION, ",", "，", "、", "—", "–", "�
 MAX_NGRAM_SIZE = 32
 """Largest n an n-gram rule accepts: the top-n-gram measure costs one pass over the words per size."""
 
-_CLOSING_BRACKETS = ")]"
 _ELLIPSES = ("...", "…")
 
 
@@ -81,7 +80,12 @@ class QualityThresholds(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_words: int = Field(default=50, ge=0, description="Fewer words than this is a fragment, not a document (Gopher).")
+    min_words: int = Field(
+        default=30,
+        ge=0,
+        description="Fewer words than this is a fragment, not a document (Gopher said 50; 30 keeps a short notice or an "
+                    "abstract, which good text of every language has, and menus are caught by the line rules).",
+    )
     max_words: int = Field(default=100_000, ge=0, description="More words than this is a dump or a concatenation, not a document (Gopher).")
     min_mean_word_length: float = Field(
         default=3.0, ge=0.0, description="Mean characters per word below this means symbols, initials or broken text (Gopher)."
@@ -111,17 +115,17 @@ class QualityThresholds(BaseModel):
         default=0.3, ge=0.0, le=1.0, description="Most fraction of lines that end with an ellipsis; more is a page of teasers (Gopher)."
     )
     max_lines_without_terminal_punctuation: float = Field(
-        default=0.9,
+        default=1.0,
         ge=0.0,
         le=1.0,
         description=(
             "Most fraction of lines (hard wraps joined, table rows read as cells) that end neither a sentence nor a "
-            "clause (C4, as a fraction). Loose, because headings, captions and list items are lines too: the "
-            "character-weighted rule below does the work; this one catches a menu with one long line in it."
+            "clause (C4, as a fraction). Off by default (1.0): headings, captions, list items and the names under a "
+            "letter are lines too, and the character-weighted and short-line rules tell menus from articles better."
         ),
     )
     max_chars_without_terminal_punctuation: float = Field(
-        default=0.6,
+        default=0.7,
         ge=0.0,
         le=1.0,
         description=(
@@ -130,6 +134,17 @@ class QualityThresholds(BaseModel):
             "a menu, a link list or a product grid is nearly all of its page."
         ),
     )
+    max_short_line_fraction: float = Field(
+        default=0.67,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Most fraction of lines (hard wraps joined) under `short_line_words` words: a menu, a tag cloud or a grid of "
+            "links is made of them, an article is not (FineWeb's short-line rule, counted in words so that it means the "
+            "same in every script)."
+        ),
+    )
+    short_line_words: int = Field(default=4, ge=1, description="A line with fewer words than this is short.")
     min_lines_for_punctuation_rule: int = Field(
         default=3,
         ge=1,
@@ -162,8 +177,9 @@ class QualityThresholds(BaseModel):
         description="For each n, most fraction of word characters covered by the most frequent word n-gram (Gopher).",
     )
     max_duplicate_ngram_char_fraction: dict[int, float] = Field(
-        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
-        description="For each n, most fraction of word characters inside word n-grams that occur more than once (Gopher).",
+        default_factory=lambda: {5: 0.19, 6: 0.18, 7: 0.16, 8: 0.15, 9: 0.14, 10: 0.13},
+        description="For each n, most fraction of word characters inside word n-grams that occur more than once (Gopher's "
+                    "limits times 1.25: names, titles and quotes repeat in good news and fiction of every language).",
     )
     forbidden_phrases: tuple[str, ...] = Field(
         default=("lorem ipsum",),
@@ -248,6 +264,13 @@ class _Document:
             return float(len(self.words))
         units = sum(1 for word in self.words if len(word) == 1 and _UNSPACED_CHAR.match(word))
         return len(self.words) - units + units / self.characters_per_word
+
+    def words_in(self, line: str) -> float:
+        """Words of one line, roughly (whitespace tokens; unspaced characters count as the document's do)."""
+        if not self.unspaced_chars:
+            return len(line.split())
+        unspaced = len(_UNSPACED_CHAR.findall(line))
+        return len(_UNSPACED_CHAR.sub(" ", line).split()) + unspaced / self.characters_per_word
 
     def ngram_size(self, n: int) -> int:
         """n words as units of `words`: in an unspaced text, n words are about n * characters_per_word characters."""
@@ -343,8 +366,14 @@ def _wrap_width(lines: list[str]) -> int | None:
 
 def _ends_prose(line: str) -> bool:
     """Ends a sentence, or a clause that the next line goes on with: the comma of a preamble's clauses, the
-    dash that closes a line of dialogue. Menus and link lists end in neither."""
-    return line.rstrip(_CLOSING_BRACKETS).endswith(PROSE_LINE_ENDINGS)
+    dash that closes a line of dialogue. Menus and link lists end in neither. What may follow the stop is not
+    looked at: closing brackets, emoji, a stray closing tag."""
+    if line.endswith(PROSE_LINE_ENDINGS):
+        return True
+    return _TRAILING_NOISE.sub("", line).endswith(PROSE_LINE_ENDINGS)
+
+
+_TRAILING_NOISE = re.compile(r"(?:<[^<>]{1,40}>|[\s)\]}\u200d\ufe0f\u2600-\u27bf\U0001f000-\U0001faff])+$")
 
 
 class _Ngrams:
@@ -518,6 +547,8 @@ def _line_shape_rule(doc: _Document, limits: QualityThresholds, signals: dict[st
     open_lines = [line for line in sentences if not _ends_prose(line)]
     open_fraction = signals["lines_without_terminal_punctuation"] = _ratio(len(open_lines), len(sentences))
     open_chars = signals["chars_without_terminal_punctuation"] = _ratio(sum(map(len, open_lines)), sum(map(len, sentences)))
+    short = signals["short_line_fraction"] = _ratio(sum(1 for line in sentences if doc.words_in(line) < limits.short_line_words),
+                                                    len(sentences))
     failure = None
     if len(lines) >= limits.min_lines_for_list_rules:
         failure = _above("max_bullet_line_fraction", "fraction of bullet lines", bullets, limits.max_bullet_line_fraction)
@@ -536,6 +567,8 @@ def _line_shape_rule(doc: _Document, limits: QualityThresholds, signals: dict[st
         "fraction of characters in lines without terminal punctuation",
         open_chars,
         limits.max_chars_without_terminal_punctuation,
+    ) or _above(
+        "max_short_line_fraction", f"fraction of lines under {limits.short_line_words} words", short, limits.max_short_line_fraction
     )
 
 

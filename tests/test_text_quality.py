@@ -22,7 +22,7 @@ RULE_NAMES = {
     "min_words", "max_words", "forbidden_phrases", "min_mean_word_length", "max_mean_word_length",
     "max_symbol_word_ratio", "max_curly_bracket_ratio", "max_digit_ratio", "min_alpha_word_fraction",
     "max_bullet_line_fraction", "max_ellipsis_line_fraction", "max_lines_without_terminal_punctuation",
-    "max_chars_without_terminal_punctuation",
+    "max_chars_without_terminal_punctuation", "max_short_line_fraction",
     "max_duplicate_line_fraction", "max_duplicate_line_char_fraction", "max_top_ngram_char_fraction",
     "max_duplicate_ngram_char_fraction",
 }  # fmt: skip
@@ -155,7 +155,7 @@ def test_passing_verdict_carries_every_signal() -> None:
 @pytest.mark.parametrize(
     ("text", "rule"),
     [
-        (NAV_MENU, "max_lines_without_terminal_punctuation"),
+        (NAV_MENU, "max_chars_without_terminal_punctuation"),
         (REPEATED_SENTENCE, "max_duplicate_line_fraction"),
         (NUMBER_TABLE, "max_digit_ratio"),
         (KEYWORD_STUFFING, "max_top_ngram_char_fraction"),
@@ -208,9 +208,15 @@ RULE_EXAMPLES = {
     "max_duplicate_line_char_fraction": _line_document(
         _sentences(PROSE_WORDS[:40], 5) + [" ".join(_sentences(PROSE_WORDS[:40]))] * 2
     ),
+    "max_short_line_fraction": _line_document(
+        [f"{word.capitalize()} {other}." for word, other in zip(PROSE_WORDS, PROSE_WORDS[20:] + PROSE_WORDS[:20])]
+    ),
     "max_top_ngram_char_fraction": KEYWORD_STUFFING,
     "max_duplicate_ngram_char_fraction": " ".join(_sentences(PROSE_WORDS[:30])) * 2,
 }
+
+
+RULES_OFF_BY_DEFAULT = {"max_lines_without_terminal_punctuation": {"max_lines_without_terminal_punctuation": 0.5}}
 
 
 def test_every_rule_has_an_example() -> None:
@@ -219,7 +225,7 @@ def test_every_rule_has_an_example() -> None:
 
 @pytest.mark.parametrize("rule", sorted(RULE_EXAMPLES))
 def test_each_rule_rejects_its_example(rule: str) -> None:
-    verdict = _verdict(RULE_EXAMPLES[rule])
+    verdict = _verdict(RULE_EXAMPLES[rule], **RULES_OFF_BY_DEFAULT.get(rule, {}))
     assert not verdict.passed
     assert verdict.rule == rule, verdict.detail
     assert rule in verdict.detail
@@ -242,7 +248,7 @@ def test_rules_stop_at_first_failure_but_always_count_words() -> None:
     verdict = _verdict("")
     assert verdict.rule == "min_words"
     assert verdict.signals == {"word_count": 0.0}
-    assert verdict.detail == "0 words < min_words 50"
+    assert verdict.detail == f"0 words < min_words {DEFAULTS.min_words}"
 
 
 def test_dialogue_dashes_are_not_bullets() -> None:
@@ -256,7 +262,7 @@ def test_punctuation_rule_waits_for_enough_lines() -> None:
     two_lines = "A title without a full stop\n" + " ".join(PROSE_WORDS)  # neither line ends a sentence
     assert quality_signals(two_lines)["lines_without_terminal_punctuation"] == 1.0
     assert _verdict(two_lines).passed
-    assert _verdict(two_lines, min_lines_for_punctuation_rule=2).rule == "max_lines_without_terminal_punctuation"
+    assert _verdict(two_lines, min_lines_for_punctuation_rule=2).rule == "max_chars_without_terminal_punctuation"
 
 
 def test_closing_quotes_and_brackets_end_sentences() -> None:
