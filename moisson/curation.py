@@ -112,7 +112,7 @@ class PayloadWork:
     quality: QualityPolicy | None = None
 
     def __call__(self, item: tuple) -> dict:
-        return self.measure(extract_record(item, self.extraction.backend))
+        return self.measure(extract_record(item, self.extraction.backend, self.extraction.mode))
 
     def measure(self, doc: dict) -> dict:
         """The document with the measurements this work takes and it lacks (all of them, fresh from extraction),

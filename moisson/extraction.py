@@ -36,10 +36,11 @@ MAX_HTML_BYTES = 10 * 1024 * 1024
 
 Backend = Literal["trafilatura", "resiliparse"]
 # How trafilatura is called (always without comments and metadata): "fast" skips its fallback extractors
-# (readability, justext), "default" is trafilatura's own default, "precision"/"recall" its favor_* settings,
-# "fast+fallback" the fast pass first and the default one only when the fast text looks poor (see _looks_poor).
-TrafilaturaMode = Literal["fast", "default", "precision", "recall", "fast+fallback"]
-TRAFILATURA_MODES: tuple[str, ...] = ("fast", "default", "precision", "recall", "fast+fallback")
+# (readability, justext), "default" is trafilatura's own default, "precision"/"recall" its favor_* settings.
+# (A fast pass followed by the full one on pages whose fast text looks poor was measured too: whatever the
+# trigger, the pages it sends on cost both passes, so it is dearer than "default" before it is as good.)
+TrafilaturaMode = Literal["fast", "default", "precision", "recall"]
+TRAFILATURA_MODES: tuple[str, ...] = ("fast", "default", "precision", "recall")
 DEFAULT_MODE: TrafilaturaMode = "default"
 _MODE_OPTIONS = {"fast": {"fast": True}, "default": {}, "precision": {"favor_precision": True},
                  "recall": {"favor_recall": True}}
@@ -101,9 +102,6 @@ def extract_html(payload: bytes, charset: str | None = None, url: str | None = N
 def _trafilatura_text(tree, url: str | None, mode: TrafilaturaMode = DEFAULT_MODE) -> str:
     # Without comments and metadata (dates, authors: half the speed again; the title is read directly).
     # Tables are rewritten before the text is made (see _rewrite_tables).
-    if mode == "fast+fallback":
-        text = _trafilatura_text(tree, url, "fast")
-        return _trafilatura_text(tree, url, "default") if _looks_poor(text) else text
     result = trafilatura.bare_extraction(tree, url=url, with_metadata=False, include_comments=False,
                                          **_MODE_OPTIONS[mode])
     if result is None or result.body is None:
@@ -114,12 +112,6 @@ def _trafilatura_text(tree, url: str | None, mode: TrafilaturaMode = DEFAULT_MOD
     return xmltotxt(result.body, False)
 
 
-def _looks_poor(text: str) -> bool:
-    """A fast result worth a second, full pass: little text."""
-    return len(text) < FALLBACK_BELOW_CHARS
-
-
-FALLBACK_BELOW_CHARS = 500
 # A table is data (kept as Markdown) when it has 2+ rows and 2+ columns with text and its cells are short;
 # otherwise it lays a page out, and each cell with text becomes paragraphs of its own.
 DATA_CELL_MAX_CHARS = 160

@@ -46,8 +46,12 @@ SCRIPT_UNITS: dict[str, dict[str, Any]] = {
     "Hani": {"unspaced_characters_per_word": 1.5},
     "Kana": {"unspaced_characters_per_word": 2.0},
     "Thai": {"unspaced_characters_per_word": 4.0},
+    # Korean is spaced, but a Hangul character is a whole syllable of two or three letters: its words are half as
+    # long in characters as Latin ones (about three syllables), so the word-length bounds are halved
+    "Hang": {"min_mean_word_length": 1.5, "max_mean_word_length": 6.0},
 }
-"""What a word is in scripts written without spaces: set by hand, under every other entry of the script."""
+"""What a word is in scripts whose characters are not letters (unspaced scripts, Hangul syllables): set by hand,
+from how the scripts are written, under every other entry of the script."""
 
 
 def dominant_script(text: str) -> str | None:

@@ -83,3 +83,20 @@ def test_per_language_snippet_f1_on_real_pages_is_not_below_a_floor(shared_data)
     for language, counts in by_language.items():
         assert len(counts) >= 15
         assert ee.snippet_prf(counts)[2] >= SNIPPET_FLOORS[language], language
+
+
+def test_the_policy_chooses_the_mode_and_the_cache_knows_it():
+    """`policy.extraction.mode` reaches the workers; extractions made another way are not reused."""
+    from pydantic import ValidationError
+
+    from moisson.config import ExtractionPolicy
+    from moisson.curation import PayloadWork
+
+    assert ExtractionPolicy().mode == DEFAULT_MODE
+    fast, default = PayloadWork(ExtractionPolicy(mode="fast")), PayloadWork(ExtractionPolicy())
+    assert fast.fingerprints().extraction != default.fingerprints().extraction
+    page = ("<html><body><nav><a href='/'>Home</a></nav><article><p>" + "Une phrase complète sur la ville. " * 20
+            + "</p></article></body></html>").encode()
+    assert "Une phrase complète" in fast((page, "html", "utf-8", "https://example.org/a"))["text"]
+    with pytest.raises(ValidationError):
+        ExtractionPolicy(mode="fastest")
