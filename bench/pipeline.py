@@ -315,7 +315,7 @@ sources:
     description: bench/pipeline.py input (real pages, planted duplicates)
 policy:
   languages: all
-  extraction: {{backend: {backend}}}
+  extraction: {{backend: {backend}{mode}}}
   licenses: {{allow: [CC0-1.0, CC-BY-4.0, CC-BY-SA-4.0, etalab-2.0]}}
   quality: {{enabled: true}}
   dedup: {{enabled: true, threshold: 0.8, measure: {measure}}}
@@ -323,12 +323,13 @@ policy:
 
 
 def run_moisson(inputs: list[Path], work: Path, src: Path | None, measure_name: str, backend: str = "trafilatura",
-                again: bool = False) -> Outcome:
+                again: bool = False, mode: str = "default") -> Outcome:
     """Run the installed `moisson` command; with src, on that source tree instead (PYTHONPATH first); `again`:
     once more on the data directory of the earlier run with this backend."""
     name = "moisson" if backend == "trafilatura" else f"moisson-{backend}"
     sources = work / f"{name}-sources.yaml"
-    sources.write_text(SOURCES_YAML.format(paths=json.dumps([str(p) for p in inputs]), measure=measure_name, backend=backend))
+    sources.write_text(SOURCES_YAML.format(paths=json.dumps([str(p) for p in inputs]), measure=measure_name, backend=backend,
+                                           mode="" if mode == "default" else f", mode: {mode}"))
     data_dir = work / f"{name}-data"
     name += "-again" if again else ""
     cmd = [str(MOISSON), "run", "--sources", str(sources), "--data-dir", str(data_dir)]
@@ -575,6 +576,8 @@ def main() -> int:
                         help="Moisson's near-duplicate measure (policy.dedup.measure); the truth's planted variants "
                              "replace a whole paragraph, which containment measures and Jaccard under-counts")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
+    parser.add_argument("--mode", default="default", choices=["default", "fast", "precision", "recall"],
+                        help="policy.extraction.mode of Moisson's runs (default: default)")
     parser.add_argument("--moisson-src", type=Path, help="run the moisson command on this source tree (e.g. a `git worktree` of a commit)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="moisson-bench-pipeline-"))
@@ -587,9 +590,9 @@ def main() -> int:
             peer = run_datatrove(inputs, work)
         src = args.moisson_src and args.moisson_src.resolve()
         backends = ["trafilatura"] + ([] if args.skip_resiliparse else ["resiliparse"])
-        moissons = [run_moisson(inputs, work, src, args.dedup_measure, backend) for backend in backends]
+        moissons = [run_moisson(inputs, work, src, args.dedup_measure, backend, mode=args.mode) for backend in backends]
         if not args.skip_second_run:
-            moissons.append(run_moisson(inputs, work, src, args.dedup_measure, again=True))
+            moissons.append(run_moisson(inputs, work, src, args.dedup_measure, again=True, mode=args.mode))
         report(len(record_ids), moissons, peer, truth, inputs, extraction_floor(inputs, work))
         runs = [*moissons, *([peer] if peer else [])]
         return 0 if all(outcome.measured.returncode == 0 for outcome in runs) else 1
