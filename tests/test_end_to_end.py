@@ -47,7 +47,7 @@ def test_the_faster_extractor_decides_the_demo_alike_and_the_run_records_it(tmp_
     assert_expected_decisions(demo, tmp_path / "data")
     with warehouse(tmp_path / "data") as con:
         policy = json.loads(con.execute("SELECT policy FROM runs").fetchone()[0])
-    assert policy["extraction"] == {"backend": "resiliparse"}
+    assert policy["extraction"] == {"backend": "resiliparse", "mode": "default"}  # the whole policy, defaults too
 
 
 def assert_expected_decisions(demo: Path, data: Path) -> None:
