@@ -1,35 +1,18 @@
 """bench/filter_sets.py and bench/filters.py: the quality-filter calibration sets load, cover the languages and
 scripts they promise, split stably, and the bench's FIGURE line parses."""
 
-import importlib.util
 import json
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
 from moisson.text_quality import QualityThresholds, check_quality
-
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-
-
-def _load(name: str, file: str):
-    """A bench script under a name of its own (bench_*), so that it shadows no package of the project; the
-    folder it puts on sys.path for its own imports is taken off again."""
-    spec = importlib.util.spec_from_file_location(name, BENCH / file)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    path = list(sys.path)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path[:] = path
-    return module
+from tests.bench_scripts import load_bench_script
 
 
-sets = _load("bench_filter_sets", "filter_sets.py")
-bench = _load("bench_filters", "filters.py")
+
+sets = load_bench_script("filter_sets.py")
+bench = load_bench_script("filters.py")
 
 
 @pytest.fixture(scope="module")

@@ -1,25 +1,9 @@
 """bench/quality.py's hybrid bound: the least share of pages any router must give the precise extractor."""
 
-import importlib.util
-import sys
-from pathlib import Path
+from tests.bench_scripts import load_bench_script
 
 
-def _bench_quality():
-    """bench/quality.py under a name of its own: as `quality` it would shadow the project's `quality` package,
-    and the bench folder it puts on sys.path for its own imports must not stay there for the other tests."""
-    spec = importlib.util.spec_from_file_location("bench_quality", Path(__file__).resolve().parents[1] / "bench" / "quality.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    path = list(sys.path)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path[:] = path
-    return module
-
-
-bench = _bench_quality()
+bench = load_bench_script("quality.py")
 PageCounts, oracle_share = bench.PageCounts, bench.oracle_share
 
 RIGHT, WRONG = PageCounts(tp=10, fp=0, fn=0, exact=True), PageCounts(tp=0, fp=5, fn=5, exact=False)

@@ -1,12 +1,10 @@
 """Extraction: tables reach the text as paragraphs or clean Markdown, and per-language quality floors."""
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
 from moisson.extraction import DEFAULT_MODE, TRAFILATURA_MODES, extract
+from tests.bench_scripts import load_bench_script
 
 ARTICLE = ("Το δημοτικό συμβούλιο ενέκρινε χθες το σχέδιο για τη νέα βιβλιοθήκη της πόλης, που θα στεγαστεί στο "
            "παλιό σχολείο της πλατείας. Οι εργασίες αναμένεται να ξεκινήσουν την άνοιξη.")
@@ -55,17 +53,7 @@ def test_the_default_is_one_of_the_modes():
 
 
 def _extraction_eval():
-    bench = Path(__file__).resolve().parents[1] / "bench"
-    spec = importlib.util.spec_from_file_location("bench_extraction_eval", bench / "extraction_eval.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    path = list(sys.path)
-    sys.path.insert(0, str(bench))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path[:] = path
-    return module
+    return load_bench_script("extraction_eval.py")
 
 
 # floors a little under what the default measured on these pages (bench/extraction_eval.py): a regression guard

@@ -4,29 +4,18 @@ derived on the other half, so these are held-apart figures)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
 from moisson import language
 from moisson.config import LanguagePolicy
 from moisson.language import UNDETERMINED, identify_language
-
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-
-
-def _langid_data():
-    spec = importlib.util.spec_from_file_location("bench_langid_data", BENCH / "langid_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.bench_scripts import load_bench_script
 
 
-data = _langid_data()
+
+data = load_bench_script("langid_data.py")
 
 
 @pytest.mark.parametrize(("code", "text"), [
