@@ -68,6 +68,7 @@ MIN_SCORE_BY_LANGUAGE: dict[str, float] = {}
 SHORT_TEXT_MIN_SCORE_BY_LANGUAGE: dict[str, float] = {'br': 0.6, 'ca': 0.6, 'de': 0.5, 'en': 0.3, 'es': 0.35, 'oc': 0.6}
 # ----
 
+LINGUA_CHARS = 300  # lingua's cost grows with the text: past a few sentences it settles nothing fastText left open
 LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 NOT_LANGUAGE = re.compile(r"\S+://\S+|\bwww\.\S+|\S+@\S+\.\w+")  # addresses: letters, but no language
 
@@ -224,7 +225,7 @@ def cascade_decision(sample: str, use_sure: bool = True) -> tuple[str, float, st
     candidates = candidates_for(sample, fasttext, short)
     if len(candidates) < 2:
         return top, probability, "fasttext", facts
-    code, posterior = combine(sample, fasttext, lingua_shares(sample, candidates), candidates, short)
+    code, posterior = combine(sample, fasttext, lingua_shares(sample[:LINGUA_CHARS], candidates), candidates, short)
     return code, posterior, "fasttext+lingua", facts
 
 
