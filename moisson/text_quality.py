@@ -265,12 +265,15 @@ class _Document:
         units = sum(1 for word in self.words if len(word) == 1 and _UNSPACED_CHAR.match(word))
         return len(self.words) - units + units / self.characters_per_word
 
-    def words_in(self, line: str) -> float:
-        """Words of one line, roughly (whitespace tokens; unspaced characters count as the document's do)."""
+    def is_short(self, line: str, words: int) -> bool:
+        """Has the line fewer than `words` words (whitespace tokens; unspaced characters counted as the document
+        counts them)? A line of 20 characters a word or more is long without counting."""
+        if len(line) >= 20 * words:
+            return False
         if not self.unspaced_chars:
-            return len(line.split())
+            return len(line.split()) < words
         unspaced = len(_UNSPACED_CHAR.findall(line))
-        return len(_UNSPACED_CHAR.sub(" ", line).split()) + unspaced / self.characters_per_word
+        return len(_UNSPACED_CHAR.sub(" ", line).split()) + unspaced / self.characters_per_word < words
 
     def ngram_size(self, n: int) -> int:
         """n words as units of `words`: in an unspaced text, n words are about n * characters_per_word characters."""
@@ -547,7 +550,7 @@ def _line_shape_rule(doc: _Document, limits: QualityThresholds, signals: dict[st
     open_lines = [line for line in sentences if not _ends_prose(line)]
     open_fraction = signals["lines_without_terminal_punctuation"] = _ratio(len(open_lines), len(sentences))
     open_chars = signals["chars_without_terminal_punctuation"] = _ratio(sum(map(len, open_lines)), sum(map(len, sentences)))
-    short = signals["short_line_fraction"] = _ratio(sum(1 for line in sentences if doc.words_in(line) < limits.short_line_words),
+    short = signals["short_line_fraction"] = _ratio(sum(1 for line in sentences if doc.is_short(line, limits.short_line_words)),
                                                     len(sentences))
     failure = None
     if len(lines) >= limits.min_lines_for_list_rules:
