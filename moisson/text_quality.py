@@ -394,6 +394,7 @@ class _Ngrams:
         self.keys: dict[int, list] = {1: words}  # size -> key at every start position
         self.sparse_keys: dict[int, dict[int, int]] = {}  # size -> key at candidate start positions
         self.repeats: dict[int, list[int]] = {}  # size -> ascending starts of repeated n-grams
+        self.frequencies: dict[int, Counter] = {}  # size -> occurrences of each key, where every position was keyed
 
     def all_keys(self, n: int) -> list:
         known = max(size for size in self.keys if size <= n)
@@ -401,11 +402,19 @@ class _Ngrams:
             self.keys[size] = list(map(hash, zip(self.keys[size - 1], self.words[size - 1 :])))
         return self.keys[n]
 
+    def frequency(self, n: int) -> Counter:
+        """How often each n-gram key occurs, every position keyed (the top n-gram rule needs them all)."""
+        if n not in self.frequencies:
+            self.frequencies[n] = Counter(self.all_keys(n))
+        return self.frequencies[n]
+
     def repeated_starts(self, n: int) -> list[int]:
         """Ascending start positions of the n-grams that occur more than once."""
-        smaller = [size for size in self.repeats if size < n]
+        smaller = [size for size in (*self.repeats, *self.frequencies) if size < n]
         for size in range(max(smaller) + 1 if smaller else n, n + 1):
             shorter = self.repeats.get(size - 1)
+            if shorter is None and size - 1 in self.frequencies:  # counted for the top n-gram rule: reuse
+                shorter = self.repeats[size - 1] = self._repeated_anywhere(size - 1)
             if shorter is not None and len(shorter) * 8 < len(self.words):
                 self.repeats[size] = self._repeated_among(size, shorter)
             else:
@@ -413,8 +422,7 @@ class _Ngrams:
         return self.repeats[n]
 
     def _repeated_anywhere(self, n: int) -> list[int]:
-        keys = self.all_keys(n)
-        frequency = Counter(keys)
+        keys, frequency = self.all_keys(n), self.frequency(n)
         if len(frequency) == len(keys):
             return []
         return list(compress(count(), map((1).__lt__, map(frequency.__getitem__, keys))))
@@ -466,8 +474,7 @@ def words_with_letter(words: list[str]) -> int:
 
 def top_ngram_char_fraction(doc: _Document, n: int) -> float:
     """Word characters covered by the occurrences of the most frequent n-gram / all word characters."""
-    keys = doc.ngrams.all_keys(n)
-    frequency = Counter(keys)
+    keys, frequency = doc.ngrams.all_keys(n), doc.ngrams.frequency(n)
     most = max(frequency.values(), default=0)
     if most < 2:
         return 0.0
