@@ -102,13 +102,14 @@ def extract_html(payload: bytes, charset: str | None = None, url: str | None = N
 def _trafilatura_text(tree, url: str | None, mode: TrafilaturaMode = DEFAULT_MODE) -> str:
     # Without comments and metadata (dates, authors: half the speed again; the title is read directly).
     # Tables are rewritten before the text is made (see _rewrite_tables).
+    # output_format "xml": trafilatura returns the extracted tree without making its text, which is made here
+    # once, after the tables are rewritten (as "python" it would make it too, for nothing on a page with tables).
     result = trafilatura.bare_extraction(tree, url=url, with_metadata=False, include_comments=False,
-                                         **_MODE_OPTIONS[mode])
+                                         output_format="xml", **_MODE_OPTIONS[mode])
     if result is None or result.body is None:
         return ""
-    if result.body.find(".//table") is None:
-        return result.text or ""
-    _rewrite_tables(result.body)
+    if result.body.find(".//table") is not None:
+        _rewrite_tables(result.body)
     return xmltotxt(result.body, False)
 
 
