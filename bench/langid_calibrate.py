@@ -43,7 +43,7 @@ def tuning_texts() -> list[tuple[str, str]]:
 def sure_tables(rows) -> dict[str, dict[str, float]]:
     seen = defaultdict(list)  # (regime, fastText's first) -> [(probability, gold, full answer)]
     for gold, text in rows:
-        if len(language.LETTERS.findall(text)) < language.MIN_CHARS:
+        if language.count_letters(text) < language.MIN_CHARS:
             continue
         code, _score, _method, facts = language.cascade_decision(text, use_sure=False)
         regime = "short" if facts["short"] else "long"
@@ -65,7 +65,7 @@ def sure_tables(rows) -> dict[str, dict[str, float]]:
 def score_tables(rows) -> tuple[dict[str, float], dict[str, float]]:
     answers = defaultdict(list)  # (short, answer) -> [(score, right)]
     for gold, text in rows:
-        letters = len(language.LETTERS.findall(text))
+        letters = language.count_letters(text)
         if letters < language.MIN_CHARS:
             continue
         code, score, _method, _facts = language.cascade_decision(text)

@@ -69,12 +69,11 @@ SHORT_TEXT_MIN_SCORE_BY_LANGUAGE: dict[str, float] = {'br': 0.6, 'ca': 0.6, 'de'
 # ----
 
 LINGUA_CHARS = 300  # lingua's cost grows with the text: past a few sentences it settles nothing fastText left open
-LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 NOT_LANGUAGE = re.compile(r"\S+://\S+|\bwww\.\S+|\S+@\S+\.\w+")  # addresses: letters, but no language
 
 
 def count_letters(sample: str) -> int:
-    """Letters (`LETTERS`: word characters that are not digits or '_'), counted in one pass in C."""
+    """Letters (what str.isalpha calls one, in any script), counted in one pass in C."""
     return sum(map(str.isalpha, sample))
 
 

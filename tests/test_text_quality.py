@@ -476,8 +476,12 @@ def test_random_strings_never_raise() -> None:
         ("buy cheap " * 100_000)[:1_000_000],
         "\n".join(["same line"] * 100_000),
         " ".join(f"w{i % 5000}" for i in range(150_000)),
+        "A first line of prose ends here.\nword" + " " * 999_000 + "x\nA last line of prose ends here too.",
+        "A first line of prose ends here.\n" + "<b>" * 333_000 + "x\nA last line of prose ends here too.",
+        "\n".join(f"a wrapped line of prose number {i} goes on and on" for i in range(20_000)),
     ],
-    ids=["dotted", "leading_dots", "trailing_dots", "stuffing", "same_lines", "cycled_words"],
+    ids=["dotted", "leading_dots", "trailing_dots", "stuffing", "same_lines", "cycled_words", "spaces_inside_a_line",
+         "tags_inside_a_line", "hard_wrapped"],
 )
 @pytest.mark.timeout(60)  # linear work is well under a second; a quadratic path would never finish
 def test_megabyte_inputs_are_measured_completely(text: str) -> None:
