@@ -74,9 +74,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import ensure_peer_venv, peer_versions  # noqa: E402
+from shared_data import SHARED, require  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "bench"
+DATA = SHARED / "bench"
+INPUT_FILES = ["websample_part*.warc.gz", "websample_truth.tsv"]
 MOISSON = REPO / ".venv" / "bin" / "moisson"
 DATATROVE_PINS = ["datatrove[io,processing]==0.10.1", "lxml_html_clean==0.4.6", "spacy==3.8.18"]
 DEDUP_REASONS = ("exact_duplicate", "near_duplicate")
@@ -189,10 +191,8 @@ def truncated_copy(src: Path, dst: Path, limit: int) -> None:
         out.write(stream.read(end))
 
 
-def prepare_inputs(limit: int | None, work: Path) -> list[Path]:
-    parts = sorted(DATA.glob("websample_part*.warc.gz"))
-    if not parts:
-        sys.exit(f"no websample_part*.warc.gz under {DATA}")
+def prepare_inputs(data: Path, limit: int | None, work: Path) -> list[Path]:
+    parts = sorted(data.glob("websample_part*.warc.gz"))
     if limit is None:
         return parts
     folder = work / "input"
@@ -232,12 +232,12 @@ class UnionFind:
         return out
 
 
-def truth_clusters(record_ids: set[str]) -> UnionFind:
+def truth_clusters(data: Path, record_ids: set[str]) -> UnionFind:
     """Truth clusters over the URLs of the records present in the input (see module docstring)."""
     uf = UnionFind()
     present_urls: set[str] = set()
     rows = []
-    with (DATA / "websample_truth.tsv").open(encoding="utf-8") as handle:
+    with (data / "websample_truth.tsv").open(encoding="utf-8") as handle:
         next(handle)
         for line in handle:
             url, kind, record_id = line.rstrip("\n").split("\t")[:3]
@@ -253,10 +253,10 @@ def truth_clusters(record_ids: set[str]) -> UnionFind:
     return uf
 
 
-def truth_variants() -> dict[str, str]:
+def truth_variants(data: Path) -> dict[str, str]:
     """URL -> what was planted (`exact_dup_of`, `near_dup_of para:para_replaced`, ...), to explain misses."""
     out: dict[str, str] = {}
-    with (DATA / "websample_truth.tsv").open(encoding="utf-8") as handle:
+    with (data / "websample_truth.tsv").open(encoding="utf-8") as handle:
         next(handle)
         for line in handle:
             url, kind, _rid, variant = line.rstrip("\n").split("\t")[:4]
@@ -265,9 +265,9 @@ def truth_variants() -> dict[str, str]:
     return out
 
 
-def explain(predicted: UnionFind, truth: UnionFind, universe: set[str]) -> str:
+def explain(predicted: UnionFind, truth: UnionFind, universe: set[str], variants: dict[str, str]) -> str:
     """Missed truth pairs by planted variant, and two false-positive pairs, for the report."""
-    pred, gold, variants = predicted.pairs(universe), truth.pairs(universe), truth_variants()
+    pred, gold = predicted.pairs(universe), truth.pairs(universe)
     missed: dict[str, int] = {}
     for a, b in gold - pred:
         label = variants.get(a) or variants.get(b) or "same cluster via a third page"
@@ -507,7 +507,7 @@ def extraction_floor(inputs: list[Path], work: Path) -> tuple[int, float]:
 
 
 def report(records: int, moissons: list[Outcome], peer: Outcome | None, truth: UnionFind, inputs: list[Path],
-           floor: tuple[int, float]) -> None:
+           floor: tuple[int, float], variants: dict[str, str]) -> None:
     """`moissons`: the default run first, then the other extraction backends and the second run of the default."""
     def common(outcome: Outcome) -> set[str]:  # URLs that reached dedup in this system and in the other one
         other = moissons[0] if outcome is peer else peer
@@ -528,7 +528,7 @@ def report(records: int, moissons: list[Outcome], peer: Outcome | None, truth: U
     for outcome, *_ in rows:
         print(f"\n{outcome.name} versions: {json.dumps(outcome.versions)}")
         print(f"{outcome.name} decisions: {json.dumps(dict(sorted(outcome.detail.items())))}")
-        print(f"{outcome.name} dedup: {explain(outcome.clusters, truth, outcome.reached_dedup)}")
+        print(f"{outcome.name} dedup: {explain(outcome.clusters, truth, outcome.reached_dedup, variants)}")
         print(f"{outcome.name} settings:\n  " + outcome.settings.strip().replace("\n", "\n  "))
         if outcome.measured.returncode != 0:
             print(f"{outcome.name} FAILED (exit {outcome.measured.returncode})")
@@ -579,12 +579,15 @@ def main() -> int:
     parser.add_argument("--mode", default="default", choices=["default", "fast", "precision", "recall"],
                         help="policy.extraction.mode of Moisson's runs (default: default)")
     parser.add_argument("--moisson-src", type=Path, help="run the moisson command on this source tree (e.g. a `git worktree` of a commit)")
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help=f"the folder holding {' and '.join(INPUT_FILES)} (default: ../shared/data/bench)")
     args = parser.parse_args()
+    require("bench/pipeline.py", args.data, INPUT_FILES, "or pass --data DIR")
     work = Path(tempfile.mkdtemp(prefix="moisson-bench-pipeline-"))
     try:
-        inputs = prepare_inputs(args.limit, work)
+        inputs = prepare_inputs(args.data, args.limit, work)
         record_ids = {rid for path in inputs for rid in response_record_ids(path)}
-        truth = truth_clusters(record_ids)
+        truth = truth_clusters(args.data, record_ids)
         peer = None
         if not args.skip_peer:
             peer = run_datatrove(inputs, work)
@@ -593,7 +596,7 @@ def main() -> int:
         moissons = [run_moisson(inputs, work, src, args.dedup_measure, backend, mode=args.mode) for backend in backends]
         if not args.skip_second_run:
             moissons.append(run_moisson(inputs, work, src, args.dedup_measure, again=True, mode=args.mode))
-        report(len(record_ids), moissons, peer, truth, inputs, extraction_floor(inputs, work))
+        report(len(record_ids), moissons, peer, truth, inputs, extraction_floor(inputs, work), truth_variants(args.data))
         runs = [*moissons, *([peer] if peer else [])]
         return 0 if all(outcome.measured.returncode == 0 for outcome in runs) else 1
     finally:

@@ -84,6 +84,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import langid_data  # noqa: E402
 from _peers import ensure_peer_venv, peer_versions  # noqa: E402
 import extraction_eval  # noqa: E402
+from shared_data import require  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -638,6 +639,12 @@ def main() -> int:
                         help="a language-ID set of `label<TAB>text` lines, ISO 639-1 labels (repeatable); replaces "
                              "the Leipzig and UDHR sets")
     args = parser.parse_args()
+    if not args.skip_extraction:
+        require("bench/quality.py", args.extraction_set, ["ground-truth.json", "html"], "or pass --extraction-set DIR")
+        require("bench/quality.py", extraction_eval.READABILITY, ["index.tsv"])
+    if not args.skip_langid and not args.langid_set:
+        require("bench/quality.py", UDHR.parent, [UDHR.name], "or pass --langid-set FILE.tsv")
+        require("bench/quality.py", LEIPZIG, ["*-sentences.txt.gz"], "or pass --langid-set FILE.tsv")
     print(f"moisson {moisson_version()}, python {sys.version.split()[0]}, numpy {np.__version__}")
     extraction = None if args.skip_extraction else bench_extraction(args.pages, args.extraction_set)
     languages = None if args.skip_extraction else extraction_eval.bench_languages(args.pages)
