@@ -13,16 +13,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, IPvAnyAddress, PrivateAttr, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, IPvAnyAddress, PrivateAttr, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 
 from moisson import language
+from moisson.licence import licence_id_problem
 from moisson.quality_languages import script_of, table_entries
 from moisson.text_quality import QualityThresholds
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SPDX_LIKE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+LICENCE_REF = re.compile(r"^LicenseRef-[A-Za-z0-9.-]+$")
+# The validation context key under which load_config hands the policy's own licence ids to the sources,
+# which are validated before the policy that declares them.
+CUSTOM_LICENCES = "custom_licences"
 
 
 class ConfigError(ValueError):
@@ -51,9 +56,14 @@ class _SourceBase(_Strict):
 
     @field_validator("license")
     @classmethod
-    def _license_is_spdx(cls, value: str | None) -> str | None:
+    def _license_is_spdx(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """An id Moisson reads back at run time: a licence no step can read would reject every document
+        of the source that carries no licence of its own, as 'unrecognised licence'."""
         if value is not None and not SPDX_LIKE.match(value):
             raise ValueError(f"{value!r} is not an SPDX licence id (e.g. CC-BY-4.0, etalab-2.0, LicenseRef-...)")
+        problem = None if value is None else licence_id_problem(value, (info.context or {}).get(CUSTOM_LICENCES, ()))
+        if problem:
+            raise ValueError(problem)
         return value
 
 
@@ -241,9 +251,45 @@ class HttpConfig(_Strict):
 
 
 class LicencePolicy(_Strict):
+    """Which licences may enter the corpus. Every id is checked against the SPDX licence list, the LicenseRef-s
+    Moisson produces and `custom`: a misspelt id would match no document and empty the corpus silently."""
+
+    custom: list[str] = Field(
+        default_factory=list,
+        description="Licence ids of your own (LicenseRef-..., e.g. a company's terms) that sources may declare and the "
+                    "allow list may hold; validated first, so the other fields can name them.")
     allow: list[str] = Field(min_length=1, description="SPDX ids that may enter the corpus; anything else is rejected.")
     verdicts: dict[str, Literal["allow", "review", "reject"]] = Field(
         default_factory=dict, description="Override the verdict of a catalogue licence (SPDX id or LicenseRef-).")
+
+    @field_validator("custom")
+    @classmethod
+    def _custom_are_licence_refs(cls, value: list[str]) -> list[str]:
+        bad = [entry for entry in value if not LICENCE_REF.match(entry)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))}: an id of your own is LicenseRef- followed by letters, "
+                             "digits, '.' or '-' (SPDX's rule), e.g. LicenseRef-acme-terms")
+        return value
+
+    @field_validator("allow")
+    @classmethod
+    def _allowed_are_known(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return _known_licences(value, info)
+
+    @field_validator("verdicts")
+    @classmethod
+    def _verdicts_name_known_licences(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        _known_licences(list(value), info)
+        return value
+
+
+def _known_licences(ids: list[str], info: ValidationInfo) -> list[str]:
+    """`ids` unchanged when each is a licence Moisson knows; else one error naming every unknown one."""
+    custom = (info.data or {}).get("custom") or ()
+    problems = [problem for entry in ids if (problem := licence_id_problem(entry, custom))]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return ids
 
 
 class QualityPolicy(QualityThresholds):
@@ -347,6 +393,50 @@ class FailurePolicy(_Strict):
                     "failure-rate check fails; the source's good records still go on, and so do the other sources.")
 
 
+# The asset checks of quality/checks.py, by name (tests/test_cli_exit_codes.py holds the two lists equal). Blocking
+# ones stop publication: they cannot be downgraded to warnings.
+CHECK_NAMES = ("corpus_contract", "every_record_decided", "corpus_ids_unique", "warehouse_matches_corpus",
+               "harvest_failure_rate")
+BLOCKING_CHECKS = ("corpus_contract", "every_record_decided")
+
+
+class CheckPolicy(_Strict):
+    """How `moisson run` treats a failed asset check: every failed check fails the run (exit code 1), except
+    those listed under `warn`, which are printed as warnings. Why: a check nobody acts on is noise, and a
+    nightly run that reports success while a check failed is a lie; so the choice is explicit."""
+
+    warn: list[str] = Field(
+        default_factory=list,
+        description=f"Non-blocking checks reported as warnings, not failures: {', '.join(CHECK_NAMES[2:])} "
+                    "(e.g. harvest_failure_rate for a source known to fail often).")
+
+    @field_validator("warn")
+    @classmethod
+    def _warn_names_non_blocking_checks(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name in BLOCKING_CHECKS:
+                raise ValueError(f"{name!r} is a blocking check: when it fails nothing is published, "
+                                 "so it cannot be a warning")
+            if name not in CHECK_NAMES:
+                raise ValueError(f"{name!r} is not a check (checks: {', '.join(CHECK_NAMES)})")
+        return value
+
+
+class CorpusPolicy(_Strict):
+    """What the published corpus must hold after `moisson run`, or the run fails (exit code 1).
+
+    Why: a run whose every step succeeded can still leave nothing to train on (an allow list or a language list
+    that matches none of the documents) or lose documents (the corpus only grows: a smaller one means part
+    files were deleted or lost). Both are measured on the published Parquet files, before and after publication.
+    """
+
+    min_documents: int = Field(default=1, ge=0, description="Fewest documents the published corpus may hold after a "
+                                                            "run; 0 accepts an empty corpus.")
+    max_shrink: float = Field(default=0.0, ge=0.0, le=1.0,
+                              description="Largest share of the documents published before the run that may be gone "
+                                          "after it (0.0: a single missing document fails the run).")
+
+
 class Policy(_Strict):
     languages: list[str] | Literal["all"] = "all"
     extraction: ExtractionPolicy = ExtractionPolicy()
@@ -356,6 +446,8 @@ class Policy(_Strict):
     dedup: DedupPolicy = DedupPolicy()
     output: OutputPolicy = OutputPolicy()
     failures: FailurePolicy = FailurePolicy()
+    checks: CheckPolicy = CheckPolicy()
+    corpus: CorpusPolicy = CorpusPolicy()
 
     @field_validator("languages")
     @classmethod
@@ -440,7 +532,7 @@ def load_config(path: str | Path) -> MoissonConfig:
     """Read and validate a sources file; raise ConfigError naming the file, source and field of each problem."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(_read_text(path))
     except FileNotFoundError:
         raise ConfigError(f"{path}: sources file not found") from None
     except yaml.YAMLError as exc:
@@ -453,10 +545,34 @@ def load_config(path: str | Path) -> MoissonConfig:
         raise ConfigError(f"{path}: environment variable(s) not set: {', '.join(sorted(missing))} "
                           "(referenced as ${NAME} in the file)")
     try:
-        return MoissonConfig.model_validate({**raw, "base_dir": path.resolve().parent})
+        return MoissonConfig.model_validate({**raw, "base_dir": path.resolve().parent},
+                                            context={CUSTOM_LICENCES: _custom_licences(raw)})
     except ValidationError as exc:
         problems = "\n".join(f"  - {_describe(err, raw)}" for err in exc.errors())
         raise ConfigError(f"{path}: invalid sources file\n{problems}") from None
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 (YAML's encoding), or a ConfigError saying where it is not and what to do."""
+    try:
+        data = path.read_bytes()
+    except (IsADirectoryError, PermissionError) as exc:
+        raise ConfigError(f"{path}: cannot read the sources file: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(f"{path}: not UTF-8 at byte {exc.start} (line {line}, column {column}): {exc.reason} "
+                          f"({data[exc.start:exc.end]!r}); save the file as UTF-8") from None
+
+
+def _custom_licences(raw: dict) -> list[str]:
+    """policy.licenses.custom as written, for the sources' licence validator (the policy itself validates it)."""
+    policy = raw.get("policy")
+    licences = policy.get("licenses") if isinstance(policy, dict) else None
+    custom = licences.get("custom") if isinstance(licences, dict) else None
+    return [entry for entry in custom if isinstance(entry, str)] if isinstance(custom, list) else []
 
 
 def expand_environment(value, missing: set[str]):

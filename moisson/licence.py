@@ -532,7 +532,7 @@ def _spdx_by_key() -> dict[str, str]:
 
 
 _SPDX_BY_KEY = _spdx_by_key()
-_CANONICAL_BY_LOWER = {spdx.lower(): spdx for spdx in SPDX_IDS}
+_CANONICAL_BY_LOWER = {spdx.lower(): spdx for spdx in SPDX_IDS}  # completed by the SPDX list below
 
 # ---------------------------------------------------------------------------------------------
 # evidence_from_html
@@ -662,7 +662,7 @@ def decide_licence(
         raise ValueError(f"unknown evidence kind(s): {', '.join(strange)}")
     for kind, value in (("record", record_license), ("declared", declared)):
         if value is not None and value.strip():
-            pieces.append(Evidence(kind, value.strip(), to_spdx(value)))
+            pieces.append(Evidence(kind, value.strip(), asserted_spdx(value)))
     for tier in TIERS:
         in_tier = [piece for piece in pieces if piece.kind == tier]
         if in_tier:
@@ -831,3 +831,104 @@ def licence_verdict(spdx: str | None, allow: Collection[str] = (), overrides: di
     if "-NC" in spdx or "-ND" in spdx:
         return REJECT
     return ALLOW if spdx in SPDX_IDS or spdx == ETALAB_1 else REVIEW
+
+
+# ---------------------------------------------------------------------------------------------
+# Licence ids a sources file may name: a source's `license`, the policy's allow list and verdicts.
+#
+# Why check them: an id nobody can produce is accepted silently and then matches nothing: an allow
+# list reading `CC-BY` rejects every document, a source declaring `Creative-Commons-Whatever` has
+# every undocumented document rejected as "unrecognised licence". The full SPDX licence list comes
+# from `packaging` (PyPA's PEP 639 implementation, which ships it and validates licence expressions
+# against it; already installed with Dagster). Its table is a private module, so it is read in one
+# place; `canonicalize_license_expression` is the public face of the same list.
+# ---------------------------------------------------------------------------------------------
+
+from packaging.licenses._spdx import LICENSES as _SPDX_LIST  # noqa: E402  {lower-case id: {id, deprecated}}
+from packaging.licenses._spdx import VERSION as SPDX_LIST_VERSION  # noqa: E402
+
+# Every LicenseRef- this module can produce, besides the Creative Commons ones matched by _CC_LICENCE_REF.
+LICENCE_REFS = frozenset(
+    {ETALAB_1, *LICENCE_VERDICTS}
+    | {ref for ref in (*PORTAL_LICENCE_IDS.values(), *EU_LICENCE_CODES.values()) if ref and ref.startswith("LicenseRef-")}
+)
+_CC_LICENCE_REF = re.compile(r"LicenseRef-CC-(?P<elements>[A-Z-]+?)-(?P<version>\d\.\d)(?:-(?P<jurisdiction>[A-Z]{2}|IGO|SCOTLAND))?")
+_VERSION_SUFFIX = re.compile(r"\d+(?:\.\d+)*")
+_CANONICAL_BY_LOWER.update({entry["id"].lower(): entry["id"] for entry in _SPDX_LIST.values() if not entry["deprecated"]})
+
+
+def asserted_spdx(value: str) -> str | None:
+    """A licence asserted by a source or a record: what to_spdx reads, or else any id of the SPDX list.
+
+    Why wider than to_spdx: a person who writes `license: EUPL-1.2` means that licence; a web page's
+    stray text is read more cautiously. Deprecated SPDX ids stay unrecognised (`GPL-2.0`: only, or
+    or-later?); the sources file is refused for them with the ids to use instead."""
+    found = to_spdx(value)
+    if found is not None or not isinstance(value, str):
+        return found
+    entry = _SPDX_LIST.get(_clean(value).lower())
+    return entry["id"] if entry and not entry["deprecated"] else None
+
+
+def known_licence_id(value: str, custom: Collection[str] = ()) -> str | None:
+    """`value` as the licence id it names (SPDX capitalisation), when Moisson can produce or read it: an SPDX
+    list id that is not deprecated, a LicenseRef- of this module, or one of `custom` (the policy's own). None
+    otherwise."""
+    lowered = value.strip().lower()
+    entry = _SPDX_LIST.get(lowered)
+    if entry is not None:
+        return None if entry["deprecated"] else entry["id"]
+    for ref in (*LICENCE_REFS, *custom):
+        if ref.lower() == lowered:
+            return ref
+    match = _CC_LICENCE_REF.fullmatch(value.strip())
+    if match and _cc_id(match["elements"], match["version"], (match["jurisdiction"] or "").lower() or None) == value.strip():
+        return value.strip()
+    return None
+
+
+def licence_id_problem(value: str, custom: Collection[str] = ()) -> str | None:
+    """Why `value` cannot be used as a licence id in a sources file, with the closest ids; None when it can."""
+    if known_licence_id(value, custom) is not None:
+        return None
+    entry = _SPDX_LIST.get(value.strip().lower())
+    if entry is not None:
+        instead = _successors(entry["id"])
+        use = f"; use {' or '.join(instead)}" if instead else ""
+        return f"{value!r} is deprecated in the SPDX licence list (its meaning is ambiguous){use}"
+    closest = closest_licence_ids(value, custom)
+    hint = f" (did you mean {' or '.join(closest)}?)" if closest else ""
+    if value.strip().lower().startswith("licenseref-"):
+        hint += "; a LicenseRef- of your own is declared under policy.licenses.custom"
+    return f"{value!r} is not a licence id of the SPDX list {SPDX_LIST_VERSION} nor a LicenseRef- Moisson knows{hint}"
+
+
+def closest_licence_ids(value: str, custom: Collection[str] = (), limit: int = 2) -> list[str]:
+    """The ids a typo most likely meant: the latest version of the family named (`CC-BY` -> CC-BY-4.0, `CC0` ->
+    CC0-1.0), else what a catalogue id or a licence name maps to (`lov2` -> etalab-2.0), else the nearest
+    spellings, Moisson's usual licences first."""
+    import difflib
+
+    lowered = value.strip().lower()
+    usual = sorted(SPDX_IDS | LICENCE_REFS | set(custom))
+    everything = usual + sorted(e["id"] for e in _SPDX_LIST.values() if not e["deprecated"] and e["id"] not in SPDX_IDS)
+    versions = [spdx for spdx in everything
+                if spdx.lower().startswith(lowered + "-") and _VERSION_SUFFIX.fullmatch(spdx[len(lowered) + 1:])]
+    if versions:
+        return [max(versions, key=lambda spdx: [int(n) for n in spdx[len(lowered) + 1:].split(".")])]
+    mapped = portal_licence_id(value)  # a catalogue id or a licence name: `lov2`, `odc-odbl`
+    if mapped is not None and known_licence_id(mapped, custom):
+        return [mapped]
+    for candidates in (usual, everything):
+        by_lower = {spdx.lower(): spdx for spdx in candidates}
+        close = difflib.get_close_matches(lowered, list(by_lower), n=limit, cutoff=0.6)
+        if close:
+            return [by_lower[match] for match in close]
+    return []
+
+
+def _successors(deprecated: str) -> list[str]:
+    """The ids that replaced a deprecated one: `GPL-3.0` -> GPL-3.0-only, GPL-3.0-or-later."""
+    stem = deprecated.removesuffix("+").lower()
+    return [e["id"] for key, e in sorted(_SPDX_LIST.items())
+            if not e["deprecated"] and key in (f"{stem}-only", f"{stem}-or-later")]

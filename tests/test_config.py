@@ -96,3 +96,78 @@ def test_extraction_backend_defaults_to_trafilatura_and_an_unknown_one_is_named(
     assert load_config(write(tmp_path, VALID)).policy.extraction.backend == "trafilatura"
     message = error_of(tmp_path, VALID.replace("  quality:", "  extraction: {backend: readability}\n  quality:"))
     assert "policy.extraction.backend" in message and "'trafilatura' or 'resiliparse'" in message
+
+
+# --- licence ids are checked against the SPDX list and the LicenseRef-s Moisson knows (issue 13) ---
+
+def test_a_misspelt_allow_list_is_refused_with_the_closest_ids(tmp_path):
+    message = error_of(tmp_path, VALID.replace("allow: [CC0-1.0, CC-BY-4.0, CC-BY-SA-4.0, etalab-2.0]",
+                                               "allow: [CC-BY, CC0, CC-BY-FOO]"))
+    assert "sources.yaml" in message and "policy.licenses.allow" in message
+    assert "'CC-BY' is not a licence id" in message and "did you mean CC-BY-4.0?" in message
+    assert "'CC0'" in message and "did you mean CC0-1.0?" in message
+    assert "'CC-BY-FOO'" in message
+
+
+def test_a_source_licence_no_step_can_read_is_refused(tmp_path):
+    message = error_of(tmp_path, VALID.replace("license: CC-BY-4.0", "license: Creative-Commons-Whatever"))
+    assert "source 'my-dump'" in message and "field 'license'" in message
+    assert "'Creative-Commons-Whatever' is not a licence id of the SPDX list" in message
+
+
+def test_a_deprecated_spdx_id_is_refused_with_its_successors(tmp_path):
+    message = error_of(tmp_path, VALID.replace("license: CC-BY-4.0", "license: GPL-3.0"))
+    assert "deprecated" in message and "GPL-3.0-only or GPL-3.0-or-later" in message
+
+
+def test_any_spdx_id_moissons_licence_refs_and_declared_custom_ones_are_accepted(tmp_path):
+    text = VALID.replace("license: CC-BY-4.0", "license: EUPL-1.2").replace(
+        "allow: [CC0-1.0, CC-BY-4.0, CC-BY-SA-4.0, etalab-2.0]",
+        "allow: [cc0-1.0, EUPL-1.2, LicenseRef-etalab-1.0, LicenseRef-CC-BY-3.0-FR, LicenseRef-acme-terms], "
+        "custom: [LicenseRef-acme-terms], verdicts: {LicenseRef-other-open: allow}")
+    config = load_config(write(tmp_path, text))
+    assert config.source("my-dump").license == "EUPL-1.2" and "LicenseRef-acme-terms" in config.policy.licenses.allow
+    # a custom id serves the sources too, which are validated before the policy that declares it
+    custom_source = text.replace("license: EUPL-1.2", "license: LicenseRef-acme-terms")
+    assert load_config(write(tmp_path, custom_source)).source("my-dump").license == "LicenseRef-acme-terms"
+    undeclared = custom_source.replace("custom: [LicenseRef-acme-terms]", "custom: []")
+    message = error_of(tmp_path, undeclared)
+    assert "source 'my-dump'" in message and "policy.licenses.custom" in message
+    assert "LicenseRef- followed by letters" in error_of(tmp_path, text.replace("custom: [LicenseRef-acme-terms]", "custom: [acme]"))
+
+
+def test_verdict_keys_are_licence_ids(tmp_path):
+    text = VALID.replace("etalab-2.0]}", "etalab-2.0], verdicts: {LicenseRef-other-opne: allow}}")
+    message = error_of(tmp_path, text)
+    assert "policy.licenses.verdicts" in message and "did you mean LicenseRef-other-open" in message
+
+
+def test_a_declared_licence_of_the_spdx_list_is_read_at_run_time():
+    """What the config accepts, the licence step reads: an SPDX id outside Moisson's usual table is not
+    'unrecognised' when a source or a record declares it."""
+    from moisson.licence import decide_licence
+
+    decision = decide_licence([], None, "EUPL-1.2", ["EUPL-1.2"])
+    assert (decision.license, decision.allowed) == ("EUPL-1.2", True)
+    assert decide_licence([], "eupl-1.2", None, ["EUPL-1.2"]).license == "EUPL-1.2"
+    assert decide_licence([], None, "GPL-3.0", ["GPL-3.0-only"]).license == "unknown"  # deprecated: ambiguous
+
+
+def test_a_sources_file_that_is_not_utf8_is_a_clear_error(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_bytes(VALID.replace("description", "x").encode("utf-8").replace(b"web-sample", b"web-\xe9chantillon", 1))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not UTF-8 at byte ") and "line 3, column" in message and "save the file as UTF-8" in message
+
+
+def test_checks_and_corpus_policies_are_validated(tmp_path):
+    config = load_config(write(tmp_path, VALID))
+    assert config.policy.checks.warn == [] and (config.policy.corpus.min_documents, config.policy.corpus.max_shrink) == (1, 0.0)
+    text = VALID.replace("  quality:", "  checks: {warn: [harvest_failure_rate]}\n  corpus: {min_documents: 0, max_shrink: 0.1}\n  quality:")
+    config = load_config(write(tmp_path, text))
+    assert config.policy.checks.warn == ["harvest_failure_rate"] and config.policy.corpus.max_shrink == 0.1
+    assert "'harvest_failure_rates' is not a check" in error_of(tmp_path, text.replace("[harvest_failure_rate]", "[harvest_failure_rates]"))
+    assert "blocking check" in error_of(tmp_path, text.replace("[harvest_failure_rate]", "[corpus_contract]"))
+    assert "policy.corpus.max_shrink" in error_of(tmp_path, text.replace("max_shrink: 0.1", "max_shrink: 1.5"))
