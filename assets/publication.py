@@ -1,6 +1,12 @@
-"""Publication assets, across all sources: deduplication, the published corpus, the warehouse."""
+"""Publication assets, across all sources: deduplication, the published corpus, the warehouse.
+
+Each one holds the data directory's publication lock (moisson.publication_lock) for all of its work,
+however the run was launched (`moisson run`, the UI, the schedule, a sensor): two publications never
+interleave their reads and writes of the index, the corpus or the warehouse.
+"""
 
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import polars as pl
@@ -14,10 +20,24 @@ from moisson import curation
 from moisson.atomic_files import write_parquet, write_text
 from moisson.dataset_card import corpus_counts, render_card
 from moisson.deduplication import open_store
-from moisson.publication import CORPUS_SCHEMA, REJECTED_SCHEMA, append_to_tree, corpus_texts
+from moisson.layout import DataLayout
+from moisson.parquet_files import parts, read_frame
+from moisson.publication import CORPUS_SCHEMA, REJECTED_SCHEMA, append_to_tree, corpus_texts, remove_repeated_ids
+from moisson.publication_lock import PublicationBusy, publication_lock, wait_seconds_from_env
 from warehouse.load import Publication, load_publication
 
 PUBLICATION = dict(group_name="publication", owners=["team:data-engineering"])
+
+
+@contextmanager
+def publishing(context: dg.AssetExecutionContext, layout: DataLayout):
+    """The publication lock for this step, its wait logged; a step that waits too long fails, publishing nothing."""
+    holder = f"step {context.op_def.name} of run {context.run.run_id}"
+    try:
+        with publication_lock(layout.publish_lock_file, holder, wait_seconds_from_env(), context.log.info) as waited:
+            yield waited
+    except PublicationBusy as busy:
+        raise dg.Failure(str(busy)) from None
 
 
 @dg.asset(deps=[QUALITY], kinds={"parquet", "datasketch"}, **PUBLICATION)
@@ -30,22 +50,25 @@ def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) ->
     its decision.
     """
     config, layout = moisson.config(), moisson.layout()
-    frames = [pl.read_parquet(p) for s in config.source_names if (p := layout.stage_file("quality_filtered", s)).exists()]
-    if not frames:
-        raise dg.Failure("no source has been curated yet: materialise quality_filtered for at least one source")
-    documents = pl.concat(frames, how="diagonal_relaxed")
-    if config.policy.dedup.enabled:
-        store, provenance = open_store(layout.dedup_store, layout.corpus_dir, config.policy.dedup, layout.tmp_dir,
-                                       corpus_texts(layout.corpus_dir))
-        context.log.info(f"dedup index: {provenance}")
-        documents = curation.deduplicate_documents(documents, store, config.source_names)
-    else:
-        store, provenance = None, "deduplication disabled by the policy"
-        documents = curation.keep_pending(documents)
-    documents = documents.with_columns(run_id=pl.lit(context.run.run_id))
-    write_parquet(documents.to_arrow(), layout.deduplicated, layout.tmp_dir)
+    with publishing(context, layout) as waited:
+        frames = [read_frame(p) for s in config.source_names if (p := layout.stage_file("quality_filtered", s)).exists()]
+        if not frames:
+            raise dg.Failure("no source has been curated yet: materialise quality_filtered for at least one source")
+        documents = pl.concat(frames, how="diagonal_relaxed")
+        if config.policy.dedup.enabled:
+            store, provenance = open_store(layout.dedup_store, layout.corpus_dir, config.policy.dedup, layout.tmp_dir,
+                                           corpus_texts(layout.corpus_dir), data_root=layout.root)
+            (context.log.warning if "unreadable" in provenance else context.log.info)(f"dedup index: {provenance}")
+            documents = curation.deduplicate_documents(documents, store, config.source_names)
+        else:
+            store, provenance = None, "deduplication disabled by the policy"
+            documents = curation.keep_pending(documents)
+        documents = documents.with_columns(run_id=pl.lit(context.run.run_id))
+        write_parquet(documents.to_arrow(), layout.deduplicated, layout.tmp_dir)
+        kept_in_index = store.kept_count() if store else 0
     return dg.MaterializeResult(
-        metadata=describe(documents, sources=len(frames), kept_in_index=store.kept_count() if store else 0, index=provenance)
+        metadata=describe(documents, sources=len(frames), kept_in_index=kept_in_index, index=provenance,
+                          publish_lock_waited_s=round(waited, 1))
     )
 
 
@@ -53,19 +76,23 @@ def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) ->
 def corpus(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
     """The published corpus (Parquet, zstd, one folder per language), the rejected tree beside it, and the dataset card."""
     config, layout = moisson.config(), moisson.layout()
-    documents = pl.read_parquet(layout.deduplicated)
     output = config.policy.output
     limits = dict(run_id=context.run.run_id, tmp_dir=layout.tmp_dir, max_rows=output.max_file_rows, max_bytes=output.max_file_mb << 20)
-    added = append_to_tree(documents.filter(pl.col("status") == "kept"), layout.corpus_dir, "language", CORPUS_SCHEMA, **limits)
-    rejected = append_to_tree(documents.filter(pl.col("status") == "rejected"), layout.rejected_dir, "reason", REJECTED_SCHEMA, **limits)
-    counts = corpus_counts(layout.corpus_dir)
-    write_text(render_card(config, counts), layout.dataset_card, layout.tmp_dir)
+    with publishing(context, layout) as waited:
+        documents = read_frame(layout.deduplicated)
+        repaired = {tree.name: _repair(context, tree, layout) for tree in (layout.corpus_dir, layout.rejected_dir)}
+        added = append_to_tree(documents.filter(pl.col("status") == "kept"), layout.corpus_dir, "language", CORPUS_SCHEMA, **limits)
+        rejected = append_to_tree(documents.filter(pl.col("status") == "rejected"), layout.rejected_dir, "reason", REJECTED_SCHEMA, **limits)
+        counts = corpus_counts(layout.corpus_dir)
+        write_text(render_card(config, counts), layout.dataset_card, layout.tmp_dir)
     total_documents, total_words, _ = counts["total"][0]
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": total_documents,
             "added": added,
             "rejected_added": rejected,
+            "repeated_copies_removed": sum(repaired.values()),
+            "publish_lock_waited_s": round(waited, 1),
             "words": total_words,
             "by_language": dg.MetadataValue.json({lang: n for lang, n, _ in counts["language"]}),
             "by_license": dg.MetadataValue.json({lic: n for lic, n, _ in counts["license"]}),
@@ -75,18 +102,39 @@ def corpus(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.Ma
     )
 
 
+def _repair(context: dg.AssetExecutionContext, tree, layout: DataLayout) -> int:
+    """Copies of an already published id (left by publications that overlapped before they took the lock) removed."""
+    removed = remove_repeated_ids(tree, layout.tmp_dir)
+    for part, rows in removed.items():
+        context.log.warning(f"{tree / part}: {rows} repeated cop{'y' if rows == 1 else 'ies'} of documents published "
+                            "earlier removed (each id is kept once, its earliest copy)")
+    return sum(removed.values())
+
+
 @dg.asset(deps=[corpus], kinds={"duckdb"}, **PUBLICATION)
 def warehouse(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
     """warehouse.duckdb: every document seen (kept or rejected, with reason), sources, runs, failures, and views."""
     config, layout = moisson.config(), moisson.layout()
-    failure_files = [p for p in sorted(layout.failures_dir.glob("*/*.parquet")) if p.stem in config.source_names]
     started = datetime.fromtimestamp(context.instance.get_run_stats(context.run.run_id).start_time or 0, tz=timezone.utc)
-    counts = load_publication(
-        layout.warehouse, config, Publication(
-            context.run.run_id, started, layout.deduplicated, failure_files,
-            catalogue_files={s: (layout.stage_file("datasets", s), layout.stage_file("resources", s)) for s in config.source_names},
-            harvest_state_files={s: layout.harvest_state_file(s) for s in config.source_names},
+    with publishing(context, layout) as waited:
+        failure_files = [p for p in parts(layout.failures_dir) if p.stem in config.source_names]
+        loaded = load_publication(
+            layout.warehouse, config, Publication(
+                context.run.run_id, started, layout.deduplicated, failure_files,
+                catalogue_files={s: (layout.stage_file("datasets", s), layout.stage_file("resources", s)) for s in config.source_names},
+                harvest_state_files={s: layout.harvest_state_file(s) for s in config.source_names},
+                data_root=layout.root,
+            )
         )
-    )
-    return dg.MaterializeResult(metadata={**counts, "path": dg.MetadataValue.path(str(layout.warehouse))})
+    metadata = {**loaded.counts, "publish_lock_waited_s": round(waited, 1), "path": dg.MetadataValue.path(str(layout.warehouse))}
+    if loaded.unreadable:
+        # everything readable is loaded and committed; the run still fails, once, so that nobody misses it
+        for problem in loaded.unreadable:
+            context.log.error(str(problem))
+        raise dg.Failure(
+            description="the warehouse is loaded, except from these unreadable files (moved to quarantine): "
+                        + " | ".join(str(problem) for problem in loaded.unreadable),
+            metadata={**metadata, "quarantined": dg.MetadataValue.json([str(p.moved_to) for p in loaded.unreadable])},
+        )
+    return dg.MaterializeResult(metadata=metadata)
 

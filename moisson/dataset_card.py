@@ -14,6 +14,7 @@ import duckdb
 import yaml
 
 from moisson.config import MoissonConfig
+from moisson.parquet_files import duckdb_paths, parts
 from moisson.publication import CORPUS_SCHEMA
 
 SPDX_TO_HF = {
@@ -24,20 +25,22 @@ SPDX_TO_HF = {
 }
 
 
+# Each id counted once, even in a corpus that holds one twice (see moisson.publication.remove_repeated_ids).
+PUBLISHED = "(SELECT DISTINCT ON (id) id, language, license, source, n_words, n_chars FROM read_parquet($files))"
 COUNT_QUERIES = {
-    "language": "SELECT language, count(*), sum(n_words) FROM read_parquet($files) GROUP BY 1 ORDER BY 2 DESC, 1",
-    "license": "SELECT license, count(*), sum(n_words) FROM read_parquet($files) GROUP BY 1 ORDER BY 2 DESC, 1",
-    "source": "SELECT source, count(*), sum(n_words) FROM read_parquet($files) GROUP BY 1 ORDER BY 2 DESC, 1",
-    "total": "SELECT count(*), coalesce(sum(n_words), 0), coalesce(sum(n_chars), 0) FROM read_parquet($files)",
+    "language": f"SELECT language, count(*), sum(n_words) FROM {PUBLISHED} GROUP BY 1 ORDER BY 2 DESC, 1",
+    "license": f"SELECT license, count(*), sum(n_words) FROM {PUBLISHED} GROUP BY 1 ORDER BY 2 DESC, 1",
+    "source": f"SELECT source, count(*), sum(n_words) FROM {PUBLISHED} GROUP BY 1 ORDER BY 2 DESC, 1",
+    "total": f"SELECT count(*), coalesce(sum(n_words), 0), coalesce(sum(n_chars), 0) FROM {PUBLISHED}",
 }
 
 
 def corpus_counts(corpus_dir: Path) -> dict[str, list[tuple]]:
-    if not any(corpus_dir.glob("*/*.parquet")):
+    files = parts(corpus_dir)
+    if not files:
         return {"language": [], "license": [], "source": [], "total": [(0, 0, 0)]}
-    files = str(corpus_dir / "*" / "*.parquet")
     with duckdb.connect() as con:
-        return {name: con.execute(query, {"files": files}).fetchall() for name, query in COUNT_QUERIES.items()}
+        return {name: con.execute(query, {"files": duckdb_paths(files)}).fetchall() for name, query in COUNT_QUERIES.items()}
 
 
 def render_card(config: MoissonConfig, counts: dict[str, list[tuple]], title: str = "Moisson corpus") -> str:

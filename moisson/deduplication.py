@@ -20,11 +20,18 @@ the graph numbered, by ordinal, so the first occurrence is the smallest node of 
 a new duplicate is said to duplicate is the first published one. An index without ordinals (INDEX_FORMAT
 1) is rebuilt from the corpus; a rebuild keeps the ordinals the old index had and numbers the documents it
 did not know after them, by retrieved_at then id (the corpus does not carry the read order).
+
+An index file that cannot be read (a `settings.json` that is not JSON, a part cut or overwritten) is
+moved to the data directory's quarantine folder and the index is rebuilt from the corpus, which it
+can always be; a lost `decided` part only costs its documents being decided again. `open_store` says
+which file it moved. Documents published twice (by publications that overlapped before they took a
+lock) are indexed once.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -36,18 +43,24 @@ import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from moisson.atomic_files import write_parquet, write_text
 from moisson.config import DedupPolicy
 from moisson.minhash import SCHEME, MinHasher, Sketches, sketch_batch
 from moisson.near_duplicates import (NEW_PAIRS, STORED_PAIRS, ShingleSets, band_hashes, candidate_jaccard, components,
                                      conclusive, exact_similarities, lsh_parameters, pair_estimates)
+from moisson.parquet_files import duckdb_paths, parts, read_frame
+from moisson.quarantine import quarantine
 from moisson.workers import map_documents
 
 BATCH = 5_000  # texts per signature job: big enough to amortise the pool, small enough to spread
 DUCKDB_MEMORY = "1GB"  # past this, DuckDB spills joins to the store's tmp folder: the index never has to fit in memory
 TextLookup = Callable[[list[str]], dict[str, str]]  # ids of kept documents -> their texts
 INDEX_FORMAT = 2  # 2: kept parts carry `ordinal`; an index of another format is rebuilt from the corpus
+LOG = logging.getLogger(__name__)
+PART_COLUMNS = {"kept": {"id", "fingerprint", "signature"}, "bands": {"band", "hash", "id"},
+                "decided": {"id", "reason", "duplicate_of", "similarity"}}  # what a part must hold to be read
 DECISION_SCHEMA = {"id": pl.String, "reason": pl.String, "duplicate_of": pl.String, "similarity": pl.Float64,
                    "already_kept": pl.Boolean}
 
@@ -112,13 +125,31 @@ class DedupStore:
         return {"num_perm": p.num_perm, "seed": p.seed, "shingle_size": p.shingle_size, "scheme": SCHEME,
                 "bands": self.bands, "rows": self.rows, "measure": p.measure, "format": INDEX_FORMAT}
 
-    def _parts(self, kind: str) -> str | None:
-        folder = self.root / kind
-        return str(folder / "*.parquet") if any(folder.glob("*.parquet")) else None
+    def _parts(self, kind: str) -> list[str] | None:
+        """The parts of one kind, as a `read_parquet` parameter (each file by name: see moisson.parquet_files)."""
+        files = parts(self.root / kind, "*.parquet")
+        return duckdb_paths(files) if files else None
 
     def is_current(self) -> bool:
-        path = self.root / "settings.json"
-        return path.exists() and json.loads(path.read_text()) == self.settings
+        return _stored_settings(self.root / "settings.json") == self.settings
+
+    def unreadable_files(self) -> list[tuple[Path, str]]:
+        """Files of the index that cannot be read back, with why: settings.json that is not a JSON object, parts
+        whose footer, columns or ids cannot be read."""
+        found = []
+        settings = self.root / "settings.json"
+        if settings.exists():
+            try:
+                if not isinstance(json.loads(settings.read_text(encoding="utf-8")), dict):
+                    found.append((settings, "not a JSON object"))
+            except (OSError, UnicodeDecodeError, ValueError) as error:
+                found.append((settings, f"{type(error).__name__}: {error}"))
+        for kind, columns in PART_COLUMNS.items():
+            for part in parts(self.root / kind, "*.parquet"):
+                why = _unreadable_part(part, columns)
+                if why:
+                    found.append((part, why))
+        return found
 
     def kept_count(self) -> int:
         kept = self._parts("kept")
@@ -135,8 +166,8 @@ class DedupStore:
                                       "preserve_insertion_order": False})
 
     def reset(self) -> None:
-        for kind in ("kept", "bands", "decided"):
-            for part in (self.root / kind).glob("*.parquet"):
+        for kind in PART_COLUMNS:
+            for part in parts(self.root / kind, "*.parquet"):
                 part.unlink()
         write_text(json.dumps(self.settings, sort_keys=True), self.root / "settings.json", self.tmp_dir)
 
@@ -176,6 +207,7 @@ class DedupStore:
         of the ordinals the old index gave it, then (documents it did not know) by retrieved_at and id."""
         earlier = self._stored_ordinals()
         self.reset()
+        corpus = corpus.unique("id", keep="first", maintain_order=True)  # a document published twice is indexed once
         ordered = (corpus.join(earlier, on="id", how="left")
                    .sort("earlier", "retrieved_at", "id", nulls_last=True).drop("earlier"))
         candidates = self._prepare(ordered, keep_shingles=False)
@@ -432,30 +464,70 @@ def _utc_microseconds(retrieved_at: pl.Series) -> pl.Series:
 
 
 def open_store(root: Path, corpus_dir: Path, policy: DedupPolicy, tmp_dir: Path,
-               kept_texts: TextLookup | None = None) -> tuple[DedupStore, str]:
-    """The store, rebuilt from the published corpus when it is missing, was built with other settings or is of
-    another INDEX_FORMAT.
+               kept_texts: TextLookup | None = None, data_root: Path | None = None) -> tuple[DedupStore, str]:
+    """The store, rebuilt from the published corpus when it is missing, was built with other settings, is of
+    another INDEX_FORMAT or has a file that cannot be read (moved to `<data_root>/quarantine/` first;
+    `data_root` defaults to the store's parent folder).
 
-    So a lost store, or a change of num_perm, seed, shingle size or threshold, never lets duplicates
-    of documents already published back in.
+    So a lost or damaged store, or a change of num_perm, seed, shingle size or threshold, never lets
+    duplicates of documents already published back in, and never stops a publication.
     """
     store = DedupStore(root, policy, tmp_dir, kept_texts)
-    if store.is_current():
-        return store, f"loaded ({store.kept_count()} documents)"
-    reason = _stale_reason(root / "settings.json", store.settings)
-    files = list(corpus_dir.glob("*/*.parquet"))
+    moved = _quarantine_unreadable(store, data_root or root.parent)
+    if store.is_current() and not any(kind != "decided" for kind, _ in moved):
+        loaded = f"loaded ({store.kept_count()} documents)"
+        return store, loaded + (f"; {_moved(moved)}" if moved else "")
+    reason = _moved(moved) if moved else _stale_reason(root / "settings.json", store.settings)
+    files = parts(corpus_dir)
     if not files:
         store.reset()
         return store, f"new ({reason}, empty corpus)"
-    corpus = pl.read_parquet(files, columns=["id", "text", "retrieved_at"])
+    corpus = read_frame(files, columns=["id", "text", "retrieved_at"])
     store.rebuild(corpus)
-    return store, f"rebuilt from {corpus.height} corpus documents ({reason})"
+    return store, f"rebuilt from {corpus['id'].n_unique()} corpus documents ({reason})"
+
+
+def _quarantine_unreadable(store: DedupStore, data_root: Path) -> list[tuple[str, str]]:
+    """Move the store's unreadable files to quarantine; (kind of file, what was done) for each, logged."""
+    moved = []
+    for path, why in store.unreadable_files():
+        target = quarantine(path, data_root)
+        kind = path.parent.name if path.suffix == ".parquet" else "settings"
+        LOG.warning("dedup index file %s is unreadable (%s): moved to %s", path, why, target)
+        moved.append((kind, f"{path} unreadable ({why}), moved to {target}"))
+    return moved
+
+
+def _moved(moved: list[tuple[str, str]]) -> str:
+    return "; ".join(what for _, what in moved)
+
+
+def _stored_settings(path: Path) -> dict | None:
+    """settings.json as written, or None when it is missing or unreadable (see `unreadable_files`)."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return stored if isinstance(stored, dict) else None
+
+
+def _unreadable_part(part: Path, columns: set[str]) -> str | None:
+    """Why a part of the index cannot be used, or None: its footer and its ids are read, as every query reads them."""
+    try:
+        schema = pq.read_schema(part)
+        missing = columns - set(schema.names)
+        if missing:
+            return f"no column {', '.join(sorted(missing))}"
+        pq.read_table(part, columns=["id"])
+    except (OSError, pa.ArrowException) as error:
+        return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else 'unreadable'}"
+    return None
 
 
 def _stale_reason(path: Path, settings: dict[str, object]) -> str:
-    if not path.exists():
+    stored = _stored_settings(path)
+    if stored is None:
         return "no stored index"
-    stored = json.loads(path.read_text())
     if stored.get("format") != settings["format"] and {**stored, "format": settings["format"]} == settings:
         return "index format changed"
     return "settings changed"

@@ -82,4 +82,15 @@ class DataLayout:
 
     @property
     def lock_file(self) -> Path:
+        """Held by `moisson run` for its whole run (pipelines/cli.py)."""
         return self.root / ".moisson.lock"
+
+    @property
+    def publish_lock_file(self) -> Path:
+        """Held by each publish step, however it was launched (moisson/publication_lock.py)."""
+        return self.root / ".moisson-publish.lock"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Unreadable state and stage files, moved aside under their relative path (moisson/quarantine.py)."""
+        return self.root / "quarantine"

@@ -1,21 +1,31 @@
 """Publishing: the corpus and rejected Parquet trees, and the dataset card beside the corpus.
 
 The trees only grow: a run appends the documents whose id is not in the tree yet, in new part
-files named after the run. So a re-run adds nothing, and a run killed midway is completed by the
-next one without a document written twice. Each part is written to tmp/ and renamed into place,
-so no partial file is ever visible under the published folders.
+files. So a re-run adds nothing, and a run killed midway is completed by the next one without a
+document written twice. Each part is written to tmp/ and renamed into place, so no partial file is
+ever visible under the published folders.
+
+Publications never overlap (the publish steps hold `moisson.publication_lock`), and if two ever did,
+they still could not publish a document twice: a part is named after the ids it holds
+(`part-<digest of its ids>.parquet`), so two writers of the same rows write the same file, and the
+ids present are read again right before appending. A tree that holds an id twice all the same
+(left by a version without the lock) is repaired by `remove_repeated_ids`: the earliest copy stays.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from moisson.atomic_files import write_parquet
+from moisson.parquet_files import duckdb_paths, parts
 
 CORPUS_SCHEMA = pa.schema(
     [
@@ -43,26 +53,74 @@ REJECTED_SCHEMA = CORPUS_SCHEMA.append(pa.field("reason", pa.string())).append(p
 
 
 def ids_in_tree(tree: Path) -> set[str]:
-    if not any(tree.glob("*/*.parquet")):
+    files = parts(tree)
+    if not files:
         return set()
-    pattern = str(tree / "*" / "*.parquet")
     with duckdb.connect() as con:
-        return {row[0] for row in con.execute("SELECT id FROM read_parquet(?)", [pattern]).fetchall()}
+        return {row[0] for row in con.execute("SELECT DISTINCT id FROM read_parquet(?)", [duckdb_paths(files)]).fetchall()}
 
 
 def append_to_tree(
     frame: pl.DataFrame, tree: Path, partition: str, schema: pa.Schema, run_id: str, tmp_dir: Path,
     max_rows: int, max_bytes: int,
 ) -> int:
-    """Write the rows whose id is not yet in the tree, one folder per `partition` value; return how many."""
+    """Write the rows whose id is not yet in the tree, one folder per `partition` value; return how many.
+
+    An id given twice in `frame` is written once. `run_id` is kept for callers; the part names do not
+    depend on it (see the module's docstring)."""
     present = ids_in_tree(tree)
-    new = frame.filter(~pl.col("id").is_in(list(present))).sort("retrieved_at", "id")
+    new = frame.filter(~pl.col("id").is_in(list(present))).unique("id", keep="first", maintain_order=True)
+    new = new.sort("retrieved_at", "id")
     for (value,), group in new.group_by(partition, maintain_order=True):
         folder = tree / _folder_name(value)
-        for number, part in enumerate(_bounded_parts(group, max_rows, max_bytes)):
+        for part in _bounded_parts(group, max_rows, max_bytes):
             table = part.select(schema.names).to_arrow().cast(schema)
-            write_parquet(table, folder / f"part-{run_id}-{number:05d}.parquet", tmp_dir)
+            write_parquet(table, folder / part_name(part["id"].to_list()), tmp_dir)
     return new.height
+
+
+def part_name(ids: list[str]) -> str:
+    """The file name of a part holding these ids, in this order: the same rows, the same name, whoever writes them."""
+    digest = hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()[:24]
+    return f"part-{digest}.parquet"
+
+
+def remove_repeated_ids(tree: Path, tmp_dir: Path) -> dict[str, int]:
+    """Drop every copy of an id but the first (parts by modification time, then name; rows in order), rewriting
+    the parts that held the others (atomically; a part left empty is removed). Return rows removed per part."""
+    files = sorted(parts(tree), key=lambda path: (path.stat().st_mtime_ns, path.name))
+    if not files:
+        return {}
+    with duckdb.connect() as con:
+        con.register("ranks", pa.table({"filename": [str(f) for f in files], "rank": list(range(len(files)))}))
+        repeated = con.execute(REPEATED_COPIES, [duckdb_paths(files)]).fetchall()
+    removed = {}
+    for filename, rows in repeated:
+        path = Path(filename)
+        table = pq.read_table(path)
+        keep = pc.invert(pc.is_in(pa.array(range(table.num_rows), pa.int64()), pa.array(rows, pa.int64())))
+        kept = table.filter(keep)
+        if kept.num_rows:
+            write_parquet(kept, path, tmp_dir)
+        else:
+            path.unlink()
+        removed[str(path.relative_to(tree))] = table.num_rows - kept.num_rows
+    return removed
+
+
+# The rows (file, row number) holding a second or later copy of an id, files ranked by `ranks`.
+REPEATED_COPIES = """
+WITH published AS (
+    SELECT id, filename, file_row_number FROM read_parquet(?, filename = true, file_row_number = true)
+),
+repeated AS (SELECT id FROM published GROUP BY id HAVING count(*) > 1),
+copies AS (
+    SELECT p.filename, p.file_row_number,
+           row_number() OVER (PARTITION BY p.id ORDER BY r.rank, p.file_row_number) AS copy
+    FROM published p JOIN repeated USING (id) JOIN ranks r USING (filename)
+)
+SELECT filename, list(file_row_number ORDER BY file_row_number) FROM copies WHERE copy > 1 GROUP BY filename ORDER BY filename
+"""
 
 
 def _bounded_parts(frame: pl.DataFrame, max_rows: int, max_bytes: int):
@@ -85,11 +143,12 @@ def corpus_texts(corpus_dir: Path) -> Callable[[list[str]], dict[str, str]]:
     """Look up published texts by id: deduplication verifies candidate pairs against them exactly."""
 
     def lookup(ids: list[str]) -> dict[str, str]:
-        files = [str(path) for path in corpus_dir.glob("*/*.parquet")]
+        files = parts(corpus_dir)
         if not files or not ids:
             return {}
         with duckdb.connect() as con:
             con.register("wanted", pa.table({"id": ids}))
-            return dict(con.execute("SELECT id, text FROM read_parquet(?) JOIN wanted USING (id)", [files]).fetchall())
+            return dict(con.execute("SELECT id, text FROM read_parquet(?) JOIN wanted USING (id)",
+                                    [duckdb_paths(files)]).fetchall())
 
     return lookup

@@ -86,7 +86,7 @@ def stage_payloads(stage_file: Path, digests: Iterable[str]) -> pl.DataFrame:
     """The stage file's rows (payloads included) holding these payloads: what to extract again without
     reading the source."""
     wanted = list(digests)
-    return pl.scan_parquet(stage_file).filter(pl.col("content_sha256").is_in(wanted)).collect()
+    return pl.scan_parquet(stage_file, glob=False).filter(pl.col("content_sha256").is_in(wanted)).collect()  # by name, not a pattern
 
 
 def _payloads(records: Iterator[RawRecord], digests: list[str], known: Mapping[str, Outcome]) -> Iterator[tuple]:

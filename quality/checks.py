@@ -18,13 +18,14 @@ from assets.partitions import SOURCE_PARTITIONS
 from assets.publication import corpus, deduplicated, warehouse
 from assets.resources import MoissonResource
 from moisson.documents import REASONS
+from moisson.parquet_files import duckdb_list_literal, parts, read_frame, scan_frame
 from quality import suite_process
 
 
 @dg.asset_check(asset=deduplicated, blocking=True, description="GX suite: required columns, unique ids, licence allow list, policy languages.")
 def corpus_contract(moisson: MoissonResource) -> dg.AssetCheckResult:
     layout, policy = moisson.layout(), moisson.config().policy
-    kept = pl.scan_parquet(layout.deduplicated).filter(pl.col("status") == "kept").select(pl.len()).collect().item()
+    kept = scan_frame(layout.deduplicated).filter(pl.col("status") == "kept").select(pl.len()).collect().item()
     if not kept:
         return dg.AssetCheckResult(passed=True, metadata={"checked_rows": 0})
     result = suite_process.validate_kept_documents(layout.deduplicated, policy)
@@ -39,7 +40,7 @@ def every_record_decided(moisson: MoissonResource) -> dg.AssetCheckResult:
     """Per source: records harvested = documents decided. A source whose later stages failed this
     time still has its previous, complete chain published, so it is reported as stale, not counted."""
     config, layout = moisson.config(), moisson.layout()
-    decided = pl.read_parquet(layout.deduplicated, columns=["source", "status", "reason"])
+    decided = read_frame(layout.deduplicated, columns=["source", "status", "reason"])
     per_source, stale = {}, []
     for source in config.source_names:
         raw, curated = layout.stage_file("raw_records", source), layout.stage_file("quality_filtered", source)
@@ -48,7 +49,7 @@ def every_record_decided(moisson: MoissonResource) -> dg.AssetCheckResult:
         if raw.stat().st_mtime > curated.stat().st_mtime:
             stale.append(source)
             continue
-        harvested = pl.scan_parquet(raw).select(pl.len()).collect().item()
+        harvested = scan_frame(raw).select(pl.len()).collect().item()
         per_source[source] = (harvested, decided.filter(pl.col("source") == source).height)
     lost = {s: h - d for s, (h, d) in per_source.items() if h != d}
     undecided = decided.filter(~pl.col("status").is_in(["kept", "rejected"])).height
@@ -87,10 +88,10 @@ def warehouse_matches_corpus(moisson: MoissonResource) -> dg.AssetCheckResult:
 def _published_ids(moisson: MoissonResource) -> str:
     """The corpus part files as a DuckDB relation of ids; none yet (every document rejected so far) is no rows,
     not an error."""
-    parts = sorted(str(path) for path in moisson.layout().corpus_dir.glob("*/*.parquet"))
-    if not parts:
+    files = parts(moisson.layout().corpus_dir)
+    if not files:
         return "(SELECT NULL::VARCHAR AS id WHERE false)"
-    return "read_parquet([" + ", ".join("'" + part.replace("'", "''") + "'" for part in parts) + "])"
+    return f"read_parquet({duckdb_list_literal(files)})"  # each file by name: see moisson.parquet_files
 
 
 # Partitioned checks are a Dagster preview; one failing source must not fail the others' check, so we use it knowingly.
@@ -119,7 +120,7 @@ def harvest_failure_rate(context: dg.AssetCheckExecutionContext, moisson: Moisso
 
 
 def _rows(path) -> int:
-    return pl.scan_parquet(path).select(pl.len()).collect().item() if path.exists() else 0
+    return scan_frame(path).select(pl.len()).collect().item() if path.exists() else 0
 
 
 CHECKS = [corpus_contract, every_record_decided, corpus_ids_unique, warehouse_matches_corpus, harvest_failure_rate]

@@ -50,7 +50,7 @@ def validate_kept_documents(stage_file: Path, policy: Policy) -> SuiteResult:
 def _validate(stage_file: str, policy: Policy) -> SuiteResult:
     from quality.corpus_suite import validate_corpus_frame  # pandas, like GX, is needed in this process only
 
-    kept = pl.scan_parquet(stage_file).filter(pl.col("status") == "kept").collect()
+    kept = pl.scan_parquet(stage_file, glob=False).filter(pl.col("status") == "kept").collect()  # by name: a data dir may be data[1]
     return validate_corpus_frame(kept.to_pandas(), policy)
 
 

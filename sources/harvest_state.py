@@ -9,16 +9,25 @@ it into the warehouse (`harvest_state`).
   datestamp) of a harvest that reached the end; the next run asks only for records from it on.
 - `checkpoint`: how to ask for the next page of the harvest in progress (a start offset, a page
   URL, a resumptionToken), plus the watermark that harvest started from. None between harvests.
+
+A state file that cannot be read (cut, overwritten, not JSON) is moved to the data directory's
+quarantine folder and the harvest starts again from the beginning, with `last_error` naming the file:
+the catalogue is cumulative, so a full harvest loses nothing, while failing would block the source
+night after night.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from moisson.atomic_files import write_text
+from moisson.quarantine import CorruptFile, quarantine
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,12 +65,30 @@ class HarvestState:
 class HarvestStateFile:
     path: Path
     tmp_dir: Path
+    data_root: Path | None = None  # where quarantine/ is; None: the data directory that holds state/harvest/
 
     def load(self) -> HarvestState:
         if not self.path.exists():
             return HarvestState()
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        return HarvestState(**{k: v for k, v in data.items() if k in HarvestState.__dataclass_fields__})
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            return HarvestState(**{k: v for k, v in data.items() if k in HarvestState.__dataclass_fields__})
+        except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
+            return self._recovered(error)
+
+    def _recovered(self, error: Exception) -> HarvestState:
+        """The state of a harvest that starts over, once the unreadable file is in quarantine."""
+        moved = quarantine(self.path, self.data_root or self._data_directory())
+        problem = CorruptFile(self.path, moved, error, "the catalogue is harvested again from the beginning")
+        LOG.warning("harvest state %s", problem)
+        return HarvestState(last_error=str(problem))
+
+    def _data_directory(self) -> Path:
+        """`<data>/state/harvest/<source>.json` (moisson.layout) lives two folders below the data directory."""
+        harvest, state = self.path.parent, self.path.parent.parent
+        return state.parent if (harvest.name, state.name) == ("harvest", "state") else harvest
 
     def save(self, state: HarvestState) -> None:
         write_text(json.dumps(asdict(state), indent=2, sort_keys=True), self.path, self.tmp_dir)
