@@ -139,6 +139,7 @@ class ArchiveLimits(_Strict):
     max_entries: int = Field(default=1000, ge=1)
     max_total_mb: int = Field(default=200, ge=1, description="Sum of the uncompressed sizes.")
     max_ratio: float = Field(default=100.0, gt=1.0, description="Largest uncompressed/compressed size ratio.")
+    max_seconds: float = Field(default=30.0, gt=0, description="Time spent decompressing one archive.")
 
 
 class FetchPolicy(_Strict):

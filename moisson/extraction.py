@@ -221,13 +221,16 @@ def _require_text(text: str) -> str:
 
 
 def _known_codec(charset: str | None) -> bool:
+    """A label naming a text encoding that decodes any page; `base64`, `rot13` (bytes-to-bytes codecs) or `idna`
+    would fail a good page. The same rule as `sources.records.text_charset`, for stages written before it."""
     if not charset:
         return False
     try:
-        codecs.lookup(charset)
-    except LookupError:
+        codec = codecs.lookup(charset)
+        b"<p>\xe9t\xe9 \x80\xff</p>".decode(codec.name, errors="replace")
+    except (LookupError, UnicodeError, TypeError, ValueError):
         return False
-    return True
+    return codec._is_text_encoding and "escape" not in codec.name
 
 
 def _primary_subtag(lang: str | None) -> str | None:

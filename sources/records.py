@@ -6,6 +6,7 @@ and the cause, and goes on. Skipped records (requests, revisits, images...) are 
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 from collections import Counter
@@ -83,6 +84,27 @@ class ReadStats:
     def from_json(cls, text: str) -> ReadStats:
         stored = json.loads(text)
         return cls(stored["files"], stored["records"], Counter(stored["skipped"]), stored["failures"])
+
+
+PROBE = b"<p>\xe9t\xe9 \x80\xff</p>"  # bytes no codec fit to decode a page may fail on with errors="replace"
+
+
+def text_charset(label: str | None) -> str | None:
+    """The charset label (lowercased) when it names a text encoding that can decode any page; None otherwise.
+
+    Why: the label comes from an archive or a server, and Python's codecs also hold bytes-to-bytes ones
+    (`base64`, `zlib`, `rot13`...), text ones that refuse arbitrary bytes (`idna`, `punycode`, `undefined`) and
+    Python's own escapes (`unicode_escape`): used to decode a page, they fail or garble a good page. None lets
+    extraction detect the encoding instead.
+    """
+    if not label:
+        return None
+    try:
+        codec = codecs.lookup(label)
+        PROBE.decode(codec.name, errors="replace")
+    except (LookupError, UnicodeError, TypeError, ValueError):
+        return None
+    return label.strip().lower() if codec._is_text_encoding and "escape" not in codec.name else None
 
 
 def display_name(path: Path, relative_to: Path) -> str:

@@ -26,7 +26,7 @@ from sources.catalogue import Dataset, Resource, normalise_format, record_key
 from sources.harvest_state import now_iso
 from sources.http import FetchError, HttpClient
 from sources.raw_store import FetchMemory, RawStore, Remembered
-from sources.records import RawRecord, ReadFailure, ReadStats
+from sources.records import RawRecord, ReadFailure, ReadStats, text_charset
 
 TEXT_KINDS = {"html": "html", "txt": "text", "xml": "xml"}
 NEVER_FETCHED = frozenset({"pdf"})  # no well-kept extractor in the stack yet: skipped and counted
@@ -116,7 +116,7 @@ def obtain(source, dataset: Dataset, resource: Resource, client: HttpClient, sto
 
 def _archive_records(source, dataset, resource, payload, archive, remembered, store, stats):
     limits = source.fetch.archives
-    bounds = Limits(limits.max_entries, limits.max_total_mb << 20, limits.max_ratio)
+    bounds = Limits(limits.max_entries, limits.max_total_mb << 20, limits.max_ratio, limits.max_seconds)
     try:
         for member in unpack(payload, archive, bounds):
             if isinstance(member, ArchiveRefused):  # one row per refused member: the failures table keys on the record
@@ -177,8 +177,10 @@ def trusted_charset(payload: bytes, declared: str | None) -> str | None:
 
     Servers mislabel: Latin-1 bytes sent as UTF-8 would decode to replacement characters, and UTF-8 bytes
     sent as ISO-8859-1 (which accepts any byte) to mojibake. Valid UTF-8 with non-ASCII bytes is almost
-    never a legacy encoding by chance, so it wins over the label; a label its bytes contradict is dropped.
+    never a legacy encoding by chance, so it wins over the label; a label its bytes contradict is dropped, and
+    so is a label that is not a text encoding (`base64`, `idna`...).
     """
+    declared = text_charset(declared)
     if declared and _codec(declared).startswith(("utf-16", "utf-32")):  # ASCII in UTF-16 is valid UTF-8 too
         return declared if _decodes(payload, declared) else None
     if _decodes(payload, "utf-8"):

@@ -15,8 +15,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
 
-from sources.records import RawRecord, ReadFailure, ReadStats, display_name
+from sources.records import RawRecord, ReadFailure, ReadStats, display_name, text_charset
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain",)
@@ -26,6 +27,8 @@ WARC_LINE = re.compile(rb"(?:^|\n)WARC/\d\.\d+\r?\n")
 RESYNC_WINDOW = 1 << 20
 HEADER_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in a sound WARC header
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+MAX_HEADER_LINE = 64 << 10  # one WARC, ARC or HTTP header line (servers refuse lines of 8-16 KiB)
+MAX_HEADER_BLOCK = 1 << 20  # a record's header lines together: WARC header, then HTTP header
 
 
 def read_warc_files(
@@ -50,7 +53,7 @@ def read_warc_file(
         position = 0
         while position is not None:
             handle.seek(position)
-            iterator = ArchiveIterator(handle, arc2warc=True)
+            iterator = BoundedArchiveIterator(handle)
             try:
                 for record in iterator:
                     yield from _to_raw_record(record, source, stats, max_record_bytes, f"{name}@{iterator.offset}")
@@ -83,7 +86,7 @@ def read_warc_stream(
         yield ReadFailure(source, f"{name}@0", "harvest", "NotAWebArchive",
                           "body does not start with a WARC or ARC record (is it really a web archive?)")
         return
-    iterator, last = ArchiveIterator(stream, arc2warc=True), 0
+    iterator, last = BoundedArchiveIterator(stream), 0
     try:
         for record in iterator:
             last = iterator.offset
@@ -98,6 +101,54 @@ def read_warc_stream(
         failed_at = max(iterator.offset, last)  # warcio's offset is unreliable once a record broke
         yield ReadFailure(source, f"{name}@{failed_at}", "harvest", getattr(exc, "error_class", type(exc).__name__),
                           f"{_one_line(exc)}; the rest of this remote archive is not read (a stream cannot resync)")
+
+
+class RecordHeaderTooLarge(ValueError):
+    """A header line, or a record's header lines together, longer than any sound archive writes: the record is
+    reported and skipped without reading the rest of the line into memory."""
+
+
+class HeaderBoundedReader(DecompressingBufferedReader):
+    """warcio's reader, with every line it reads bounded.
+
+    Why: warcio parses headers with `readline()`, which gathers a line however long it is; one 1 GiB line in a
+    1 MB `.warc.gz` cost 3 GiB of memory. Header lines (WARC, ARC, HTTP, chunk sizes) are the only lines warcio
+    reads; payloads are read with `read()`, which also ends a header block.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.header_bytes = 0
+
+    def read(self, length=None):
+        self.header_bytes = 0
+        return super().read(length)
+
+    def readline(self, length=None):
+        limit = MAX_HEADER_LINE + 1 if length is None else min(length, MAX_HEADER_LINE + 1)
+        parts, size = [], 0
+        while size < limit:  # warcio's readline may stop short of `length` at a buffer boundary: ask again
+            part = super().readline(limit - size)
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+            if part.endswith(b"\n"):
+                break
+        if size > MAX_HEADER_LINE:
+            raise RecordHeaderTooLarge(f"a header line longer than {MAX_HEADER_LINE} bytes; the record is skipped")
+        self.header_bytes += size
+        if self.header_bytes > MAX_HEADER_BLOCK:
+            raise RecordHeaderTooLarge(f"header lines longer than {MAX_HEADER_BLOCK} bytes in all; the record is skipped")
+        return b"".join(parts)
+
+
+class BoundedArchiveIterator(ArchiveIterator):
+    """warcio's ArchiveIterator (ARC records converted to WARC) reading through a HeaderBoundedReader."""
+
+    def __init__(self, fileobj):
+        super().__init__(fileobj, arc2warc=True)
+        self.reader = HeaderBoundedReader(self.fh, block_size=self.reader.block_size)
 
 
 class DamagedRecordHeader(ValueError):
@@ -174,8 +225,9 @@ def _payload_kind(content_type: str, payload: bytes) -> str | None:
 
 
 def _charset(content_type: str) -> str | None:
+    """The Content-Type's charset when it names a text encoding (`charset=base64` does not: detection decides)."""
     match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type, re.IGNORECASE)
-    return match.group(1).lower() if match else None
+    return text_charset(match.group(1)) if match else None
 
 
 def parse_warc_date(value: str | None) -> datetime:

@@ -168,3 +168,40 @@ def test_path_list_lines_stay_under_the_base_url():
     for line in ("a/../../b", "a b", "file:///etc/passwd"):
         with pytest.raises(ValueError):
             archive_url("https://h.example/", line)
+
+
+MEASURE_REMOTE = """
+import json, resource, sys
+from moisson.config import load_config
+from sources import read_source
+from sources.portal import http_client  # imported before the measure: read_source imports it on first use
+from sources.records import RawRecord, ReadStats
+from sources.remote_warc import read_remote_warcs
+config = load_config(sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+items = list(read_source(config, "remote", ReadStats()))
+print(json.dumps({"grew_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before,
+                  "urls": [i.url for i in items if isinstance(i, RawRecord)],
+                  "failures": [[i.record, i.error_class, i.message] for i in items if not isinstance(i, RawRecord)]}))
+"""
+
+
+def test_a_header_line_of_256_mib_in_a_remote_archive_costs_little_memory(tmp_path):
+    """Streamed, the reader cannot resync: the record before is kept, the failure names the URL and offset."""
+    import json
+    import subprocess
+    import sys
+
+    from hostile_archives import long_header_warc
+
+    data, offset = long_header_warc(256)
+    with PortalServer() as server:
+        url = server.file("/long.warc.gz", data, content_type=WARC_TYPE)
+        child = subprocess.run([sys.executable, "-c", MEASURE_REMOTE, str(sources_file(tmp_path, paths=[url]))],
+                               capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=600)
+    assert child.returncode == 0, child.stderr
+    seen = json.loads(child.stdout)
+    assert seen["urls"] == ["https://example.org/before"]
+    assert [f[:2] for f in seen["failures"]] == [[f"{url}@{offset}", "RecordHeaderTooLarge"]]
+    assert "header line longer than 65536 bytes" in seen["failures"][0][2]
+    assert seen["grew_kib"] < 64 << 10, f"reading grew the process by {seen['grew_kib'] >> 10} MiB"

@@ -140,3 +140,56 @@ def test_broken_real_archives_fail_clearly(shared_data, tmp_path, name, expected
     records, failures, _ = read(path)
     assert records == []
     assert [(f.record, f.error_class) for f in failures] == [(name + at, cls) for at, cls in expected]
+
+
+# A record header with one huge line: warcio's readline gathered all of it (a 1 GiB line in a 1 MB .warc.gz took
+# 3.1 GiB of memory). Read in a child process so its peak memory is its own.
+MEASURE_READ = """
+import json, resource, sys
+from pathlib import Path
+from sources.records import RawRecord, ReadStats
+from sources.warc import read_warc_file
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+items = list(read_warc_file(Path(sys.argv[1]), "test", ReadStats(), 1 << 20, "long.warc.gz"))
+print(json.dumps({"grew_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before,
+                  "urls": [i.url for i in items if isinstance(i, RawRecord)],
+                  "failures": [[i.record, i.error_class, i.message] for i in items if not isinstance(i, RawRecord)]}))
+"""
+
+
+def test_a_header_line_of_256_mib_costs_little_memory_and_only_its_record(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from hostile_archives import long_header_warc
+
+    data, offset = long_header_warc(256)
+    assert len(data) < 400_000
+    path = tmp_path / "long.warc.gz"
+    path.write_bytes(data)
+    child = subprocess.run([sys.executable, "-c", MEASURE_READ, str(path)], capture_output=True, text=True,
+                           cwd=Path(__file__).resolve().parents[1], timeout=600)
+    assert child.returncode == 0, child.stderr
+    seen = json.loads(child.stdout)
+    assert seen["urls"] == ["https://example.org/before", "https://example.org/after"]
+    assert seen["failures"] == [[f"long.warc.gz@{offset}", "RecordHeaderTooLarge",
+                                 "a header line longer than 65536 bytes; the record is skipped"]]
+    assert seen["grew_kib"] < 64 << 10, f"reading grew the process by {seen['grew_kib'] >> 10} MiB"
+
+
+def test_long_header_lines_and_blocks_in_a_plain_warc_are_skipped_and_the_reader_resyncs(tmp_path):
+    from sources.warc import MAX_HEADER_BLOCK, MAX_HEADER_LINE
+
+    write_archive(tmp_path / "good.warc", 1, gzip=False)
+    good = (tmp_path / "good.warc").read_bytes()
+    long_line = b"WARC/1.0\r\nWARC-Type: resource\r\nWARC-Target-URI: https://example.org/" + b"a" * (MAX_HEADER_LINE + 10)
+    filler = (b"X-Filler: " + b"b" * 1000 + b"\r\n") * (MAX_HEADER_BLOCK // 1000 + 10)  # short lines, too many
+    many_lines = b"WARC/1.0\r\nWARC-Type: resource\r\n" + filler
+    path = tmp_path / "mixed.warc"
+    path.write_bytes(good + long_line + b"\r\nContent-Length: 0\r\n\r\n\r\n\r\n" + good + many_lines
+                     + b"Content-Length: 0\r\n\r\n\r\n\r\n" + good)
+    records, failures, _ = read(path)
+    assert [r.url for r in records] == ["https://example.org/0"] * 3
+    assert [f.error_class for f in failures] == ["RecordHeaderTooLarge"] * 2
+    assert failures[0].record == f"mixed.warc@{len(good)}" and "in all" in failures[1].message
