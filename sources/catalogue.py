@@ -8,6 +8,7 @@ row extracted from it last year can still be traced back.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -121,6 +122,53 @@ def normalise_format(*hints: str | None) -> str | None:
             if path.endswith(ext) and "/" in path:
                 return EXTENSIONS[ext]
     return None
+
+
+MAX_BYTE_SIZE = (1 << 63) - 1  # the `size` column is int64
+
+
+def text_field(row: dict, key: str, required: bool = False) -> str | None:
+    """A field of a portal's JSON record as text (numbers written out); ValueError naming the field otherwise.
+
+    Why strict: the JSON is untyped, and a dict where a title belongs would reach the string columns
+    of the catalogue tables and fail the source's merge at every run (its page is stored already).
+    Failing the one record names the field and keeps the others.
+    """
+    value = row.get(key)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if value is None and not required:
+        return None
+    raise ValueError(f"field {key!r} holds {'nothing' if value is None else 'a ' + type(value).__name__}, not text")
+
+
+def row_id(row: object) -> str:
+    """A record's id for an error message: short, and never the whole (perhaps hostile) value."""
+    native = row.get("id") if isinstance(row, dict) else None
+    return str(native)[:200] if isinstance(native, (str, int)) else "?"
+
+
+def load_page_json(body: bytes) -> object:
+    """A catalogue page's JSON; ValueError for bad JSON, bad UTF-8 or nesting too deep to read."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("malformed JSON: nested deeper than the JSON reader allows") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"malformed JSON: {exc}") from None
+
+
+def byte_size(value: object) -> int | None:
+    """A declared file size in bytes, or None when it is not a number an int64 column can hold."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value) if not isinstance(value, int) else value
+    except (ValueError, OverflowError):
+        return None
+    return int(number) if 0 <= number <= MAX_BYTE_SIZE else None
 
 
 @dataclass

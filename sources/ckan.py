@@ -10,13 +10,13 @@ never missed).
 
 from __future__ import annotations
 
-import json
+import reprlib
 from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
 from moisson.config import CkanSource
 from moisson.licence import PortalLicence
-from sources.catalogue import Dataset, Page, Resource, normalise_format
+from sources.catalogue import Dataset, Page, Resource, byte_size, load_page_json, normalise_format, row_id, text_field
 from sources.harvest_state import HarvestState
 from sources.http import FetchError, HttpClient
 from sources.records import ReadFailure
@@ -43,9 +43,9 @@ def harvest(source: CkanSource, client: HttpClient, state: HarvestState, licence
         for row in rows:
             try:
                 datasets.append(to_dataset(source.url, row, licence_of))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                failures.append(ReadFailure(source.name, f"{url}#{row.get('id') if isinstance(row, dict) else '?'}",
-                                            "catalogue", "BadRecord", f"{type(exc).__name__}: {exc}"))
+            except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+                failures.append(ReadFailure(source.name, f"{url}#{row_id(row)}", "catalogue", "BadRecord",
+                                            f"{type(exc).__name__}: {str(exc)[:300]}"))
         # one page of repeats happens (a dataset modified while we page moves to the end); several in a row
         # mean the portal ignores `start` and would be paged forever: stop, the watermark stays where it was
         stale = stale + 1 if datasets and seen.issuperset(d.dataset_id for d in datasets) else 0
@@ -81,13 +81,10 @@ def solr_date(value: str) -> str:
 
 
 def _result(body: bytes) -> dict:
-    try:
-        envelope = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"malformed JSON: {exc}") from None
+    envelope = load_page_json(body)
     if not isinstance(envelope, dict) or not envelope.get("success") or not isinstance(envelope.get("result"), dict):
         error = envelope.get("error") if isinstance(envelope, dict) else None
-        raise ValueError(f"not a successful package_search answer: {str(error or envelope)[:200]}")
+        raise ValueError(f"not a successful package_search answer: {reprlib.repr(error or envelope)[:200]}")
     result = envelope["result"]
     if not isinstance(result.get("results") or [], list):
         raise ValueError(f"package_search 'results' is a {type(result['results']).__name__}, not a list")
@@ -109,18 +106,22 @@ def to_dataset(portal: str, row: dict, licence_of: LicenceOf) -> Dataset:
     if licence is None or licence.spdx is None:
         licence = licence_of([row.get("license_url"), row.get("license_title"), row.get("license_id")])
     organization = row.get("organization") or {}
+    if not isinstance(organization, dict):
+        raise ValueError(f"field 'organization' holds a {type(organization).__name__}, not an object")
     base = portal.rstrip("/")
+    dataset_id, name = text_field(row, "id", required=True), text_field(row, "name")
     return Dataset(
         portal=base,
-        dataset_id=str(row["id"]),
-        name=row.get("name"),
-        title=row.get("title"),
-        description=row.get("notes"),
-        publisher=organization.get("title") or organization.get("name") or row.get("author") or row.get("maintainer"),
+        dataset_id=dataset_id,
+        name=name,
+        title=text_field(row, "title"),
+        description=text_field(row, "notes"),
+        publisher=(text_field(organization, "title") or text_field(organization, "name") or text_field(row, "author")
+                   or text_field(row, "maintainer")),
         language=_language(row),
-        created=row.get("metadata_created"),
-        modified=row.get("metadata_modified"),
-        landing_page=f"{base}/dataset/{row.get('name') or row['id']}",
+        created=text_field(row, "metadata_created"),
+        modified=text_field(row, "metadata_modified"),
+        landing_page=f"{base}/dataset/{name or dataset_id}",
         license_raw=licence.raw,
         license=licence.spdx,
         license_verdict=licence.verdict,
@@ -130,21 +131,21 @@ def to_dataset(portal: str, row: dict, licence_of: LicenceOf) -> Dataset:
 
 
 def _resource(row: dict) -> Resource:
-    size = row.get("size")
+    url, media_type = text_field(row, "url", required=True), text_field(row, "mimetype")
     return Resource(
-        resource_id=str(row.get("id") or row["url"]),
-        url=row["url"],
-        title=row.get("name"),
-        format=normalise_format(row.get("format"), row.get("mimetype"), row["url"]),
-        media_type=row.get("mimetype"),
-        size=int(size) if isinstance(size, int) or (isinstance(size, str) and size.isdigit()) else None,
-        checksum=row.get("hash") or None,
-        modified=row.get("last_modified") or row.get("created"),
+        resource_id=text_field(row, "id") or url,
+        url=url,
+        title=text_field(row, "name"),
+        format=normalise_format(text_field(row, "format"), media_type, url),
+        media_type=media_type,
+        size=byte_size(row.get("size")),
+        checksum=text_field(row, "hash") or None,
+        modified=text_field(row, "last_modified") or text_field(row, "created"),
     )
 
 
 def _language(row: dict) -> str | None:
     value = row.get("language")
     if isinstance(value, list):
-        return ",".join(str(v) for v in value) or None
-    return value or None
+        return ",".join(v for v in value if isinstance(v, str)) or None
+    return text_field(row, "language") or None

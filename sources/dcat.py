@@ -1,8 +1,11 @@
 """DCAT / DCAT-AP catalogues in RDF (Turtle, RDF/XML, JSON-LD), paged with hydra (`next`, legacy `nextPage`).
 
-Why these precautions: RDF parsers are built to follow links. RDF/XML is checked with defusedxml
-first (no DTD, no entities) before rdflib sees it, and a JSON-LD document that names a remote
-`@context` is refused rather than letting the parser fetch it: no request leaves the HTTP layer.
+Why these precautions: RDF parsers are built to follow links. Pages are parsed by `offline_rdf`,
+which refuses DTDs and entities, refuses JSON-LD contexts named by reference (anywhere in the page)
+and seals the parse so that it cannot open a URL or a file: no request leaves the HTTP layer. A page
+refused for its contexts is a failure naming them; its datasets are skipped (a context left out
+changes what terms mean, licences included), and the harvest goes on to the next page when the page
+still says where it is.
 
 Licence levels (DCAT-AP puts licences on the catalogue, the dataset and each distribution): the most
 specific level that says something decides, dataset, then its distributions (which must agree), then
@@ -14,16 +17,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError, fromstring
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF
 
 from moisson.config import DcatSource
 from moisson.licence import PortalLicence
-from sources.catalogue import Dataset, Page, Resource, normalise_format
+from sources.catalogue import Dataset, Page, Resource, byte_size, normalise_format
 from sources.harvest_state import HarvestState
 from sources.http import FetchError, HttpClient
+from sources.offline_rdf import RemoteContext, load_json, parse_graph, parse_sealed, without_remote_contexts
 from sources.records import ReadFailure
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
@@ -45,14 +47,22 @@ def harvest(source: DcatSource, client: HttpClient, state: HarvestState, licence
         try:
             response = client.get(url, headers={"Accept": "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8"})
             graph = parse_graph(response.body, rdf_format(response.content_type, url), url)
+        except RemoteContext as exc:
+            next_url = next_page_despite_contexts(response.body, url)
+            yield Page([], [ReadFailure(source.name, url, "catalogue", "RemoteContextRefused",
+                                        f"{exc}; the page's datasets are skipped")], {"next": next_url} if next_url else None)
+            url = next_url
+            continue
         except (FetchError, ValueError) as exc:
             error_class = exc.error_class if isinstance(exc, FetchError) else "MalformedResponse"
             yield Page([], [ReadFailure(source.name, url, "catalogue", error_class, str(exc)[:500])], stopped=True)
             return
-        datasets = list(to_datasets(source.url, graph, licence_of))
+        bad: list[tuple[str, str]] = []
+        datasets = list(to_datasets(source.url, graph, licence_of, bad))
+        failures = [ReadFailure(source.name, f"{url}#{node[:200]}", "catalogue", "BadRecord", why) for node, why in bad]
         next_url = next_page(graph)
         newest = max((d.modified for d in datasets if d.modified), default=None)
-        yield Page(datasets, [], {"next": next_url} if next_url else None, newest)
+        yield Page(datasets, failures, {"next": next_url} if next_url else None, newest)
         url = next_url
 
 
@@ -63,38 +73,13 @@ def rdf_format(content_type: str, url: str) -> str:
     return next((fmt for ext, fmt in EXTENSIONS.items() if path.endswith(ext)), "turtle")
 
 
-def parse_graph(body: bytes, fmt: str, url: str) -> Graph:
-    """An RDF graph from one catalogue page, refusing DTDs, entities and remote JSON-LD contexts."""
-    if fmt == "xml":
-        try:
-            fromstring(body, forbid_dtd=True)
-        except (ParseError, DefusedXmlException) as exc:
-            raise ValueError(f"RDF/XML refused: {exc}") from None
-    if fmt == "json-ld":
-        try:
-            document = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"malformed JSON-LD: {exc}") from None
-        if _remote_context(document):
-            raise ValueError("JSON-LD with a remote @context: refused (contexts are never fetched)")
-    graph = Graph()
+def next_page_despite_contexts(body: bytes, url: str) -> str | None:
+    """The next page's URL read from a JSON-LD page with its context references dropped, if it still says it."""
     try:
-        graph.parse(data=body, format=fmt, publicID=url)
-    except Exception as exc:  # rdflib raises many unrelated classes for bad input
-        raise ValueError(f"not valid {fmt}: {type(exc).__name__}: {str(exc)[:300]}") from None
-    return graph
-
-
-def _remote_context(node: object) -> bool:
-    if isinstance(node, list):
-        return any(_remote_context(item) for item in node)
-    if isinstance(node, dict):
-        context = node.get("@context")
-        contexts = context if isinstance(context, list) else [context]
-        if any(isinstance(c, str) for c in contexts):
-            return True
-        return any(_remote_context(value) for key, value in node.items() if key != "@context")
-    return False
+        text = json.dumps(without_remote_contexts(load_json(body)))
+        return next_page(parse_sealed(text, "json-ld", url))
+    except (ValueError, RecursionError):
+        return None
 
 
 def next_page(graph: Graph) -> str | None:
@@ -104,30 +89,42 @@ def next_page(graph: Graph) -> str | None:
     return None
 
 
-def to_datasets(portal: str, graph: Graph, licence_of: LicenceOf) -> Iterator[Dataset]:
+def to_datasets(portal: str, graph: Graph, licence_of: LicenceOf,
+                bad: list[tuple[str, str]] | None = None) -> Iterator[Dataset]:
+    """The page's datasets; one that cannot be read is skipped and, given `bad`, listed there (node, why)."""
     catalogue_licences = [_text(graph, v) for c in graph.subjects(RDF.type, DCAT.Catalog) for v in graph.objects(c, DCTERMS.license)]
     for node in sorted(set(graph.subjects(RDF.type, DCAT.Dataset)), key=str):
-        distributions = sorted(graph.objects(node, DCAT.distribution), key=str)
-        own = [_text(graph, v) for v in graph.objects(node, DCTERMS.license)]
-        from_distributions = [_text(graph, v) for d in distributions for v in graph.objects(d, DCTERMS.license)]
-        licence = licence_of(own or from_distributions or catalogue_licences)
-        identifier = _literal(graph, node, DCTERMS.identifier) or str(node)
-        yield Dataset(
-            portal=portal,
-            dataset_id=identifier,
-            title=_literal(graph, node, DCTERMS.title),
-            description=_literal(graph, node, DCTERMS.description),
-            publisher=_publisher(graph, node),
-            language=_literal(graph, node, DCTERMS.language),
-            created=_literal(graph, node, DCTERMS.issued),
-            modified=_literal(graph, node, DCTERMS.modified),
-            landing_page=_literal(graph, node, DCAT.landingPage) or (str(node) if isinstance(node, URIRef) else None),
-            license_raw=licence.raw,
-            license=licence.spdx,
-            license_verdict=licence.verdict,
-            identifiers=tuple(dict.fromkeys([identifier] + ([str(node)] if isinstance(node, URIRef) else []))),
-            resources=tuple(r for d in distributions if (r := _resource(graph, d)) is not None),
-        )
+        try:
+            dataset = _dataset(portal, graph, node, catalogue_licences, licence_of)
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            if bad is not None:
+                bad.append((str(node), f"{type(exc).__name__}: {str(exc)[:300]}"))
+            continue
+        yield dataset
+
+
+def _dataset(portal: str, graph: Graph, node, catalogue_licences: list[str | None], licence_of: LicenceOf) -> Dataset:
+    distributions = sorted(graph.objects(node, DCAT.distribution), key=str)
+    own = [_text(graph, v) for v in graph.objects(node, DCTERMS.license)]
+    from_distributions = [_text(graph, v) for d in distributions for v in graph.objects(d, DCTERMS.license)]
+    licence = licence_of(own or from_distributions or catalogue_licences)
+    identifier = _literal(graph, node, DCTERMS.identifier) or str(node)
+    return Dataset(
+        portal=portal,
+        dataset_id=identifier,
+        title=_literal(graph, node, DCTERMS.title),
+        description=_literal(graph, node, DCTERMS.description),
+        publisher=_publisher(graph, node),
+        language=_literal(graph, node, DCTERMS.language),
+        created=_literal(graph, node, DCTERMS.issued),
+        modified=_literal(graph, node, DCTERMS.modified),
+        landing_page=_literal(graph, node, DCAT.landingPage) or (str(node) if isinstance(node, URIRef) else None),
+        license_raw=licence.raw,
+        license=licence.spdx,
+        license_verdict=licence.verdict,
+        identifiers=tuple(dict.fromkeys([identifier] + ([str(node)] if isinstance(node, URIRef) else []))),
+        resources=tuple(r for d in distributions if (r := _resource(graph, d)) is not None),
+    )
 
 
 def _resource(graph: Graph, node) -> Resource | None:
@@ -142,7 +139,7 @@ def _resource(graph: Graph, node) -> Resource | None:
         resource_id=_literal(graph, node, DCTERMS.identifier) or (str(node) if isinstance(node, URIRef) else url),
         url=url, title=_literal(graph, node, DCTERMS.title),
         format=normalise_format(_last_segment(fmt), _last_segment(media_type), media_type, url),
-        media_type=media_type, size=int(float(size)) if size and size.replace(".", "", 1).isdigit() else None,
+        media_type=media_type, size=byte_size(size),
         checksum=checksum, modified=_literal(graph, node, DCTERMS.modified),
     )
 

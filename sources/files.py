@@ -1,8 +1,10 @@
 """Read local dumps: JSONL (one document per line), plain text files and HTML files.
 
-A JSONL line that is not valid JSON, or has no string `text`, is reported with its file and line
-number and the rest of the file is read. The file's modification time stands for when it was
-retrieved, since a dump carries no capture date of its own.
+A JSONL line that is not valid JSON (cut, nested too deep), has no string `text`, or is longer than
+the record limit is reported with its file and line number and the rest of the file is read; a line
+is read with a bounded read, so an oversize one costs a few times the limit in memory, never its size.
+The file's modification time stands for when it was retrieved, since a dump carries no capture date
+of its own.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from sources.records import RawRecord, ReadFailure, ReadStats, display_name
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+SKIP_BLOCK = 1 << 20  # bytes read at a time while skipping the rest of an oversize line
 
 
 def read_files(
@@ -61,20 +65,11 @@ def _read_whole_file(path: Path, name: str, source: str, stats: ReadStats, max_r
 def _read_jsonl(path: Path, name: str, source: str, stats: ReadStats, max_record_bytes: int) -> Iterator[RawRecord | ReadFailure]:
     retrieved_at = _modified_at(path)
     with path.open("rb") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
+        for line_number, line in enumerate(_bounded_lines(handle, max_record_bytes), start=1):
+            if line is not None and not line.strip():
                 continue
             locator = f"{name}:{line_number}"
-            problem = None
-            if len(line) > max_record_bytes:
-                problem = ("PayloadTooLarge", f"line exceeds {max_record_bytes} bytes")
-            else:
-                try:
-                    item = json.loads(line)
-                except ValueError as exc:
-                    problem = ("InvalidJSON", f"not valid JSON: {exc}")
-                else:
-                    problem = _shape_problem(item)
+            item, problem = _parse_line(line, max_record_bytes)
             if problem:
                 stats.failures += 1
                 yield ReadFailure(source, locator, "harvest", *problem)
@@ -94,6 +89,36 @@ def _read_jsonl(path: Path, name: str, source: str, stats: ReadStats, max_record
                 license=_optional_str(item.get("license")),
                 language=_optional_str(item.get("language")),
             )
+
+
+def _bounded_lines(handle: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
+    """Each line without its line ending, or None for a line longer than `max_bytes`.
+
+    Why not `for line in handle`: that reads a line whole before its length can be checked, so one
+    600 MiB line costs 600 MiB. Here at most `max_bytes` + 2 bytes are held; the rest of an oversize
+    line is read in blocks and dropped.
+    """
+    while line := handle.readline(max_bytes + 2):
+        if line.endswith(b"\n") or len(line) < max_bytes + 2:  # a whole line (the last may have no line ending)
+            content = line[:-2] if line.endswith(b"\r\n") else line[:-1] if line.endswith(b"\n") else line
+            yield content if len(content) <= max_bytes else None
+            continue
+        while (rest := handle.readline(SKIP_BLOCK)) and not rest.endswith(b"\n"):
+            pass
+        yield None
+
+
+def _parse_line(line: bytes | None, max_record_bytes: int) -> tuple[dict, None] | tuple[None, tuple[str, str]]:
+    if line is None:
+        return None, ("PayloadTooLarge", f"line exceeds {max_record_bytes} bytes; skipped")
+    try:
+        item = json.loads(line)
+    except RecursionError:
+        return None, ("InvalidJSON", "not valid JSON: nested deeper than the JSON reader allows")
+    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
+        return None, ("InvalidJSON", f"not valid JSON: {exc}")
+    problem = _shape_problem(item)
+    return (None, problem) if problem else (item, None)
 
 
 def _shape_problem(item: object) -> tuple[str, str] | None:

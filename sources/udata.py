@@ -8,13 +8,12 @@ this run's watermark, so the next run reads it. `deleted` and `archived` dataset
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
 from moisson.config import UdataSource
 from moisson.licence import PortalLicence
-from sources.catalogue import Dataset, Page, Resource, normalise_format
+from sources.catalogue import Dataset, Page, Resource, byte_size, load_page_json, normalise_format, row_id, text_field
 from sources.harvest_state import HarvestState
 from sources.http import FetchError, HttpClient
 from sources.records import ReadFailure
@@ -40,9 +39,9 @@ def harvest(source: UdataSource, client: HttpClient, state: HarvestState, licenc
         for row in envelope["data"]:
             try:
                 dataset = to_dataset(source.url, row, licence_of)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                failures.append(ReadFailure(source.name, f"{url}#{row.get('id') if isinstance(row, dict) else '?'}",
-                                            "catalogue", "BadRecord", f"{type(exc).__name__}: {exc}"))
+            except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+                failures.append(ReadFailure(source.name, f"{url}#{row_id(row)}", "catalogue", "BadRecord",
+                                            f"{type(exc).__name__}: {str(exc)[:300]}"))
                 continue
             if since and dataset.modified and dataset.modified < since:
                 reached_watermark = True
@@ -61,10 +60,7 @@ def first_page_url(source: UdataSource) -> str:
 
 
 def _envelope(body: bytes) -> dict:
-    try:
-        envelope = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"malformed JSON: {exc}") from None
+    envelope = load_page_json(body)
     if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), list):
         raise ValueError("not a udata page (expected an object with a 'data' list)")
     return envelope
@@ -75,14 +71,14 @@ def to_dataset(portal: str, row: dict, licence_of: LicenceOf) -> Dataset:
     organization = row.get("organization") or row.get("owner") or {}
     return Dataset(
         portal=portal.rstrip("/"),
-        dataset_id=str(row["id"]),
-        name=row.get("slug"),
-        title=row.get("title"),
-        description=row.get("description"),
-        publisher=organization.get("name") if isinstance(organization, dict) else None,
-        created=row.get("created_at"),
-        modified=row.get("last_update") or row.get("last_modified"),
-        landing_page=row.get("page"),
+        dataset_id=text_field(row, "id", required=True),
+        name=text_field(row, "slug"),
+        title=text_field(row, "title"),
+        description=text_field(row, "description"),
+        publisher=text_field(organization, "name") if isinstance(organization, dict) else None,
+        created=text_field(row, "created_at"),
+        modified=text_field(row, "last_update") or text_field(row, "last_modified"),
+        landing_page=text_field(row, "page"),
         license_raw=licence.raw,
         license=licence.spdx,
         license_verdict=licence.verdict,
@@ -93,13 +89,16 @@ def to_dataset(portal: str, row: dict, licence_of: LicenceOf) -> Dataset:
 
 def _resource(row: dict) -> Resource:
     checksum = row.get("checksum") or {}
+    if not isinstance(checksum, dict):
+        raise ValueError(f"field 'checksum' holds a {type(checksum).__name__}, not an object")
+    url, media_type, digest = text_field(row, "url", required=True), text_field(row, "mime"), text_field(checksum, "value")
     return Resource(
-        resource_id=str(row.get("id") or row["url"]),
-        url=row["url"],
-        title=row.get("title"),
-        format=normalise_format(row.get("format"), row.get("mime"), row["url"]),
-        media_type=row.get("mime"),
-        size=row.get("filesize") if isinstance(row.get("filesize"), int) else None,
-        checksum=f"{checksum.get('type')}:{checksum.get('value')}" if checksum.get("value") else None,
-        modified=row.get("last_modified"),
+        resource_id=text_field(row, "id") or url,
+        url=url,
+        title=text_field(row, "title"),
+        format=normalise_format(text_field(row, "format"), media_type, url),
+        media_type=media_type,
+        size=byte_size(row.get("filesize")) if isinstance(row.get("filesize"), int) else None,
+        checksum=f"{text_field(checksum, 'type')}:{digest}" if digest else None,
+        modified=text_field(row, "last_modified"),
     )
