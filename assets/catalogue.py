@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.partitions import SOURCE_PARTITIONS
 from assets.resources import MoissonResource
-from assets.stage_files import write_failures
+from assets.stage_files import describe_failures, write_failures
 from moisson.config import PORTAL_KINDS
 from sources.portal import harvest_catalogue, http_client
 
@@ -35,5 +35,5 @@ def catalogue(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg
         "watermark": result.state.watermark or "",
         "deleted": sum(d.deleted for d in result.datasets),
         "resources": sum(len(d.resources) for d in result.datasets),
-        "failures": len(result.failures),
+        **describe_failures(result.failures),
     })

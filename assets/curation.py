@@ -18,7 +18,7 @@ import dagster as dg
 from assets.catalogue import catalogue
 from assets.partitions import SOURCE_PARTITIONS
 from assets.resources import MoissonResource
-from assets.stage_files import describe, read_stage, write_failures, write_stage
+from assets.stage_files import describe, describe_failures, read_stage, write_failures, write_stage
 from moisson import curation
 from moisson.extraction_cache import ExtractionCache
 from moisson.single_pass import harvest, previous_harvest, stage_payloads
@@ -106,9 +106,8 @@ class _Steps:
             records, stats = previous
             if extracting:
                 self._keep(self._outcomes_of(records, stage_file, cached), cached)
-            self._failures("harvest", [])
-            return records, {"dagster/row_count": records.height, **stats.as_metadata(), "files_read": 0,
-                             "inputs_unchanged": True}
+            return records, {"dagster/row_count": records.height, **stats.as_metadata(), **self._failures("harvest", []),
+                             "files_read": 0, "inputs_unchanged": True}
         stats = ReadStats()
         harvested = harvest(
             read_source(self.config, self.source, stats, self.layout), stats, stage_file, self.layout.tmp_dir,
@@ -117,9 +116,8 @@ class _Steps:
         )
         if extracting:
             self._keep(harvested.outcomes, cached)
-        self._failures("harvest", harvested.failures)
         return harvested.records, {"dagster/row_count": harvested.records.height, **stats.as_metadata(),
-                                   "inputs_unchanged": False}
+                                   **self._failures("harvest", harvested.failures), "inputs_unchanged": False}
 
     def _outcomes_of(self, records: pl.DataFrame, stage_file: Path, cached: dict[str, Outcome]) -> dict[str, Outcome]:
         """Every payload's outcome: from the cache, else (failed last time, or made another way) extracted again
@@ -135,30 +133,31 @@ class _Steps:
             self._keep(curation.extract_payloads(raw, self.work, known=cached), cached)
         documents, failures = curation.extract_documents(raw, self.outcomes)
         return self._write(EXTRACTED, documents), describe(
-            documents, failures=self._failures("extraction", failures), extractions_reused=self.reused)
+            documents, rejected_by=["extraction"], **self._failures("extraction", failures), extractions_reused=self.reused)
 
     def language_filtered(self, documents: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         guesses = curation.measured(self.outcomes, "language_guess")
         documents = self._write(LANGUAGE, curation.tag_languages(documents, self.policy, guesses))
-        return documents, describe(documents, languages=_counts(documents, "language"))
+        return documents, describe(documents, rejected_by=["language"], languages=_counts(documents, "language"))
 
     def licence_filtered(self, documents: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         declared = self.config.source(self.source).license
         documents = self._write(LICENCE, curation.decide_licences(documents, declared, self.policy))
-        return documents, describe(documents, licences=_counts(documents, "license"))
+        return documents, describe(documents, rejected_by=["licence"], licences=_counts(documents, "license"))
 
     def quality_filtered(self, documents: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         verdicts = curation.measured(self.outcomes, "quality_verdict")
         documents = self._write(QUALITY, curation.filter_quality(documents, self.policy, verdicts))
-        return documents, describe(documents)
+        return documents, describe(documents, rejected_by=["quality"])
 
     def _write(self, stage: str, documents: pl.DataFrame) -> pl.DataFrame:
         write_stage(self.layout, stage, self.source, documents)
         return documents
 
-    def _failures(self, stage: str, failures: list) -> int:
+    def _failures(self, stage: str, failures: list) -> dict:
+        """Written for the warehouse, logged, and counted and listed (the first ones) in the asset's metadata."""
         write_failures(self.layout, stage, self.source, failures, self.context.run.run_id, self.context.log)
-        return len(failures)
+        return describe_failures(failures)
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dg.MetadataValue:

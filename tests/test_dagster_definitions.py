@@ -10,7 +10,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-DAGSTER = Path(sys.executable).parent / "dagster"
+DG = Path(sys.executable).parent / "dg"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -21,19 +22,25 @@ def deployment(demo_copy, tmp_path, monkeypatch):
     return demo_copy, tmp_path / "data"
 
 
-def test_definitions_validate_with_the_dagster_cli(deployment):
-    result = subprocess.run([str(DAGSTER), "definitions", "validate", "-m", "pipelines.definitions"],
-                            capture_output=True, text=True, timeout=180, env=os.environ.copy())
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Validation successful" in result.stdout + result.stderr
+def dg_check_defs(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """`dg check defs` from the project folder, as a user types it there (its venv active, an instance home set)."""
+    (tmp_path / "dagster-home").mkdir(exist_ok=True)
+    (tmp_path / "dagster-home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster-home"), "VIRTUAL_ENV": sys.prefix, **env}
+    return subprocess.run([str(DG), "check", "defs"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env)
 
 
-def test_a_broken_sources_file_fails_definitions_with_a_clear_error(deployment, tmp_path):
+def test_dg_check_defs_loads_the_project_from_its_pyproject(deployment, tmp_path):
+    result = dg_check_defs(tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "All definitions loaded successfully" in output and "warning" not in output.lower(), output
+
+
+def test_a_broken_sources_file_fails_dg_check_defs_with_a_clear_error(deployment, tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("sources: []\npolicy: {licenses: {allow: [MIT]}}\n")
-    env = {**os.environ, "MOISSON_SOURCES": str(broken)}
-    result = subprocess.run([str(DAGSTER), "definitions", "validate", "-m", "pipelines.definitions"],
-                            capture_output=True, text=True, timeout=180, env=env)
+    result = dg_check_defs(tmp_path, MOISSON_SOURCES=str(broken))
     assert result.returncode != 0 and "broken.yaml: invalid sources file" in result.stdout + result.stderr
 
 
@@ -134,3 +141,77 @@ def test_a_curation_step_materialised_alone_decides_like_the_single_pass(deploym
                 assert materialised["extracted_documents"]["extractions_reused"].value == reused
             for name in selection:
                 assert stage(name).equals(one_pass[name]), name
+
+
+FILTERS = {"extracted_documents": ["extraction"], "language_filtered": ["language"], "licence_filtered": ["licence"],
+           "quality_filtered": ["quality"], "deduplicated": ["exact_duplicate", "near_duplicate"]}
+
+
+def stored_metadata(instance: dg.DagsterInstance, asset: str) -> dict:
+    """The asset's last materialisation as the instance stored it (what the UI shows), values unwrapped."""
+    event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+    return {key: value.value for key, value in event.asset_materialization.metadata.items()}
+
+
+def test_row_count_of_a_filter_is_the_documents_it_keeps_beside_what_it_received_and_rejected(deployment):
+    import polars as pl
+
+    demo, data = deployment
+    defs = load_definitions()
+    with dg.instance_for_test() as instance:
+        assert defs.resolve_job_def("curate_source").execute_in_process(partition_key="web-sample", instance=instance).success
+        assert defs.resolve_job_def("publish").execute_in_process(instance=instance).success
+        raw = pl.read_parquet(data / "stages" / "raw_records" / "web-sample.parquet")
+        assert stored_metadata(instance, "raw_records")["dagster/row_count"] == raw.height
+        shrinking = []
+        for asset, reasons in FILTERS.items():
+            path = data / "stages" / "deduplicated.parquet" if asset == "deduplicated" else data / "stages" / asset / "web-sample.parquet"
+            stage, metadata = pl.read_parquet(path), stored_metadata(instance, asset)
+            survivors = stage.filter(pl.col("reason").is_null()).height
+            assert metadata["dagster/row_count"] == survivors, asset
+            assert metadata["records_in"] == stage.height == raw.height, asset
+            if asset != "deduplicated":  # its step names its reasons in assets/publication.py
+                assert metadata["rejected"] == stage.filter(pl.col("reason").is_in(reasons)).height, asset
+            shrinking.append(survivors)
+        assert shrinking == sorted(shrinking, reverse=True) and shrinking[-1] > 0
+        assert len(set(shrinking)) >= 3  # several steps reject something here, so a count of every row would fail
+
+
+def test_failed_records_are_listed_on_the_asset_with_file_line_stage_and_cause(deployment):
+    demo, data = deployment
+    notes = demo / "dumps" / "notes.jsonl"
+    lines = notes.read_text(encoding="utf-8").splitlines()
+    notes.write_text("\n".join(lines + ['{"id": "broken", "text": "an unterminated string'] + lines[:1]) + "\n",
+                     encoding="utf-8")
+    (demo / "dumps" / "empty.html").write_text("<html><body><script>var nothing;</script></body></html>")
+    defs = load_definitions()
+    with dg.instance_for_test() as instance:
+        assert defs.resolve_job_def("curate_source").execute_in_process(partition_key="my-dump", instance=instance).success
+        harvest, extraction = stored_metadata(instance, "raw_records"), stored_metadata(instance, "extracted_documents")
+        for table in (harvest["failed_records"], extraction["failed_records"]):
+            assert [column.name for column in table.schema.columns] == ["record", "stage", "error_class", "cause"]
+        read = {row["record"]: row for row in (record.data for record in harvest["failed_records"].records)}
+        assert harvest["failures"] == len(read) == 3  # the demo's own two bad lines, and this one
+        assert read["dumps/notes.jsonl:5"]["error_class"] == "InvalidJSON" and read["dumps/notes.jsonl:7"]["error_class"] == "WrongShape"
+        bad_line = read[f"dumps/notes.jsonl:{len(lines) + 1}"]
+        assert bad_line["stage"] == "harvest" and bad_line["error_class"] == "InvalidJSON"
+        assert "unterminated string" in bad_line["cause"].lower()
+        [no_text] = [record.data for record in extraction["failed_records"].records]
+        assert extraction["failures"] == 1 and no_text["record"] == "dumps/empty.html" and no_text["stage"] == "extraction"
+        assert no_text["error_class"] and no_text["cause"]
+
+        assert defs.resolve_job_def("curate_source").execute_in_process(partition_key="web-sample", instance=instance).success
+        clean = stored_metadata(instance, "raw_records")  # a source read without failure lists none
+        assert clean["failures"] == 0 and "failed_records" not in clean
+
+
+def test_the_failure_table_lists_the_first_twenty_and_counts_them_all():
+    from assets.stage_files import describe_failures
+    from sources.records import ReadFailure
+
+    failures = [ReadFailure("web", f"crawl.warc.gz@{1000 * n}", "harvest", "TruncatedRecord", "x" * 1000) for n in range(45)]
+    metadata = describe_failures(failures)
+    rows = [record.data for record in metadata["failed_records"].records]
+    assert metadata["failures"] == 45 and len(rows) == 20 and rows[19]["record"] == "crawl.warc.gz@19000"
+    assert len(rows[0]["cause"]) == 300
+    assert describe_failures([]) == {"failures": 0}
