@@ -5,7 +5,9 @@ Why a server of our own and not mocks: the faults that hurt a harvester live bel
 time, a chunked body that never ends). Only real sockets show whether the client survives them.
 
 A route is a `Fault`: a callable that receives the request handler (to write raw bytes) and the
-query. Every request is logged by path, so tests assert what was (and was not) fetched.
+query. Every request is logged by path, so tests assert what was (and was not) fetched, and what each
+path cost to answer is counted (`served`: requests, bytes written, seconds until the answer ended or the
+client hung up), so the faults report can say what each fault cost the harvester on the wire.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -28,6 +31,8 @@ class FaultServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Fault] = {}
         self.log: list[str] = []
+        self.served: dict[str, Served] = {}  # path -> what answering it cost
+        self._served_lock = threading.Lock()
         self._server = _QuietServer((host, 0), self._request_handler())
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
@@ -51,6 +56,19 @@ class FaultServer:
     def hits(self, path: str) -> int:
         return self.log.count(path)
 
+    def cost(self, url_prefix: str) -> "Served":
+        """Requests, bytes and seconds spent answering every path whose URL starts with url_prefix."""
+        total = Served()
+        with self._served_lock:
+            for path, served in self.served.items():
+                if (self.base + path).startswith(url_prefix):
+                    total.add(served.requests, served.bytes, served.seconds)
+        return total
+
+    def _count(self, path: str, sent: int, seconds: float) -> None:
+        with self._served_lock:
+            self.served.setdefault(path, Served()).add(1, sent, seconds)
+
     def _request_handler(self):
         server = self
 
@@ -61,15 +79,49 @@ class FaultServer:
                 parts = urlsplit(self.path)
                 server.log.append(parts.path)
                 fault = server.routes.get(parts.path, answer(b"no such route", status=404))
+                self.wfile = counter = _CountingWriter(self.wfile)
+                start = time.monotonic()
                 try:
                     fault(self, dict(parse_qsl(parts.query, keep_blank_values=True)) | {"_stopping": server.stopping})
                 except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, OSError):
                     self.close_connection = True
+                finally:
+                    server._count(parts.path, counter.written, time.monotonic() - start)
+                    self.wfile = counter.stream  # a kept-alive connection's next request is counted afresh
 
             def log_message(self, *args):
                 pass
 
         return Handler
+
+
+@dataclass
+class Served:
+    """What answering some requests cost the server: how many, bytes written (head and body), seconds."""
+
+    requests: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+
+    def add(self, requests: int, sent: int, seconds: float) -> None:
+        self.requests += requests
+        self.bytes += sent
+        self.seconds += seconds
+
+
+class _CountingWriter:
+    """The handler's output stream, counting what goes through it (bytes the client was sent or offered)."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.written = stream, 0
+
+    def write(self, data: bytes) -> int:
+        written = self.stream.write(data)
+        self.written += len(data)
+        return written
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -214,10 +266,10 @@ def external_entity(target: str = "file:///etc/passwd") -> bytes:
 
 
 def slow(seconds: float, then: Fault) -> Fault:
-    """Say nothing for `seconds` (past the read timeout), then answer."""
+    """Say nothing for `seconds` (past the read timeout), then answer; nothing at all if the server stops first."""
 
     def fault(handler, query):
-        time.sleep(seconds)
-        then(handler, query)
+        if not query["_stopping"].wait(seconds):
+            then(handler, query)
 
     return fault
