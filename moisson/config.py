@@ -18,6 +18,7 @@ from pydantic import (BaseModel, ConfigDict, Field, IPvAnyAddress, PrivateAttr, 
 
 from moisson import language
 from moisson.licence import licence_id_problem
+from moisson.credentials import check_references, keep_credential_references, seal_literal_credentials
 from moisson.quality_languages import script_of, table_entries
 from moisson.text_quality import QualityThresholds
 
@@ -77,6 +78,18 @@ def is_path_list(entry: str) -> bool:
     return entry.split("?", 1)[0].endswith((".paths", ".paths.gz"))
 
 
+HEADERS_DESCRIPTION = ("HTTP headers sent with every request to this source's own origins (scheme, host and port of its "
+                       "URLs), never to another host nor across a redirect to one; a value may reference ${NAME}, "
+                       "expanded from the environment only when the request is sent (Authorization: \"Bearer ${TOKEN}\").")
+
+
+def _http_header_names(cls, value: dict[str, str]) -> dict[str, str]:
+    for name in value:
+        if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name) or name.lower() in ("host", "content-length"):
+            raise ValueError(f"{name!r} cannot be sent as a header here")
+    return value
+
+
 class WarcSource(_SourceBase):
     """WARC or WET files (gzip or plain, WARC/1.0 and 1.1), local or over http(s).
 
@@ -93,6 +106,15 @@ class WarcSource(_SourceBase):
     max_archive_minutes: float = Field(default=120.0, gt=0, description="Time budget to stream one remote archive.")
     allow_private_addresses: bool = Field(
         default=False, description="Allow loopback/private addresses (tests and the demo); off by default against SSRF.")
+    headers: dict[str, str] = Field(default_factory=dict, repr=False, description=HEADERS_DESCRIPTION)
+    _sealed: dict[str, str] = PrivateAttr(default_factory=dict)  # credentials written literally, by reference name
+
+    _headers_are_http = field_validator("headers")(_http_header_names)
+
+    @property
+    def sealed_credentials(self) -> dict[str, str]:
+        """Credentials written literally in the file, by the `${REDACTED_n}` reference left in their place."""
+        return dict(self._sealed)
 
     @field_validator("paths")
     @classmethod
@@ -168,9 +190,17 @@ class _PortalSource(_Strict):
                                           "(an internal mirror); every other private address stays refused.")
     page_size: int = Field(default=100, ge=1, le=1000)
     fetch: FetchPolicy = FetchPolicy()
+    headers: dict[str, str] = Field(default_factory=dict, repr=False, description=HEADERS_DESCRIPTION)
+    _sealed: dict[str, str] = PrivateAttr(default_factory=dict)  # credentials written literally, by reference name
 
     _name_is_a_key = field_validator("name")(_SourceBase._name_is_a_key.__func__)
     _license_is_spdx = field_validator("license")(_SourceBase._license_is_spdx.__func__)
+    _headers_are_http = field_validator("headers")(_http_header_names)
+
+    @property
+    def sealed_credentials(self) -> dict[str, str]:
+        """Credentials written literally in the file, by the `${REDACTED_n}` reference left in their place."""
+        return dict(self._sealed)
 
     @field_validator("url")
     @classmethod
@@ -541,16 +571,21 @@ def load_config(path: str | Path) -> MoissonConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with 'sources' and 'policy', found {type(raw).__name__}")
     missing: set[str] = set()
-    raw = expand_environment(raw, missing)
+    sealed: dict[int, dict[str, str]] = {}
+    raw = expand_environment(raw, missing, sealed)
     if missing:
         raise ConfigError(f"{path}: environment variable(s) not set: {', '.join(sorted(missing))} "
                           "(referenced as ${NAME} in the file)")
     try:
-        return MoissonConfig.model_validate({**raw, "base_dir": path.resolve().parent},
-                                            context={CUSTOM_LICENCES: _custom_licences(raw)})
+        config = MoissonConfig.model_validate({**raw, "base_dir": path.resolve().parent},
+                                              context={CUSTOM_LICENCES: _custom_licences(raw)})
     except ValidationError as exc:
         problems = "\n".join(f"  - {_describe(err, raw)}" for err in exc.errors())
         raise ConfigError(f"{path}: invalid sources file\n{problems}") from None
+    for index, credentials in sealed.items():
+        if credentials and hasattr(config.sources[index], "sealed_credentials"):
+            config.sources[index]._sealed = credentials
+    return config
 
 
 def _read_text(path: Path) -> str:
@@ -576,16 +611,29 @@ def _custom_licences(raw: dict) -> list[str]:
     return [entry for entry in custom if isinstance(entry, str)] if isinstance(custom, list) else []
 
 
-def expand_environment(value, missing: set[str]):
+def expand_environment(value, missing: set[str], sealed: dict[int, dict[str, str]] | None = None, where: tuple = ()):
     """`${NAME}` in string values replaced from the environment; names not set are added to `missing`.
 
     Why: one sources file can then serve several machines or a server on a port chosen at run time
     (the demo portal). Only values are expanded, after YAML parsing, so a variable never adds keys.
+    Credentials are the exception (moisson.credentials): in a source's URL-valued fields (`url`, `paths`,
+    `base_url`) a reference in the userinfo, path, query or fragment is kept as written, and a credential
+    written literally there is sealed into `sealed[source index]`; `headers` values keep every reference.
+    The HTTP layer expands them when it sends a request, so no string built from the file holds a secret.
     """
     if isinstance(value, dict):
-        return {key: expand_environment(item, missing) for key, item in value.items()}
+        return {key: expand_environment(item, missing, sealed, (*where, key)) for key, item in value.items()}
     if isinstance(value, list):
-        return [expand_environment(item, missing) for item in value]
+        return [expand_environment(item, missing, sealed, (*where, index)) for index, item in enumerate(value)]
+    if isinstance(value, str) and where[:1] == ("sources",) and len(where) in (3, 4):
+        field = where[2] if len(where) == 3 else f"{where[2]}[]"
+        if field == "headers[]":
+            return check_references(value, os.environ, missing)
+        if field in ("url", "base_url", "paths[]"):
+            kept = keep_credential_references(value, os.environ, missing)
+            if sealed is None or not is_url(kept):
+                return kept
+            return seal_literal_credentials(kept, sealed.setdefault(where[1], {}))
     if isinstance(value, str):
         def lookup(match: re.Match) -> str:
             if match[1] not in os.environ:

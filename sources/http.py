@@ -10,13 +10,17 @@ which
 - retries 429/5xx and network errors with exponential backoff, honouring Retry-After,
 - reads bodies as a stream and stops past a size cap or a total time budget,
 - hands very large bodies (web archives) over as a bounded file object (`stream`), never held in memory,
+- swaps the source's credential references (`${TOKEN}`) for their values only on the wire, towards the origin
+  the sources file named them for, and conceals them again in everything it hands back (moisson.credentials),
 - answers with a `Response`, or raises a `FetchError` whose `error_class` says what went wrong.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import threading
+import weakref
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,11 +31,13 @@ from urllib.parse import urljoin, urlsplit
 
 import urllib3
 
+from moisson.credentials import NO_CREDENTIALS, Credentials, MissingCredential
 from sources.address_guard import RefusedAddress, Resolver, Target, check_url, system_resolver
 from sources.robots import MAX_ROBOTS_BYTES, RobotsRules
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRIED_ERRORS = frozenset({"Timeout", "ConnectionError", "ConnectionRefused"})  # a server restarting refuses a while
 CHUNK_BYTES = 64 * 1024
 
 
@@ -65,7 +71,11 @@ class FetchError(Exception):
 
     def __init__(self, error_class: str, url: str, message: str, status: int | None = None):
         super().__init__(f"{message} ({url})")
-        self.error_class, self.url, self.status = error_class, url, status
+        self.error_class, self.url, self.message, self.status = error_class, url, message, status
+
+    def scrubbed(self, credentials: Credentials) -> "FetchError":
+        """The same error with no credential in its URL or message: what callers store and print."""
+        return FetchError(self.error_class, credentials.scrub(self.url), credentials.scrub(self.message), self.status)
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,16 @@ class Response:
         return None
 
 
+@dataclass(frozen=True)
+class _Hop:
+    """One URL on the wire: the checked target (its URL holds the expanded credentials, sent and never shown), the
+    URL as shown (references kept) and the credential headers its origin receives."""
+
+    target: Target
+    shown: str
+    headers: dict[str, str] = field(repr=False)
+
+
 @dataclass
 class _HostGate:
     """Per-host spacing and concurrency: one instance per host, shared by every thread."""
@@ -103,8 +123,12 @@ class HttpClient:
     """Polite GETs; one per source harvest. Thread-safe."""
 
     def __init__(self, settings: HttpSettings, resolver: Resolver = system_resolver,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 credentials: Credentials = NO_CREDENTIALS):
         self.settings, self._resolver, self._sleep, self._clock = settings, resolver, sleep, clock
+        self._credentials = credentials
+        if not credentials.empty:
+            _LIVE_CREDENTIALS.add(credentials)
         self._gates: dict[str, _HostGate] = {}
         self._robots: dict[str, RobotsRules] = {}
         self._pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
@@ -117,7 +141,10 @@ class HttpClient:
             accept: Callable[[int], bool] = lambda status: 200 <= status < 300 or status == 304,
             respect_robots: bool = False) -> Response:
         """GET with retries and redirects; return the response if `accept(status)`, else raise FetchError."""
-        return self._follow(url, headers or {}, max_bytes or self.settings.max_bytes, accept, respect_robots, None)
+        try:
+            return self._follow(url, headers or {}, max_bytes or self.settings.max_bytes, accept, respect_robots, None)
+        except FetchError as exc:
+            raise exc.scrubbed(self._credentials) from None
 
     @contextmanager
     def stream(self, url: str, headers: dict[str, str] | None = None, *, max_bytes: int | None = None,
@@ -128,8 +155,11 @@ class HttpClient:
         from `read`, so a reader fed by this stream stops there; the connection is dropped on exit.
         """
         budget = max_seconds or self.settings.max_seconds_per_response
-        response = self._follow(url, headers or {}, max_bytes or self.settings.max_bytes,
-                                lambda status: 200 <= status < 300, respect_robots, budget)
+        try:
+            response = self._follow(url, headers or {}, max_bytes or self.settings.max_bytes,
+                                    lambda status: 200 <= status < 300, respect_robots, budget)
+        except FetchError as exc:
+            raise exc.scrubbed(self._credentials) from None
         body = io.BufferedReader(response.stream, buffer_size=CHUNK_BYTES * 4)
         try:
             yield body
@@ -138,13 +168,13 @@ class HttpClient:
 
     def _follow(self, url: str, headers: dict[str, str], limit: int, accept: Callable[[int], bool],
                 respect_robots: bool, stream_seconds: float | None) -> Response:
-        for _hop in range(self.settings.max_redirects + 1):
-            target = self._check(url)
+        for _ in range(self.settings.max_redirects + 1):
+            hop = self._prepare(url)
             if respect_robots:
-                self._check_robots(target)
-            response = self._with_retries(target, headers, limit, stream_seconds)
+                self._check_robots(hop)
+            response = self._with_retries(hop, {**headers, **hop.headers}, limit, stream_seconds)
             if response.status in REDIRECT_STATUSES and "location" in response.headers:
-                url = urljoin(url, response.headers["location"])
+                url = urljoin(url, response.headers["location"])  # credentials are re-decided for its origin
                 continue
             if accept(response.status):
                 return response
@@ -158,16 +188,22 @@ class HttpClient:
 
     # -- one URL ----------------------------------------------------------------------------
 
-    def _check(self, url: str) -> Target:
+    def _prepare(self, url: str) -> _Hop:
+        """The URL with its origin's credentials, checked by the address guard; `url` itself stays as shown."""
         try:
-            return check_url(url, self.settings.allow_private_addresses, self._resolver, self.settings.allowed_addresses)
+            wire, credential_headers = self._credentials.prepare(url)
+        except MissingCredential as exc:
+            raise FetchError("MissingCredential", url, str(exc)) from None
+        try:
+            target = check_url(wire, self.settings.allow_private_addresses, self._resolver, self.settings.allowed_addresses)
         except RefusedAddress as exc:
             raise FetchError("RefusedAddress", url, str(exc)) from None
+        return _Hop(target, url, credential_headers)
 
-    def _check_robots(self, target: Target) -> None:
-        rules = self._robots_for(target)
-        if not rules.allows(self.settings.robots_token, target.url):
-            raise FetchError("RobotsDisallowed", target.url, rules.reason or "robots.txt disallows this URL")
+    def _check_robots(self, hop: _Hop) -> None:
+        rules = self._robots_for(hop.target)
+        if not rules.allows(self.settings.robots_token, hop.target.url):
+            raise FetchError("RobotsDisallowed", hop.shown, rules.reason or "robots.txt disallows this URL")
 
     def _robots_for(self, target: Target) -> RobotsRules:
         origin = f"{target.scheme}://{target.host}:{target.port}"
@@ -183,20 +219,20 @@ class HttpClient:
                                                    rules.crawl_delay(self.settings.robots_token))
         return self._robots[origin]
 
-    def _with_retries(self, target: Target, headers: dict[str, str], limit: int,
+    def _with_retries(self, hop: _Hop, headers: dict[str, str], limit: int,
                       stream_seconds: float | None = None) -> Response:
         attempt = 0
         while True:
             try:
-                response = self._send(target, headers, limit, stream_seconds)
+                response = self._send(hop, headers, limit, stream_seconds)
             except FetchError as exc:
-                if exc.error_class not in ("Timeout", "ConnectionError") or attempt >= self.settings.max_retries:
+                if exc.error_class not in RETRIED_ERRORS or attempt >= self.settings.max_retries:
                     raise
                 self._sleep(self._backoff(attempt))
             else:
                 if response.status not in RETRY_STATUSES or attempt >= self.settings.max_retries:
                     return response
-                self._sleep(self._wait_before_retry(target.url, response, attempt))
+                self._sleep(self._wait_before_retry(hop.shown, response, attempt))
             attempt += 1
 
     def _backoff(self, attempt: int) -> float:
@@ -214,17 +250,18 @@ class HttpClient:
 
     # -- the wire ---------------------------------------------------------------------------
 
-    def _send(self, target: Target, headers: dict[str, str], limit: int, stream_seconds: float | None) -> Response:
-        gate = self._gate(target.host)
+    def _send(self, hop: _Hop, headers: dict[str, str], limit: int, stream_seconds: float | None) -> Response:
+        gate = self._gate(hop.target.host)
         with gate.slots:
             self._wait_turn(gate)
             try:
-                return self._exchange(target, headers, limit, stream_seconds)
+                return self._exchange(hop, headers, limit, stream_seconds)
             finally:
                 with gate.lock:
                     gate.next_at = self._clock() + max(gate.interval, self.settings.min_interval_seconds)
 
-    def _exchange(self, target: Target, headers: dict[str, str], limit: int, stream_seconds: float | None) -> Response:
+    def _exchange(self, hop: _Hop, headers: dict[str, str], limit: int, stream_seconds: float | None) -> Response:
+        target, shown = hop.target, hop.shown
         parts = urlsplit(target.url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         all_headers = {"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate",
@@ -232,23 +269,25 @@ class HttpClient:
         try:
             raw = self._pool(target).urlopen("GET", path, headers=all_headers, redirect=False, retries=False,
                                              preload_content=False, assert_same_host=False)
+        except urllib3.exceptions.NewConnectionError as exc:  # before TimeoutError: urllib3 makes it a subclass
+            raise _connection_failure(exc, target, shown) from None
         except urllib3.exceptions.TimeoutError as exc:
-            raise FetchError("Timeout", target.url, f"timed out: {exc}") from None
+            raise FetchError("Timeout", shown, f"timed out: {exc}") from None
         except urllib3.exceptions.HTTPError as exc:
-            raise FetchError("ConnectionError", target.url, f"{type(exc).__name__}: {exc}") from None
+            raise FetchError("ConnectionError", shown, f"{type(exc).__name__}: {exc}") from None
         self.requests_sent += 1
-        response_headers = {k.lower(): v for k, v in raw.headers.items()}
+        response_headers = {k.lower(): self._credentials.conceal(v) for k, v in raw.headers.items()}
         if stream_seconds is not None and 200 <= raw.status < 300:
-            _refuse_declared_oversize(raw, target.url, limit)
-            body = BodyStream(raw, target.url, limit, self._clock() + stream_seconds, self._clock)
-            return Response(target.url, raw.status, response_headers, b"", stream=body)
+            _refuse_declared_oversize(raw, shown, limit)
+            body = BodyStream(raw, shown, limit, self._clock() + stream_seconds, self._clock, self._credentials)
+            return Response(self._credentials.scrub(shown), raw.status, response_headers, b"", stream=body)
         if stream_seconds is not None:  # an error page or a redirect on the way to an archive: small, or refused
             limit = min(limit, self.settings.max_bytes)
         try:
-            body = self._read_capped(raw, target.url, limit)
+            body = self._read_capped(raw, shown, limit)
         finally:
             raw.release_conn()
-        return Response(target.url, raw.status, response_headers, body)
+        return Response(self._credentials.scrub(shown), raw.status, response_headers, self._credentials.conceal_body(body))
 
     def _read_capped(self, raw: urllib3.BaseHTTPResponse, url: str, limit: int) -> bytes:
         """Read the (decoded) body, stopping past `limit` bytes or the time budget: a bomb or a drip costs little."""
@@ -303,6 +342,13 @@ class HttpClient:
             self._sleep(wait)
 
 
+def _connection_failure(exc: urllib3.exceptions.NewConnectionError, target: Target, shown: str) -> FetchError:
+    """No connection made: refused (nothing listens, or a server restarting) is told apart from other network errors."""
+    cause = exc.__cause__ or exc
+    error_class = "ConnectionRefused" if isinstance(cause, ConnectionRefusedError) else "ConnectionError"
+    return FetchError(error_class, shown, f"cannot connect to {target.host}:{target.port}: {cause}")
+
+
 def _refuse_declared_oversize(raw: urllib3.BaseHTTPResponse, url: str, limit: int) -> None:
     declared = raw.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -320,15 +366,22 @@ class BodyStream(io.RawIOBase):
     """
 
     def __init__(self, raw: urllib3.BaseHTTPResponse, url: str, limit: int, deadline: float,
-                 clock: Callable[[], float]):
+                 clock: Callable[[], float], credentials: Credentials = NO_CREDENTIALS):
         super().__init__()
         self._raw, self.url, self._limit, self._deadline, self._clock = raw, url, limit, deadline, clock
+        self._credentials = credentials
         self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
+        try:
+            return self._readinto(buffer)
+        except FetchError as exc:
+            raise exc.scrubbed(self._credentials) from None
+
+    def _readinto(self, buffer) -> int:
         if self._clock() > self._deadline:
             raise FetchError("Timeout", self.url, "body not received within its time budget")
         try:
@@ -348,6 +401,24 @@ class BodyStream(io.RawIOBase):
             self._raw.close()  # never hand a half-read connection back to the pool
             self._raw.release_conn()
         super().close()
+
+
+class _ConcealedInLogs(logging.Filter):
+    """urllib3 logs each request line at DEBUG, query string included: the credentials of the clients alive are
+    concealed in it, so turning debug logging on at 2 a.m. prints no token. Costs nothing below DEBUG (a logger's
+    filters run only for records it emits)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _LIVE_CREDENTIALS:
+            message = record.getMessage()
+            for credentials in list(_LIVE_CREDENTIALS):
+                message = credentials.conceal(message)
+            record.msg, record.args = message, ()
+        return True
+
+
+_LIVE_CREDENTIALS: "weakref.WeakSet[Credentials]" = weakref.WeakSet()
+logging.getLogger("urllib3.connectionpool").addFilter(_ConcealedInLogs())
 
 
 def retry_after_seconds(value: str | None) -> float | None:

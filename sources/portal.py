@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import pyarrow.parquet as pq
 
 from moisson.atomic_files import write_parquet, write_text
-from moisson.config import MoissonConfig, PortalSource
+from moisson.config import MoissonConfig, PortalSource, WarcSource, is_url
+from moisson.credentials import Credentials
 from moisson.layout import DataLayout
 from moisson.licence import portal_licence
 from sources import ckan, dcat, oai_pmh, udata
@@ -40,7 +41,8 @@ class CatalogueHarvest:
     state: HarvestState = field(default_factory=HarvestState)
 
 
-def http_client(config: MoissonConfig, source: PortalSource) -> HttpClient:
+def http_client(config: MoissonConfig, source: PortalSource | WarcSource) -> HttpClient:
+    """The source's HTTP client: the `http:` section's manners, the source's address exceptions and credentials."""
     http = config.http
     return HttpClient(HttpSettings(
         user_agent=http.full_user_agent, connect_timeout=http.timeout_seconds, read_timeout=http.timeout_seconds,
@@ -50,7 +52,14 @@ def http_client(config: MoissonConfig, source: PortalSource) -> HttpClient:
         max_bytes=http.max_response_mb << 20, max_seconds_per_response=http.max_response_seconds,
         allow_private_addresses=source.allow_private_addresses,
         allowed_addresses=frozenset(str(a) for a in getattr(source, "allowed_addresses", ())),
-    ))
+    ), credentials=source_credentials(source))
+
+
+def source_credentials(source: PortalSource | WarcSource) -> Credentials:
+    """What the source may send and where: the references in its URL-valued fields (to each URL's origin), its
+    `headers:` (to all of them) and the credentials sealed when the file was read."""
+    urls = [entry for entry in source.paths if is_url(entry)] + [getattr(source, "base_url", None) or ""]
+    return Credentials([url for url in urls if url], source.headers, source.sealed_credentials)
 
 
 def harvest_catalogue(config: MoissonConfig, source: PortalSource, layout: DataLayout,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import time
+from socket import socket
 
 import pytest
 
@@ -115,6 +116,19 @@ def test_timeout_is_a_failure_after_retries():
             http.get(server.handler("/slow", slow))
         assert caught.value.error_class == "Timeout"
         assert len(server.requests_to("/slow")) == 2
+
+
+def test_connection_refused_is_its_own_error_class_and_is_retried():
+    with socket() as probe:  # a port nothing listens on: bound, then closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    waits: list[float] = []
+    http = HttpClient(HttpSettings(min_interval_seconds=0.0, backoff_seconds=0.01, max_retries=2,
+                                   allowed_addresses=frozenset({"127.0.0.1"})), sleep=waits.append)
+    with pytest.raises(FetchError) as caught:
+        http.get(f"http://127.0.0.1:{port}/oai")
+    assert caught.value.error_class == "ConnectionRefused" and "refused" in str(caught.value).lower()
+    assert waits == [0.01, 0.02]  # retried like a connection error: a server restarting refuses for a while
 
 
 def test_body_over_the_cap_is_refused_while_streaming():
