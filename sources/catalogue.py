@@ -72,9 +72,20 @@ class Dataset:
         return cls(**{**row, "resources": resources, "identifiers": tuple(row.get("identifiers") or ())})
 
 
-def record_key(dataset_id: str, resource_id: str) -> str:
-    """The key a document from this resource carries, and the `resources` table's join key."""
-    return f"{dataset_id}/{resource_id}"
+def record_key(dataset_id: str, resource_id: str, member: str | None = None) -> str:
+    """The key a document from this resource (and archive member) carries; without a member, the `resources` table's
+    join key, which a member's key extends with `!member`.
+
+    Unambiguous, so one document has one lineage: `dataset/resource` as before when the dataset id holds no `/`
+    and neither id holds `!` (CKAN and udata ids, OAI identifiers: the ids already published stay the same);
+    otherwise `/` then each id length-prefixed (`/3:a/b1:c` for dataset `a/b`, resource `c`), which no key of
+    the first form can equal, since those never start with `/`.
+    """
+    if dataset_id and "/" not in dataset_id and "!" not in dataset_id + resource_id:
+        key = f"{dataset_id}/{resource_id}"
+    else:
+        key = f"/{len(dataset_id)}:{dataset_id}{len(resource_id)}:{resource_id}"
+    return f"{key}!{member}" if member else key
 
 
 def datasets_table(source: str, datasets: Iterable[Dataset], harvested_at: dict[str, str]) -> pa.Table:

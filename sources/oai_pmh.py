@@ -9,14 +9,16 @@ Why these rules (from the protocol and from real servers):
 - the same identifier may come back on a later page: the later copy wins (upsert);
 - a header without an identifier is a bad record: reported, and the page goes on;
 - XML is parsed without DTDs or entity expansion (defusedxml): a hostile server cannot make us
-  expand a billion laughs or read local files.
+  expand a billion laughs or read local files;
+- a document's id must not depend on the address the repository is served at: a link on the
+  endpoint's own origin is identified by its path, not by a URL that holds the host and port.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element
 
 from defusedxml import DefusedXmlException
@@ -149,17 +151,37 @@ def to_dataset(portal: str, record: Element, licence_of: LicenceOf) -> Dataset:
         license_verdict=licence.verdict,
         identifiers=tuple(identifiers),
         deleted=header.get("status") == "deleted",
-        resources=tuple(_resources(identifiers, values("relation"))),
+        resources=tuple(_resources(portal, identifiers, values("relation"))),
     )
 
 
-def _resources(identifiers: list[str], relations: list[str]) -> Iterator[Resource]:
+def _resources(endpoint: str, identifiers: list[str], relations: list[str]) -> Iterator[Resource]:
     """Links to full text: http(s) identifiers, and relations that name a document file."""
     files = [r for r in relations if any(r.lower().split("?")[0].endswith(ext) for ext in EXTENSIONS)]
     for url in dict.fromkeys(identifiers + files):
         if url.startswith(("http://", "https://")):
-            yield Resource(resource_id=hashlib.sha256(url.encode()).hexdigest()[:16], url=url,
-                           format=normalise_format(url))
+            yield Resource(resource_id=link_id(endpoint, url), url=url, format=normalise_format(url))
+
+
+def link_id(endpoint: str, url: str) -> str:
+    """A link's resource id, the same wherever the repository is served.
+
+    A link on the endpoint's own origin (scheme, host, port) is identified by its path and query: the same
+    repository moved to another port or host name (a second `make demo`, a new domain) keeps its documents'
+    ids. A link elsewhere (a DOI resolver, a publisher) by its whole URL, as before.
+    """
+    target = urlsplit(url)
+    identity = urlunsplit(("", "", target.path or "/", target.query, "")) if _origin(target) == _origin(
+        urlsplit(endpoint)) else url
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+def _origin(parts) -> tuple[str, str | None, int | None] | None:
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:  # a port that is not a number: no origin to share
+        return None
+    return parts.scheme.lower(), parts.hostname, port
 
 
 def _first(values: list[str]) -> str | None:

@@ -146,7 +146,7 @@ def _record(source, dataset: Dataset, resource: Resource, member: str | None, pa
             yield ReadFailure(source.name, locator, "fetch", "MalformedXml", str(exc)[:400])
             return
     stats.records += 1
-    key = record_key(dataset.dataset_id, resource.resource_id) + (f"!{member}" if member else "")
+    key = record_key(dataset.dataset_id, resource.resource_id, member)
     yield RawRecord(
         source=source.name, source_kind=source.kind, record_key=key, locator=locator,
         content_type=kind, payload=payload, retrieved_at=_when(remembered.fetched_at),

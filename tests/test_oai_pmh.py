@@ -104,3 +104,59 @@ def test_oai_error_codes_raise_oai_error():
     with pytest.raises(OaiError) as caught:
         parse_response(body)
     assert caught.value.code == "badVerb"
+
+
+def demo_portal_server():
+    """The demo portal (demo/portal/serve.py) on a free port: its catalogue's links carry the server's own address."""
+    import importlib.util
+    import threading
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("demo_portal", Path(__file__).resolve().parents[1] / "demo/portal/serve.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    server = module.make_server("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def document_ids(tmp_path, name: str, kind: str, path: str) -> dict[str, str]:
+    """Harvest one demo portal source from a fresh server on a free port; record_key -> document id."""
+    from harvest_helpers import fetch
+
+    server = demo_portal_server()
+    try:
+        base = server.portal.base
+        source = {"name": name, "kind": kind, "url": base + path, "allow_private_addresses": True}
+        config = config_for(source)
+        layout = DataLayout.at(tmp_path / f"data-{base.rsplit(':', 1)[1]}")
+        result = harvest(config, name, layout)
+        records, failures, _ = fetch(config, name, layout, result.datasets)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.complete and not failures and records
+    assert all(r.url.startswith(base) for r in records)
+    return {r.record_key: r.id for r in records}
+
+
+@pytest.mark.parametrize("name,kind,path", [("archive", "oai-pmh", "/oai"), ("portal", "ckan", "")])
+def test_document_ids_do_not_depend_on_the_address_the_portal_is_served_at(tmp_path, name, kind, path):
+    """A second `make demo` on another free port re-identified the OAI-PMH documents (their resource ids hashed
+    URLs holding the port) while CKAN's kept theirs."""
+    first = document_ids(tmp_path, name, kind, path)
+    second = document_ids(tmp_path, name, kind, path)
+    assert first == second and len(first) >= 3
+
+
+def test_links_elsewhere_keep_the_ids_they_had():
+    import hashlib
+
+    from sources.oai_pmh import link_id
+
+    doi = "https://doi.org/10.5281/zenodo.8333281"
+    assert link_id("https://zenodo.org/oai2d", doi) == hashlib.sha256(doi.encode()).hexdigest()[:16]
+    assert link_id("http://127.0.0.1:8001/oai", "http://127.0.0.1:8001/files/a.html?v=2") == link_id(
+        "http://127.0.0.1:9002/oai", "http://127.0.0.1:9002/files/a.html?v=2")
+    assert link_id("http://127.0.0.1:8001/oai", "http://127.0.0.1:8001/a") != link_id(
+        "http://127.0.0.1:8001/oai", "http://127.0.0.1:8002/a")
