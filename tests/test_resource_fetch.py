@@ -122,3 +122,19 @@ def test_record_keys_are_unambiguous_and_published_ones_unchanged():
         if member:
             prefixes = [key[:i + 1] for i, char in enumerate(key) if char == "!"]
             assert [joins[p] for p in prefixes if p in joins] == [(dataset, resource)]
+
+
+def test_a_tar_bz2_bomb_of_refused_members_is_one_failure_row_with_its_cause(tmp_path):
+    """9 KB expanding to 3 GiB of refused members: tarfile decompressed all of it to skip them (8 s of CPU here)."""
+    from hostile_archives import tar_bz2_bomb
+
+    layout = DataLayout.at(tmp_path)
+    with PortalServer() as server:
+        url = server.file("/bomb.tar.bz2", tar_bz2_bomb(1024), content_type="application/x-tar")
+        config = config_for({**source(server), "allow_private_addresses": True})
+        records, failures, stats = fetch(config, "portal", layout, [dataset(Resource("r-bomb", url, format="tar"))])
+    assert records == []
+    assert [(f.record.split("resource=")[1], f.error_class) for f in failures] == [
+        ("r-bomb&member=../escape.txt", "ArchiveRefused"), ("r-bomb", "ArchiveRefused")]
+    assert "decompression bomb" in failures[1].message and "counting every member" in failures[1].message
+    assert stats.failures == 2
