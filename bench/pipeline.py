@@ -96,6 +96,9 @@ class Measured:
     returncode: int
     output_tail: str
     cpu_s: float = 0.0  # user + system seconds of the whole process tree
+    # every 0.1 s: (seconds since start, bytes of the log so far, tree RSS bytes, tree CPU seconds so far), so a
+    # report can say what each phase the log announces cost (bench/faults_report.py: each source of the run)
+    samples: list[tuple[float, int, int, float]] = field(default_factory=list)
 
 
 def _proc_table() -> dict[int, tuple[int, float]]:
@@ -134,7 +137,7 @@ def tree_sample(root: int) -> tuple[int, dict[int, float]]:
 def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None) -> Measured:
     """Run cmd to completion; wall time, peak process-tree RSS (sampled every 0.1 s) and the tree's CPU
     seconds (each process's last sampled user + system time: a process living under 0.1 s may be missed)."""
-    peak, cpu = 0, {}
+    peak, cpu, samples = 0, {}, []
     with log.open("wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -146,6 +149,7 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = N
                 rss, seconds = tree_sample(proc.pid)
                 peak = max(peak, rss)
                 cpu.update(seconds)
+                samples.append((time.perf_counter() - start, os.fstat(out.fileno()).st_size, rss, sum(cpu.values())))
                 stop.wait(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -155,7 +159,7 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = N
         stop.set()
         sampler.join()
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-    return Measured(wall, peak / 2**20, returncode, tail, sum(cpu.values()))
+    return Measured(wall, peak / 2**20, returncode, tail, sum(cpu.values()), samples)
 
 
 # ---------------------------------------------------------------- input

@@ -2,7 +2,8 @@
 
 One real run of the whole pipeline (catalogue, fetch, extraction, curation, publication, warehouse)
 over a portal that misbehaves on nearly every resource and archives that are broken in every way
-listed in tests/faults/hostile.py.
+listed in tests/faults/hostile.py, with the faults of issue 13's holes whose fix has landed (LANDED);
+bench/faults_report.py runs them all and says what each cost.
 """
 
 from __future__ import annotations
@@ -12,15 +13,21 @@ from contextlib import ExitStack
 import pytest
 
 from e2e import run_moisson, warehouse
-from faults.hostile import build
+from faults.hostile import HOLES, build, judge
+
+# issue 13's holes whose fix has landed: their faults join the run asserted here (add a hole when its fix lands)
+LANDED = frozenset(HOLES) - {"extraction-budget"}
+ORIGINAL_SOURCES = ("hostile-portal", "healthy-archive", "broken-archives")
 
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
-    with ExitStack() as stack:
-        scenario = build(root, stack)
-        result = run_moisson(scenario.sources_file, root / "data", timeout=240)
+    with ExitStack() as stack, pytest.MonkeyPatch.context() as environment:
+        scenario = build(root, stack, LANDED)
+        for name, value in scenario.env.items():  # the token a source URL names
+            environment.setenv(name, value)
+        result = run_moisson(scenario.sources_file, root / "data", timeout=1200)
         yield scenario, root / "data", result
 
 
@@ -50,6 +57,14 @@ def test_mislabelled_charsets_are_read_as_the_bytes_say(hostile_run):
     assert "council" in texts["invalid-utf8.html"]  # one bad byte sequence costs those bytes, not the page
 
 
+def test_every_fault_is_survived_as_the_report_judges_it(hostile_run):
+    """The verdict bench/faults_report.py prints per fault: documents present, failure row of the expected class
+    naming its record, no request to a JSON-LD context, the source URL's token in no file and no output."""
+    scenario, data, result = hostile_run
+    verdicts = judge(scenario, data, result.stdout + result.stderr)
+    assert [f"{v.fault.name}: {v.observed}" for v in verdicts if not v.survived] == []
+
+
 def test_every_failing_fault_is_a_failure_row_naming_its_record_and_cause(hostile_run):
     scenario, data, _ = hostile_run
     with warehouse(data) as con:
@@ -69,18 +84,21 @@ def test_failures_are_clear_lines_in_the_run_log(hostile_run):
 
 
 def test_a_source_failing_too_often_fails_its_check_and_the_others_go_on(hostile_run):
-    """policy.failures.max_rate is 0.4: the portal (14 failures for 9 records) fails its check, the broken archives
-    (4 failures for 8 records) and the healthy archive pass; every source's good documents are published."""
+    """policy.failures.max_rate is 0.4: the portal, failing on most of its resources, fails its check; the broken
+    archives (a few bad files among good records) and the healthy archive pass; every source's good documents are
+    published. The sources of issue 13's holes are left out: one record in two fails in most of them, by design."""
     _, _, result = hostile_run
     verdicts = {}
     for block in result.stdout.split("==> curating source ")[1:]:
         name = block.split()[0]
         verdicts[name] = [line.split()[-1] for line in block.splitlines() if "check harvest_failure_rate" in line]
-    assert verdicts == {"hostile-portal": ["FAILED"], "healthy-archive": ["passed"], "broken-archives": ["passed"]}
+    original = {name: verdict for name, verdict in verdicts.items() if name in ORIGINAL_SOURCES}
+    assert original == {"hostile-portal": ["FAILED"], "healthy-archive": ["passed"], "broken-archives": ["passed"]}
 
 
 def test_no_traffic_reached_the_forbidden_loopback_address(hostile_run):
     scenario, _, _ = hostile_run
-    portal, fenced, escape = scenario.servers
+    portal, fenced, escape, contexts = scenario.servers
     assert escape.log == [] and fenced.hits("/files/robots-forbid-all.html") == 0
+    assert contexts.log == []  # no JSON-LD context was fetched by any RDF parse
     assert portal.hits("/chain/6") == 0  # the chain was cut at the redirect bound (5)
