@@ -39,11 +39,12 @@ run: setup
 test: setup
 	$(VENV)/bin/pytest
 
+# the Dagster UI (`dg dev`: webserver and daemon) on what `make demo` ran: its sources file, with the demo portal
+# running as for `make demo` (127.0.0.1, MOISSON_DEMO_PORTAL), and its data directory; Ctrl-C stops the UI, the runs
+# it started, then the portal. Your own sources: make ui SOURCES=my-sources.yaml DATA_DIR=my-data
+UI_SOURCES = $(if $(filter command% environment%,$(origin SOURCES)),$(SOURCES),$(DEMO_SOURCES))
 ui: setup
-	@mkdir -p $(DATA_DIR)/dagster && cp -n dagster.yaml $(DATA_DIR)/dagster/dagster.yaml || true
-	@echo "Dagster UI on http://$(HOST):$(PORT) (Ctrl-C stops webserver and daemon)"
-	DAGSTER_HOME=$(abspath $(DATA_DIR))/dagster MOISSON_SOURCES=$(abspath $(SOURCES)) MOISSON_DATA_DIR=$(abspath $(DATA_DIR)) \
-		$(VENV)/bin/dagster dev -h $(HOST) -p $(PORT) -m pipelines.definitions
+	$(VENV)/bin/python demo/run_demo.py --ui --sources $(UI_SOURCES) --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
 
 bench: setup
 	$(VENV)/bin/python bench/pipeline.py $(BENCH_ARGS)

@@ -32,14 +32,22 @@ def refuses_connections(base: str) -> bool:
         return probe.connect_ex((host, int(port))) != 0
 
 
-def run_demo_script(demo: Path, data: Path, moisson: Path = MOISSON) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(demo / "run_demo.py"), "--data-dir", str(data), "--moisson", str(moisson)],
-                          capture_output=True, text=True, timeout=600)
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_demo_script(demo: Path, data: Path, moisson: Path = MOISSON, portal_port: int = 0) -> subprocess.CompletedProcess:
+    """demo/run_demo.py as `make demo` runs it, its portal on `portal_port` (0: any free one, never a fixed one:
+    tests run side by side)."""
+    return subprocess.run([sys.executable, str(demo / "run_demo.py"), "--data-dir", str(data), "--moisson", str(moisson),
+                           "--portal-port", str(portal_port)], capture_output=True, text=True, timeout=600)
 
 
 def test_make_demo_harvests_the_demo_portal_with_licence_and_lineage(demo_copy, tmp_path):
-    data = tmp_path / "data"
-    result = run_demo_script(demo_copy, data)
+    data, portal_port = tmp_path / "data", free_port()
+    result = run_demo_script(demo_copy, data, portal_port=portal_port)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for shown in ("corpus:", "warehouse:", "three queries", "demo portal stopped", "FROM document_lineage"):
         assert shown in result.stdout
@@ -78,7 +86,7 @@ def test_make_demo_harvests_the_demo_portal_with_licence_and_lineage(demo_copy, 
     assert datasets["valbrune-0006"] == "allow/deleted" and datasets["oai:valbrune-archive:105"] == "reject/deleted"
     assert pages == {"valbrune-ckan": "2026-01-10T09:00:00.000000", "valbrune-archive": "2026-01-16T08:00:00Z"}
 
-    again = run_demo_script(demo_copy, data)  # the portal comes back on the same port: nothing new, nothing refetched
+    again = run_demo_script(demo_copy, data, portal_port=portal_port)  # the same port: nothing new, nothing refetched
     assert again.returncode == 0 and base in again.stdout, again.stdout[-3000:] + again.stderr[-3000:]
     assert "added=0" in again.stdout and "rejected_added=0" in again.stdout
     assert "skipped_unchanged_not_fetched=5" in again.stdout and "skipped_unchanged_not_fetched=3" in again.stdout
@@ -95,7 +103,7 @@ def test_the_portal_is_stopped_when_the_run_fails(demo_copy, tmp_path):
     assert result.returncode == 1 and "portal seen at" in result.stdout, result.stdout + result.stderr
     assert refuses_connections(re.search(r"portal seen at (\S+)", result.stdout)[1])
     with pytest.raises(RuntimeError, match="boom"):
-        with run_demo.demo_portal() as base:
+        with run_demo.demo_portal(port=0) as base:
             assert b"Disallow: /private/" in urllib.request.urlopen(base + "/robots.txt").read()
             raise RuntimeError("boom")
     assert refuses_connections(base)
@@ -103,7 +111,7 @@ def test_the_portal_is_stopped_when_the_run_fails(demo_copy, tmp_path):
 
 def test_the_demo_portal_pages_oai_pmh_with_a_resumption_token_and_pages_ckan(demo_copy):
     run_demo = load_run_demo(demo_copy)
-    with run_demo.demo_portal() as base:
+    with run_demo.demo_portal(port=0) as base:
         first = urllib.request.urlopen(base + "/oai?verb=ListRecords&metadataPrefix=oai_dc").read().decode()
         second = urllib.request.urlopen(base + "/oai?verb=ListRecords&resumptionToken=valbrune-page-2").read().decode()
         stale = urllib.request.urlopen(base + "/oai?verb=ListRecords&resumptionToken=nope").read().decode()
@@ -113,3 +121,15 @@ def test_the_demo_portal_pages_oai_pmh_with_a_resumption_token_and_pages_ckan(de
     assert 'code="badResumptionToken"' in stale
     assert page["result"]["count"] == 6 and [d["id"] for d in page["result"]["results"]] == ["valbrune-0005", "valbrune-0006"]
     assert "{{BASE}}" not in json.dumps(page)
+
+
+def test_the_portal_takes_any_free_port_when_its_own_is_taken(demo_copy):
+    run_demo = load_run_demo(demo_copy)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with run_demo.demo_portal(port=port) as base:
+            assert not base.endswith(f":{port}")
+            assert b"Disallow: /private/" in urllib.request.urlopen(base + "/robots.txt").read()
+    assert refuses_connections(base)
