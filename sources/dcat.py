@@ -14,7 +14,6 @@ the catalogue; contradictory values give no licence (fail-closed).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
@@ -76,9 +75,8 @@ def rdf_format(content_type: str, url: str) -> str:
 def next_page_despite_contexts(body: bytes, url: str) -> str | None:
     """The next page's URL read from a JSON-LD page with its context references dropped, if it still says it."""
     try:
-        text = json.dumps(without_remote_contexts(load_json(body)))
-        return next_page(parse_sealed(text, "json-ld", url))
-    except (ValueError, RecursionError):
+        return next_page(parse_sealed(without_remote_contexts(load_json(body)), "json-ld", url))
+    except ValueError:
         return None
 
 

@@ -13,11 +13,15 @@ local files. rdflib has no loader option to refuse them, so two locks:
    refuses, on the parsing thread only, any network call, process start or file open other than
    the interpreter reading its own library modules. A way to fetch we did not think of fails too.
 
-RDF/XML is checked with defusedxml first (no DTD, so no entity can name a file or a URL).
+RDF/XML is checked with defusedxml first (no DTD, so no entity can name a file or a URL), streamed,
+with a bound on nesting. And a page is bounded in triples: rdflib keeps a graph in memory at about
+1.3 KB per triple, so 400 KB of Turtle list (`( 1 1 1 ...)`) cost 540 MB; past MAX_TRIPLES the page
+is refused, naming the bound, before the machine runs out of memory.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import site
@@ -28,11 +32,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError, fromstring
+from defusedxml.ElementTree import ParseError, iterparse
 from rdflib import Graph
+from rdflib.parser import PythonInputSource
+from rdflib.plugins.stores.memory import Memory
 
 CONTEXT, IMPORT = "@context", "@import"
 SHOWN_REFERENCES = 3  # context references named in an error message
+MAX_TRIPLES = 200_000  # per page: about 300 MB of rdflib graph; a paged DCAT catalogue holds a few thousand
+MAX_XML_DEPTH = 100  # DCAT in RDF/XML nests about ten elements deep; rdflib's cost grows with each level
 REACHING_OUT = frozenset({
     "open", "urllib.Request", "socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.sendto",
     "http.client.connect", "ftplib.connect", "subprocess.Popen", "os.system", "os.exec", "os.spawn", "os.posix_spawn",
@@ -51,6 +59,10 @@ class RemoteContext(ValueError):
         self.references = references
 
 
+class TooManyTriples(ValueError):
+    """A page holds more triples than MAX_TRIPLES."""
+
+
 class ReachedOut(PermissionError):
     """A parse tried to open a URL or a file (a PermissionError, so an import's .pyc cache write just skips)."""
 
@@ -64,17 +76,24 @@ def parse_graph(body: bytes, fmt: str, url: str) -> Graph:
         references = remote_contexts(document)
         if references:
             raise RemoteContext(references)
+        return parse_sealed(document, fmt, url)  # the JSON loaded once: a 20 MB page costs one copy, not two
     return parse_sealed(body, fmt, url)
 
 
-def parse_sealed(body: bytes | str, fmt: str, url: str) -> Graph:
-    """rdflib's parse with every way out refused; any error of the parser as ValueError."""
-    graph = Graph()
+def parse_sealed(page: bytes | str | object, fmt: str, url: str) -> Graph:
+    """rdflib's parse with every way out refused; any error of the parser as ValueError.
+
+    `page` is the page's bytes or text, or for JSON-LD the document already loaded.
+    """
+    graph = Graph(store=_BoundedMemory(MAX_TRIPLES))
+    source = {"data": page} if isinstance(page, (bytes, str)) else {"source": PythonInputSource(page, url)}
     try:
         with sealed():
-            graph.parse(data=body, format=fmt, publicID=url)
+            graph.parse(**source, format=fmt, publicID=url)
     except ReachedOut as exc:
         raise ValueError(f"the {fmt} parser tried to reach out ({exc}): refused") from None
+    except TooManyTriples as exc:
+        raise ValueError(str(exc)) from None
     except Exception as exc:  # rdflib raises many unrelated classes (RecursionError too) for bad input
         raise ValueError(f"not valid {fmt}: {type(exc).__name__}: {str(exc)[:300]}") from None
     return graph
@@ -126,9 +145,35 @@ def _objects(document: object) -> Iterator[dict]:
             stack.extend(node)
 
 
+class _BoundedMemory(Memory):
+    """rdflib's in-memory store, refusing the triple past a bound (every add counts, repeats too: each costs time)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._left = limit
+        self._limit = limit
+
+    def add(self, triple, context, quoted: bool = False) -> None:
+        self._left -= 1
+        if self._left < 0:
+            raise TooManyTriples(f"the page holds more than {self._limit} triples: refused (a catalogue is read "
+                                 "page by page; ask the portal for smaller pages)")
+        super().add(triple, context, quoted)
+
+
 def _check_xml(body: bytes) -> None:
+    """Well-formed, no DTD, at most MAX_XML_DEPTH deep; streamed, each element dropped once read."""
+    open_elements = []
     try:
-        fromstring(body, forbid_dtd=True)
+        for event, element in iterparse(io.BytesIO(body), events=("start", "end"), forbid_dtd=True):
+            if event == "start":
+                open_elements.append(element)
+                if len(open_elements) > MAX_XML_DEPTH:
+                    raise ValueError(f"RDF/XML nested deeper than {MAX_XML_DEPTH} elements: refused")
+                continue
+            open_elements.pop()
+            if open_elements:
+                open_elements[-1].clear()  # only the check is wanted, not the tree
     except (ParseError, DefusedXmlException) as exc:
         raise ValueError(f"RDF/XML refused: {exc}") from None
 

@@ -12,6 +12,8 @@ Servers are real (127.0.0.1, free ports) and count every request; files are writ
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import tracemalloc
 from pathlib import Path
@@ -22,6 +24,7 @@ from faults.fault_server import FaultServer, answer, slow
 from harvest_helpers import config_for, harvest
 from moisson.layout import DataLayout
 from sources.address_guard import RefusedAddress, check_url, is_public, non_public_reason
+from sources import offline_rdf
 from sources.files import read_files
 from sources.offline_rdf import ReachedOut, parse_sealed, remote_contexts, sealed
 from sources.records import RawRecord, ReadFailure, ReadStats
@@ -135,6 +138,21 @@ def test_the_seal_holds_on_the_parsing_thread_only(tmp_path):
     assert other == ["x"] and (tmp_path / "f.txt").read_text() == "x"
 
 
+def test_a_fresh_process_imports_the_parsers_it_needs_under_the_seal():
+    """rdflib imports each parser on first use, inside the sealed parse: reading its own modules must stay allowed."""
+    script = (
+        "from sources.offline_rdf import parse_graph\n"
+        "ttl = b'@prefix d: <http://purl.org/dc/terms/> . <http://a> d:title \"t\" .'\n"
+        "xml = (b'<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns:d=\"http://purl.org/dc/terms/\">'\n"
+        "       b'<rdf:Description rdf:about=\"http://a\"><d:title>t</d:title></rdf:Description></rdf:RDF>')\n"
+        "jsonld = b'{\"@id\": \"http://a\", \"http://purl.org/dc/terms/title\": \"t\"}'\n"
+        "print([len(parse_graph(body, fmt, 'http://c/')) for body, fmt in ((ttl, 'turtle'), (xml, 'xml'), (jsonld, 'json-ld'))])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[1, 1, 1]"
+
+
 # -- nesting deeper than the JSON reader allows -------------------------------------------------
 
 
@@ -221,6 +239,21 @@ def test_dcat_byte_size_no_integer_holds_is_left_out(tmp_path):
     with FaultServer() as server:
         result = run(tmp_path, "dcat", server.route("/catalog.ttl", answer(turtle, content_type="text/turtle")))
     assert result.complete and [r.size for r in result.datasets[0].resources] == [None]
+
+
+def test_dcat_page_of_too_many_triples_or_too_deep_xml_is_refused_before_memory_runs_out(tmp_path, monkeypatch):
+    """rdflib holds about 1.3 KB per triple: 400 KB of Turtle list took 540 MB before the bound."""
+    monkeypatch.setattr(offline_rdf, "MAX_TRIPLES", 1_000)  # the mechanism, at a size a test affords
+    many = "@prefix : <http://x/> . :a :p (" + " 1" * 2_000 + " ) ."
+    deep = ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:x="http://x/">'
+            + "<rdf:Description><x:p>" * 2_000 + "</x:p></rdf:Description>" * 2_000 + "</rdf:RDF>")
+    with FaultServer() as server:
+        server.route("/many.ttl", answer(many, content_type="text/turtle"))
+        server.route("/deep.rdf", answer(deep, content_type="application/rdf+xml"))
+        results = [run(tmp_path / name, "dcat", f"{server.base}/{name}") for name in ("many.ttl", "deep.rdf")]
+    assert [[f.error_class for f in r.failures] for r in results] == [["MalformedResponse"], ["MalformedResponse"]]
+    assert "more than 1000 triples" in results[0].failures[0].message
+    assert "nested deeper than 100 elements" in results[1].failures[0].message
 
 
 # -- JSONL: a line far over the limit, a cut line ------------------------------------------------
