@@ -24,6 +24,8 @@ from moisson.layout import DataLayout
 from moisson.parquet_files import parts, read_frame
 from moisson.publication import CORPUS_SCHEMA, REJECTED_SCHEMA, append_to_tree, corpus_texts, remove_repeated_ids
 from moisson.publication_lock import PublicationBusy, publication_lock, wait_seconds_from_env
+from moisson.quarantine import CorruptFile
+from sources.harvest_state import HarvestStateFile
 from warehouse.load import Publication, load_publication
 
 PUBLICATION = dict(group_name="publication", owners=["team:data-engineering"])
@@ -111,6 +113,16 @@ def _repair(context: dg.AssetExecutionContext, tree, layout: DataLayout) -> int:
     return sum(removed.values())
 
 
+def _harvest_lost_catalogues_again(layout: DataLayout, sources: list[str], unreadable: list[CorruptFile]) -> None:
+    """A catalogue stage file moved to quarantine is rebuilt by the source's next harvest, which must then read
+    the whole catalogue, not only what changed since the watermark."""
+    moved = {problem.path for problem in unreadable}
+    for source in sources:
+        if moved & {layout.stage_file("datasets", source), layout.stage_file("resources", source)}:
+            HarvestStateFile(layout.harvest_state_file(source), layout.tmp_dir, layout.root).restart(
+                "the catalogue stage file was unreadable and moved to quarantine: the next harvest reads the whole catalogue")
+
+
 @dg.asset(deps=[corpus], kinds={"duckdb"}, **PUBLICATION)
 def warehouse(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
     """warehouse.duckdb: every document seen (kept or rejected, with reason), sources, runs, failures, and views."""
@@ -131,6 +143,7 @@ def warehouse(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg
         # everything readable is loaded and committed; the run still fails, once, so that nobody misses it
         for problem in loaded.unreadable:
             context.log.error(str(problem))
+        _harvest_lost_catalogues_again(layout, config.source_names, loaded.unreadable)
         raise dg.Failure(
             description="the warehouse is loaded, except from these unreadable files (moved to quarantine): "
                         + " | ".join(str(problem) for problem in loaded.unreadable),

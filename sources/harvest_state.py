@@ -90,6 +90,11 @@ class HarvestStateFile:
         harvest, state = self.path.parent, self.path.parent.parent
         return state.parent if (harvest.name, state.name) == ("harvest", "state") else harvest
 
+    def restart(self, why: str) -> None:
+        """Forget the watermark and any harvest in progress, so the next harvest reads the whole catalogue (the
+        source's catalogue stage file was lost: what the watermark says was harvested is no longer there)."""
+        self.save(HarvestState(last_error=why))
+
     def save(self, state: HarvestState) -> None:
         write_text(json.dumps(asdict(state), indent=2, sort_keys=True), self.path, self.tmp_dir)
 
