@@ -29,6 +29,7 @@ from resiliparse.parse.html import HTMLParserException
 from trafilatura.utils import decode_file, load_html
 from trafilatura.xml import xmltotxt
 
+from moisson import markup_limits
 from moisson.licence import Evidence, evidence_from_html
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -57,6 +58,10 @@ class ExtractionError(ValueError):
     """The payload holds no usable text; the document is rejected with reason 'extraction'."""
 
 
+class TooComplex(ExtractionError):
+    """The page's markup is beyond what a parse may cost (moisson/markup_limits.py): refused unparsed."""
+
+
 @dataclass(frozen=True)
 class Extracted:
     text: str
@@ -78,8 +83,11 @@ def extract_html(payload: bytes, charset: str | None = None, url: str | None = N
                  backend: Backend = "trafilatura", mode: TrafilaturaMode | None = None) -> Extracted:
     if len(payload) > MAX_HTML_BYTES:
         raise ExtractionError(f"HTML payload of {len(payload)} bytes exceeds {MAX_HTML_BYTES}")
-    # resiliparse reads text; trafilatura, given bytes without a charset, guesses the encoding itself
-    markup = decode(payload, charset) if backend == "resiliparse" or _known_codec(charset) else payload
+    # without a charset, trafilatura's own guess (what its load_html would make of the bytes, decompressed if
+    # they are, within its size cap): the limits are checked on the text that is parsed
+    markup = decode(payload, charset) if backend == "resiliparse" or _known_codec(charset) else decode_file(payload)
+    if (excess := markup_limits.excess(markup)) is not None:
+        raise TooComplex(f"the page has {excess}: refused before parsing, which would take minutes or gigabytes")
     tree = load_html(markup)
     if tree is None:
         raise ExtractionError("not parseable as HTML")

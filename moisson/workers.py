@@ -1,33 +1,52 @@
-"""Run a per-document function over many documents on every core, each call with a time budget.
+"""Run a per-document function over many documents on every core, each call with a time budget that holds.
 
-Extraction is the expensive step and a few pages in a million are pathological (deep nesting,
-megabyte lines) and can stall a parser for minutes, so each call gets a budget (SIGALRM in the
-worker) and a call that overruns, raises or even kills its worker process costs only its own
-document. Workers come from a forkserver, so they start from a clean process (not a fork of a
-Dagster process with its threads) with the extraction modules already imported.
+Extraction is the expensive step and a few pages in a million are pathological (a hundred thousand
+attributes on one element, millions of tags) and can stall a parser for minutes. A budget can only be
+enforced from outside the call: a signal in the worker is not handled while libxml2 runs, and when it
+is, the Python code around the parser (trafilatura) catches the exception and parses again. So the
+parent process watches: each worker tells it which document it starts and when, and a worker still on
+one document when its budget is spent is killed (SIGKILL) and replaced; that document's outcome is
+`TimeBudgetExceeded`, the documents queued behind it go to the new worker. A call that grows its worker's memory by more than
+its memory budget (read from /proc ten times a second) is stopped the same way (`MemoryBudgetExceeded`).
+A call that raises, or that kills its worker (a parser crash), likewise costs only its own document
+(`WorkerCrashed`).
+
+Workers come from a forkserver, so they start from a clean process (not a fork of a Dagster process with
+its threads) with the extraction modules already imported, and a replacement costs a fork, not the
+imports. Documents go to each worker one at a time with one more queued behind, so a worker never waits
+for the parent between documents, and a stuck one holds back only the one queued behind it; outcomes come
+back in input order with a bounded number of documents in flight. Without a budget, a small input is
+processed in the calling process (a pool would cost more than it saves); with one, even a single document
+goes to a worker, as only a worker can be stopped.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
+import pickle
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import chain, islice
 from multiprocessing import forkserver
+from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
-INLINE_BELOW = 64  # fewer documents than this: a pool costs more than it saves
-CHUNK = 16
+INLINE_BELOW = 64  # without a budget, fewer documents than this: a pool costs more than it saves
+CHUNK = 2  # documents handed to a worker at once: the one it works on and the next, so it never waits for the parent
+AHEAD_PER_WORKER = 32  # documents in flight (handed out, outcome not yet yielded) per worker, by default
+STARTS_BEFORE_GIVING_UP = 3  # workers in a row that die before taking a document: the pool itself is broken
+MEMORY_BUDGET_MB = 1024  # with a time budget, how much a call may grow its worker's resident memory
+MEMORY_CHECK_EVERY_S = 0.1  # how often the resident memory of a worker on a call is read, when it is watched
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
 class TimeBudgetExceeded(Exception):
-    """A document took longer than its budget."""
+    """A document took longer than its budget (the outcome's error_class names this class)."""
 
 
 @dataclass(frozen=True)
@@ -47,71 +66,34 @@ def default_workers() -> int:
 
 def map_documents(function: Callable[[Any], Any], items: Sequence[Any], budget_s: float,
                   workers: int | None = None, preload: Sequence[str] = (), inline_below: int = INLINE_BELOW,
-                  chunk: int = CHUNK) -> list[Outcome]:
+                  chunk: int = CHUNK, memory_mb: float = MEMORY_BUDGET_MB) -> list[Outcome]:
     """`function(item)` for every item, in order; failures come back as Outcomes, never as exceptions."""
-    return list(map_stream(function, items, budget_s, workers, preload, inline_below, chunk))
+    return list(map_stream(function, items, budget_s, workers, preload, inline_below, chunk, memory_mb=memory_mb))
 
 
 def map_stream(function: Callable[[Any], Any], items: Iterable[Any], budget_s: float, workers: int | None = None,
                preload: Sequence[str] = (), inline_below: int = INLINE_BELOW, chunk: int = CHUNK,
-               chunks_ahead: int | None = None) -> Iterator[Outcome]:
+               chunks_ahead: int | None = None, memory_mb: float = MEMORY_BUDGET_MB) -> Iterator[Outcome]:
     """`map_documents` over items read lazily, outcomes yielded in order as they are ready.
 
-    Items are handed to the pool while the caller is still producing them (reading an archive,
-    fetching a portal), at most `chunks_ahead` chunks in flight, so reading overlaps the work and
-    only a few chunks of payloads are ever in memory."""
+    Items are handed to the workers while the caller is still producing them (reading an archive,
+    fetching a portal), so reading overlaps the work; at most `chunks_ahead` × `chunk` items are in flight
+    (default AHEAD_PER_WORKER per worker), so only those payloads are ever in memory. A worker holds `chunk`
+    items at a time. `budget_s` <= 0: no budget, of time or memory; otherwise a call may also grow its worker's
+    resident memory by `memory_mb` at most (<= 0: no memory budget)."""
     workers = workers or default_workers()
     iterator = iter(items)
-    head = list(islice(iterator, inline_below))
-    if workers == 1 or len(head) < inline_below:
-        for item in chain(head, iterator):
-            yield _call(function, item, budget_s)
+    head = list(islice(iterator, inline_below if budget_s <= 0 else workers))
+    if not head:
         return
-    with _StreamingPool(function, budget_s, workers, preload) as pool:
-        in_flight: deque[tuple[list[Any], Future]] = deque()
-        for batch in _batched(chain(head, iterator), chunk):
-            in_flight.append((batch, pool.submit(batch)))
-            while len(in_flight) >= (chunks_ahead or 4 * workers) or (in_flight and in_flight[0][1].done()):
-                yield from pool.outcomes(*in_flight.popleft(), in_flight)
-        while in_flight:
-            yield from pool.outcomes(*in_flight.popleft(), in_flight)
-
-
-class _StreamingPool:
-    """A process pool that replaces itself when a worker dies, re-running the lost chunk one item at a time."""
-
-    def __init__(self, function: Callable[[Any], Any], budget_s: float, workers: int, preload: Sequence[str]):
-        self.function, self.budget_s, self.workers, self.preload = function, budget_s, workers, preload
-        self.pool = _pool(workers, preload)
-
-    def __enter__(self) -> _StreamingPool:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def submit(self, batch: list[Any]) -> Future:
-        return self.pool.submit(_call_chunk, self.function, batch, self.budget_s)
-
-    def outcomes(self, batch: list[Any], future: Future, in_flight: deque[tuple[list[Any], Future]]) -> list[Outcome]:
-        try:
-            return future.result()
-        except BrokenProcessPool:  # a worker died (e.g. a parser crash): find the document that did it
-            self._replace(in_flight)
-            return [_isolated(self.function, item, self.budget_s, self.preload) for item in batch]
-
-    def _replace(self, in_flight: deque[tuple[list[Any], Future]]) -> None:
-        """A broken pool fails every chunk still in it: start a fresh one and resend them."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        self.pool = _pool(self.workers, self.preload)
-        for index, (batch, _) in enumerate(in_flight):
-            in_flight[index] = (batch, self.submit(batch))
-
-
-def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
+    if budget_s <= 0 and (workers == 1 or len(head) < inline_below):
+        for item in chain(head, iterator):
+            yield _call(function, item)
+        return
+    ahead = (chunks_ahead or -(-AHEAD_PER_WORKER * workers // max(chunk, 1))) * max(chunk, 1)
+    memory_bytes = memory_mb * 2**20 if budget_s > 0 and memory_mb > 0 and _resident_bytes(os.getpid()) else 0
+    with _SupervisedPool(function, budget_s, min(workers, len(head)), preload, max(chunk, 1), memory_bytes) as pool:
+        yield from pool.map(chain(head, iterator), ahead)
 
 
 def start_forkserver(preload: Sequence[str]) -> None:
@@ -121,18 +103,13 @@ def start_forkserver(preload: Sequence[str]) -> None:
     forkserver.ensure_running()
 
 
-def _pool(workers: int, preload: Sequence[str]) -> ProcessPoolExecutor:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(preload))
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=exit_with_parent)
-
-
 def exit_with_parent() -> None:
-    """Pool initializer: end this process when the process that started it dies.
+    """In a worker: end this process when the process that started it dies.
 
-    A pool's process waits for tasks on a queue whose write end it holds itself, so it never sees its
-    parent go: a parent killed mid-run (SIGKILL, OOM) would leave it, and through it the forkserver, running
-    for good. The parent's sentinel, a pipe the parent holds open, reads end-of-file when it dies."""
+    A worker waits for work on a pipe, and a pool's process on a queue whose write end it holds itself, so
+    neither sees its parent go: a parent killed mid-run (SIGKILL, OOM) would leave it, and through it the
+    forkserver, running for good. The parent's sentinel, a pipe the parent holds open, reads end-of-file
+    when it dies. (Also a ProcessPoolExecutor initializer: quality/suite_process.py.)"""
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_when_gone, args=(parent,), name="exit-with-parent", daemon=True).start()
@@ -143,48 +120,296 @@ def _exit_when_gone(parent: multiprocessing.process.BaseProcess) -> None:
     os._exit(1)
 
 
-def _isolated(function: Callable[[Any], Any], item: Any, budget_s: float, preload: Sequence[str]) -> Outcome:
-    """One item in a pool of its own, so that a crash is pinned on the document that caused it."""
-    with _pool(1, preload) as pool:
-        try:
-            return pool.submit(_call, function, item, budget_s).result()
-        except BrokenProcessPool:
-            return Outcome(error_class="WorkerCrashed", message="the worker process died while processing this document")
-
-
-def _call_chunk(function: Callable[[Any], Any], chunk: list[Any], budget_s: float) -> list[Outcome]:
-    return [_call(function, item, budget_s) for item in chunk]
-
-
-def _call(function: Callable[[Any], Any], item: Any, budget_s: float) -> Outcome:
+def _call(function: Callable[[Any], Any], item: Any) -> Outcome:
     try:
-        with _time_budget(budget_s):
-            return Outcome(value=function(item))
-    except TimeBudgetExceeded:
-        return Outcome(error_class="TimeBudgetExceeded", message=f"gave up after {budget_s:g} s")
+        return Outcome(value=function(item))
     except Exception as exc:  # one document's failure is data, not a crash of the batch
         return Outcome(error_class=type(exc).__name__, message=" ".join(str(exc).split())[:500] or type(exc).__name__)
 
 
-class _time_budget:
-    """SIGALRM-based limit; only possible in a process's main thread, elsewhere the call runs unbounded."""
+def _serve(function: Callable[[Any], Any], tasks: Connection, results: Connection) -> None:
+    """A worker's life: take an item, say that it starts (and when), work, send the outcome; until the parent
+    closes the task pipe. The start message is what lets the parent time the call."""
+    exit_with_parent()
+    while True:
+        try:
+            message = tasks.recv_bytes()
+        except (EOFError, OSError):
+            return
+        index = int.from_bytes(message[:8], "little")
+        # CLOCK_MONOTONIC: one clock for every process; and the resident memory the call starts from
+        results.send(("start", index, (time.monotonic(), _resident_bytes(os.getpid()))))
+        try:
+            outcome = _call(function, pickle.loads(message[8:]))
+        except Exception as exc:  # an item that does not unpickle here
+            outcome = Outcome(error_class=type(exc).__name__, message=f"the item could not be read by the worker: {exc}")
+        try:
+            results.send(("done", index, outcome))
+        except Exception as exc:  # a result that does not pickle: the pipe is untouched, say why instead
+            results.send(("done", index, Outcome(error_class=type(exc).__name__,
+                                                 message=f"the result could not be sent back: {exc}"[:500])))
 
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.armed = seconds > 0 and threading.current_thread() is threading.main_thread()
 
-    def __enter__(self):
-        if self.armed:
-            self.previous = signal.signal(signal.SIGALRM, self._expire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+class _Worker:
+    """The parent's handle on one worker process: its pipes, the items handed to it and which one it is on.
+
+    Items are written to the worker by a thread of its own: a write of a large payload blocks until the
+    worker reads it, and neither the supervisor nor the other workers may wait for that."""
+
+    def __init__(self, context, function: Callable[[Any], Any]):
+        task_reader, self.tasks = context.Pipe(duplex=False)
+        self.results, result_writer = context.Pipe(duplex=False)
+        self.process = context.Process(target=_serve, args=(function, task_reader, result_writer), daemon=True,
+                                       name="moisson-worker")
+        try:
+            self.process.start()
+        finally:  # the worker has its own copies; the parent's would hide the worker's death from the pipes
+            task_reader.close()
+            result_writer.close()
+        self.assigned: deque[int] = deque()  # items handed over, outcome not yet back; the first may be running
+        self.running: int | None = None
+        self.started_at = 0.0
+        self.resident_at_start = 0
+        self.took_any = False
+        self._outbox: deque[bytes | None] = deque()
+        self._ready = threading.Semaphore(0)
+        self._feeder = threading.Thread(target=self._feed, name="moisson-worker-feeder", daemon=True)
+        self._feeder.start()
+
+    def hand(self, index: int, message: bytes) -> None:
+        self.assigned.append(index)
+        self._outbox.append(message)
+        self._ready.release()
+
+    def _feed(self) -> None:
+        while True:
+            self._ready.acquire()
+            message = self._outbox.popleft()
+            if message is None:
+                return
+            try:
+                self.tasks.send_bytes(message)
+            except (OSError, ValueError):  # the worker is gone: the supervisor hands its items to another
+                return
+
+    def stop(self, kill: bool) -> None:
+        """Let the worker finish and exit (it reads end-of-file once idle), or kill it now."""
+        if kill and self.process.is_alive():
+            self.process.kill()  # a write the feeder is blocked in then fails at once
+        self._outbox.append(None)
+        self._ready.release()
+        self._feeder.join(None if kill else 5)
+        if self._feeder.is_alive():  # still writing to a worker that does not read: end both
+            self.process.kill()
+            self._feeder.join()
+        self.tasks.close()
+        self.process.join(None if kill else 5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.results.close()
+
+
+class _SupervisedPool:
+    """Worker processes, a supervisor thread that times them and replaces the ones that die or overrun,
+    and the ordered stream of outcomes.
+
+    The caller's thread reads the input and hands items out; the supervisor thread reads what the workers
+    say, so a worker is timed (and killed) even while the caller is busy elsewhere, e.g. reading a slow
+    archive between two outcomes. Shared state is guarded by one condition."""
+
+    def __init__(self, function: Callable[[Any], Any], budget_s: float, workers: int, preload: Sequence[str],
+                 per_worker: int, memory_bytes: float = 0):
+        self.function, self.budget_s, self.per_worker, self.memory_bytes = function, budget_s, per_worker, memory_bytes
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(list(preload))
+        self.changed = threading.Condition()
+        self.messages: dict[int, bytes] = {}  # index -> pickled item, until its outcome is in
+        self.outcomes: dict[int, Outcome] = {}
+        self.failure: BaseException | None = None
+        self.closing = False
+        self.dead_at_start = 0
+        self.workers: list[_Worker] = []
+        try:
+            for _ in range(workers):
+                self.workers.append(_Worker(self.context, function))
+        except BaseException:
+            self._close_workers(kill=True)
+            raise
+        self._wake_reader, self._wake_writer = os.pipe()  # wakes the supervisor when the pool closes
+        self.supervisor = threading.Thread(target=self._supervise, name="moisson-worker-supervisor", daemon=True)
+        self.supervisor.start()
+
+    def __enter__(self) -> _SupervisedPool:
         return self
 
-    def __exit__(self, *exc_info):
-        if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
+    def __exit__(self, exc_type, *exc_info) -> None:
+        with self.changed:
+            self.closing = True
+        os.write(self._wake_writer, b"x")
+        self.supervisor.join()
+        self._close_workers(kill=exc_type is not None or bool(self.messages))
+        os.close(self._wake_reader)
+        os.close(self._wake_writer)
+
+    def _close_workers(self, kill: bool) -> None:
+        for worker in self.workers:
+            worker.stop(kill)
+
+    # the caller's side
+
+    def map(self, items: Iterable[Any], ahead: int) -> Iterator[Outcome]:
+        source, handed, yielded, exhausted = iter(items), 0, 0, False
+        while True:
+            for outcome in self._take(yielded):
+                yield outcome
+                yielded += 1
+            if not exhausted and handed - yielded < ahead and self._has_room():
+                try:
+                    item = next(source)
+                except StopIteration:
+                    exhausted = True
+                    continue
+                self._hand(handed, item)
+                handed += 1
+                continue
+            if exhausted and yielded == handed:
+                return
+            with self.changed:
+                self.changed.wait_for(lambda: self.failure is not None or yielded in self.outcomes
+                                      or (not exhausted and handed - yielded < ahead and self._has_room()), timeout=5)
+                if self.failure is not None:
+                    raise RuntimeError("the worker pool broke down") from self.failure
+
+    def _take(self, start: int) -> list[Outcome]:
+        """The outcomes ready from index `start` on, in order, without gaps."""
+        ready = []
+        with self.changed:
+            while (outcome := self.outcomes.pop(start + len(ready), None)) is not None:
+                ready.append(outcome)
+        return ready
+
+    def _has_room(self) -> bool:
+        with self.changed:
+            return any(len(worker.assigned) < self.per_worker for worker in self.workers)
+
+    def _hand(self, index: int, item: Any) -> None:
+        try:
+            message = index.to_bytes(8, "little") + bytes(ForkingPickler.dumps(item, pickle.HIGHEST_PROTOCOL))
+        except Exception as exc:  # an item that cannot be sent is that item's failure
+            with self.changed:
+                self.outcomes[index] = Outcome(error_class=type(exc).__name__, message=f"cannot be sent to a worker: {exc}")
+            return
+        with self.changed:
+            self.changed.wait_for(lambda: self.workers or self.failure is not None)  # none while the only one is replaced
+            if self.failure is not None:
+                raise RuntimeError("the worker pool broke down") from self.failure
+            self.messages[index] = message
+            min(self.workers, key=lambda worker: len(worker.assigned)).hand(index, message)
+
+    # the supervisor's side
+
+    def _supervise(self) -> None:
+        try:
+            while not self._watch_once():
+                pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, raised there
+            with self.changed:
+                self.failure = exc
+                self.changed.notify_all()
+
+    def _watch_once(self) -> bool:
+        """Wait for a worker to speak or die, or for the next deadline; act on it. True once the pool closes."""
+        with self.changed:
+            if self.closing:
+                return True
+            workers = list(self.workers)
+        deadlines = [worker.started_at + self.budget_s for worker in workers if worker.running is not None]
+        timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines and self.budget_s > 0 else None
+        if deadlines and self.memory_bytes:
+            timeout = min(timeout if timeout is not None else MEMORY_CHECK_EVERY_S, MEMORY_CHECK_EVERY_S)
+        ready = set(wait([self._wake_reader, *(w.results for w in workers), *(w.process.sentinel for w in workers)],
+                         timeout))
+        if self._wake_reader in ready:
+            os.read(self._wake_reader, 64)
+        for worker in workers:
+            if worker.results in ready or worker.process.sentinel in ready:
+                self._read(worker)
+            if worker.process.sentinel in ready:
+                self._replace(worker, "WorkerCrashed",
+                              f"the worker process died ({_how_it_ended(worker.process.exitcode)}) while processing "
+                              "this document")
+            elif (overrun := self._overrun(worker)) is not None:
+                worker.process.kill()
+                worker.process.join()
+                self._read(worker)  # it may have finished just in time
+                self._replace(worker, *overrun)
         return False
 
-    @staticmethod
-    def _expire(signum, frame):
-        raise TimeBudgetExceeded()
+    def _overrun(self, worker: _Worker) -> tuple[str, str] | None:
+        """(error class, message) if the call the worker is on has spent its time or memory budget."""
+        if worker.running is None or self.budget_s <= 0:
+            return None
+        if time.monotonic() >= worker.started_at + self.budget_s:
+            return "TimeBudgetExceeded", f"gave up after {self.budget_s:g} s: the worker was stopped"
+        if self.memory_bytes and _resident_bytes(worker.process.pid) - worker.resident_at_start > self.memory_bytes:
+            return ("MemoryBudgetExceeded", f"the call grew its worker's memory by more than "
+                    f"{self.memory_bytes / 2**20:g} MB: the worker was stopped")
+        return None
+
+    def _read(self, worker: _Worker) -> None:
+        """Everything the worker has said so far."""
+        try:
+            while worker.results.poll():
+                kind, index, detail = worker.results.recv()
+                with self.changed:
+                    if kind == "start":
+                        worker.running, worker.took_any = index, True
+                        worker.started_at, worker.resident_at_start = detail
+                    else:
+                        worker.assigned.remove(index)
+                        worker.running = None
+                        self._settle(index, detail)
+        except (EOFError, OSError):  # the worker is gone; what it had not said is settled by _replace
+            pass
+
+    def _settle(self, index: int, outcome: Outcome) -> None:
+        self.messages.pop(index, None)
+        self.outcomes[index] = outcome
+        self.changed.notify_all()
+
+    def _replace(self, worker: _Worker, error_class: str, message: str) -> None:
+        """A worker died or was killed: its current document fails with `error_class`, the ones queued behind
+        it go to a new worker, first."""
+        with self.changed:
+            self.workers.remove(worker)
+            if worker.running is not None:
+                worker.assigned.remove(worker.running)
+                self._settle(worker.running, Outcome(error_class=error_class, message=message))
+            queued = list(worker.assigned)
+            self.dead_at_start = 0 if worker.took_any else self.dead_at_start + 1
+        worker.stop(kill=True)
+        if self.dead_at_start >= STARTS_BEFORE_GIVING_UP:
+            raise RuntimeError(f"{self.dead_at_start} worker processes in a row died before taking a document "
+                               f"({_how_it_ended(worker.process.exitcode)})")
+        fresh = _Worker(self.context, self.function)
+        with self.changed:
+            for index in queued:
+                fresh.hand(index, self.messages[index])
+            self.workers.append(fresh)
+            self.changed.notify_all()
+
+
+def _resident_bytes(pid: int | None) -> int:
+    """A process's resident memory (0 where /proc cannot tell, and no memory budget is then held)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * PAGE_BYTES
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _how_it_ended(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "still running"
+    return f"signal {-exitcode}" if exitcode < 0 else f"exit code {exitcode}"
