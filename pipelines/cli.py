@@ -1,8 +1,11 @@
 """`moisson`: the headless entry point. Same Dagster jobs as the UI, executed in-process.
 
 `moisson run --sources FILE --data-dir DIR` curates every source (one Dagster run per source
-partition, against the instance in DIR/dagster), then publishes. It exits non-zero when a source,
-an asset or a blocking check fails, after doing everything it could.
+partition, against the instance in DIR/dagster, recorded under the code location as the UI's are),
+then publishes. After doing everything it could, it prints a summary per source and for the
+publication, and exits 1 when a source or the publication did not produce what it should (see
+pipelines/run_summary.py), 2 for a sources file that cannot be used, 3 when the data directory is busy.
+`moisson check` validates a sources file and says what it would read; `moisson sql` queries the warehouse.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from moisson.config import ConfigError, load_config
+from moisson.config import ConfigError, MoissonConfig, load_config
 from moisson.layout import DataLayout
+from pipelines.sources_check import check_sources
+from pipelines.warehouse_sql import run_query
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 1, 2, 3
@@ -34,23 +39,23 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data-dir", default=Path("data"), type=Path, help="data directory (default ./data)")
     run.add_argument("--source", action="append", dest="only", metavar="NAME", help="curate only this source (repeatable)")
     run.add_argument("--wait", action="store_true", help="wait for another run on the same data directory instead of exiting")
-    check = commands.add_parser("check", help="validate a sources file and say what it would harvest")
+    check = commands.add_parser("check", help="validate a sources file and say what it would harvest (exit 2: "
+                                               "unusable file, 1: a path matching no file)")
     check.add_argument("--sources", required=True, type=Path)
-    sql = commands.add_parser("sql", help="query the warehouse (read-only) without installing the duckdb CLI")
+    sql = commands.add_parser("sql", help="query the warehouse read-only (files under the data directory only) "
+                                          "without installing the duckdb CLI")
     sql.add_argument("query")
     sql.add_argument("--data-dir", default=Path("data"), type=Path)
     args = parser.parse_args(argv)
     if args.command == "sql":
-        return _sql(args.query, DataLayout.at(args.data_dir))
+        return run_query(args.query, DataLayout.at(args.data_dir))
     try:
         config = load_config(args.sources)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     if args.command == "check":
-        for source in config.sources:
-            print(f"{source.name} ({source.kind}): {_what_it_reads(config, source)}")
-        return 0
+        return _check(config, args.sources)
     unknown = set(args.only or []) - set(config.source_names)
     if unknown:
         print(f"{args.sources}: no source named {', '.join(sorted(unknown))} (known: {', '.join(config.source_names)})", file=sys.stderr)
@@ -59,19 +64,25 @@ def main(argv: list[str] | None = None) -> int:
     _prepare_environment(args.sources, layout)
     try:
         with data_dir_lock(layout, wait=args.wait):
-            return _run(args.only or config.source_names, layout)
+            return _run(config, args.only or config.source_names, layout)
     except BlockingIOError:
         print(f"another moisson run is using {layout.root} (lock {layout.lock_file}); "
               "wait for it to finish or pass --wait", file=sys.stderr)
         return EXIT_LOCKED
 
 
-def _what_it_reads(config, source) -> str:
-    if hasattr(source, "url"):
-        return f"catalogue at {source.url}, harvested at run time"
-    remote = getattr(source, "remote_entries", [])
-    extra = f" + {len(remote)} remote location(s) or path list(s), read at run time" if remote else ""
-    return f"{len(config.resolve_paths(source))} file(s){extra}"
+def _check(config: MoissonConfig, path: Path) -> int:
+    report = check_sources(config, path)
+    print("\n".join(report.lines))
+    for note in report.notes:
+        print(f"note: {note}")
+    for problem in report.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if report.problems:
+        print(f"{path}: {len(report.problems)} problem(s): a run would read nothing from what they name", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{path}: ok")
+    return 0
 
 
 def _prepare_environment(sources: Path, layout: DataLayout) -> None:
@@ -98,7 +109,7 @@ def data_dir_lock(layout: DataLayout, wait: bool):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _run(sources: list[str], layout: DataLayout) -> int:
+def _run(config: MoissonConfig, sources: list[str], layout: DataLayout) -> int:
     from moisson.curation import WORKER_MODULES
     from moisson.workers import start_forkserver
 
@@ -108,26 +119,31 @@ def _run(sources: list[str], layout: DataLayout) -> int:
     suite_process.start()  # and so does Great Expectations', for the corpus checks
     import dagster as dg
 
-    from pipelines.definitions import defs
     from pipelines.jobs import CURATE_SOURCE, PUBLISH
+    from pipelines.launch import LocatedJobs
+    from pipelines.run_summary import corpus_documents, published_before, summarise
 
     started = time.monotonic()
-    failed: list[str] = []
+    jobs, curated = LocatedJobs(), []
     with dg.DagsterInstance.get() as instance:
-        curate = defs.resolve_job_def(CURATE_SOURCE)
         for source in sources:
             print(f"==> curating source {source}", flush=True)
-            result = curate.execute_in_process(partition_key=source, instance=instance, raise_on_error=False, run_config=QUIET_LOGS)
+            result = jobs.execute(instance, CURATE_SOURCE, source, QUIET_LOGS)
             _report(result, instance)
-            if not result.success:
-                failed.append(f"source {source}")
+            curated.append((source, result))
         print("==> publishing: deduplication, corpus, warehouse", flush=True)
-        result = defs.resolve_job_def(PUBLISH).execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_LOGS)
-        _report(result, instance)
-        if not result.success or _blocking_check_failed(result):
-            failed.append("publication")
-    _summary(layout, time.monotonic() - started, failed)
-    return EXIT_FAILED if failed else 0
+        before = published_before(layout)
+        published = jobs.execute(instance, PUBLISH, None, QUIET_LOGS)
+        _report(published, instance)
+        summary = summarise(layout, config, curated, published, before, corpus_documents(layout))
+    _where_things_are(layout)
+    print("\n" + "\n".join(summary.lines()))
+    seconds = time.monotonic() - started
+    if summary.failed:
+        print(f"FAILED in {seconds:.0f}s: {', '.join(summary.failed)} (see above)", flush=True)
+        return EXIT_FAILED
+    print(f"done in {seconds:.0f}s: every source and the publication ok", flush=True)
+    return 0
 
 
 def _report(result, instance) -> None:
@@ -161,18 +177,13 @@ def _step_seconds(instance, run_id: str) -> dict[str, float]:
     return seconds
 
 
-def _blocking_check_failed(result) -> bool:
-    return any(not e.passed and e.severity.value == "ERROR" for e in result.get_asset_check_evaluations())
-
-
 def _format(values: dict) -> str:
     return " ".join(f"{k.removeprefix('dagster/')}={v}" for k, v in values.items())
 
 
-def _summary(layout: DataLayout, seconds: float, failed: list[str]) -> None:
+def _where_things_are(layout: DataLayout) -> None:
     corpus = layout.corpus_dir
-    print(f"\n{'FAILED: ' + ', '.join(failed) if failed else 'done'} in {seconds:.0f}s")
-    print(f"corpus:       {corpus}/<language>/*.parquet (dataset card {layout.dataset_card})")
+    print(f"\ncorpus:       {corpus}/<language>/*.parquet (dataset card {layout.dataset_card})")
     print(f"rejected:     {layout.rejected_dir}/<reason>/*.parquet")
     print(f"warehouse:    {layout.warehouse}")
     where = f" --data-dir {layout.root}"
@@ -194,21 +205,6 @@ def _invocation() -> str:
         return str(script.relative_to(Path.cwd()))
     except ValueError:
         return str(script)
-
-
-def _sql(query: str, layout: DataLayout) -> int:
-    import duckdb
-
-    if not layout.warehouse.exists():
-        print(f"no warehouse at {layout.warehouse}: run `moisson run` first", file=sys.stderr)
-        return EXIT_FAILED
-    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
-        try:
-            con.sql(query).show(max_width=200, max_rows=50)
-        except duckdb.Error as exc:
-            print(f"query failed: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-    return 0
 
 
 if __name__ == "__main__":
