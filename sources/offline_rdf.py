@@ -112,10 +112,7 @@ def remote_contexts(document: object) -> list[str]:
     """Every context the document names by reference, anywhere: top level, node, term or type-scoped, `@import`."""
     found: list[str] = []
     for node in _objects(document):
-        context = node.get(CONTEXT)
-        for item in context if isinstance(context, list) else [context]:
-            if isinstance(item, str):
-                found.append(item)
+        found.extend(item for item in _flat(node.get(CONTEXT)) if isinstance(item, str))
         if IMPORT in node:
             found.append(node[IMPORT] if isinstance(node[IMPORT], str) else f"(an @import {type(node[IMPORT]).__name__})")
     return found
@@ -129,8 +126,20 @@ def without_remote_contexts(document: object) -> object:
         if isinstance(context, str):
             del node[CONTEXT]
         elif isinstance(context, list):
-            node[CONTEXT] = [item for item in context if not isinstance(item, str)]
+            node[CONTEXT] = [item for item in _flat(context) if not isinstance(item, str)]
     return document
+
+
+def _flat(context: object) -> list:
+    """A context value as the list of contexts rdflib reads from it: lists in lists flattened, in order."""
+    flat, stack = [], [context]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        else:
+            flat.append(item)
+    return flat
 
 
 def _objects(document: object) -> Iterator[dict]:

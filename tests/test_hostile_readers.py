@@ -66,6 +66,7 @@ def hostile_pages(contexts: str, silent: str) -> dict[str, tuple[str, object]]:
         "file": ("file:///etc/passwd", {**inline, "title": {"@id": "dct:title", "@context": "file:///etc/passwd"}}),
         "never answers": (f"{silent}/ctx.jsonld", {**inline, "@version": 1.1, "@import": f"{silent}/ctx.jsonld"}),
         "top-level list": (f"{contexts}/list.jsonld", [f"{contexts}/list.jsonld", inline]),
+        "list in a list": (f"{contexts}/list.jsonld", [inline, [[f"{contexts}/list.jsonld"]]]),
         "relative": ("ctx.jsonld", [inline, "ctx.jsonld"]),
     }
 
