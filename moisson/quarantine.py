@@ -17,7 +17,8 @@ class CorruptFile(ValueError):
     """A file Moisson wrote could not be read back; it has been moved to quarantine."""
 
     def __init__(self, path: Path, moved_to: Path, cause: BaseException | str, consequence: str):
-        self.path, self.moved_to, self.cause = path, moved_to, f"{type(cause).__name__}: {cause}" if isinstance(cause, BaseException) else cause
+        self.path, self.moved_to = path, moved_to
+        self.cause = f"{type(cause).__name__}: {cause}" if isinstance(cause, BaseException) else cause
         super().__init__(f"{path} is unreadable ({_first_line(self.cause)}); moved to {moved_to}; {consequence}")
 
 
