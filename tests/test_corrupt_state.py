@@ -196,3 +196,27 @@ def test_a_corrupt_dedup_index_does_not_stop_the_next_run_and_loses_nothing(tmp_
     with warehouse(data) as con:
         assert con.execute("SELECT status, reason, count(*) FROM documents GROUP BY ALL ORDER BY 1").fetchall() == \
             [("kept", None, 4), ("rejected", "exact_duplicate", 1)]
+
+
+def test_a_corrupt_failures_file_keeps_its_source_s_open_failures_open_and_loads_the_rest(tmp_path):
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text("".join(json.dumps({"id": f"n{n}", "text": text}) + "\n" for n, text in enumerate(TEXTS)) + "{not json\n")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(yaml.safe_dump({
+        "sources": [{"name": "notes", "kind": "files", "paths": ["notes.jsonl"], "license": "CC0-1.0"}],
+        "policy": {"languages": "all", "licenses": {"allow": ["CC0-1.0"]}, "quality": {"enabled": False}},
+    }))
+    data = tmp_path / "data"
+    first = run_moisson(sources, data)
+    with warehouse(data) as con:
+        assert con.execute("SELECT record FROM failures WHERE resolved_at IS NULL").fetchall() == [("notes.jsonl:5",)], first.stdout
+    failures_file = DataLayout.at(data).failures_file("harvest", "notes")
+    failures_file.write_bytes(GARBAGE)
+    log = tmp_path / "publish.log"
+    assert start(sources, data, "publish", log=log).wait(timeout=600) == 1
+    assert str(failures_file) in log.read_text()
+    assert len(quarantined(data, "stages/failures/harvest/notes.parquet")) == 1
+    with warehouse(data) as con:
+        open_failures = con.execute("SELECT record, error_class FROM failures WHERE resolved_at IS NULL ORDER BY 1").fetchall()
+        assert open_failures == [("notes.jsonl:5", "InvalidJSON"), ("stages/failures/harvest/notes.parquet", "CorruptFile")]
+        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 2 and con.execute("SELECT count(*) FROM corpus").fetchone()[0] == 4
