@@ -25,7 +25,8 @@ Per fault:
   it, over both runs (retries included); for a local file, bytes is its size;
 - source s / CPU s / RSS MB: for a fault with a source of its own, that source's share of the first
   run beyond the healthy archive's source (three good pages: what curating any source costs): wall
-  seconds, CPU seconds, and the process tree's peak RSS while it was curated;
+  seconds, CPU seconds, and how much the process tree's RSS grew while it was curated (its peak minus
+  its size when the source began: the tree's size creeps up along a run, the growth does not);
 - bound: what the report checks on that share (issue 13's goals: extraction within its 20 s budget +
   2 s, an archive's CPU bounded, a header line never held whole); over it, the fault is not survived.
   Wall seconds on a loaded machine count the load too: re-run before reading a bound passed by little.
@@ -63,7 +64,12 @@ class Share:
 
     wall_s: float
     cpu_s: float
-    peak_rss_mb: float  # the process tree's, while the source was curated (extraction workers included)
+    start_rss_mb: float  # the process tree's when the source's curation began
+    peak_rss_mb: float  # its largest while the source was curated (extraction workers included)
+
+    @property
+    def rss_growth_mb(self) -> float:
+        return self.peak_rss_mb - self.start_rss_mb
 
 
 def main() -> int:
@@ -98,7 +104,7 @@ def report(scenario: Scenario, work: Path, runs: list[Measured]) -> int:
     output = "".join((work / f"run{n}.log").read_text(errors="replace") for n in (1, 2))
     verdicts = judge(scenario, data, output)
     shares = source_shares((work / "run1.log").read_bytes(), runs[0])
-    healthy = shares.get(HEALTHY_SOURCE, Share(0.0, 0.0, 0.0))
+    healthy = shares.get(HEALTHY_SOURCE, Share(0.0, 0.0, 0.0, 0.0))
     print(f"hostile scenario in {work}")
     header = (f"{'fault':36} {'hole':20} {'expected':16} {'observed':38} {'req':>4} {'bytes':>9} {'served s':>8} "
               f"{'source s':>8} {'CPU s':>6} {'RSS MB':>6}  bound")
@@ -116,13 +122,14 @@ def report(scenario: Scenario, work: Path, runs: list[Measured]) -> int:
         print(f"{fault.name:36} {fault.hole or '-':20} {fault.expect:16} {verdict.observed:38} {wire(fault, scenario)} "
               f"{cost(share, healthy)}  {checked}")
     survived = survived if completed == len(runs) else 0
-    print_summary(scenario, data, runs, completed, survived, holes, healthy)
+    print_summary(scenario, data, runs, completed, survived, holes, shares)
     lost = len(scenario.expected_urls) - len(scenario.expected_urls & kept_urls(data))
     return 0 if survived == len(scenario.faults) and lost == 0 else 1
 
 
 def print_summary(scenario: Scenario, data: Path, runs: list[Measured], completed: int, survived: int,
-                  holes: dict[str, list[bool]], healthy: Share) -> None:
+                  holes: dict[str, list[bool]], shares: dict[str, Share]) -> None:
+    healthy = shares.get(HEALTHY_SOURCE, Share(0.0, 0.0, 0.0, 0.0))
     kept = kept_urls(data)
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         failures = con.execute("SELECT record, error_class, retry_count FROM failures").fetchall()
@@ -142,12 +149,15 @@ def print_summary(scenario: Scenario, data: Path, runs: list[Measured], complete
     print(f"{'failing faults recorded':44} {recorded} of {len(scenario.failing)} "
           f"({len(failures)} failure rows, max retry_count {max((r for *_, r in failures), default=0)})")
     print(f"{'healthy source (the baseline of the +)':44} {healthy.wall_s:.1f} s wall, {healthy.cpu_s:.1f} s CPU, "
-          f"peak RSS {healthy.peak_rss_mb:.0f} MB")
+          f"RSS {healthy.start_rss_mb:.0f} -> {healthy.peak_rss_mb:.0f} MB")
     print(f"{'peak RSS, first run (process tree)':44} {first.peak_rss_mb:.0f} MB")
     for hole, oks in holes.items():
         state = "closed" if all(oks) else f"OPEN ({sum(oks)} of {len(oks)} faults survived)"
         print(f"  hole {hole:24} {state:34} {HOLES[hole]}")
     closed = sum(all(oks) for oks in holes.values())
+    print(f"\n{'source (first run)':24} {'wall s':>7} {'CPU s':>7} {'RSS at start MB':>16} {'peak MB':>8}")
+    for name, share in shares.items():
+        print(f"{name:24} {share.wall_s:>7.1f} {share.cpu_s:>7.1f} {share.start_rss_mb:>16.0f} {share.peak_rss_mb:>8.0f}")
     print(f"FIGURE faults={len(scenario.faults)} survived={survived} lost={lost} recorded={recorded} "
           f"holes={len(holes)} holes_closed={closed} peak_rss_mb={first.peak_rss_mb:.0f}")
 
@@ -168,7 +178,7 @@ def source_shares(log: bytes, run: Measured) -> dict[str, Share]:
         if not name or not inside or after is None:
             continue
         first = inside[0]
-        shares[name] = Share(after[0] - first[0], after[3] - first[3], max(s[2] for s in inside) / 2**20)
+        shares[name] = Share(after[0] - first[0], after[3] - first[3], first[2] / 2**20, max(s[2] for s in inside) / 2**20)
     return shares
 
 
@@ -178,7 +188,7 @@ def exceeded(fault: Fault, share: Share | None, healthy: Share) -> str:
         return ""
     checks = [(fault.bound.extra_s, share.wall_s - healthy.wall_s, "s"),
               (fault.bound.extra_cpu_s, share.cpu_s - healthy.cpu_s, "CPU s"),
-              (fault.bound.extra_rss_mb, share.peak_rss_mb - healthy.peak_rss_mb, "MB")]
+              (fault.bound.extra_rss_mb, share.rss_growth_mb - healthy.rss_growth_mb, "MB")]
     return ", ".join(f"{value:.0f} {unit} > {limit:g}" for limit, value, unit in checks if limit is not None and value > limit)
 
 
@@ -198,7 +208,7 @@ def cost(share: Share | None, healthy: Share) -> str:
     if share is None:
         return f"{'-':>8} {'-':>6} {'-':>6}"
     return (f"{share.wall_s - healthy.wall_s:>+8.1f} {share.cpu_s - healthy.cpu_s:>+6.1f} "
-            f"{share.peak_rss_mb - healthy.peak_rss_mb:>+6.0f}")
+            f"{share.rss_growth_mb - healthy.rss_growth_mb:>+6.0f}")
 
 
 def bound_text(fault: Fault) -> str:

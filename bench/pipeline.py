@@ -53,7 +53,8 @@ Dedup metric (pairwise, on clusters, at URL level):
   short text) count as false positives: the truth file is the only referee.
 The same pairs are also scored on the URLs that reached dedup in *both* systems (printed beside).
 
-Options: --limit N (only the first N response records of each part, via truncated copies in a temp
+Options: --data DIR (the input folder; without its files the script stops at once with one line naming
+them), --limit N (only the first N response records of each part, via truncated copies in a temp
 dir: a smoke run), --skip-peer, --skip-resiliparse, --skip-second-run, --keep (keep the temp dir and print
 its path).
 """
