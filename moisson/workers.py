@@ -6,25 +6,28 @@ enforced from outside the call: a signal in the worker is not handled while libx
 is, the Python code around the parser (trafilatura) catches the exception and parses again. So the
 parent process watches: each worker tells it which document it starts and when, and a worker still on
 one document when its budget is spent is killed (SIGKILL) and replaced; that document's outcome is
-`TimeBudgetExceeded`, the documents queued behind it go to the new worker. A call that grows its worker's memory by more than
-its memory budget (read from /proc ten times a second) is stopped the same way (`MemoryBudgetExceeded`).
-A call that raises, or that kills its worker (a parser crash), likewise costs only its own document
-(`WorkerCrashed`).
+`TimeBudgetExceeded`, the documents queued behind it go to another worker. A call that grows its
+worker's resident memory by more than its memory budget (read from /proc ten times a second) is stopped
+the same way (`MemoryBudgetExceeded`). A call that raises, or that kills its worker (a parser crash),
+likewise costs only its own document (`WorkerCrashed`).
 
 Workers come from a forkserver, so they start from a clean process (not a fork of a Dagster process with
 its threads) with the extraction modules already imported, and a replacement costs a fork, not the
-imports. Documents go to each worker one at a time with one more queued behind, so a worker never waits
-for the parent between documents, and a stuck one holds back only the one queued behind it; outcomes come
-back in input order with a bounded number of documents in flight. Without a budget, a small input is
-processed in the calling process (a pool would cost more than it saves); with one, even a single document
-goes to a worker, as only a worker can be stopped.
+imports. Each worker holds two documents, the one it works on and the next, so it never waits for the
+parent between documents and a stuck one holds back only one more; the rest wait in the parent, read
+ahead of the workers up to a bound, and outcomes come back in input order. Without a budget, a small
+input is processed in the calling process (a pool would cost more than it saves); with one, even a
+single document goes to a worker, as only a worker can be stopped.
 """
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import os
 import pickle
+import select
+import selectors
 import threading
 import time
 from collections import deque
@@ -32,17 +35,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
 from multiprocessing import forkserver
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 INLINE_BELOW = 64  # without a budget, fewer documents than this: a pool costs more than it saves
-CHUNK = 2  # documents handed to a worker at once: the one it works on and the next, so it never waits for the parent
+CHUNK = 2  # documents a worker holds: the one it works on and the next, so it never waits for the parent
 AHEAD_PER_WORKER = 32  # documents in flight (handed out, outcome not yet yielded) per worker, by default
 STARTS_BEFORE_GIVING_UP = 3  # workers in a row that die before taking a document: the pool itself is broken
 MEMORY_BUDGET_MB = 1024  # with a time budget, how much a call may grow its worker's resident memory
 MEMORY_CHECK_EVERY_S = 0.1  # how often the resident memory of a worker on a call is read, when it is watched
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+PIPE_BYTES = 2**20
 
 
 class TimeBudgetExceeded(Exception):
@@ -159,6 +163,10 @@ class _Worker:
     def __init__(self, context, function: Callable[[Any], Any]):
         task_reader, self.tasks = context.Pipe(duplex=False)
         self.results, result_writer = context.Pipe(duplex=False)
+        for pipe in (self.tasks, self.results):
+            _widen(pipe)
+        self._said = select.poll()  # Connection.poll() builds a selector per call: a tenth of a ms per message
+        self._said.register(self.results.fileno(), select.POLLIN)
         self.process = context.Process(target=_serve, args=(function, task_reader, result_writer), daemon=True,
                                        name="moisson-worker")
         try:
@@ -175,6 +183,10 @@ class _Worker:
         self._ready = threading.Semaphore(0)
         self._feeder = threading.Thread(target=self._feed, name="moisson-worker-feeder", daemon=True)
         self._feeder.start()
+
+    def has_said_more(self) -> bool:
+        """Is there a message (or the end of the pipe) to read from the worker?"""
+        return bool(self._said.poll(0))
 
     def hand(self, index: int, message: bytes) -> None:
         self.assigned.append(index)
@@ -214,9 +226,10 @@ class _SupervisedPool:
     """Worker processes, a supervisor thread that times them and replaces the ones that die or overrun,
     and the ordered stream of outcomes.
 
-    The caller's thread reads the input and hands items out; the supervisor thread reads what the workers
-    say, so a worker is timed (and killed) even while the caller is busy elsewhere, e.g. reading a slow
-    archive between two outcomes. Shared state is guarded by one condition."""
+    The caller's thread reads the input into a queue of items ready to go, up to the in-flight bound; the
+    supervisor thread reads what the workers say and hands each worker its next items from that queue, so a
+    worker is timed (and killed), and fed, even while the caller is busy elsewhere: reading a slow archive,
+    writing a row group of the stage file. Shared state is guarded by one condition."""
 
     def __init__(self, function: Callable[[Any], Any], budget_s: float, workers: int, preload: Sequence[str],
                  per_worker: int, memory_bytes: float = 0):
@@ -225,6 +238,7 @@ class _SupervisedPool:
         self.context.set_forkserver_preload(list(preload))
         self.changed = threading.Condition()
         self.messages: dict[int, bytes] = {}  # index -> pickled item, until its outcome is in
+        self.ready: deque[int] = deque()  # items read and not yet handed to a worker, oldest first
         self.outcomes: dict[int, Outcome] = {}
         self.failure: BaseException | None = None
         self.closing = False
@@ -237,6 +251,11 @@ class _SupervisedPool:
             self._close_workers(kill=True)
             raise
         self._wake_reader, self._wake_writer = os.pipe()  # wakes the supervisor when the pool closes
+        self.selector = selectors.DefaultSelector()  # kept, not rebuilt at each wake: the supervisor wakes per document
+        self.selector.register(self._wake_reader, selectors.EVENT_READ)
+        for worker in self.workers:
+            self._watch(worker)
+        self.next_memory_check = 0.0
         self.supervisor = threading.Thread(target=self._supervise, name="moisson-worker-supervisor", daemon=True)
         self.supervisor.start()
 
@@ -248,6 +267,7 @@ class _SupervisedPool:
             self.closing = True
         os.write(self._wake_writer, b"x")
         self.supervisor.join()
+        self.selector.close()
         self._close_workers(kill=exc_type is not None or bool(self.messages))
         os.close(self._wake_reader)
         os.close(self._wake_writer)
@@ -264,7 +284,7 @@ class _SupervisedPool:
             for outcome in self._take(yielded):
                 yield outcome
                 yielded += 1
-            if not exhausted and handed - yielded < ahead and self._has_room():
+            if not exhausted and handed - yielded < ahead:
                 try:
                     item = next(source)
                 except StopIteration:
@@ -276,8 +296,7 @@ class _SupervisedPool:
             if exhausted and yielded == handed:
                 return
             with self.changed:
-                self.changed.wait_for(lambda: self.failure is not None or yielded in self.outcomes
-                                      or (not exhausted and handed - yielded < ahead and self._has_room()), timeout=5)
+                self.changed.wait_for(lambda: self.failure is not None or yielded in self.outcomes, timeout=5)
                 if self.failure is not None:
                     raise RuntimeError("the worker pool broke down") from self.failure
 
@@ -289,10 +308,6 @@ class _SupervisedPool:
                 ready.append(outcome)
         return ready
 
-    def _has_room(self) -> bool:
-        with self.changed:
-            return any(len(worker.assigned) < self.per_worker for worker in self.workers)
-
     def _hand(self, index: int, item: Any) -> None:
         try:
             message = index.to_bytes(8, "little") + bytes(ForkingPickler.dumps(item, pickle.HIGHEST_PROTOCOL))
@@ -301,11 +316,18 @@ class _SupervisedPool:
                 self.outcomes[index] = Outcome(error_class=type(exc).__name__, message=f"cannot be sent to a worker: {exc}")
             return
         with self.changed:
-            self.changed.wait_for(lambda: self.workers or self.failure is not None)  # none while the only one is replaced
-            if self.failure is not None:
-                raise RuntimeError("the worker pool broke down") from self.failure
             self.messages[index] = message
-            min(self.workers, key=lambda worker: len(worker.assigned)).hand(index, message)
+            self.ready.append(index)
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Ready items to the workers with room, the least busy first. (Caller holds the condition.)"""
+        while self.ready:
+            worker = min(self.workers, key=lambda w: len(w.assigned), default=None)
+            if worker is None or len(worker.assigned) >= self.per_worker:
+                return
+            index = self.ready.popleft()
+            worker.hand(index, self.messages[index])
 
     # the supervisor's side
 
@@ -318,41 +340,49 @@ class _SupervisedPool:
                 self.failure = exc
                 self.changed.notify_all()
 
+    def _watch(self, worker: _Worker) -> None:
+        self.selector.register(worker.results, selectors.EVENT_READ, worker)
+        self.selector.register(worker.process.sentinel, selectors.EVENT_READ, worker)
+
     def _watch_once(self) -> bool:
         """Wait for a worker to speak or die, or for the next deadline; act on it. True once the pool closes."""
         with self.changed:
             if self.closing:
                 return True
-            workers = list(self.workers)
-        deadlines = [worker.started_at + self.budget_s for worker in workers if worker.running is not None]
+        deadlines = [worker.started_at + self.budget_s for worker in self.workers if worker.running is not None]
         timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines and self.budget_s > 0 else None
         if deadlines and self.memory_bytes:
-            timeout = min(timeout if timeout is not None else MEMORY_CHECK_EVERY_S, MEMORY_CHECK_EVERY_S)
-        ready = set(wait([self._wake_reader, *(w.results for w in workers), *(w.process.sentinel for w in workers)],
-                         timeout))
-        if self._wake_reader in ready:
-            os.read(self._wake_reader, 64)
-        for worker in workers:
-            if worker.results in ready or worker.process.sentinel in ready:
-                self._read(worker)
-            if worker.process.sentinel in ready:
-                self._replace(worker, "WorkerCrashed",
-                              f"the worker process died ({_how_it_ended(worker.process.exitcode)}) while processing "
-                              "this document")
-            elif (overrun := self._overrun(worker)) is not None:
+            timeout = max(0.0, min(timeout if timeout is not None else MEMORY_CHECK_EVERY_S,
+                                   self.next_memory_check - time.monotonic()))
+        woken: dict[_Worker, bool] = {}  # worker -> has it died
+        for key, _ in self.selector.select(timeout):
+            if key.data is None:
+                os.read(self._wake_reader, 64)
+            else:
+                woken[key.data] = woken.get(key.data, False) or key.fileobj == key.data.process.sentinel
+        for worker, died in woken.items():
+            self._read(worker)
+            if died:
+                self._replace(worker, "WorkerCrashed", f"the worker process died ({_how_it_ended(worker.process.exitcode)})"
+                              " while processing this document")
+        check_memory = bool(self.memory_bytes) and time.monotonic() >= self.next_memory_check
+        if check_memory:
+            self.next_memory_check = time.monotonic() + MEMORY_CHECK_EVERY_S
+        for worker in list(self.workers):
+            if (overrun := self._overrun(worker, check_memory)) is not None:
                 worker.process.kill()
                 worker.process.join()
                 self._read(worker)  # it may have finished just in time
                 self._replace(worker, *overrun)
         return False
 
-    def _overrun(self, worker: _Worker) -> tuple[str, str] | None:
+    def _overrun(self, worker: _Worker, check_memory: bool) -> tuple[str, str] | None:
         """(error class, message) if the call the worker is on has spent its time or memory budget."""
         if worker.running is None or self.budget_s <= 0:
             return None
         if time.monotonic() >= worker.started_at + self.budget_s:
             return "TimeBudgetExceeded", f"gave up after {self.budget_s:g} s: the worker was stopped"
-        if self.memory_bytes and _resident_bytes(worker.process.pid) - worker.resident_at_start > self.memory_bytes:
+        if check_memory and _resident_bytes(worker.process.pid) - worker.resident_at_start > self.memory_bytes:
             return ("MemoryBudgetExceeded", f"the call grew its worker's memory by more than "
                     f"{self.memory_bytes / 2**20:g} MB: the worker was stopped")
         return None
@@ -360,7 +390,7 @@ class _SupervisedPool:
     def _read(self, worker: _Worker) -> None:
         """Everything the worker has said so far."""
         try:
-            while worker.results.poll():
+            while worker.has_said_more():
                 kind, index, detail = worker.results.recv()
                 with self.changed:
                     if kind == "start":
@@ -370,6 +400,7 @@ class _SupervisedPool:
                         worker.assigned.remove(index)
                         worker.running = None
                         self._settle(index, detail)
+                        self._dispatch()
         except (EOFError, OSError):  # the worker is gone; what it had not said is settled by _replace
             pass
 
@@ -380,24 +411,35 @@ class _SupervisedPool:
 
     def _replace(self, worker: _Worker, error_class: str, message: str) -> None:
         """A worker died or was killed: its current document fails with `error_class`, the ones queued behind
-        it go to a new worker, first."""
+        it go back to the front of the ready queue, for the new worker or another."""
+        self.selector.unregister(worker.results)
+        self.selector.unregister(worker.process.sentinel)
         with self.changed:
             self.workers.remove(worker)
             if worker.running is not None:
                 worker.assigned.remove(worker.running)
                 self._settle(worker.running, Outcome(error_class=error_class, message=message))
-            queued = list(worker.assigned)
+            self.ready.extendleft(reversed(worker.assigned))
             self.dead_at_start = 0 if worker.took_any else self.dead_at_start + 1
         worker.stop(kill=True)
         if self.dead_at_start >= STARTS_BEFORE_GIVING_UP:
             raise RuntimeError(f"{self.dead_at_start} worker processes in a row died before taking a document "
                                f"({_how_it_ended(worker.process.exitcode)})")
         fresh = _Worker(self.context, self.function)
+        self._watch(fresh)
         with self.changed:
-            for index in queued:
-                fresh.hand(index, self.messages[index])
             self.workers.append(fresh)
-            self.changed.notify_all()
+            self._dispatch()
+
+
+def _widen(pipe: Connection) -> None:
+    """Let a pipe hold a whole page (1 MiB, Linux's default cap, instead of 64 KiB): a page written in one go is
+    in the pipe before its worker asks for it, where a page written in pieces makes the worker wait for the
+    parent's writing thread to get the interpreter back (up to 5 ms) between pieces."""
+    try:
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (OSError, AttributeError):  # another system, or a lower cap: pieces it is
+        pass
 
 
 def _resident_bytes(pid: int | None) -> int:
