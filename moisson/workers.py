@@ -146,7 +146,8 @@ def _serve(function: Callable[[Any], Any], tasks: Connection, results: Connectio
         try:
             outcome = _call(function, pickle.loads(message[8:]))
         except Exception as exc:  # an item that does not unpickle here
-            outcome = Outcome(error_class=type(exc).__name__, message=f"the item could not be read by the worker: {exc}")
+            outcome = Outcome(error_class=type(exc).__name__,
+                              message=f"the item could not be read by the worker: {exc}"[:500])
         try:
             results.send(("done", index, outcome))
         except Exception as exc:  # a result that does not pickle: the pipe is untouched, say why instead
@@ -313,7 +314,8 @@ class _SupervisedPool:
             message = index.to_bytes(8, "little") + bytes(ForkingPickler.dumps(item, pickle.HIGHEST_PROTOCOL))
         except Exception as exc:  # an item that cannot be sent is that item's failure
             with self.changed:
-                self.outcomes[index] = Outcome(error_class=type(exc).__name__, message=f"cannot be sent to a worker: {exc}")
+                self.outcomes[index] = Outcome(error_class=type(exc).__name__,
+                                               message=f"cannot be sent to a worker: {exc}"[:500])
             return
         with self.changed:
             self.messages[index] = message
@@ -363,8 +365,8 @@ class _SupervisedPool:
         for worker, died in woken.items():
             self._read(worker)
             if died:
-                self._replace(worker, "WorkerCrashed", f"the worker process died ({_how_it_ended(worker.process.exitcode)})"
-                              " while processing this document")
+                ended = _how_it_ended(worker.process.exitcode)
+                self._replace(worker, "WorkerCrashed", f"the worker process died ({ended}) while processing this document")
         check_memory = bool(self.memory_bytes) and time.monotonic() >= self.next_memory_check
         if check_memory:
             self.next_memory_check = time.monotonic() + MEMORY_CHECK_EVERY_S
