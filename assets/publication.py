@@ -69,8 +69,8 @@ def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) ->
         write_parquet(documents.to_arrow(), layout.deduplicated, layout.tmp_dir)
         kept_in_index = store.kept_count() if store else 0
     return dg.MaterializeResult(
-        metadata=describe(documents, sources=len(frames), kept_in_index=kept_in_index, index=provenance,
-                          publish_lock_waited_s=round(waited, 1))
+        metadata=describe(documents, rejected_by=["exact_duplicate", "near_duplicate"], sources=len(frames),
+                          kept_in_index=kept_in_index, index=provenance, publish_lock_waited_s=round(waited, 1))
     )
 
 

@@ -131,7 +131,7 @@ def _until_interrupted(command: list[str], env: dict[str, str]) -> int:
     previous = signal.signal(signal.SIGTERM, _as_keyboard_interrupt)
     try:
         try:
-            return process.wait()
+            return _wait_interruptibly(process)
         except KeyboardInterrupt:
             process.send_signal(signal.SIGINT)
         try:
@@ -142,6 +142,17 @@ def _until_interrupted(command: list[str], env: dict[str, str]) -> int:
     finally:
         _stop_group(process.pid)
         signal.signal(signal.SIGTERM, previous)
+
+
+def _wait_interruptibly(process: subprocess.Popen) -> int:
+    """`process.wait()` that Ctrl-C and SIGTERM can end. Why not a plain wait: the demo portal serves from threads of
+    this process, the kernel may hand a signal to one of them, and a main thread blocked in waitpid would then never
+    run its handler; waiting in short slices lets the main thread see the signal within a fraction of a second."""
+    while True:
+        try:
+            return process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _stop_group(group: int) -> None:

@@ -529,7 +529,8 @@ class MoissonConfig(_Strict):
         for pattern in source.paths:
             if source.kind == "warc" and (is_url(pattern) or is_path_list(pattern)):
                 continue  # read by sources.remote_warc, not as local archives
-            full = pattern if Path(pattern).is_absolute() else str(self.base_dir / pattern)
+            # the sources file's folder is a place, not a pattern: `data[1]/` must not match `data1/`
+            full = pattern if Path(pattern).is_absolute() else str(Path(glob.escape(str(self.base_dir))) / pattern)
             found.update(Path(p).resolve() for p in glob.glob(full, recursive=True) if Path(p).is_file())
         return sorted(found)
 

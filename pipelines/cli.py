@@ -21,6 +21,7 @@ from pathlib import Path
 
 from moisson.config import ConfigError, MoissonConfig, load_config
 from moisson.layout import DataLayout
+from moisson.parquet_files import duckdb_path
 from pipelines.sources_check import check_sources
 from pipelines.warehouse_sql import run_query
 
@@ -90,7 +91,7 @@ def _prepare_environment(sources: Path, layout: DataLayout) -> None:
     layout.dagster_home.mkdir(parents=True, exist_ok=True)
     instance_config = layout.dagster_home / "dagster.yaml"
     if not instance_config.exists():
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", instance_config)
+        shutil.copyfile(PROJECT_ROOT / "instance" / "dagster.yaml", instance_config)
     os.environ["MOISSON_SOURCES"] = str(sources.resolve())
     os.environ["MOISSON_DATA_DIR"] = str(layout.root)
     os.environ["DAGSTER_HOME"] = str(layout.dagster_home)
@@ -192,7 +193,7 @@ def _where_things_are(layout: DataLayout) -> None:
     print(f"  {moisson} sql{where} \"SELECT * FROM rejections_by_reason\"")
     print(f"  {moisson} sql{where} \"SELECT * FROM licence_breakdown\"")
     print(f"  {moisson} sql{where} \"SELECT language, count(*) AS docs, sum(n_words) AS words "
-          f"FROM read_parquet('{corpus}/*/*.parquet') GROUP BY 1 ORDER BY 2 DESC\"")
+          f"FROM read_parquet('{duckdb_path(corpus)}/*/*.parquet') GROUP BY 1 ORDER BY 2 DESC\"")
 
 
 def _invocation() -> str:

@@ -94,7 +94,7 @@ def _path_lists(config: MoissonConfig, source: WarcSource, entry: str,
         except (FetchError, BadPathList) as exc:
             yield from _failed_list(source, entry, exc)
         return
-    full = entry if Path(entry).is_absolute() else str(config.base_dir / entry)
+    full = entry if Path(entry).is_absolute() else str(Path(glob.escape(str(config.base_dir))) / entry)  # the folder is no pattern
     found = sorted(Path(p) for p in glob.glob(full, recursive=True) if Path(p).is_file())
     if not found:
         yield from _failed_list(source, entry, BadPathList(f"no file matches {entry} (relative to {config.base_dir})"))

@@ -171,3 +171,15 @@ def test_checks_and_corpus_policies_are_validated(tmp_path):
     assert "'harvest_failure_rates' is not a check" in error_of(tmp_path, text.replace("[harvest_failure_rate]", "[harvest_failure_rates]"))
     assert "blocking check" in error_of(tmp_path, text.replace("[harvest_failure_rate]", "[corpus_contract]"))
     assert "policy.corpus.max_shrink" in error_of(tmp_path, text.replace("max_shrink: 0.1", "max_shrink: 1.5"))
+
+
+def test_a_sources_folder_named_like_a_pattern_resolves_only_its_own_files(tmp_path):
+    """`proj[1]/` as a glob matches `proj1/`: the folder is a place, only the `paths` entries are patterns."""
+    for name in ("proj1", "proj[1]"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.jsonl").write_text('{"text": "x"}\n')
+    sources = tmp_path / "proj[1]" / "sources.yaml"
+    sources.write_text("sources:\n  - {name: notes, kind: files, paths: ['*.jsonl'], license: CC0-1.0}\n"
+                       "policy: {licenses: {allow: [CC0-1.0]}}\n")
+    config = load_config(sources)
+    assert config.resolve_paths(config.source("notes")) == [(tmp_path / "proj[1]" / "proj[1].jsonl").resolve()]

@@ -170,8 +170,7 @@ def test_row_count_of_a_filter_is_the_documents_it_keeps_beside_what_it_received
             survivors = stage.filter(pl.col("reason").is_null()).height
             assert metadata["dagster/row_count"] == survivors, asset
             assert metadata["records_in"] == stage.height == raw.height, asset
-            if asset != "deduplicated":  # its step names its reasons in assets/publication.py
-                assert metadata["rejected"] == stage.filter(pl.col("reason").is_in(reasons)).height, asset
+            assert metadata["rejected"] == stage.filter(pl.col("reason").is_in(reasons)).height, asset
             shrinking.append(survivors)
         assert shrinking == sorted(shrinking, reverse=True) and shrinking[-1] > 0
         assert len(set(shrinking)) >= 3  # several steps reject something here, so a count of every row would fail

@@ -267,11 +267,12 @@ def test_config_errors_stop_before_anything_runs(tmp_path):
 
 
 def test_a_run_where_every_document_is_rejected_publishes_an_empty_corpus_and_passes(tmp_path):
-    """Nothing kept is a result, not an error: the corpus checks must not fail for want of part files."""
+    """Nothing kept is a result when the policy says so (`corpus.min_documents: 0`): the corpus checks must not fail
+    for want of part files."""
     (tmp_path / "notes.jsonl").write_text(json.dumps({"id": "1", "text": "Too short to be a document.", "url": "https://ex.org/1"}) + "\n")
     sources = tmp_path / "sources.yaml"
     sources.write_text(yaml.safe_dump({"sources": [{"name": "notes", "kind": "files", "paths": ["notes.jsonl"], "license": "CC0-1.0"}],
-                                       "policy": {"languages": "all", "licenses": {"allow": ["CC0-1.0"]}}}))
+                                       "policy": {"languages": "all", "licenses": {"allow": ["CC0-1.0"]}, "corpus": {"min_documents": 0}}}))
     result = run_moisson(sources, tmp_path / "data")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "check corpus_ids_unique          passed" in result.stdout

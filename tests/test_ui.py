@@ -53,6 +53,15 @@ def processes_using(data_dir: Path) -> list[str]:
     return found
 
 
+def kill_processes_using(data_dir: Path) -> None:
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"MOISSON_DATA_DIR={data_dir}".encode() in environ.read_bytes().split(b"\0"):
+                os.kill(int(environ.parent.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
 def start_make_ui(demo: Path, data: Path, port: int, log: Path) -> subprocess.Popen:
     """`make ui` as a user types it (only the demo's sources file is this test's copy), in its own session so
     that a SIGINT to its process group is the terminal's Ctrl-C."""
@@ -93,6 +102,7 @@ def test_make_ui_serves_the_demo_sources_with_the_portal_and_stops_cleanly(demo_
             make.wait(timeout=240)
         except subprocess.TimeoutExpired:
             os.killpg(make.pid, signal.SIGKILL)
+            kill_processes_using(data)  # dg dev runs in a group of its own: a failed test must not leave it serving
             raise
 
     nodes = {"/".join(n["assetKey"]["path"]): n for n in answer["assetNodes"]}
