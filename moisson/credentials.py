@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
@@ -100,28 +100,9 @@ def seal_literal_credentials(url: str, sealed: dict[str, str]) -> str:
     Sealed: a userinfo password, and the value of a query parameter named like a secret (SECRET_PARAMETERS). The
     value is kept as written (percent-encoded), so the request sent is byte for byte the one the file describes.
     """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
+    if "://" not in url:
         return url
-    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    authority, tail = rest[:end], rest[end:]
-    userinfo, at, host = authority.rpartition("@")
-    if at and ":" in userinfo:
-        user, password = userinfo.split(":", 1)
-        if password and not ANY_REFERENCE.search(password):
-            authority = f"{user}:{_seal(password, sealed)}@{host}"
-    path, question, query = tail.partition("?")
-    if question:
-        query, hash_, fragment = query.partition("#")
-        query = "&".join(_sealed_parameter(pair, sealed) for pair in query.split("&")) + hash_ + fragment
-    return f"{scheme}://{authority}{path}{question}{query}"
-
-
-def _sealed_parameter(pair: str, sealed: dict[str, str]) -> str:
-    name, equals, value = pair.partition("=")
-    if equals and value and _is_secret_parameter(name) and not ANY_REFERENCE.search(value):
-        return f"{name}={_seal(value, sealed)}"
-    return pair
+    return _rewrite_credentials(url, lambda value: None if ANY_REFERENCE.search(value) else _seal(value, sealed))
 
 
 def _seal(value: str, sealed: dict[str, str]) -> str:
@@ -134,37 +115,47 @@ def _is_secret_parameter(name: str) -> bool:
     return unquote_plus(name).strip().lower() in SECRET_PARAMETERS
 
 
-# -- what leaves Moisson as text ----------------------------------------------------------------------------------
-
-def redact_credentials(text: str) -> str:
-    """Every URL in `text` with a literal userinfo password and the values of secret-named query parameters
-    replaced by REDACTED; references are left as they are (they hold nothing). For text shown or stored only:
-    a redacted URL no longer works."""
-    return URL_IN_TEXT.sub(lambda match: _redacted_url(match[0]), text)
-
-
-def _redacted_url(url: str) -> str:
+def _rewrite_credentials(url: str, replace: Callable[[str], str | None], parameter_suffix: bool = False) -> str:
+    """`url` with its userinfo password and the values of its secret-named query parameters passed through
+    `replace` (None leaves one as it is): one reading of a URL's parts for sealing and for redacting alike.
+    `parameter_suffix`: the URL was found in prose, so closing brackets and stops after a value are not the value's."""
     scheme, _, rest = url.partition("://")
     end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
     authority, tail = rest[:end], rest[end:]
     userinfo, at, host = authority.rpartition("@")
     if at and ":" in userinfo:
         user, password = userinfo.split(":", 1)
-        if password and not ANY_REFERENCE.fullmatch(password):
-            authority = f"{user}:{REDACTED}@{host}"
+        if password and (replaced := replace(password)) is not None:
+            authority = f"{user}:{replaced}@{host}"
     path, question, query = tail.partition("?")
     if question:
         query, hash_, fragment = query.partition("#")
-        query = "&".join(_redacted_parameter(pair) for pair in query.split("&")) + hash_ + fragment
+        pairs = (_rewrite_parameter(pair, replace, parameter_suffix) for pair in query.split("&"))
+        query = "&".join(pairs) + hash_ + fragment
     return f"{scheme}://{authority}{path}{question}{query}"
 
 
-def _redacted_parameter(pair: str) -> str:
+def _rewrite_parameter(pair: str, replace: Callable[[str], str | None], parameter_suffix: bool) -> str:
     name, equals, value = pair.partition("=")
-    value, prose = re.fullmatch(r"(.*?)([).,;\]]*)", value).groups()  # "(see URL)": the bracket is not the value's
-    if equals and value and _is_secret_parameter(name) and not ANY_REFERENCE.fullmatch(value):
-        return f"{name}={REDACTED}{prose}"
+    suffix = ""
+    if parameter_suffix:  # "(see URL)": the bracket is not the value's
+        value, suffix = re.fullmatch(r"(.*?)([).,;\]]*)", value).groups()
+    if equals and value and _is_secret_parameter(name) and (replaced := replace(value)) is not None:
+        return f"{name}={replaced}{suffix}"
     return pair
+
+
+# -- what leaves Moisson as text ----------------------------------------------------------------------------------
+
+def redact_credentials(text: str) -> str:
+    """Every URL in `text` with a literal userinfo password and the values of secret-named query parameters
+    replaced by REDACTED; references are left as they are (they hold nothing). For text shown or stored only:
+    a redacted URL no longer works."""
+    return URL_IN_TEXT.sub(lambda match: _rewrite_credentials(match[0], _redacted, parameter_suffix=True), text)
+
+
+def _redacted(value: str) -> str | None:
+    return None if ANY_REFERENCE.fullmatch(value) else REDACTED
 
 
 # -- the wire -----------------------------------------------------------------------------------------------------
