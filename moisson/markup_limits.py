@@ -10,7 +10,10 @@ WARC samples and the demo archives):
   70 attributes on one element;
 - many tags: every element costs up to 4 kB and tens of µs once trafilatura has walked its tree (1.3 million
   <p> in 10 MB: 2.3 GB, 60 s of CPU; 650,000 links: 2 GB; 200,000 links: 0.9 GB). The real pages have at
-  most 56,852 tags (a 1.7 MB radio log), the median page 743.
+  most 56,852 tags (a 1.7 MB radio log), the median page 743;
+- many attributes in all: each costs about 750 bytes (8,500 elements with 255 attributes each in 10 MB:
+  1.7 GB). The real pages have at most 34,112. Only a page of a million characters or more can hold more
+  than the limit, and only such a page is counted (2 ms per 100 kB: too dear for every page).
 
 Deep nesting costs nothing (libxml2 stops nesting at 256 levels), nor do long lines, entities or
 unclosed tags. The time budget of the workers (moisson/workers.py) stops whatever these limits miss;
@@ -31,6 +34,8 @@ import re
 
 MAX_ATTRIBUTES_PER_ELEMENT = 256  # 3.7 times the most seen on a real page; 256² comparisons: nothing
 MAX_TAGS = 100_000  # 1.8 times the most seen on a real page; 200,000 links cost 0.9 GB and 9 s of CPU
+MAX_ATTRIBUTES = 500_000  # on the whole page: 15 times the most seen on a real page; about 0.4 GB
+COUNT_ATTRIBUTES_FROM = 2 * MAX_ATTRIBUTES  # characters: a shorter page cannot hold more (two characters each)
 
 _SEPARATOR = r"[\s/]*+"
 _ATTRIBUTE = r"""(?>[^\s/>][^\s/>=]*+(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]++)?)?+)"""
@@ -53,7 +58,19 @@ def _light_markup(limit: int) -> re.Pattern[str]:
     return re.compile(f"(?:{markup})*+", re.S | re.A)
 
 
+def _markup_tokens() -> re.Pattern[str]:
+    """Text, comments, raw-text elements and start tags, one match each, read as `_light_markup` reads them; the
+    attributes of a start tag in a group named after its kind (raw-text elements by name, `attributes` the rest)."""
+    raw_text = "|".join(f"<(?i:{name})(?=[\\s/>])(?P<{name}>(?:{_SEPARATOR}{_ATTRIBUTE})*+){_SEPARATOR}>?"
+                        f"(?:[^<]++|<(?!/(?i:{name})[\\s/>]))*+" for name in _RAW_TEXT)
+    plain_text = f"<(?i:plaintext)(?=[\\s/>])(?P<plaintext>(?:{_SEPARATOR}{_ATTRIBUTE})*+).*+"
+    comment = "<!--(?:-?>|(?:[^-]++|-(?!-!?>))*+(?:--!?>)?)"
+    start_tag = f"{_TAG_NAME}(?P<attributes>(?:{_SEPARATOR}{_ATTRIBUTE})*+)"
+    return re.compile(f"[^<]++|{raw_text}|{plain_text}|{comment}|{start_tag}|<", re.S | re.A)
+
+
 _LIGHT = _light_markup(MAX_ATTRIBUTES_PER_ELEMENT)
+_TOKENS = _markup_tokens()
 _START_TAG = re.compile(f"{_TAG_NAME}(?:{_SEPARATOR}{_ATTRIBUTE})*+", re.A)
 _ONE_ATTRIBUTE = re.compile(f"{_SEPARATOR}{_ATTRIBUTE}", re.A)
 _NAME = re.compile(_TAG_NAME, re.A)
@@ -65,6 +82,8 @@ def excess(markup: str) -> str | None:
     tags = markup.count("<") - markup.count("</")
     if tags > MAX_TAGS:
         return f"{tags:,} tags, more than the {MAX_TAGS:,} a page may have"
+    if len(markup) >= COUNT_ATTRIBUTES_FROM and (attributes := _attribute_count(markup)) > MAX_ATTRIBUTES:
+        return f"{attributes:,} attributes, more than the {MAX_ATTRIBUTES:,} a page may have"
     stop = _LIGHT.match(markup).end()
     if stop < len(markup):
         name_end = _NAME.match(markup, stop).end()
@@ -73,3 +92,14 @@ def excess(markup: str) -> str | None:
         return (f"{count:,} attributes on one <{name}> element (at character {stop:,}), more than the "
                 f"{MAX_ATTRIBUTES_PER_ELEMENT:,} an element may have")
     return None
+
+
+def _attribute_count(markup: str) -> int:
+    """The attributes of every start tag (a loop in Python over the tags: for large pages only)."""
+    count = 0
+    for token in _TOKENS.finditer(markup):
+        if token.lastgroup is not None:
+            start, end = token.span(token.lastgroup)
+            if end > start:
+                count += len(_ONE_ATTRIBUTE.findall(markup, start, end))
+    return count
