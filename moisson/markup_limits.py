@@ -11,7 +11,7 @@ WARC samples and the demo archives):
 - many tags: every element costs up to 4 kB and tens of µs once trafilatura has walked its tree (1.3 million
   <p> in 10 MB: 2.3 GB, 60 s of CPU; 650,000 links: 2 GB; 200,000 links: 0.9 GB). The real pages have at
   most 56,852 tags (a 1.7 MB radio log), the median page 743;
-- many attributes in all: each costs about 750 bytes (8,500 elements with 255 attributes each in 10 MB:
+- many attributes in all: each costs 0.7 to 1.3 kB (8,500 elements with 255 attributes each in 10 MB:
   1.7 GB). The real pages have at most 34,112. Only a page of a million characters or more can hold more
   than the limit, and only such a page is counted (2 ms per 100 kB: too dear for every page).
 
@@ -34,7 +34,7 @@ import re
 
 MAX_ATTRIBUTES_PER_ELEMENT = 256  # 3.7 times the most seen on a real page; 256² comparisons: nothing
 MAX_TAGS = 100_000  # 1.8 times the most seen on a real page; 200,000 links cost 0.9 GB and 9 s of CPU
-MAX_ATTRIBUTES = 500_000  # on the whole page: 15 times the most seen on a real page; about 0.4 GB
+MAX_ATTRIBUTES = 300_000  # on the whole page: 9 times the most seen on a real page; 500,000 with values: 0.8 GB
 COUNT_ATTRIBUTES_FROM = 2 * MAX_ATTRIBUTES  # characters: a shorter page cannot hold more (two characters each)
 
 _SEPARATOR = r"[\s/]*+"
