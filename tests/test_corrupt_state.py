@@ -170,14 +170,20 @@ def test_corrupt_catalogue_and_harvest_state_files_do_not_keep_the_other_sources
     assert corpus_rows(data, "id, source") == before
 
 
-def test_a_corrupt_dedup_index_does_not_stop_the_next_run_and_loses_nothing(tmp_path):
-    notes = tmp_path / "notes.jsonl"
-    notes.write_text("".join(json.dumps({"id": f"n{n}", "text": text}) + "\n" for n, text in enumerate(TEXTS + [TEXTS[1]])))
-    sources = tmp_path / "sources.yaml"
+def notes_source(folder, lines: str):
+    """A sources file reading one JSONL file of these lines, every licence CC0, quality off."""
+    (folder / "notes.jsonl").write_text(lines)
+    sources = folder / "sources.yaml"
     sources.write_text(yaml.safe_dump({
         "sources": [{"name": "notes", "kind": "files", "paths": ["notes.jsonl"], "license": "CC0-1.0"}],
         "policy": {"languages": "all", "licenses": {"allow": ["CC0-1.0"]}, "quality": {"enabled": False}},
     }))
+    return sources
+
+
+def test_a_corrupt_dedup_index_does_not_stop_the_next_run_and_loses_nothing(tmp_path):
+    sources = notes_source(tmp_path, "".join(json.dumps({"id": f"n{n}", "text": text}) + "\n"
+                                             for n, text in enumerate(TEXTS + [TEXTS[1]])))
     data = tmp_path / "data"
     first = run_moisson(sources, data)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -199,13 +205,8 @@ def test_a_corrupt_dedup_index_does_not_stop_the_next_run_and_loses_nothing(tmp_
 
 
 def test_a_corrupt_failures_file_keeps_its_source_s_open_failures_open_and_loads_the_rest(tmp_path):
-    notes = tmp_path / "notes.jsonl"
-    notes.write_text("".join(json.dumps({"id": f"n{n}", "text": text}) + "\n" for n, text in enumerate(TEXTS)) + "{not json\n")
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(yaml.safe_dump({
-        "sources": [{"name": "notes", "kind": "files", "paths": ["notes.jsonl"], "license": "CC0-1.0"}],
-        "policy": {"languages": "all", "licenses": {"allow": ["CC0-1.0"]}, "quality": {"enabled": False}},
-    }))
+    sources = notes_source(tmp_path, "".join(json.dumps({"id": f"n{n}", "text": text}) + "\n"
+                                             for n, text in enumerate(TEXTS)) + "{not json\n")
     data = tmp_path / "data"
     first = run_moisson(sources, data)
     with warehouse(data) as con:
