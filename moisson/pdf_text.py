@@ -1,0 +1,362 @@
+"""From the bytes of a born-digital PDF to one document: its text, where each page starts, title, language, licence.
+
+A PDF is one document, not one per page: a report or a paper is the unit a reader cites and a deduplicator
+compares. Page offsets are kept so that a locator `...#page=N` can still point inside it.
+
+PDFium (pypdfium2) reads the text layer: it is fast (a C++ parser, about an order of magnitude above pdfminer.six
+on bench/documents.py), tolerant of broken cross-reference tables, and it returns text in content-stream order.
+Content-stream order is right for most PDFs (LaTeX and office exports write a column before the next), but not
+for every producer, so when a page has a vertical gutter with text on both sides the lines are re-ordered by
+column (`_column_order`). What PDFium leaves as layout noise is cleaned here: line-end hyphens, soft hyphens,
+running headers and footers, bare page numbers, ligature characters.
+
+Pages without a text layer are listed, not guessed at: whether to OCR them or reject the document is decided
+by the caller. Hostile input is bounded: a page count limit checked before any page is read, and an optional
+time budget checked between pages (one PDFium page call is not interruptible; the parent process's budget, as
+for HTML extraction, is the hard limit).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pypdfium2 as pdfium
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, fromstring
+
+from moisson.extraction import ExtractionError
+from moisson.licence import Evidence, to_spdx
+
+PAGE_SEPARATOR = "\n\n"
+MAX_XMP_BYTES = 1024 * 1024
+# PDFium marks a hyphen it judged to be a line-end hyphenation with U+FFFE (and joins the two lines).
+PDFIUM_HYPHEN = "\ufffe"
+SOFT_HYPHEN = "\u00ad"
+# Latin ligatures (U+FB00-FB06) and the Armenian ones after them: NFKC on these only, so that the rest of the
+# text (superscripts, full-width forms, compatibility characters with meaning) is left as the PDF has it.
+LIGATURES = re.compile("[\ufb00-\ufb06\ufb13-\ufb17\u0132\u0133\u01c4-\u01cc]")
+LINE_END_HYPHEN = re.compile(r"(\w)[-\u2010]\n(?=\w)")
+BARE_PAGE_NUMBER = re.compile(r"^[\s\-–—|]*(?:(?:page|p\.|seite|página|pagina|strona)\s*)?"
+                              r"(?:\d{1,5}|[ivxlcdm]{1,7})(?:\s*(?:/|of|sur|von|de|z)\s*\d{1,5})?[\s\-–—|]*$",
+                              re.IGNORECASE)
+# How many lines at the top and at the bottom of a page are looked at as a possible running header/footer.
+EDGE_LINES = 2
+# A line is running (header/footer) when it recurs, digits aside, at the same edge of this share of the pages.
+RUNNING_SHARE = 0.5
+MIN_PAGES_FOR_RUNNING = 3
+MIN_COLUMN_SEGMENTS = 5
+XMP = re.compile(rb"<x:xmpmeta\b.*?</x:xmpmeta>", re.DOTALL)
+CATALOG_LANG = re.compile(rb"/Lang\s*\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3})\)")
+NS = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "xmpRights": "http://ns.adobe.com/xap/1.0/rights/",
+    "cc": "http://creativecommons.org/ns#",
+}
+RDF_RESOURCE = f"{{{NS['rdf']}}}resource"
+
+
+class PdfError(ExtractionError):
+    """The PDF yields no text for a reason worth naming (the document is rejected with reason 'extraction')."""
+
+
+class PdfEncrypted(PdfError):
+    """The PDF needs a password to be read, and none (or a wrong one) was given."""
+
+
+class PdfUnreadable(PdfError):
+    """PDFium cannot open the file: not a PDF, truncated beyond repair, or broken structure."""
+
+
+class PdfTooLarge(PdfError):
+    """More pages than `max_pages`, or reading took longer than `max_seconds`: refused rather than left to run."""
+
+
+@dataclass(frozen=True)
+class PdfText:
+    """One PDF as one document.
+
+    `page_starts[i]` is the offset in `text` where page i+1 starts (page i+1's text is
+    `text[page_starts[i]:page_starts[i+1]]`, separator included at its end); `pages_without_text` are 1-based
+    page numbers whose text layer is empty (image-only pages: OCR them or reject the document).
+    """
+
+    text: str
+    page_starts: list[int]
+    pages_without_text: list[int]
+    title: str | None = None
+    language: str | None = None
+    licence_evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def page_count(self) -> int:
+        return len(self.page_starts)
+
+    def page_at(self, offset: int) -> int:
+        """The 1-based page holding character `offset`, for a `#page=N` locator."""
+        page = 1
+        for index, start in enumerate(self.page_starts):
+            if start <= offset:
+                page = index + 1
+        return page
+
+
+def pdf_document(data: bytes, *, password: str | None = None, max_pages: int = 2000,
+                 max_seconds: float | None = None) -> PdfText:
+    """Read the text layer of a whole PDF; raise a PdfError subclass when it cannot be read."""
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
+    document = _open(data, password)
+    try:
+        count = len(document)
+        if count > max_pages:
+            raise PdfTooLarge(f"PDF has {count} pages, more than the {max_pages} allowed")
+        pages = [_page_lines(document, index, deadline) for index in range(count)]
+        info = document.get_metadata_dict()
+    finally:
+        document.close()
+    pages = remove_running_lines(pages)
+    texts = [clean_page_text("\n".join(lines)) for lines in pages]
+    text, starts = _join_pages(texts)
+    xmp = xmp_fields(data)
+    title = (info.get("Title") or "").strip() or xmp.get("title")
+    return PdfText(text=text, page_starts=starts,
+                   pages_without_text=[index + 1 for index, page in enumerate(texts) if not page.strip()],
+                   title=title or None, language=_language(data, xmp), licence_evidence=xmp_licence_evidence(xmp))
+
+
+def _open(data: bytes, password: str | None) -> pdfium.PdfDocument:
+    """Open with PDFium, telling a password problem apart from a broken file."""
+    try:
+        return pdfium.PdfDocument(data, password=password)
+    except pdfium.PdfiumError as error:
+        if "password" in str(error).lower():
+            raise PdfEncrypted("PDF is encrypted and no valid password was given") from error
+        raise PdfUnreadable(f"PDF cannot be opened: {error}") from error
+
+
+def _page_lines(document: pdfium.PdfDocument, index: int, deadline: float | None) -> list[str]:
+    """The lines of one page, in reading order."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise PdfTooLarge(f"PDF text took longer than its time budget (stopped at page {index + 1})")
+    try:
+        page = document[index]
+        textpage = page.get_textpage()
+    except pdfium.PdfiumError:
+        return []  # a page PDFium cannot load (a broken page tree) is listed as a page without text
+    try:
+        segments = _segments(textpage)
+        ordered = _column_order(segments, page.get_width())
+        if ordered is None:
+            return textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        return _lines_of(ordered)
+    finally:
+        textpage.close()
+        page.close()
+
+
+Segment = tuple[float, float, float, float, str]  # left, bottom, right, top, text
+
+
+def _segments(textpage: pdfium.PdfTextPage) -> list[Segment]:
+    """PDFium's text rectangles (one per run of text on a line), each with its text, in content-stream order."""
+    segments = []
+    for index in range(textpage.count_rects()):
+        left, bottom, right, top = textpage.get_rect(index)
+        text = textpage.get_text_bounded(left, bottom, right, top)
+        if text.strip():
+            segments.append((left, bottom, right, top, text.replace("\r", "").replace("\n", " ")))
+    return segments
+
+
+def _column_order(segments: list[Segment], width: float) -> list[Segment] | None:
+    """Segments ordered column by column when the page has two columns, else None (keep PDFium's order).
+
+    A gutter is a vertical line in the middle of the page crossed by few segments while at least three lines
+    lie fully on each side of it, side by side. Segments crossing it (titles, abstracts, full-width figures'
+    captions) cut the page into bands; within a band the left column is read before the right one.
+    """
+    gutter = _gutter(segments, width)
+    if gutter is None:
+        return None
+    ordered: list[Segment] = []
+    band: list[Segment] = []
+    for segment in sorted(segments, key=lambda s: (-s[3], s[0])):
+        if segment[0] < gutter < segment[2]:
+            ordered.extend(_band_order(band, gutter))
+            band = []
+            ordered.append(segment)
+        else:
+            band.append(segment)
+    ordered.extend(_band_order(band, gutter))
+    return ordered
+
+
+def _gutter(segments: list[Segment], width: float) -> float | None:
+    """The x of a gutter whose two sides PDFium's order interleaves, or None.
+
+    Content-stream order is kept whenever it already reads a column before the next (LaTeX, office exports:
+    few switches from one side to the other); only a page whose stream hops between the columns line by line
+    (switches on most lines) is re-ordered, so a false gutter on a table or a spaced title cannot scramble it.
+    """
+    if not segments:
+        return None
+    margin = sorted(s[3] - s[1] for s in segments)[len(segments) // 2]  # a gutter is at least a line high wide
+    best: tuple[int, float] | None = None
+    for step in range(30, 71):
+        x = width * step / 100
+        sides = [_side(s, x, margin) for s in segments]
+        left, right = sides.count("L"), sides.count("R")
+        if min(left, right) < MIN_COLUMN_SEGMENTS or sides.count("?") > 2 or sides.count("C") > len(sides) * 0.15:
+            continue
+        in_columns = [side for side in sides if side in "LR"]
+        switches = sum(1 for a, b in zip(in_columns, in_columns[1:]) if a != b)
+        if switches >= max(4, min(left, right) // 2) and (best is None or switches > best[0]):
+            best = (switches, x)
+    return None if best is None else best[1]
+
+
+def _side(segment: Segment, x: float, margin: float) -> str:
+    """L or R of a gutter at x, C across it (full width), ? inside its margin (so not a gutter)."""
+    if segment[2] <= x - margin:
+        return "L"
+    if segment[0] >= x + margin:
+        return "R"
+    return "C" if segment[0] < x - margin and segment[2] > x + margin else "?"
+
+
+def _band_order(band: list[Segment], gutter: float) -> list[Segment]:
+    def reading(s: Segment) -> tuple[float, float]:
+        return (-s[3], s[0])
+    return sorted((s for s in band if s[2] <= gutter), key=reading) + \
+        sorted((s for s in band if s[0] >= gutter), key=reading)
+
+
+def _lines_of(segments: list[Segment]) -> list[str]:
+    """Join consecutive segments on the same baseline into one line."""
+    lines: list[str] = []
+    previous: Segment | None = None
+    for segment in segments:
+        same_line = previous is not None and abs(segment[1] - previous[1]) < 0.5 * (segment[3] - segment[1]) \
+            and segment[0] >= previous[2] - 1
+        if same_line:
+            spaced = segment[0] - previous[2] > 0.25 * (segment[3] - segment[1])
+            lines[-1] = f"{lines[-1].rstrip()} {segment[4].lstrip()}" if spaced else lines[-1] + segment[4]
+        else:
+            lines.append(segment[4])
+        previous = segment
+    return lines
+
+
+def remove_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """Drop running headers/footers (recurring at the same page edge, digits aside) and bare page numbers."""
+    running = _running_lines(pages) if len(pages) >= MIN_PAGES_FOR_RUNNING else set()
+    cleaned = []
+    for lines in pages:
+        content = [index for index, line in enumerate(lines) if line.strip()]
+        edges = set(content[:EDGE_LINES] + content[-EDGE_LINES:])
+        cleaned.append([line for index, line in enumerate(lines)
+                        if index not in edges or not (_shape(line) in running or BARE_PAGE_NUMBER.match(line))])
+    return cleaned
+
+
+def _running_lines(pages: list[list[str]]) -> set[str]:
+    counts: Counter[str] = Counter()
+    for lines in pages:
+        content = [line for line in lines if line.strip()]
+        counts.update({_shape(line) for line in content[:EDGE_LINES] + content[-EDGE_LINES:]})
+    needed = max(2, RUNNING_SHARE * len(pages))
+    return {shape for shape, count in counts.items() if count >= needed and shape}
+
+
+def _shape(line: str) -> str:
+    """A line with its digits blanked, so that 'Report 2024 – page 3' recurs as itself on every page."""
+    return re.sub(r"\d+", "#", " ".join(line.split())).casefold()
+
+
+def clean_page_text(text: str) -> str:
+    """Re-join hyphenated words, drop soft hyphens, normalise ligature characters, trim line ends."""
+    text = re.sub(PDFIUM_HYPHEN + r"\s*(?=\w)", _pdfium_hyphen, text)
+    text = text.replace(PDFIUM_HYPHEN, "-").replace(SOFT_HYPHEN, "")
+    text = LINE_END_HYPHEN.sub(_line_end_hyphen, text)
+    text = LIGATURES.sub(lambda match: unicodedata.normalize("NFKC", match.group()), text)
+    lines = [line.rstrip() for line in text.split("\n")]
+    return "\n".join(lines).strip()
+
+
+def _pdfium_hyphen(match: re.Match[str]) -> str:
+    following = match.string[match.end():match.end() + 1]
+    return "" if following.islower() else "-"
+
+
+def _line_end_hyphen(match: re.Match[str]) -> str:
+    """'exam-\\nple' becomes 'example'; 'Jean-\\nPierre' or '2019-\\n2020' keep their hyphen (and the break)."""
+    following = match.string[match.end():match.end() + 1]
+    return match.group(1) if following.islower() else match.group()
+
+
+def _join_pages(texts: list[str]) -> tuple[str, list[int]]:
+    starts, parts, offset = [], [], 0
+    for text in texts:
+        starts.append(offset)
+        chunk = text + PAGE_SEPARATOR if text else ""
+        parts.append(chunk)
+        offset += len(chunk)
+    return "".join(parts).rstrip("\n"), starts
+
+
+def xmp_fields(data: bytes) -> dict[str, str]:
+    """Title, language and rights fields of the first XMP packet stored uncompressed (as XMP asks) in the file.
+
+    PDFium has no XMP API, and the packet is meant to be readable without a PDF parser. It is parsed by
+    defusedxml: no DTD, no entity expansion, no network.
+    """
+    match = XMP.search(data)
+    if match is None or len(match.group()) > MAX_XMP_BYTES:
+        return {}
+    try:
+        root = fromstring(match.group(), forbid_dtd=True)
+    except (ParseError, DefusedXmlException, ValueError):
+        return {}
+    fields = {}
+    for name, path in (("title", "dc:title"), ("language", "dc:language"), ("rights", "dc:rights"),
+                       ("web_statement", "xmpRights:WebStatement"), ("cc_license", "cc:license")):
+        value = _xmp_value(root, path)
+        if value:
+            fields[name] = value
+    return fields
+
+
+def _xmp_value(root, path: str) -> str | None:
+    """The value of an XMP property: element text, rdf:resource, an rdf:Alt/Seq/Bag's first item, or an attribute."""
+    for element in root.iter(f"{{{NS[path.split(':')[0]]}}}{path.split(':')[1]}"):
+        if element.get(RDF_RESOURCE):
+            return element.get(RDF_RESOURCE).strip()
+        items = [item.text.strip() for item in element.iter(f"{{{NS['rdf']}}}li") if item.text and item.text.strip()]
+        if items:
+            return items[0]
+        if element.text and element.text.strip():
+            return element.text.strip()
+    prefix, local = path.split(":")
+    for description in root.iter(f"{{{NS['rdf']}}}Description"):
+        value = description.get(f"{{{NS[prefix]}}}{local}")
+        if value and value.strip():
+            return value.strip()
+    return None
+
+
+def xmp_licence_evidence(xmp: dict[str, str]) -> list[Evidence]:
+    """Licence statements from XMP, mapped to SPDX where recognised (the licence module decides what they allow)."""
+    return [Evidence(kind="xmp", value=xmp[name], spdx=to_spdx(xmp[name]))
+            for name in ("cc_license", "web_statement", "rights") if name in xmp]
+
+
+def _language(data: bytes, xmp: dict[str, str]) -> str | None:
+    """The catalog's /Lang (a BCP 47 tag, in a literal string) or else XMP's dc:language."""
+    match = CATALOG_LANG.search(data)
+    if match:
+        return match.group(1).decode("ascii")
+    return xmp.get("language")
