@@ -60,6 +60,8 @@ def _left_out(element: etree._Element, name: str) -> bool:
     """References and non-text objects out; of formula `alternatives`, keep only the first TeX or the first form."""
     if name in LEFT_OUT:
         return True
+    if name == "fig" and element.get("specific-use") == "child-fig":
+        return True  # eLife "figure supplements": long captions of supplementary figures, not the article's text
     parent = element.getparent()
     if parent is not None and local_name(parent) == "alternatives":
         return element is not _preferred_alternative(parent)
@@ -67,9 +69,13 @@ def _left_out(element: etree._Element, name: str) -> bool:
 
 
 def _preferred_alternative(alternatives: etree._Element) -> etree._Element | None:
-    forms = [child for child in alternatives if local_name(child)]
-    tex = [form for form in forms if local_name(form) == "tex-math"]
-    return (tex or forms or [None])[0]
+    """TeX, then MathML, then a table, then any form that is not an image (PLOS gives a table's image first)."""
+    forms = [child for child in alternatives if local_name(child) and local_name(child) not in LEFT_OUT]
+    for preferred in ("tex-math", "math", "table"):
+        for form in forms:
+            if local_name(form) == preferred:
+                return form
+    return forms[0] if forms else None
 
 
 def _first(root: etree._Element | None, name: str) -> etree._Element | None:
