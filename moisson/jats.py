@@ -43,7 +43,10 @@ def jats_document(data: bytes) -> XmlText:
 
 
 def jats_text(root: etree._Element, title: str | None) -> str:
-    """Title, then abstracts, body and back matter of the article (sub-articles are not read)."""
+    """Title, abstracts, body, back matter and floats (figures/tables set apart) of the article.
+
+    Sub-articles (eLife decision letters and author responses) are not read: they are not the article.
+    """
     collector = ParagraphCollector(BLOCKS, SPACED, _left_out)
     if title:
         collector.paragraphs.append(title)
@@ -51,7 +54,7 @@ def jats_text(root: etree._Element, title: str | None) -> str:
     for abstract in _children(meta, "abstract", "trans-abstract"):
         if abstract.get("abstract-type") not in LEFT_OUT_ABSTRACTS:
             collector.add(abstract)
-    for part in _children(root, "body", "back"):
+    for part in _children(root, "body", "back", "floats-group"):
         collector.add(part)
     return collector.text()
 

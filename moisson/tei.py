@@ -58,8 +58,9 @@ def _left_out(element: etree._Element, name: str) -> bool:
 
 
 def _inside_left_out(element: etree._Element) -> bool:
-    """A `body` inside a note (a nested text quoted in a note) is read with the note: not at all."""
-    return any(local_name(ancestor) in LEFT_OUT or local_name(ancestor) == "body" for ancestor in element.iterancestors())
+    """A `body` inside a note is left out with it; one inside another `body` is read with that one."""
+    names = [local_name(ancestor) for ancestor in element.iterancestors()]
+    return any(name in LEFT_OUT or name == "body" for name in names)
 
 
 def _first(root: etree._Element, name: str) -> etree._Element | None:

@@ -44,7 +44,12 @@ class XmlText:
 
 
 def parse_xml(data: bytes) -> etree._Element:
-    """Parse untrusted XML bytes: bounded size, no DTD, no network, no entity expansion."""
+    """Parse untrusted XML bytes: bounded size, no DTD, no network, no entity expansion.
+
+    The parser recovers from ordinary damage (undefined entities, a truncated end) because a best-effort text
+    is worth more than none, but refuses a document that hit libxml2's resource limits (more than 256 levels
+    of nesting, entity amplification): recovering there would silently return a document cut short.
+    """
     if len(data) > MAX_XML_BYTES:
         raise XmlRefused(f"XML document of {len(data)} bytes is over the {MAX_XML_BYTES}-byte limit")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
@@ -55,6 +60,9 @@ def parse_xml(data: bytes) -> etree._Element:
         raise XmlRefused(f"not XML: {error}") from error
     if root is None:
         raise XmlRefused("not XML: no root element could be read")
+    for error in parser.error_log:
+        if error.type_name == "ERR_RESOURCE_LIMIT":  # nesting over 256 levels, entity amplification
+            raise XmlRefused(f"XML over the parser's resource limits: {error.message}")
     return root
 
 
@@ -134,7 +142,7 @@ class ParagraphCollector:
                 self._buffer.append(child.tail)
         if block:
             self.flush()
-        elif name in self.spaced:
+        elif name in self.spaced and element.get("break") != "no":  # TEI <lb break="no"/> is inside a word
             self._buffer.append(" ")
 
 

@@ -27,7 +27,8 @@ TEI = b"""<?xml version="1.0" encoding="UTF-8"?>
   <body>
     <div type="chapter"><head>Chapitre premier</head>
       <fw type="header">RUNNINGHEAD</fw>
-      <p>Le village<note place="foot">NOTEWORD</note> dort. Il <pb n="2"/>pleut sur les <choice><sic>toix</sic><corr>toits</corr></choice>.</p>
+      <p>Le village<note place="foot">NOTEWORD</note> dort. Il <pb n="2"/>pleut sur les
+        <choice><sic>toix</sic><corr>toits</corr></choice>.</p>
       <p>Le <app><lem>vieux</lem><rdg wit="#B">VARIANTWORD</rdg></app> chemin.</p>
     </div>
   </body>
@@ -40,7 +41,8 @@ JATS = b"""<?xml version="1.0" encoding="UTF-8"?>
   "JATS-archivearticle1.dtd">
 <article xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:ali="http://www.niso.org/schemas/ali/1.0/"
   xml:lang="en" article-type="research-article">
-<front><journal-meta><journal-title-group><journal-title>JOURNALWORD</journal-title></journal-title-group></journal-meta>
+<front><journal-meta><journal-title-group><journal-title>JOURNALWORD</journal-title></journal-title-group>
+</journal-meta>
 <article-meta>
   <title-group><article-title>Rain&nbsp;over villages</article-title></title-group>
   <permissions>
@@ -184,3 +186,22 @@ def test_f1_on_shared_tei_and_jats(shared_data: Path, tmp_path: Path) -> None:
     scores = {path.name: bench.f1(readers[kind](path.read_bytes()).text, reference)
               for kind, _language, path, reference in found}
     assert min(scores.values()) >= 0.97, scores
+
+
+def test_nesting_beyond_the_parser_limit_is_refused_not_cut_short() -> None:
+    deep = b"<TEI><text><body>" + b"<div>" * 300 + b"<p>deep</p>" + b"</div>" * 300 + b"</body></text></TEI>"
+    with pytest.raises(XmlRefused, match="resource limits"):
+        tei_document(deep)
+
+
+def test_billion_laughs_in_utf16_is_refused() -> None:
+    """The internal subset cannot be stripped by byte matching in UTF-16: libxml2's amplification limit holds."""
+    data = (f'<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE TEI [{LAUGHS}]>'
+            '<TEI><text><body><p a="&lol10;">x &lol10; y</p></body></text></TEI>').encode("utf-16")
+    with pytest.raises(XmlRefused):
+        tei_document(data)
+
+
+def test_tei_line_break_inside_a_word_does_not_split_it() -> None:
+    data = b'<TEI><text><body><p>vil<lb break="no"/>lage<lb/>suivant</p></body></text></TEI>'
+    assert tei_document(data).text == "village suivant"
