@@ -48,7 +48,9 @@ EDGE_LINES = 2
 # A line is running (header/footer) when it recurs, digits aside, at the same edge of this share of the pages.
 RUNNING_SHARE = 0.5
 MIN_PAGES_FOR_RUNNING = 3
+SHORT_RUNNING_WORDS = 5
 MIN_COLUMN_SEGMENTS = 5
+MIN_COLUMN_WIDTH = 0.2  # share of the page width each column's text must span
 XMP = re.compile(rb"<x:xmpmeta\b.*?</x:xmpmeta>", re.DOTALL)
 CATALOG_LANG = re.compile(rb"/Lang\s*\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3})\)")
 NS = {
@@ -210,13 +212,20 @@ def _gutter(segments: list[Segment], width: float) -> float | None:
         x = width * step / 100
         sides = [_side(s, x, margin) for s in segments]
         left, right = sides.count("L"), sides.count("R")
-        if min(left, right) < MIN_COLUMN_SEGMENTS or sides.count("?") > 2 or sides.count("C") > len(sides) * 0.15:
+        if min(left, right) < MIN_COLUMN_SEGMENTS or min(_span(segments, sides, "L"), _span(segments, sides, "R")) < \
+                MIN_COLUMN_WIDTH * width or sides.count("?") > 2 or sides.count("C") > len(sides) * 0.15:
             continue
         in_columns = [side for side in sides if side in "LR"]
         switches = sum(1 for a, b in zip(in_columns, in_columns[1:]) if a != b)
         if switches >= max(4, min(left, right) // 2) and (best is None or switches > best[0]):
             best = (switches, x)
     return None if best is None else best[1]
+
+
+def _span(segments: list[Segment], sides: list[str], side: str) -> float:
+    """How wide the text on one side of a gutter is: a column of page numbers or labels is no text column."""
+    chosen = [s for s, where in zip(segments, sides) if where == side]
+    return max(s[2] for s in chosen) - min(s[0] for s in chosen)
 
 
 def _side(segment: Segment, x: float, margin: float) -> str:
@@ -229,10 +238,20 @@ def _side(segment: Segment, x: float, margin: float) -> str:
 
 
 def _band_order(band: list[Segment], gutter: float) -> list[Segment]:
-    def reading(s: Segment) -> tuple[float, float]:
-        return (-s[3], s[0])
-    return sorted((s for s in band if s[2] <= gutter), key=reading) + \
-        sorted((s for s in band if s[0] >= gutter), key=reading)
+    """The left column's lines, then the right column's."""
+    return _reading_order([s for s in band if s[2] <= gutter]) + _reading_order([s for s in band if s[0] >= gutter])
+
+
+def _reading_order(segments: list[Segment]) -> list[Segment]:
+    """Top to bottom by line (a segment whose middle lies within the line's height joins it), left to right."""
+    lines: list[list[Segment]] = []
+    for segment in sorted(segments, key=lambda s: -s[3]):
+        middle = (segment[1] + segment[3]) / 2
+        if lines and lines[-1][0][1] <= middle <= lines[-1][0][3]:
+            lines[-1].append(segment)
+        else:
+            lines.append([segment])
+    return [segment for line in lines for segment in sorted(line, key=lambda s: s[0])]
 
 
 def _lines_of(segments: list[Segment]) -> list[str]:
@@ -273,8 +292,14 @@ def _running_lines(pages: list[list[str]]) -> set[str]:
 
 
 def _shape(line: str) -> str:
-    """A line with its digits blanked, so that 'Report 2024 – page 3' recurs as itself on every page."""
-    return re.sub(r"\d+", "#", " ".join(line.split())).casefold()
+    """A short line with its digits blanked, so that 'Report 2024 – page 3' recurs as itself on every page.
+
+    Longer lines must recur as they are: a body line that changes only by a number ('… closing chapter 2')
+    is text, and running heads are short.
+    """
+    words = line.split()
+    joined = " ".join(words).casefold()
+    return re.sub(r"\d+", "#", joined) if len(words) <= SHORT_RUNNING_WORDS else joined
 
 
 def clean_page_text(text: str) -> str:

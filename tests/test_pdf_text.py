@@ -1,0 +1,189 @@
+"""moisson/pdf_text.py: PDFs written by hand here (two columns, hyphens, running headers, metadata), and the
+encrypted and broken files of ../shared/data/documents/pdf when present."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from moisson.pdf_text import PdfEncrypted, clean_page_text, PdfTooLarge, PdfUnreadable, pdf_document
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def make_pdf(pages: list[list[tuple[float, float, str]]], *, info: str = "", catalog: str = "",
+             xmp: str | None = None) -> bytes:
+    """A minimal PDF: each page a list of (x, y, text) drawn in Helvetica 10 pt, in the order given.
+
+    The order given is the content-stream order, so a test can write a two-column page line by line across
+    both columns, as some producers do, and check that the reader still reads a column before the next.
+    """
+    objects: list[bytes] = []
+    page_ids = [4 + 2 * index for index in range(len(pages))]
+    xmp_id = 4 + 2 * len(pages)
+    metadata = f" /Metadata {xmp_id} 0 R" if xmp is not None else ""
+    objects.append(f"<< /Type /Catalog /Pages 2 0 R{metadata} {catalog} >>".encode())
+    objects.append(f"<< /Type /Pages /Kids [{' '.join(f'{i} 0 R' for i in page_ids)}] /Count {len(pages)} >>"
+                   .encode())
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    for index, lines in enumerate(pages):
+        stream = "BT /F1 10 Tf " + " ".join(f"1 0 0 1 {x} {y} Tm ({_escape(text)}) Tj" for x, y, text in lines) + " ET"
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
+                       f" /Contents {page_ids[index] + 1} 0 R >>".encode())
+        objects.append(f"<< /Length {len(stream.encode('cp1252'))} >>\nstream\n{stream}\nendstream".encode("cp1252"))
+    if xmp is not None:
+        body = xmp.encode()
+        objects.append(b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % len(body) + body + b"\nendstream")
+    info_id = len(objects) + 1
+    objects.append(f"<< {info} >>".encode())
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {info_id} 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+LEFT = ["Alpha one begins the left column", "alpha two continues it", "alpha three goes on",
+        "alpha four is nearly done", "alpha five ends the left column", "alpha six is its last line"]
+RIGHT = ["Beta one begins the right column", "beta two continues it", "beta three goes on",
+         "beta four is nearly done", "beta five ends the right column", "beta six is its last line"]
+
+
+def test_two_columns_written_line_by_line_across_are_read_column_by_column():
+    rows = [[(72, 700 - 14 * i, left), (330, 700 - 14 * i, right)] for i, (left, right) in enumerate(zip(LEFT, RIGHT))]
+    text = pdf_document(make_pdf([[line for row in rows for line in row]])).text
+    positions = [text.index(line) for line in LEFT + RIGHT]
+    assert positions == sorted(positions), text
+
+
+def test_single_column_keeps_the_stream_order():
+    lines = [(72, 700 - 14 * i, f"line {i} of a single column of text") for i in range(8)]
+    text = pdf_document(make_pdf([lines])).text
+    assert text.split("\n") == [line for _, _, line in lines]
+
+
+def test_line_end_hyphen_before_a_lowercase_letter_is_joined_and_others_kept():
+    page = [(72, 700, "This is an exam-"), (72, 686, "ple of hyphenation by Jean-"), (72, 672, "Pierre in 2019-"),
+            (72, 658, "2020 was the other year.")]
+    text = pdf_document(make_pdf([page])).text
+    words = text.split()
+    assert "example" in words
+    assert "exam-" not in text and "exam" not in words
+    assert "Jean-Pierre" in text  # PDFium joins these lines itself; the hyphen stays (capital letter after it)
+    assert "2019-" in text
+    assert "other" in words
+    assert "\u00ad" not in text and "\ufffe" not in text
+
+
+def test_page_text_cleaning_on_text_as_pdfium_gives_it():
+    assert clean_page_text("an exam-\nple, Jean-\nPierre, 2019-\n2020") == "an example, Jean-\nPierre, 2019-\n2020"
+    assert clean_page_text("adip\ufffeiscing, Ober\ufffeAmmergau") == "adipiscing, Ober-Ammergau"
+    assert clean_page_text("o\u00adther e\ufb03cient \u2460 x\u00b2") == "other efficient \u2460 x\u00b2"
+
+
+BODY = ["On {topic}, chapter {n} opens with its own words", "about {topic}, then a line on the {topic}",
+        "and a last line closing chapter {n}"]
+TOPICS = {1: "rivers", 2: "mountains", 3: "forests"}
+
+
+def _report(pages: int) -> bytes:
+    return make_pdf([[(72, 760, "Annual Report 2024 - Moisson"),
+                      *[(72, 700 - 14 * i, line.format(n=n, topic=TOPICS[n])) for i, line in enumerate(BODY)],
+                      (300, 40, str(n))] for n in range(1, pages + 1)])
+
+
+def test_running_header_and_page_numbers_are_removed_and_page_offsets_point_at_each_page():
+    document = pdf_document(_report(3))
+    assert "Annual Report" not in document.text
+    assert document.text.split() == " ".join(line.format(n=n, topic=TOPICS[n]) for n in (1, 2, 3)
+                                             for line in BODY).split()
+    assert document.page_count == 3
+    for n, start in enumerate(document.page_starts, start=1):
+        assert document.text[start:].startswith(f"On {TOPICS[n]}, chapter {n} opens")
+        assert document.page_at(start) == n
+    assert document.pages_without_text == []
+
+
+def test_a_page_without_text_is_listed():
+    document = pdf_document(make_pdf([[(72, 700, "Some text on page one")], []]))
+    assert document.pages_without_text == [2]
+    assert document.page_starts == [0, len(document.text) + 2]
+
+
+def test_too_many_pages_is_refused():
+    with pytest.raises(PdfTooLarge):
+        pdf_document(_report(3), max_pages=2)
+
+
+def test_garbage_and_truncated_files_are_unreadable():
+    with pytest.raises(PdfUnreadable):
+        pdf_document(b"<html>not a pdf</html>")
+    with pytest.raises(PdfUnreadable):
+        pdf_document(_report(3)[:40])
+
+
+XMP = """<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"
+  xmlns:xmpRights="http://ns.adobe.com/xap/1.0/rights/" xmlns:cc="http://creativecommons.org/ns#"
+  xmpRights:WebStatement="https://creativecommons.org/licenses/by/4.0/">
+<dc:title><rdf:Alt><rdf:li xml:lang="x-default">Rapport annuel</rdf:li></rdf:Alt></dc:title>
+<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">CC BY 4.0</rdf:li></rdf:Alt></dc:rights>
+<cc:license rdf:resource="https://creativecommons.org/licenses/by-sa/4.0/"/>
+</rdf:Description></rdf:RDF></x:xmpmeta>
+<?xpacket end="w"?>"""
+
+
+def test_title_language_and_licence_evidence_come_from_the_metadata():
+    document = pdf_document(make_pdf([[(72, 700, "Bonjour")]], catalog="/Lang (fr-FR)", xmp=XMP))
+    assert document.title == "Rapport annuel"
+    assert document.language == "fr-FR"
+    assert [(e.kind, e.spdx) for e in document.licence_evidence] == [("xmp", "CC-BY-SA-4.0"), ("xmp", "CC-BY-4.0"),
+                                                                     ("xmp", "CC-BY-4.0")]
+    assert pdf_document(make_pdf([[(72, 700, "Hi")]], info="/Title (Info title)", xmp=XMP)).title == "Info title"
+
+
+def test_xmp_with_an_entity_declaration_is_ignored_not_expanded():
+    hostile = XMP.replace('<x:xmpmeta', '<!DOCTYPE x [<!ENTITY e "CC BY 4.0">]><x:xmpmeta').replace(
+        "CC BY 4.0", "&e;")
+    document = pdf_document(make_pdf([[(72, 700, "Hi")]], xmp=hostile))
+    assert document.licence_evidence == []
+
+
+@pytest.fixture
+def pdf_folder(shared_data: Path, tmp_path: Path) -> Path:
+    folder = shared_data / "documents" / "pdf"
+    for name in ("pdfminer/encryption_rc4-40.pdf", "pdfminer/encryption_aes-256.pdf",
+                 "pdfminer/encryption_base.pdf", "pdfjs/poppler-85140-0.pdf", "py-pdf-sample-files/multicolumn.pdf"):
+        shutil.copy(folder / name, tmp_path / Path(name).name)
+    return tmp_path
+
+
+def test_encrypted_files_need_their_password(pdf_folder: Path):
+    for name in ("encryption_rc4-40.pdf", "encryption_aes-256.pdf"):
+        data = (pdf_folder / name).read_bytes()
+        with pytest.raises(PdfEncrypted):
+            pdf_document(data)
+        assert pdf_document(data, password="foo").text == "Secret!"
+
+
+def test_truncated_and_fuzzed_shared_files_fail_cleanly(pdf_folder: Path):
+    data = (pdf_folder / "encryption_base.pdf").read_bytes()
+    with pytest.raises(PdfUnreadable):
+        pdf_document(data[: len(data) // 8])
+    assert pdf_document((pdf_folder / "poppler-85140-0.pdf").read_bytes(), max_seconds=5).text == ""
+
+
+def test_latex_two_column_pages_keep_pdfiums_column_order(pdf_folder: Path):
+    text = pdf_document((pdf_folder / "multicolumn.pdf").read_bytes()).text
+    assert text.index("consectetuer adipiscing elit") < text.index("Nam dui ligula")
+    assert "\ufffe" not in text and "adip-" not in text
