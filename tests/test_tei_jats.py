@@ -205,3 +205,19 @@ def test_billion_laughs_in_utf16_is_refused() -> None:
 def test_tei_line_break_inside_a_word_does_not_split_it() -> None:
     data = b'<TEI><text><body><p>vil<lb break="no"/>lage<lb/>suivant</p></body></text></TEI>'
     assert tei_document(data).text == "village suivant"
+
+
+def test_metadata_of_shared_files(shared_data: Path) -> None:
+    """Languages and licences as the shared files declare them (ELTeC: CC BY 4.0 markup; eLife: CC0)."""
+    eltec = shared_data / "documents" / "tei" / "eltec"
+    languages = {path.name[:3]: tei_document(path.read_bytes()) for path in sorted(eltec.glob("*.xml"))}
+    assert {prefix: document.language for prefix, document in languages.items()} == {
+        "DEU": "de", "FRA": "fr", "POR": "pt-PT"}
+    for document in languages.values():
+        assert document.licence_evidence == ("https://creativecommons.org/licenses/by/4.0/",)
+        assert document.title and "ELTeC" in document.title
+    elife = jats_document((shared_data / "documents" / "jats" / "docling" / "elife-56337.nxml").read_bytes())
+    assert elife.licence_evidence[0] == "http://creativecommons.org/publicdomain/zero/1.0/"
+    assert elife.title.startswith("KRAB-zinc finger protein gene expansion")
+    ptag = jats_document((shared_data / "documents" / "jats" / "docling" / "ptag100.xml").read_bytes())
+    assert ptag.language == "en" and "license-type: cc-by" in ptag.licence_evidence
