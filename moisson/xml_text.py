@@ -147,9 +147,9 @@ class ParagraphCollector:
 
 
 def inline_text(element: etree._Element | None) -> str | None:
-    """All text under `element` on one line (entities mapped), or None when there is none."""
+    """All text under `element` on one line (entities mapped, line breaks as spaces), or None when empty."""
     if element is None:
         return None
-    collector = ParagraphCollector(frozenset(), frozenset(), lambda _element, _name: False)
+    collector = ParagraphCollector(frozenset(), frozenset({"lb", "break"}), lambda _element, _name: False)
     collector.add(element)
     return " ".join(collector.paragraphs) or None
