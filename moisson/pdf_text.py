@@ -51,7 +51,6 @@ MIN_PAGES_FOR_RUNNING = 3
 SHORT_RUNNING_WORDS = 5
 MIN_COLUMN_SEGMENTS = 5
 MIN_COLUMN_WIDTH = 0.2  # share of the page width each column's text must span
-XMP = re.compile(rb"<x:xmpmeta\b.*?</x:xmpmeta>", re.DOTALL)
 CATALOG_LANG = re.compile(rb"/Lang\s*\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3})\)")
 NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -339,11 +338,12 @@ def xmp_fields(data: bytes) -> dict[str, str]:
     PDFium has no XMP API, and the packet is meant to be readable without a PDF parser. It is parsed by
     defusedxml: no DTD, no entity expansion, no network.
     """
-    match = XMP.search(data)
-    if match is None or len(match.group()) > MAX_XMP_BYTES:
+    start = data.find(b"<x:xmpmeta")
+    end = data.find(b"</x:xmpmeta>", start, start + MAX_XMP_BYTES) if start >= 0 else -1
+    if end < 0:  # found with two bounded scans, not a regex that could rescan from every opening tag
         return {}
     try:
-        root = fromstring(match.group(), forbid_dtd=True)
+        root = fromstring(data[start:end + len(b"</x:xmpmeta>")], forbid_dtd=True)
     except (ParseError, DefusedXmlException, ValueError):
         return {}
     fields = {}

@@ -187,3 +187,8 @@ def test_latex_two_column_pages_keep_pdfiums_column_order(pdf_folder: Path):
     text = pdf_document((pdf_folder / "multicolumn.pdf").read_bytes()).text
     assert text.index("consectetuer adipiscing elit") < text.index("Nam dui ligula")
     assert "\ufffe" not in text and "adip-" not in text
+
+
+def test_a_spent_time_budget_stops_the_reading():
+    with pytest.raises(PdfTooLarge):
+        pdf_document(_report(3), max_seconds=0)
