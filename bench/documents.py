@@ -58,7 +58,8 @@ def odt_text(path: Path) -> str:
     from defusedxml.ElementTree import fromstring
     with zipfile.ZipFile(path) as archive:
         root = fromstring(archive.read("content.xml"))
-    return " ".join("".join(node.itertext()) for node in root.iter() if node.tag.endswith("}p") or node.tag.endswith("}h"))
+    paragraphs = (node for node in root.iter() if node.tag.endswith(("}p", "}h")))
+    return " ".join("".join(node.itertext()) for node in paragraphs)
 
 
 def cases() -> list[Case]:
@@ -172,7 +173,8 @@ def main() -> None:
     print(f"FIGURE pdf_f1={mean(full['moisson']):.3f} pdf_f1_not_pdfminer_refs={mean(independent['moisson']):.3f} "
           f"pdf_recall_partial={mean(partial['moisson']):.3f} "
           f"pdf_pages_per_s={speed['moisson']:.1f} pdfminer_f1={mean(full['pdfminer']):.3f} "
-          f"pdfminer_f1_not_pdfminer_refs={mean(independent['pdfminer']):.3f} pdfminer_recall_partial={mean(partial['pdfminer']):.3f} pdfminer_pages_per_s={speed['pdfminer']:.1f}")
+          f"pdfminer_f1_not_pdfminer_refs={mean(independent['pdfminer']):.3f} "
+          f"pdfminer_recall_partial={mean(partial['pdfminer']):.3f} pdfminer_pages_per_s={speed['pdfminer']:.1f}")
 
 
 def mean(values: list[float]) -> float:

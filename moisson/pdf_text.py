@@ -5,10 +5,12 @@ compares. Page offsets are kept so that a locator `...#page=N` can still point i
 
 PDFium (pypdfium2) reads the text layer: it is fast (a C++ parser, about an order of magnitude above pdfminer.six
 on bench/documents.py), tolerant of broken cross-reference tables, and it returns text in content-stream order.
-Content-stream order is right for most PDFs (LaTeX and office exports write a column before the next), but not
-for every producer, so when a page has a vertical gutter with text on both sides the lines are re-ordered by
-column (`_column_order`). What PDFium leaves as layout noise is cleaned here: line-end hyphens, soft hyphens,
-running headers and footers, bare page numbers, ligature characters.
+Content-stream order is right for most PDFs (LaTeX and office exports write a column before the next): on
+py-pdf's two-column pdfTeX article (multicolumn.pdf) PDFium's order reads the whole left column, then the right
+one. Not every producer does, so a page whose stream hops across a vertical gutter line by line is re-ordered by
+column (`_column_order`); on the 39 PDFs of ../shared/data/documents/pdf only a Polish invoice (seller and buyer
+blocks side by side) meets that test. What PDFium leaves as layout noise is cleaned here: line-end hyphens, soft
+hyphens, running headers and footers, bare page numbers, ligature characters.
 
 Pages without a text layer are listed, not guessed at: whether to OCR them or reject the document is decided
 by the caller. Hostile input is bounded: a page count limit checked before any page is read, and an optional
@@ -18,6 +20,7 @@ for HTML extraction, is the hard limit).
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
 import unicodedata
@@ -32,6 +35,7 @@ from moisson.extraction import ExtractionError
 from moisson.licence import Evidence, to_spdx
 
 PAGE_SEPARATOR = "\n\n"
+FILE_NAME = re.compile(r"^[\w\-. ]+\.(?:exe|txt|docx?|odt|rtf|pdf|tex|dvi|ps|indd|xlsx?|pptx?|html?)$", re.IGNORECASE)
 MAX_XMP_BYTES = 1024 * 1024
 # PDFium marks a hyphen it judged to be a line-end hyphenation with U+FFFE (and joins the two lines).
 PDFIUM_HYPHEN = "\ufffe"
@@ -99,11 +103,7 @@ class PdfText:
 
     def page_at(self, offset: int) -> int:
         """The 1-based page holding character `offset`, for a `#page=N` locator."""
-        page = 1
-        for index, start in enumerate(self.page_starts):
-            if start <= offset:
-                page = index + 1
-        return page
+        return max(1, bisect.bisect_right(self.page_starts, offset))
 
 
 def pdf_document(data: bytes, *, password: str | None = None, max_pages: int = 2000,
@@ -123,10 +123,16 @@ def pdf_document(data: bytes, *, password: str | None = None, max_pages: int = 2
     texts = [clean_page_text("\n".join(lines)) for lines in pages]
     text, starts = _join_pages(texts)
     xmp = xmp_fields(data)
-    title = (info.get("Title") or "").strip() or xmp.get("title")
+    title = _title(info.get("Title") or "") or _title(xmp.get("title") or "")
     return PdfText(text=text, page_starts=starts,
                    pages_without_text=[index + 1 for index, page in enumerate(texts) if not page.strip()],
                    title=title or None, language=_language(data, xmp), licence_evidence=xmp_licence_evidence(xmp))
+
+
+def _title(value: str) -> str | None:
+    """A document title, not the file name a print driver put there ('10811.exe', 'Microsoft Word - x.docx')."""
+    value = re.sub(r"^Microsoft (?:Word|PowerPoint|Excel) - ", "", " ".join(value.split()))
+    return None if not value or FILE_NAME.match(value) else value
 
 
 def _open(data: bytes, password: str | None) -> pdfium.PdfDocument:

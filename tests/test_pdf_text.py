@@ -48,7 +48,8 @@ def make_pdf(pages: list[list[tuple[float, float, str]]], *, info: str = "", cat
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {info_id} 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {info_id} 0 R >>\n".encode()
+    out += f"startxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
 
 
@@ -150,6 +151,7 @@ def test_title_language_and_licence_evidence_come_from_the_metadata():
     assert [(e.kind, e.spdx) for e in document.licence_evidence] == [("xmp", "CC-BY-SA-4.0"), ("xmp", "CC-BY-4.0"),
                                                                      ("xmp", "CC-BY-4.0")]
     assert pdf_document(make_pdf([[(72, 700, "Hi")]], info="/Title (Info title)", xmp=XMP)).title == "Info title"
+    assert pdf_document(make_pdf([[(72, 700, "Hi")]], info="/Title (10811.exe)")).title is None
 
 
 def test_xmp_with_an_entity_declaration_is_ignored_not_expanded():
