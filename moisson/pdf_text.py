@@ -222,9 +222,18 @@ def _gutter(segments: list[Segment], width: float) -> float | None:
             continue
         in_columns = [side for side in sides if side in "LR"]
         switches = sum(1 for a, b in zip(in_columns, in_columns[1:]) if a != b)
-        if switches >= max(4, min(left, right) // 2) and (best is None or switches > best[0]):
+        if switches >= max(4, min(left, right) // 2) and (best is None or switches > best[0]) \
+                and not _crossing_shares_a_line(segments, sides):
             best = (switches, x)
     return None if best is None else best[1]
+
+
+def _crossing_shares_a_line(segments: list[Segment], sides: list[str]) -> bool:
+    """Whether a segment across the gutter has text of a column beside it: then the 'gutter' runs through a
+    single-column line broken into runs (font changes, kerning), not between two columns."""
+    crossing = [s for s, side in zip(segments, sides) if side == "C"]
+    beside = [s for s, side in zip(segments, sides) if side in "LR"]
+    return any(min(c[3], b[3]) - max(c[1], b[1]) > 0.5 * (b[3] - b[1]) for c in crossing for b in beside)
 
 
 def _span(segments: list[Segment], sides: list[str], side: str) -> float:
