@@ -15,7 +15,8 @@ hyphens, running headers and footers, bare page numbers, ligature characters.
 Pages without a text layer are listed, not guessed at: whether to OCR them or reject the document is decided
 by the caller. Hostile input is bounded: a page count limit checked before any page is read, and an optional
 time budget checked between pages (one PDFium page call is not interruptible; the parent process's budget, as
-for HTML extraction, is the hard limit).
+for HTML extraction, is the hard limit). PDFium is not thread-safe: call this from one thread per process
+(the extraction workers are processes).
 """
 
 from __future__ import annotations
