@@ -1,0 +1,97 @@
+"""DOCX, ODT and EPUB → text: bag-of-words F1 of moisson.office_text against reference texts, and docs/s.
+
+Why bag-of-words F1: the references differ from our output in layout (Markdown headings, tables, images) but not
+in words; the word multiset overlap after Unicode NFC measures what was kept and what was lost. References (see
+../shared/data/documents/{office,epub}/README.md):
+
+* office/docling/*.docx, *.odt and epub/docling/*.epub: docling's Markdown ground truth, markup stripped
+  (headings, emphasis, links, `<!-- image -->`, table pipes and separators, checkbox marks, `$…$` LaTeX kept as
+  its words: our text has the equation's characters, docling's LaTeX commands count as misses);
+* epub/pandoc/*.epub: pandoc's native AST, the `Str "…"` values joined.
+Legacy `.doc` files are not ours (not a zip package) and are left out.
+
+Usage: .venv/bin/python bench/documents_office.py   (exit 2 with one line when the data folder is missing)
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.documents_xml import f1, words  # noqa: E402
+from bench.shared_data import SHARED, require  # noqa: E402
+from moisson.office_text import READERS  # noqa: E402
+
+DOCUMENTS = SHARED / "documents"
+LANGUAGES = {"list_after_num_headers.docx": "vi"}  # the README's language column; English otherwise
+MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+NATIVE_STRING = re.compile(r'Str\s+"((?:[^"\\]|\\.)*)"')
+
+
+def markdown_text(markdown: str) -> str:
+    """docling's Markdown as plain text: links to their text, markup and image placeholders out."""
+    text = markdown.replace("<!-- image -->", " ")
+    text = MARKDOWN_LINK.sub(r"\1", text)
+    text = re.sub(r"^#+ ", "", text, flags=re.MULTILINE)
+    text = re.sub(r"^\|?\s*-[-| ]*$", " ", text, flags=re.MULTILINE)  # table separator rows
+    text = re.sub(r"- \[[ xX]\]", " ", text)  # checkbox marks
+    text = text.replace("\\_", "_")
+    text = re.sub(r"[*`|]+", " ", text)
+    return html.unescape(text)
+
+
+def native_text(native: str) -> str:
+    """The words of a pandoc native AST: every `Str "…"` value, Haskell escapes decoded."""
+    return "\n".join(_haskell_unescape(value) for value in NATIVE_STRING.findall(native))
+
+
+def _haskell_unescape(value: str) -> str:
+    return re.sub(r"\\(\d+)|\\(.)", lambda m: chr(int(m.group(1))) if m.group(1) else m.group(2), value)
+
+
+def cases() -> list[tuple[str, str, Path, str]]:
+    """(format, language, file, reference text) for every package with a reference."""
+    found = []
+    office, epub = DOCUMENTS / "office" / "docling", DOCUMENTS / "epub"
+    for path in sorted([*office.glob("*.docx"), *office.glob("*.odt"), *(epub / "docling").glob("*.epub")]):
+        truth = path.with_name(path.name + ".groundtruth.md")
+        if truth.exists():
+            found.append((path.suffix[1:], LANGUAGES.get(path.name, "en"), path, markdown_text(truth.read_text("utf-8"))))
+    for path in sorted((epub / "pandoc").glob("*.epub")):
+        native = path.with_suffix(".reference.native")
+        if native.exists():
+            found.append(("epub", "en", path, native_text(native.read_text("utf-8"))))
+    return found
+
+
+def main() -> int:
+    require("documents_office", DOCUMENTS / "office" / "docling", ["*.docx", "*.odt", "*.groundtruth.md"])
+    require("documents_office", DOCUMENTS / "epub" / "docling", ["*.epub", "*.groundtruth.md"])
+    by_group: dict[tuple[str, str], list[float]] = {}
+    total_seconds, total_docs = 0.0, 0
+    print(f"{'fmt':4} {'lang':4} {'F1':>6} {'words':>7} {'s':>6}  file")
+    for kind, language, path, reference in cases():
+        data = path.read_bytes()
+        started = time.perf_counter()
+        document = READERS[kind](data)
+        seconds = time.perf_counter() - started
+        total_seconds, total_docs = total_seconds + seconds, total_docs + 1
+        score = f1(document.text, reference)
+        by_group.setdefault((kind, language), []).append(score)
+        print(f"{kind:4} {language:4} {score:6.3f} {sum(words(document.text).values()):7d} {seconds:6.3f}  "
+              f"{path.relative_to(DOCUMENTS)}")
+    for (kind, language), scores in sorted(by_group.items()):
+        print(f"mean  {kind:4} {language:4} F1 {sum(scores) / len(scores):.3f} over {len(scores)} files")
+    scores = [score for group in by_group.values() for score in group]
+    print(f"FIGURE documents_office: min F1 {min(scores):.3f}, mean F1 {sum(scores) / len(scores):.3f} over "
+          f"{total_docs} DOCX/ODT/EPUB files, {total_docs / total_seconds:.1f} docs/s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

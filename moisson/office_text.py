@@ -1,0 +1,559 @@
+"""DOCX, ODT and EPUB to text: a zip container read within limits, then the format's own XML read in order.
+
+Why one module for three formats: all three are zip packages of XML, with the same hazards (a zip bomb, member
+names that climb out of the package, encrypted members, billion laughs inside a part) and the same output shape
+as the TEI/JATS readers (`XmlText`: paragraphs, title, language, licence evidence). The container is read
+member by member on demand: bytes are counted while they are inflated, never taken from the zip headers, which
+a hostile file sets as it likes.
+
+Choices, made on docling's ground truths (../shared/data/documents/office, epub):
+* headings are paragraphs of their own, list items are `- ` lines, one line per item;
+* a data table (2+ rows and 2+ columns with text, short cells) is clean Markdown, as the HTML path writes it; a
+  merged cell's text is repeated in every column and row it covers, as docling does, so the rows stay aligned;
+  any other table is its cells' paragraphs;
+* text boxes are kept (after the paragraph that anchors them); comments, headers, footers, footnotes, endnotes
+  and deleted revisions are left out: docling leaves them out too, and they repeat or comment on the body;
+* EPUB: the spine in order, the navigation document out.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from lxml import etree
+
+from moisson.extraction import ExtractionError
+from moisson.xml_text import ParagraphCollector, XmlText, local_name, normalise_space, parse_xml
+
+_CHUNK = 64 * 1024
+_RATIO_GRACE = 1024 * 1024  # below this many inflated bytes a member may have any ratio (a page of spaces)
+
+
+# --------------------------------------------------------------------------------------------------- container
+
+
+class ContainerRefused(ExtractionError):
+    """The zip package will not be read: the document is rejected with reason 'extraction'."""
+
+
+class NotAZip(ContainerRefused):
+    """The bytes are not a readable zip archive."""
+
+
+class TooManyMembers(ContainerRefused):
+    """More members than any real document has: a package built to exhaust the reader."""
+
+
+class TooManyBytes(ContainerRefused):
+    """The members read so far inflate past the package's byte budget (counted while inflating)."""
+
+
+class RatioTooHigh(ContainerRefused):
+    """A member inflates far more than text does: a zip bomb, stopped before it is inflated in full."""
+
+
+class EncryptedMember(ContainerRefused):
+    """A member is encrypted: without the password there is no text, and guessing is not our business."""
+
+
+class MissingPart(ContainerRefused):
+    """The package lacks the part its format requires (`word/document.xml`, `content.xml`, the OPF)."""
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """What one document's package may cost. A long novel as EPUB inflates to ~5 MB, a DOCX report to ~2 MB."""
+
+    max_members: int = 10_000
+    max_total_bytes: int = 64 * 1024 * 1024
+    max_ratio: float = 200.0  # XML deflates 5-20x; a zip bomb of zeros ~1000x
+
+
+def safe_name(name: str) -> str | None:
+    """The member's name as a clean relative path, or None when it tries to leave the package (`../`, `/`, `C:`)."""
+    name = name.replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or "\x00" in name:
+        return None
+    clean = posixpath.normpath(name)
+    if clean == ".." or clean.startswith("../") or clean == ".":
+        return None
+    return clean
+
+
+class ZipContainer:
+    """Members of a zip package, inflated on demand within `ZipLimits`; unsafe names are ignored, not read."""
+
+    def __init__(self, data: bytes, limits: ZipLimits = ZipLimits()) -> None:
+        try:
+            self._archive = zipfile.ZipFile(io.BytesIO(data))
+            infos = self._archive.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError) as error:
+            raise NotAZip(f"not a readable zip: {error}") from None
+        if len(infos) > limits.max_members:
+            raise TooManyMembers(f"{len(infos)} members, over the limit of {limits.max_members}")
+        self.limits = limits
+        self.inflated = 0
+        self._members: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            name = safe_name(info.filename)
+            if name is not None and not info.is_dir():
+                self._members.setdefault(name, info)
+
+    def names(self) -> list[str]:
+        return list(self._members)
+
+    def has(self, name: str) -> bool:
+        return name in self._members
+
+    def read(self, name: str) -> bytes:
+        """The member's bytes; MissingPart when absent, a ContainerRefused when it breaks a limit."""
+        info = self._members.get(name)
+        if info is None:
+            raise MissingPart(f"no member {name!r} in the package")
+        if info.flag_bits & 0x1:
+            raise EncryptedMember(f"member {name!r} is encrypted")
+        parts, size = [], 0
+        try:
+            with self._archive.open(info) as member:
+                while chunk := member.read(_CHUNK):
+                    size += len(chunk)
+                    self._charge(name, len(chunk), size, info.compress_size)
+                    parts.append(chunk)
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as error:
+            raise ContainerRefused(f"member {name!r} could not be read: {error}") from None
+        return b"".join(parts)
+
+    def read_optional(self, name: str) -> bytes | None:
+        """The member's bytes, or None when the package does not have it (metadata parts are optional)."""
+        return self.read(name) if name in self._members else None
+
+    def _charge(self, name: str, chunk: int, size: int, compressed: int) -> None:
+        self.inflated += chunk
+        if self.inflated > self.limits.max_total_bytes:
+            raise TooManyBytes(f"package inflates past {self.limits.max_total_bytes} bytes (at {name!r})")
+        if size > _RATIO_GRACE and size > self.limits.max_ratio * max(compressed, 1):
+            raise RatioTooHigh(f"member {name!r} inflates over {self.limits.max_ratio:.0f}x its compressed size")
+
+
+# --------------------------------------------------------------------------------------------------- blocks
+
+
+@dataclass
+class Blocks:
+    """Text blocks in reading order: paragraphs, list items (joined by one line) and tables."""
+
+    items: list[tuple[str, str]]  # (kind, text), kind in {"p", "li", "table"}
+
+    def add(self, kind: str, text: str) -> None:
+        text = text.strip()
+        if text:
+            self.items.append((kind, text))
+
+    def text(self) -> str:
+        out: list[str] = []
+        for index, (kind, text) in enumerate(self.items):
+            if out:
+                previous = self.items[index - 1][0]
+                out.append("\n" if kind == "li" and previous == "li" else "\n\n")
+            out.append(text)
+        return "".join(out)
+
+
+DATA_CELL_MAX_CHARS = 160  # as moisson/extraction.py: longer cells mean a table that lays out a page
+
+
+def add_table(blocks: Blocks, grid: list[list[str]], cell_paragraphs: list[str]) -> None:
+    """A data table as clean Markdown (header, separator, rows; no empty row or column), else its paragraphs."""
+    grid = [row for row in grid if any(row)]
+    width = max((len(row) for row in grid), default=0)
+    columns = [c for c in range(width) if any(c < len(row) and row[c] for row in grid)]
+    is_data = (len(grid) >= 2 and len(columns) >= 2
+               and max(len(text) for row in grid for text in row) <= DATA_CELL_MAX_CHARS
+               and sum(1 for row in grid if sum(1 for text in row if text) >= 2) >= 2)
+    if not is_data:
+        for paragraph in cell_paragraphs:
+            blocks.add("p", paragraph)
+        return
+    lines = []
+    for number, row in enumerate(grid):
+        cells = [(row[c] if c < len(row) else "").replace("|", "\\|") for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+        if number == 0:
+            lines.append("|" + "---|" * len(columns))
+    blocks.add("table", "\n".join(lines))
+
+
+def _spaces(text: str) -> str:
+    """Runs of spaces and tabs as one space, line breaks kept (a `w:br` inside a paragraph is a real line)."""
+    lines = (normalise_space(line) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _first_text(root: etree._Element | None, names: set[str]) -> str | None:
+    if root is None:
+        return None
+    for element in root.iter():
+        if local_name(element) in names:
+            text = normalise_space("".join(element.itertext()))
+            if text:
+                return text
+    return None
+
+
+def _dublin_core(root: etree._Element | None) -> tuple[str | None, str | None, list[str]]:
+    """Title, language and rights statements of a Dublin Core metadata part (core.xml, meta.xml, the OPF)."""
+    if root is None:
+        return None, None, []
+    rights = [normalise_space("".join(e.itertext())) for e in root.iter()
+              if local_name(e) in {"rights", "license", "accessRights"}]
+    return _first_text(root, {"title"}), _first_text(root, {"language"}), [r for r in rights if r]
+
+
+def _parse_part(container: ZipContainer, name: str) -> etree._Element | None:
+    data = container.read_optional(name)
+    return None if data is None else parse_xml(data)
+
+
+def _result(blocks: Blocks, title: str | None, language: str | None, evidence: list[str]) -> XmlText:
+    text = blocks.text()
+    if not text:
+        raise ExtractionError("empty text")
+    urls = [e for e in evidence if e.startswith(("http://", "https://"))]
+    others = [e for e in evidence if e not in urls]
+    return XmlText(text=text, title=title, language=language,
+                   licence_evidence=tuple(dict.fromkeys(urls + others)))
+
+
+# --------------------------------------------------------------------------------------------------- DOCX
+
+# Parts left out of a paragraph's text: deleted revisions, field codes, footnote marks, comment marks, and the
+# VML copy of a text box that Word writes beside the DrawingML one (mc:Fallback).
+_DOCX_SKIP = {"delText", "instrText", "Fallback", "footnoteReference", "endnoteReference", "commentReference",
+              "del", "rPr", "pPr", "delInstrText", "fldData"}
+
+
+def docx_document(data: bytes, limits: ZipLimits = ZipLimits()) -> XmlText:
+    """Text of a DOCX (Transitional or Strict OOXML) body in order, with title, language and rights evidence."""
+    container = ZipContainer(data, limits)
+    root = parse_xml(container.read(_docx_main_part(container)))
+    body = next((e for e in root.iter() if local_name(e) == "body"), None)
+    blocks = Blocks([])
+    if body is not None:
+        _docx_blocks(body, blocks)
+    title, language, evidence = _dublin_core(_parse_part(container, "docProps/core.xml"))
+    evidence += _custom_licence(_parse_part(container, "docProps/custom.xml"))
+    return _result(blocks, title, language, evidence)
+
+
+def _docx_main_part(container: ZipContainer) -> str:
+    """`word/document.xml`, or whatever `[Content_Types].xml` names as the main document part."""
+    if container.has("word/document.xml"):
+        return "word/document.xml"
+    types = _parse_part(container, "[Content_Types].xml")
+    for element in types.iter() if types is not None else ():
+        if "document.main" in (element.get("ContentType") or ""):
+            name = safe_name((element.get("PartName") or "").lstrip("/"))
+            if name and container.has(name):
+                return name
+    raise MissingPart("no main document part (word/document.xml)")
+
+
+def _custom_licence(root: etree._Element | None) -> list[str]:
+    """Custom document properties named like a licence or rights statement (`docProps/custom.xml`)."""
+    if root is None:
+        return []
+    found = []
+    for prop in root.iter():
+        if local_name(prop) == "property" and re.search(r"licen[cs]e|rights|copyright", prop.get("name") or "", re.I):
+            value = normalise_space("".join(prop.itertext()))
+            if value:
+                found.append(value)
+    return found
+
+
+def _docx_blocks(container: etree._Element, blocks: Blocks) -> None:
+    """Block-level children in order: paragraphs, tables, and the content of content controls (`w:sdt`)."""
+    for child in container:
+        name = local_name(child)
+        if name == "p":
+            _docx_paragraph(child, blocks)
+        elif name == "tbl":
+            _docx_table(child, blocks)
+        elif name in {"sdt", "sdtContent", "customXml", "ins", "smartTag"}:
+            _docx_blocks(child, blocks)
+
+
+def _docx_paragraph(paragraph: etree._Element, blocks: Blocks) -> None:
+    parts: list[str] = []
+    boxes = Blocks([])
+    _docx_inline(paragraph, parts, boxes)
+    text = _spaces("".join(parts))
+    is_item = any(local_name(e) == "numPr" for e in _children(paragraph, "pPr"))
+    blocks.add("li", "- " + text) if is_item and text else blocks.add("p", text)
+    blocks.items.extend(boxes.items)
+
+
+def _children(element: etree._Element, name: str) -> Iterator[etree._Element]:
+    for child in element:
+        if local_name(child) == name:
+            yield from child
+
+
+def _docx_inline(element: etree._Element, parts: list[str], boxes: Blocks) -> None:
+    """Text of runs in order: `w:t` as is, `w:tab` a space, `w:br` a line; text boxes go to `boxes`."""
+    for child in element:
+        name = local_name(child)
+        if not name or name in _DOCX_SKIP:
+            continue
+        if name == "t":
+            parts.append(child.text or "")
+        elif name in {"tab", "ptab"}:
+            parts.append(" ")
+        elif name in {"br", "cr"}:
+            parts.append("\n")
+        elif name == "noBreakHyphen":
+            parts.append("-")
+        elif name == "txbxContent":
+            _docx_blocks(child, boxes)
+        elif name == "oMathPara" or name == "oMath":
+            parts.append(" " + " ".join(t.text or "" for t in child.iter() if local_name(t) == "t") + " ")
+        else:
+            _docx_inline(child, parts, boxes)
+
+
+def _docx_table(table: etree._Element, blocks: Blocks) -> None:
+    """Rows of cells; `w:gridSpan` repeats a cell across its columns, `w:vMerge` continues the cell above."""
+    grid: list[list[str]] = []
+    paragraphs: list[str] = []
+    for row in (r for r in table if local_name(r) == "tr"):
+        cells: list[str] = []
+        for cell in _docx_cells(row):
+            inner = Blocks([])
+            _docx_blocks(cell, inner)
+            text = " ".join(normalise_space(t) for _, t in inner.items)
+            span = _int_val(cell, "gridSpan", 1)
+            if _is_continuation(cell) and grid:
+                above = grid[-1]
+                text = above[len(cells)] if len(cells) < len(above) else ""
+            else:
+                paragraphs += [t for _, t in inner.items]
+            cells += [text] * min(span, 64)
+        grid.append(cells)
+    add_table(blocks, grid, paragraphs)
+
+
+def _docx_cells(row: etree._Element) -> Iterator[etree._Element]:
+    for child in row:
+        name = local_name(child)
+        if name == "tc":
+            yield child
+        elif name in {"sdt", "sdtContent", "customXml"}:
+            yield from _docx_cells(child)
+
+
+def _cell_property(cell: etree._Element, name: str) -> etree._Element | None:
+    return next((e for e in _children(cell, "tcPr") if local_name(e) == name), None)
+
+
+def _int_val(cell: etree._Element, name: str, default: int) -> int:
+    element = _cell_property(cell, name)
+    value = _attribute(element, "val") if element is not None else None
+    return int(value) if value and value.isdigit() and int(value) > 0 else default
+
+
+def _is_continuation(cell: etree._Element) -> bool:
+    element = _cell_property(cell, "vMerge")
+    return element is not None and _attribute(element, "val") in {None, "continue"}
+
+
+def _attribute(element: etree._Element, name: str) -> str | None:
+    """An attribute by local name, whatever its namespace (Transitional and Strict OOXML differ there)."""
+    for key, value in element.attrib.items():
+        if etree.QName(key).localname == name:
+            return value
+    return None
+
+
+# --------------------------------------------------------------------------------------------------- ODT
+
+_ODT_SKIP = {"note", "annotation", "tracked-changes", "bookmark-ref", "sequence-decls", "variable-decls",
+             "deletion", "changed-region", "table-of-content-source", "index-title-template"}
+
+
+def odt_document(data: bytes, limits: ZipLimits = ZipLimits()) -> XmlText:
+    """Text of an ODT's `office:text` in order, with title, language and rights from `meta.xml`."""
+    container = ZipContainer(data, limits)
+    root = parse_xml(container.read("content.xml"))
+    body = next((e for e in root.iter() if local_name(e) == "text" and local_name(e.getparent()) == "body"), None)
+    blocks = Blocks([])
+    if body is not None:
+        _odt_blocks(body, blocks, in_list=False)
+    title, language, evidence = _dublin_core(_parse_part(container, "meta.xml"))
+    evidence += _odt_user_licence(_parse_part(container, "meta.xml"))
+    return _result(blocks, title, language, evidence)
+
+
+def _odt_user_licence(root: etree._Element | None) -> list[str]:
+    if root is None:
+        return []
+    return [normalise_space("".join(e.itertext())) for e in root.iter() if local_name(e) == "user-defined"
+            and re.search(r"licen[cs]e|rights|copyright", _attribute(e, "name") or "", re.I)]
+
+
+def _odt_blocks(container: etree._Element, blocks: Blocks, in_list: bool) -> None:
+    for child in container:
+        name = local_name(child)
+        if name in {"h", "p"}:
+            parts: list[str] = []
+            boxes = Blocks([])
+            _odt_inline(child, parts, boxes)
+            text = _spaces("".join(parts))
+            blocks.add("li", "- " + text) if in_list and text else blocks.add("p", text)
+            blocks.items.extend(boxes.items)
+        elif name == "list":
+            _odt_blocks(child, blocks, in_list=True)
+        elif name in {"list-item", "list-header", "section", "index-body", "table-of-content", "illustration-index",
+                      "alphabetical-index", "user-index", "bibliography"}:
+            _odt_blocks(child, blocks, in_list)
+        elif name == "table":
+            _odt_table(child, blocks)
+
+
+def _odt_inline(element: etree._Element, parts: list[str], boxes: Blocks) -> None:
+    if element.text:
+        parts.append(element.text)
+    for child in element:
+        name = local_name(child)
+        if name and name not in _ODT_SKIP:
+            if name == "s":
+                parts.append(" ")
+            elif name == "tab":
+                parts.append(" ")
+            elif name == "line-break":
+                parts.append("\n")
+            elif name == "text-box":
+                _odt_blocks(child, boxes, in_list=False)
+            else:
+                _odt_inline(child, parts, boxes)
+        if child.tail:
+            parts.append(child.tail)
+
+
+def _odt_rows(table: etree._Element) -> Iterator[etree._Element]:
+    for child in table:
+        name = local_name(child)
+        if name == "table-row":
+            yield child
+        elif name in {"table-header-rows", "table-rows", "table-row-group"}:
+            yield from _odt_rows(child)
+
+
+def _odt_table(table: etree._Element, blocks: Blocks) -> None:
+    """Rows of cells; a spanned cell repeats its text over the cells it covers (across, then down)."""
+    grid: list[list[str]] = []
+    paragraphs: list[str] = []
+    for row in _odt_rows(table):
+        cells: list[str] = []
+        pending = 0
+        for cell in row:
+            name = local_name(cell)
+            if name not in {"table-cell", "covered-table-cell"}:
+                continue
+            repeat = min(_int_attribute(cell, "number-columns-repeated", 1), 64)
+            if name == "covered-table-cell":
+                for _ in range(repeat):
+                    if pending:
+                        pending -= 1
+                        cells.append(cells[-1])
+                    else:
+                        above = grid[-1] if grid else []
+                        cells.append(above[len(cells)] if len(cells) < len(above) else "")
+                continue
+            inner = Blocks([])
+            _odt_blocks(cell, inner, in_list=False)
+            text = " ".join(normalise_space(t) for _, t in inner.items)
+            paragraphs += [t for _, t in inner.items]
+            pending = min(_int_attribute(cell, "number-columns-spanned", 1), 64) - 1
+            cells += [text] * repeat
+        grid.append(cells)
+    add_table(blocks, grid, paragraphs)
+
+
+def _int_attribute(element: etree._Element, name: str, default: int) -> int:
+    value = _attribute(element, name)
+    return int(value) if value and value.isdigit() and int(value) > 0 else default
+
+
+# --------------------------------------------------------------------------------------------------- EPUB
+
+_XHTML_BLOCKS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "blockquote", "pre", "div",
+                           "section", "article", "figcaption", "caption", "tr", "header", "footer", "aside",
+                           "table", "ul", "ol", "dl", "hgroup", "address", "body"})
+_XHTML_SPACED = frozenset({"br", "td", "th", "img", "math"})
+_XHTML_SKIPPED = {"head", "script", "style", "nav", "rt", "rp", "template"}
+
+
+def _xhtml_skip(element: etree._Element, name: str) -> bool:
+    """Navigation, scripts and ruby readings out; the `epub:type` of a table of contents too."""
+    if name in _XHTML_SKIPPED:
+        return True
+    kind = next((v for k, v in element.attrib.items() if etree.QName(k).localname == "type"), "")
+    return "toc" in kind.split() or "landmarks" in kind.split() or "page-list" in kind.split()
+
+
+def epub_document(data: bytes, limits: ZipLimits = ZipLimits()) -> XmlText:
+    """Text of an EPUB (2 or 3): its spine's XHTML documents in order, the navigation document left out."""
+    container = ZipContainer(data, limits)
+    opf_name = _opf_name(container)
+    opf = parse_xml(container.read(opf_name))
+    blocks = Blocks([])
+    for name in _spine(opf, posixpath.dirname(opf_name)):
+        if container.has(name):
+            _xhtml_blocks(parse_xml(container.read(name)), blocks)
+    metadata = next((e for e in opf.iter() if local_name(e) == "metadata"), None)
+    title, language, evidence = _dublin_core(metadata)
+    if metadata is not None:
+        evidence += [normalise_space(e.text or "") or (e.get("href") or "") for e in metadata.iter()
+                     if local_name(e) in {"meta", "link"}
+                     and re.search(r"licen[cs]e|rights", (e.get("property") or "") + (e.get("rel") or ""), re.I)]
+    return _result(blocks, title, language, [e for e in evidence if e])
+
+
+def _opf_name(container: ZipContainer) -> str:
+    root = parse_xml(container.read("META-INF/container.xml"))
+    for element in root.iter():
+        if local_name(element) == "rootfile":
+            name = safe_name(unquote(element.get("full-path") or ""))
+            if name and container.has(name):
+                return name
+    raise MissingPart("no package document (OPF) named in META-INF/container.xml")
+
+
+def _spine(opf: etree._Element, base: str) -> list[str]:
+    """Member names of the spine's items in reading order, the EPUB 3 navigation document excluded."""
+    manifest: dict[str, str] = {}
+    for item in opf.iter():
+        if local_name(item) == "item" and "nav" not in (item.get("properties") or "").split():
+            href = unquote((item.get("href") or "").split("#")[0])
+            name = safe_name(posixpath.join(base, href)) if href else None
+            if name and item.get("id"):
+                manifest[item.get("id")] = name
+    spine = [manifest.get(ref.get("idref") or "") for ref in opf.iter() if local_name(ref) == "itemref"]
+    return list(dict.fromkeys(name for name in spine if name))
+
+
+def _xhtml_blocks(root: etree._Element, blocks: Blocks) -> None:
+    body = next((e for e in root.iter() if local_name(e) == "body"), root)
+    collector = ParagraphCollector(_XHTML_BLOCKS, _XHTML_SPACED, _xhtml_skip)
+    collector.add(body)
+    for paragraph in collector.paragraphs:
+        blocks.add("p", paragraph)
+
+
+READERS: dict[str, Callable[[bytes], XmlText]] = {"docx": docx_document, "odt": odt_document, "epub": epub_document}
