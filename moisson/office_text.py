@@ -123,8 +123,10 @@ class ZipContainer:
             with self._archive.open(info) as member:
                 while chunk := member.read(_CHUNK):
                     size += len(chunk)
-                    self._charge(name, len(chunk), size, info.compress_size)
+                    self._charge(name, len(chunk), size, _consumed(member, info))
                     parts.append(chunk)
+        except ContainerRefused:
+            raise
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as error:
             raise ContainerRefused(f"member {name!r} could not be read: {error}") from None
         return b"".join(parts)
@@ -139,6 +141,14 @@ class ZipContainer:
             raise TooManyBytes(f"package inflates past {self.limits.max_total_bytes} bytes (at {name!r})")
         if size > _RATIO_GRACE and size > self.limits.max_ratio * max(compressed, 1):
             raise RatioTooHigh(f"member {name!r} inflates over {self.limits.max_ratio:.0f}x its compressed size")
+
+
+def _consumed(member: zipfile.ZipExtFile, info: zipfile.ZipInfo) -> int:
+    """Compressed bytes read so far: the ratio is judged as the member inflates, not against its whole size,
+    so a bomb is stopped after its first megabytes. zipfile keeps the count in `_compress_left` (CPython 3.8+);
+    without it, the header's compressed size, which bounds what zipfile reads anyway."""
+    left = getattr(member, "_compress_left", None)
+    return info.compress_size - left if isinstance(left, int) else info.compress_size
 
 
 # --------------------------------------------------------------------------------------------------- blocks
