@@ -7,7 +7,8 @@ in words; the word multiset overlap after Unicode NFC measures what was kept and
 * office/docling/*.docx, *.odt and epub/docling/*.epub: docling's Markdown ground truth, markup stripped
   (headings, emphasis, links, `<!-- image -->`, table pipes and separators, checkbox marks, `$…$` LaTeX kept as
   its words: our text has the equation's characters, docling's LaTeX commands count as misses);
-* epub/pandoc/*.epub: pandoc's native AST, the `Str "…"` values joined.
+* epub/pandoc/*.epub: pandoc's native AST, the `Str "…"`, inline `Code` and `Math` values joined (its
+  metadata block, authors included, counts too: we do not emit authors).
 Legacy `.doc` files are not ours (not a zip package) and are left out.
 
 Usage: .venv/bin/python bench/documents_office.py   (exit 2 with one line when the data folder is missing)
@@ -30,7 +31,8 @@ from moisson.office_text import READERS  # noqa: E402
 DOCUMENTS = SHARED / "documents"
 LANGUAGES = {"list_after_num_headers.docx": "vi"}  # the README's language column; English otherwise
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-NATIVE_STRING = re.compile(r'Str\s+"((?:[^"\\]|\\.)*)"')
+# Words of the AST: `Str "…"`, and the strings of inline code and TeX math (pandoc keeps them as one token each).
+NATIVE_STRING = re.compile(r'(?:Str|Code\s*\([^)]*\)|Math\s+\w+)\s+"((?:[^"\\]|\\.)*)"')
 
 
 def markdown_text(markdown: str) -> str:

@@ -154,11 +154,53 @@ def _consumed(member: zipfile.ZipExtFile, info: zipfile.ZipInfo) -> int:
 # --------------------------------------------------------------------------------------------------- blocks
 
 
+class Numbering:
+    """DOCX list markers from `word/numbering.xml`: `- ` for bullets, `1. ` for numbered levels, counted in order.
+
+    Why count: a numbered list's numbers are part of its text ("step 3"), docling writes them, and Word does not
+    store them: they exist only as a format per level and a counter the reader keeps."""
+
+    def __init__(self, root: etree._Element | None) -> None:
+        self._formats: dict[tuple[str, int], tuple[str, int]] = {}
+        self._counters: dict[str, list[int]] = {}
+        if root is None:
+            return
+        abstract: dict[str, dict[int, tuple[str, int]]] = {}
+        for element in root:
+            if local_name(element) == "abstractNum":
+                levels = abstract.setdefault(_attribute(element, "abstractNumId") or "", {})
+                for level in (e for e in element if local_name(e) == "lvl"):
+                    fmt = next((_attribute(e, "val") for e in level if local_name(e) == "numFmt"), None)
+                    start = next((_attribute(e, "val") for e in level if local_name(e) == "start"), None)
+                    levels[_digits(_attribute(level, "ilvl"), 0)] = (fmt or "bullet", _digits(start, 1))
+        for element in root:
+            if local_name(element) == "num":
+                ref = next((_attribute(e, "val") for e in element if local_name(e) == "abstractNumId"), "")
+                for level, value in abstract.get(ref or "", {}).items():
+                    self._formats[(_attribute(element, "numId") or "", level)] = value
+
+    def marker(self, num_id: str, level: int) -> str:
+        fmt, start = self._formats.get((num_id, level), ("bullet", 1))
+        counters = self._counters.setdefault(num_id, [])
+        del counters[level + 1:]  # a shallower item restarts the deeper levels
+        counters.extend([0] * (level + 1 - len(counters)))
+        counters[level] = counters[level] + 1 if counters[level] else start
+        return "- " if fmt in {"bullet", "none"} else f"{counters[level]}. "
+
+
+def _digits(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() else default
+
+
 @dataclass
 class Blocks:
     """Text blocks in reading order: paragraphs, list items (joined by one line) and tables."""
 
     items: list[tuple[str, str]]  # (kind, text), kind in {"p", "li", "table"}
+    numbering: Numbering | None = None  # DOCX list numbering, shared by the nested blocks of cells and boxes
+
+    def nested(self) -> Blocks:
+        return Blocks([], self.numbering)
 
     def add(self, kind: str, text: str) -> None:
         text = text.strip()
@@ -253,7 +295,7 @@ def docx_document(data: bytes, limits: ZipLimits = ZipLimits()) -> XmlText:
     container = ZipContainer(data, limits)
     root = parse_xml(container.read(_docx_main_part(container)))
     body = next((e for e in root.iter() if local_name(e) == "body"), None)
-    blocks = Blocks([])
+    blocks = Blocks([], Numbering(_parse_part(container, "word/numbering.xml")))
     if body is not None:
         _docx_blocks(body, blocks)
     title, language, evidence = _dublin_core(_parse_part(container, "docProps/core.xml"))
@@ -301,12 +343,24 @@ def _docx_blocks(container: etree._Element, blocks: Blocks) -> None:
 
 def _docx_paragraph(paragraph: etree._Element, blocks: Blocks) -> None:
     parts: list[str] = []
-    boxes = Blocks([])
+    boxes = blocks.nested()
     _docx_inline(paragraph, parts, boxes)
     text = _spaces("".join(parts))
-    is_item = any(local_name(e) == "numPr" for e in _children(paragraph, "pPr"))
-    blocks.add("li", "- " + text) if is_item and text else blocks.add("p", text)
+    marker = _list_marker(paragraph, blocks.numbering) if text else None
+    blocks.add("li", marker + text) if marker else blocks.add("p", text)
     blocks.items.extend(boxes.items)
+
+
+def _list_marker(paragraph: etree._Element, numbering: Numbering | None) -> str | None:
+    """The item's marker when the paragraph is in a list (`w:numPr` with a numId other than 0), else None."""
+    num_pr = next((e for e in _children(paragraph, "pPr") if local_name(e) == "numPr"), None)
+    if num_pr is None:
+        return None
+    num_id = next((_attribute(e, "val") for e in num_pr if local_name(e) == "numId"), None) or ""
+    level = _digits(next((_attribute(e, "val") for e in num_pr if local_name(e) == "ilvl"), None), 0)
+    if num_id == "0":
+        return None
+    return numbering.marker(num_id, min(level, 8)) if numbering is not None else "- "
 
 
 def _children(element: etree._Element, name: str) -> Iterator[etree._Element]:
@@ -344,7 +398,7 @@ def _docx_table(table: etree._Element, blocks: Blocks) -> None:
     for row in (r for r in table if local_name(r) == "tr"):
         cells: list[str] = []
         for cell in _docx_cells(row):
-            inner = Blocks([])
+            inner = blocks.nested()
             _docx_blocks(cell, inner)
             text = " ".join(normalise_space(t) for _, t in inner.items)
             span = _int_val(cell, "gridSpan", 1)
@@ -510,9 +564,11 @@ _XHTML_SKIPPED = {"head", "script", "style", "nav", "rt", "rp", "template"}
 
 
 def _xhtml_skip(element: etree._Element, name: str) -> bool:
-    """Navigation, scripts and ruby readings out; the `epub:type` of a table of contents too."""
+    """Navigation, scripts, ruby readings and `epub:switch` fallbacks out; a table of contents by `epub:type` too."""
     if name in _XHTML_SKIPPED:
         return True
+    if name == "default" and local_name(element.getparent()) == "switch":  # the fallback of an `epub:switch`
+        return True  # whose `epub:case` (MathML, read here) is kept: both would say the same thing twice
     kind = next((v for k, v in element.attrib.items() if etree.QName(k).localname == "type"), "")
     return "toc" in kind.split() or "landmarks" in kind.split() or "page-list" in kind.split()
 
