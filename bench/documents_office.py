@@ -63,7 +63,8 @@ def cases() -> list[tuple[str, str, Path, str]]:
     for path in sorted([*office.glob("*.docx"), *office.glob("*.odt"), *(epub / "docling").glob("*.epub")]):
         truth = path.with_name(path.name + ".groundtruth.md")
         if truth.exists():
-            found.append((path.suffix[1:], LANGUAGES.get(path.name, "en"), path, markdown_text(truth.read_text("utf-8"))))
+            reference = markdown_text(truth.read_text("utf-8"))
+            found.append((path.suffix[1:], LANGUAGES.get(path.name, "en"), path, reference))
     for path in sorted((epub / "pandoc").glob("*.epub")):
         native = path.with_suffix(".reference.native")
         if native.exists():

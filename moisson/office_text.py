@@ -456,10 +456,12 @@ def odt_document(data: bytes, limits: ZipLimits = ZipLimits()) -> XmlText:
     root = parse_xml(container.read("content.xml"))
     body = next((e for e in root.iter() if local_name(e) == "text" and local_name(e.getparent()) == "body"), None)
     blocks = Blocks([])
+    lists = OdtLists([root, _parse_part(container, "styles.xml")])
     if body is not None:
-        _odt_blocks(body, blocks, in_list=False)
-    title, language, evidence = _dublin_core(_parse_part(container, "meta.xml"))
-    evidence += _odt_user_licence(_parse_part(container, "meta.xml"))
+        _odt_blocks(body, blocks, lists, None)
+    meta = _parse_part(container, "meta.xml")
+    title, language, evidence = _dublin_core(meta)
+    evidence += _odt_user_licence(meta)
     return _result(blocks, title, language, evidence)
 
 
@@ -470,26 +472,70 @@ def _odt_user_licence(root: etree._Element | None) -> list[str]:
             and re.search(r"licen[cs]e|rights|copyright", _attribute(e, "name") or "", re.I)]
 
 
-def _odt_blocks(container: etree._Element, blocks: Blocks, in_list: bool) -> None:
+class OdtLists:
+    """List markers of an ODT: `1. ` where the list style numbers the level, `- ` otherwise.
+
+    The style is named on the outermost `text:list` (nested lists inherit it, one level deeper); a list with
+    `text:continue-numbering` or `text:continue-list` goes on counting where the last list of its style stopped."""
+
+    def __init__(self, roots: list[etree._Element | None]) -> None:
+        self._numbered: dict[str, dict[int, int]] = {}  # style → {level: start} for numbered levels
+        self._counters: dict[tuple[str, int], int] = {}
+        for root in roots:
+            for style in (root.iter() if root is not None else ()):
+                if local_name(style) == "list-style":
+                    levels = self._numbered.setdefault(_attribute(style, "name") or "", {})
+                    for level in style:
+                        if local_name(level) == "list-level-style-number" and _attribute(level, "num-format"):
+                            levels[_digits(_attribute(level, "level"), 1)] = _digits(_attribute(level, "start-value"), 1)
+
+    def enter(self, element: etree._Element, outer: tuple[str, int] | None) -> tuple[str, int]:
+        """(style, level) of a `text:list` inside `outer`; a new top-level list restarts its style's counters."""
+        style = _attribute(element, "style-name") or (outer[0] if outer else "")
+        level = outer[1] + 1 if outer else 1
+        continues = _attribute(element, "continue-numbering") == "true" or _attribute(element, "continue-list")
+        if not continues:
+            self._counters.pop((style, level), None)
+        for key in [key for key in self._counters if key[0] == style and key[1] > level]:
+            del self._counters[key]  # deeper levels restart under each item
+        return style, level
+
+    def marker(self, context: tuple[str, int]) -> str:
+        start = self._numbered.get(context[0], {}).get(context[1])
+        if start is None:
+            return "- "
+        self._counters[context] = self._counters.get(context, start - 1) + 1
+        return f"{self._counters[context]}. "
+
+
+def _odt_blocks(container: etree._Element, blocks: Blocks, lists: OdtLists, context: tuple[str, int] | None,
+                marker: str | None = None) -> None:
+    """Block children in order; `context` is the list being read, `marker` the current item's, given once."""
     for child in container:
         name = local_name(child)
         if name in {"h", "p"}:
             parts: list[str] = []
             boxes = Blocks([])
-            _odt_inline(child, parts, boxes)
+            _odt_inline(child, parts, boxes, lists)
             text = _spaces("".join(parts))
-            blocks.add("li", "- " + text) if in_list and text else blocks.add("p", text)
+            if context is not None and text:
+                blocks.add("li", (marker or "") + text)
+                marker = None
+            else:
+                blocks.add("p", text)
             blocks.items.extend(boxes.items)
         elif name == "list":
-            _odt_blocks(child, blocks, in_list=True)
-        elif name in {"list-item", "list-header", "section", "index-body", "table-of-content", "illustration-index",
-                      "alphabetical-index", "user-index", "bibliography"}:
-            _odt_blocks(child, blocks, in_list)
+            inner = lists.enter(child, context)
+            for item in (e for e in child if local_name(e) in {"list-item", "list-header"}):
+                _odt_blocks(item, blocks, lists, inner, lists.marker(inner) if local_name(item) == "list-item" else "")
+        elif name in {"section", "index-body", "table-of-content", "illustration-index", "alphabetical-index",
+                      "user-index", "bibliography"}:
+            _odt_blocks(child, blocks, lists, context)
         elif name == "table":
-            _odt_table(child, blocks)
+            _odt_table(child, blocks, lists)
 
 
-def _odt_inline(element: etree._Element, parts: list[str], boxes: Blocks) -> None:
+def _odt_inline(element: etree._Element, parts: list[str], boxes: Blocks, lists: OdtLists) -> None:
     if element.text:
         parts.append(element.text)
     for child in element:
@@ -502,9 +548,9 @@ def _odt_inline(element: etree._Element, parts: list[str], boxes: Blocks) -> Non
             elif name == "line-break":
                 parts.append("\n")
             elif name == "text-box":
-                _odt_blocks(child, boxes, in_list=False)
+                _odt_blocks(child, boxes, lists, None)
             else:
-                _odt_inline(child, parts, boxes)
+                _odt_inline(child, parts, boxes, lists)
         if child.tail:
             parts.append(child.tail)
 
@@ -518,7 +564,7 @@ def _odt_rows(table: etree._Element) -> Iterator[etree._Element]:
             yield from _odt_rows(child)
 
 
-def _odt_table(table: etree._Element, blocks: Blocks) -> None:
+def _odt_table(table: etree._Element, blocks: Blocks, lists: OdtLists) -> None:
     """Rows of cells; a spanned cell repeats its text over the cells it covers (across, then down)."""
     grid: list[list[str]] = []
     paragraphs: list[str] = []
@@ -540,7 +586,7 @@ def _odt_table(table: etree._Element, blocks: Blocks) -> None:
                         cells.append(above[len(cells)] if len(cells) < len(above) else "")
                 continue
             inner = Blocks([])
-            _odt_blocks(cell, inner, in_list=False)
+            _odt_blocks(cell, inner, lists, None)
             text = " ".join(normalise_space(t) for _, t in inner.items)
             paragraphs += [t for _, t in inner.items]
             pending = min(_int_attribute(cell, "number-columns-spanned", 1), 64) - 1

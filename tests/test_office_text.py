@@ -93,6 +93,18 @@ def test_docx_vertical_merge_repeats_the_cell_above() -> None:
     assert docx_document(docx(body)).text == "| A | B |\n|---|---|\n| fusion | b1 |\n| fusion | b2 |"
 
 
+def test_docx_numbered_lists_are_counted_from_numbering_xml() -> None:
+    numbering = (f'<w:numbering {W}><w:abstractNum w:abstractNumId="7">'
+                 '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/></w:lvl>'
+                 '<w:lvl w:ilvl="1"><w:numFmt w:val="bullet"/></w:lvl></w:abstractNum>'
+                 '<w:num w:numId="3"><w:abstractNumId w:val="7"/></w:num></w:numbering>')
+    item = '<w:numPr><w:ilvl w:val="{}"/><w:numId w:val="3"/></w:numPr>'
+    body = (para("un", item.format(0)) + para("détail", item.format(1)) + para("deux", item.format(0))
+            + para("texte", '<w:numPr><w:numId w:val="0"/></w:numPr>'))
+    text = docx_document(docx(body, {"word/numbering.xml": numbering})).text
+    assert text == "1. un\n- détail\n2. deux\n\ntexte"
+
+
 def test_docx_without_text_is_an_extraction_error() -> None:
     with pytest.raises(ExtractionError):
         docx_document(docx("<w:p/>"))
@@ -114,6 +126,10 @@ def test_odt_headings_lists_tables_notes_out_and_meta() -> None:
                '</text:note-body></text:note> ici.<text:line-break/>Suite</text:p>'
                '<text:list><text:list-item><text:p>pomme</text:p></text:list-item>'
                '<text:list-item><text:p>poire</text:p></text:list-item></text:list>'
+               '<text:list text:style-name="N"><text:list-item><text:p>primo</text:p></text:list-item></text:list>'
+               '<text:p>entre deux</text:p>'
+               '<text:list text:style-name="N" text:continue-numbering="true"><text:list-item><text:p>secundo</text:p>'
+               '</text:list-item></text:list>'
                '<table:table><table:table-row><table:table-cell><text:p>X</text:p></table:table-cell>'
                '<table:table-cell><text:p>Y</text:p></table:table-cell></table:table-row>'
                '<table:table-row><table:table-cell table:number-columns-spanned="2"><text:p>large</text:p>'
@@ -122,9 +138,13 @@ def test_odt_headings_lists_tables_notes_out_and_meta() -> None:
     meta = ('<office:document-meta xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
             'xmlns:dc="http://purl.org/dc/elements/1.1/"><office:meta><dc:title>Essai</dc:title>'
             '<dc:language>de</dc:language></office:meta></office:document-meta>')
+    styles = (f'<office:document-styles {ODT_NS} xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0">'
+              '<office:styles><text:list-style style:name="N"><text:list-level-style-number text:level="1" '
+              'style:num-format="1"/></text:list-style></office:styles></office:document-styles>')
     document = odt_document(package({"mimetype": "application/vnd.oasis.opendocument.text",
-                                     "content.xml": content, "meta.xml": meta}))
-    assert document.text == ("Introduction\n\nPremier paragraphe ici.\nSuite\n\n- pomme\n- poire\n\n"
+                                     "content.xml": content, "meta.xml": meta, "styles.xml": styles}))
+    assert document.text == ("Introduction\n\nPremier paragraphe ici.\nSuite\n\n- pomme\n- poire\n1. primo\n\n"
+                             "entre deux\n\n2. secundo\n\n"
                              "| X | Y |\n|---|---|\n| large | large |")
     assert (document.title, document.language) == ("Essai", "de")
 
