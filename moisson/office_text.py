@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -62,6 +63,10 @@ class EncryptedMember(ContainerRefused):
     """A member is encrypted: without the password there is no text, and guessing is not our business."""
 
 
+class OverTime(ContainerRefused):
+    """Reading the package took longer than its time budget (checked as members inflate and between parts)."""
+
+
 class MissingPart(ContainerRefused):
     """The package lacks the part its format requires (`word/document.xml`, `content.xml`, the OPF)."""
 
@@ -73,6 +78,9 @@ class ZipLimits:
     max_members: int = 10_000
     max_total_bytes: int = 64 * 1024 * 1024
     max_ratio: float = 200.0  # XML deflates 5-20x; a zip bomb of zeros ~1000x
+    # Inflating and parsing 64 MB takes about 2 s; one part's XML parse is not interruptible, so the budget is
+    # checked between chunks and parts and the worker's own budget (moisson/workers.py) stays the last word.
+    max_seconds: float | None = 20.0
 
 
 def safe_name(name: str) -> str | None:
@@ -99,6 +107,7 @@ class ZipContainer:
             raise TooManyMembers(f"{len(infos)} members, over the limit of {limits.max_members}")
         self.limits = limits
         self.inflated = 0
+        self._deadline = None if limits.max_seconds is None else time.monotonic() + limits.max_seconds
         self._members: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             name = safe_name(info.filename)
@@ -135,7 +144,13 @@ class ZipContainer:
         """The member's bytes, or None when the package does not have it (metadata parts are optional)."""
         return self.read(name) if name in self._members else None
 
+    def check_time(self) -> None:
+        """OverTime once the package's time budget is spent: called per chunk and between a format's parts."""
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise OverTime(f"package read for longer than {self.limits.max_seconds} s")
+
     def _charge(self, name: str, chunk: int, size: int, compressed: int) -> None:
+        self.check_time()
         self.inflated += chunk
         if self.inflated > self.limits.max_total_bytes:
             raise TooManyBytes(f"package inflates past {self.limits.max_total_bytes} bytes (at {name!r})")
@@ -487,7 +502,8 @@ class OdtLists:
                     levels = self._numbered.setdefault(_attribute(style, "name") or "", {})
                     for level in style:
                         if local_name(level) == "list-level-style-number" and _attribute(level, "num-format"):
-                            levels[_digits(_attribute(level, "level"), 1)] = _digits(_attribute(level, "start-value"), 1)
+                            start = _digits(_attribute(level, "start-value"), 1)
+                            levels[_digits(_attribute(level, "level"), 1)] = start
 
     def enter(self, element: etree._Element, outer: tuple[str, int] | None) -> tuple[str, int]:
         """(style, level) of a `text:list` inside `outer`; a new top-level list restarts its style's counters."""
@@ -628,6 +644,7 @@ def epub_document(data: bytes, limits: ZipLimits = ZipLimits()) -> XmlText:
     for name in _spine(opf, posixpath.dirname(opf_name)):
         if container.has(name):
             _xhtml_blocks(parse_xml(container.read(name)), blocks)
+            container.check_time()
     metadata = next((e for e in opf.iter() if local_name(e) == "metadata"), None)
     title, language, evidence = _dublin_core(metadata)
     if metadata is not None:

@@ -17,6 +17,7 @@ from moisson.office_text import (
     EncryptedMember,
     MissingPart,
     NotAZip,
+    OverTime,
     RatioTooHigh,
     TooManyBytes,
     TooManyMembers,
@@ -249,6 +250,13 @@ def test_too_many_members_and_encrypted_members_are_refused() -> None:
     with pytest.raises(EncryptedMember):
         docx_document(bytes(data))
     assert issubclass(EncryptedMember, ContainerRefused) and issubclass(ContainerRefused, ExtractionError)
+
+
+def test_time_budget_stops_a_slow_package() -> None:
+    with pytest.raises(OverTime):
+        epub_document(epub({f"c{n}.xhtml": xhtml(f"<p>chapitre {n}</p>") for n in range(50)}),
+                      ZipLimits(max_seconds=0.0))
+    assert epub_document(epub({"c.xhtml": xhtml("<p>chapitre</p>")}), ZipLimits(max_seconds=None)).text == "chapitre"
 
 
 def test_path_traversal_members_are_ignored() -> None:
