@@ -106,7 +106,7 @@ def iter_pages(stream: BinaryIO, stats: DumpStats | None = None) -> Iterator[Wik
                 _release(element)
                 if page is not None:
                     yield page
-    except etree.XMLSyntaxError as error:
+    except (etree.XMLSyntaxError, OSError, EOFError) as error:  # OSError, EOFError: broken bzip2 stream
         raise DumpRefused(f"not a readable MediaWiki dump: {error}") from error
 
 

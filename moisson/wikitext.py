@@ -27,6 +27,11 @@ from mwparserfromhell.wikicode import Wikicode
 
 MAX_WIKITEXT_CHARS = 2_000_000  # the longest Wikipedia articles are ~1.5 MB of wikitext
 MAX_NODE_DEPTH = 60  # tree depth walked; deeper content is dropped (the tokenizer stops at 100 anyway)
+# Brackets `{{` / `[[` open and not yet closed at any point: real articles stay under 10. The tokenizer backtracks
+# on every unclosed opener, quadratically: 10,000 unclosed `{{a|b}` took 32 s. Over this, the page is refused.
+MAX_OPEN_BRACKETS = 40
+BRACKETS = re.compile(r"\{\{|\}\}|\[\[|\]\]")
+BOLD_ITALIC = re.compile(r"'{5}|'{3}|'{2}")
 
 DROPPED_TAGS = frozenset({"ref", "references", "gallery", "math", "chem", "score", "timeline", "graph",
                           "imagemap", "mapframe", "maplink", "templatedata", "templatestyles", "syntaxhighlight",
@@ -54,8 +59,25 @@ def plain_text(wikitext: str) -> str:
     """Prose of a page's wikitext: paragraphs separated by a blank line, list items one per line."""
     if len(wikitext) > MAX_WIKITEXT_CHARS:
         raise WikitextRefused(f"wikitext of {len(wikitext)} characters is over the {MAX_WIKITEXT_CHARS} limit")
-    code = mwparserfromhell.parse(wikitext, skip_style_tags=False)
+    _check_nesting(wikitext)
+    # Bold/italic quotes are left as text (and removed below): parsed as tags, one unbalanced `''` inside a
+    # `<ref>` makes the tokenizer give up on the whole reference, which then leaks into the prose.
+    code = mwparserfromhell.parse(wikitext, skip_style_tags=True)
     return _tidy("".join(_nodes(code, 0)))
+
+
+def _check_nesting(wikitext: str) -> None:
+    """Refuse markup whose open brackets pile up: the case that makes the tokenizer's time quadratic."""
+    depth = {"{{": 0, "[[": 0}
+    closer = {"}}": "{{", "]]": "[["}
+    for match in BRACKETS.finditer(wikitext):
+        token = match.group()
+        if token in depth:
+            depth[token] += 1
+            if depth[token] > MAX_OPEN_BRACKETS:
+                raise WikitextRefused(f"more than {MAX_OPEN_BRACKETS} nested or unclosed {token} at {match.start()}")
+        elif depth[closer[token]]:
+            depth[closer[token]] -= 1
 
 
 def lead_section(wikitext: str) -> str:
@@ -74,7 +96,7 @@ def _nodes(code: Wikicode, depth: int) -> list[str]:
 def _node(node: Node, depth: int) -> str:
     """One node's visible text (empty for what is not prose)."""
     if isinstance(node, Text):
-        return MAGIC_WORD.sub("", node.value)
+        return BOLD_ITALIC.sub("", MAGIC_WORD.sub("", node.value))
     if isinstance(node, Wikilink):
         return _link(node, depth)
     if isinstance(node, Tag):
@@ -113,7 +135,7 @@ def _tag(tag: Tag, depth: int) -> str:
         return ""
     inner = "".join(_nodes(tag.contents, depth)) if tag.contents is not None else ""
     if name in ("li", "dt", "dd"):
-        return "\n" + inner
+        return inner if tag.wiki_markup else "\n" + inner  # `* item`: the line break is already in the text
     if name in LINE_TAGS:
         return "\n" + inner + "\n"
     return inner
