@@ -235,8 +235,8 @@ class Blocks:
 DATA_CELL_MAX_CHARS = 160  # as moisson/extraction.py: longer cells mean a table that lays out a page
 
 
-def add_table(blocks: Blocks, grid: list[list[str]], cell_paragraphs: list[str]) -> None:
-    """A data table as clean Markdown (header, separator, rows; no empty row or column), else its paragraphs."""
+def add_table(blocks: Blocks, grid: list[list[str]], cell_blocks: list[tuple[str, str]]) -> None:
+    """A data table as clean Markdown (header, separator, rows; no empty row or column), else its cells' blocks."""
     grid = [row for row in grid if any(row)]
     width = max((len(row) for row in grid), default=0)
     columns = [c for c in range(width) if any(c < len(row) and row[c] for row in grid)]
@@ -244,8 +244,7 @@ def add_table(blocks: Blocks, grid: list[list[str]], cell_paragraphs: list[str])
                and max(len(text) for row in grid for text in row) <= DATA_CELL_MAX_CHARS
                and sum(1 for row in grid if sum(1 for text in row if text) >= 2) >= 2)
     if not is_data:
-        for paragraph in cell_paragraphs:
-            blocks.add("p", paragraph)
+        blocks.items.extend(cell_blocks)
         return
     lines = []
     for number, row in enumerate(grid):
@@ -254,6 +253,17 @@ def add_table(blocks: Blocks, grid: list[list[str]], cell_paragraphs: list[str])
         if number == 0:
             lines.append("|" + "---|" * len(columns))
     blocks.add("table", "\n".join(lines))
+
+
+def cell_line(items: list[tuple[str, str]]) -> str:
+    """A cell's blocks on one line for its Markdown row; a table nested in the cell gives its cells' text."""
+    parts = []
+    for kind, text in items:
+        if kind == "table":
+            rows = [line for line in text.split("\n") if not line.startswith("|---")]
+            text = " ".join(cell.replace("\\|", "|").strip() for row in rows for cell in re.split(r"(?<!\\)\|", row))
+        parts.append(normalise_space(text))
+    return " ".join(part for part in parts if part)
 
 
 def _spaces(text: str) -> str:
@@ -407,24 +417,26 @@ def _docx_inline(element: etree._Element, parts: list[str], boxes: Blocks) -> No
 
 
 def _docx_table(table: etree._Element, blocks: Blocks) -> None:
-    """Rows of cells; `w:gridSpan` repeats a cell across its columns, `w:vMerge` continues the cell above."""
+    """Rows of cells; `w:gridBefore` skips columns, `w:gridSpan` repeats a cell across its columns, `w:vMerge`
+    continues the cell above."""
     grid: list[list[str]] = []
-    paragraphs: list[str] = []
+    cell_blocks: list[tuple[str, str]] = []
     for row in (r for r in table if local_name(r) == "tr"):
-        cells: list[str] = []
+        before = next((e for e in _children(row, "trPr") if local_name(e) == "gridBefore"), None)
+        cells: list[str] = [""] * min(_digits(_attribute(before, "val") if before is not None else None, 0), 64)
         for cell in _docx_cells(row):
             inner = blocks.nested()
             _docx_blocks(cell, inner)
-            text = " ".join(normalise_space(t) for _, t in inner.items)
+            text = cell_line(inner.items)
             span = _int_val(cell, "gridSpan", 1)
             if _is_continuation(cell) and grid:
                 above = grid[-1]
                 text = above[len(cells)] if len(cells) < len(above) else ""
             else:
-                paragraphs += [t for _, t in inner.items]
+                cell_blocks += inner.items
             cells += [text] * min(span, 64)
         grid.append(cells)
-    add_table(blocks, grid, paragraphs)
+    add_table(blocks, grid, cell_blocks)
 
 
 def _docx_cells(row: etree._Element) -> Iterator[etree._Element]:
@@ -583,7 +595,7 @@ def _odt_rows(table: etree._Element) -> Iterator[etree._Element]:
 def _odt_table(table: etree._Element, blocks: Blocks, lists: OdtLists) -> None:
     """Rows of cells; a spanned cell repeats its text over the cells it covers (across, then down)."""
     grid: list[list[str]] = []
-    paragraphs: list[str] = []
+    cell_blocks: list[tuple[str, str]] = []
     for row in _odt_rows(table):
         cells: list[str] = []
         pending = 0
@@ -603,12 +615,12 @@ def _odt_table(table: etree._Element, blocks: Blocks, lists: OdtLists) -> None:
                 continue
             inner = Blocks([])
             _odt_blocks(cell, inner, lists, None)
-            text = " ".join(normalise_space(t) for _, t in inner.items)
-            paragraphs += [t for _, t in inner.items]
+            text = cell_line(inner.items)
+            cell_blocks += inner.items
             pending = min(_int_attribute(cell, "number-columns-spanned", 1), 64) - 1
             cells += [text] * repeat
         grid.append(cells)
-    add_table(blocks, grid, paragraphs)
+    add_table(blocks, grid, cell_blocks)
 
 
 def _int_attribute(element: etree._Element, name: str, default: int) -> int:
