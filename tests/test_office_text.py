@@ -302,3 +302,27 @@ def test_shared_documents_f1(shared_data: Path) -> None:
     assert min(scores.values()) >= 0.85, scores
     assert all(score >= SHARED_THRESHOLD for name, score in scores.items()
                if name.endswith((".odt", ".docx")) and name not in {"equations.docx"}), scores
+
+
+def test_nested_table_is_flattened_into_its_cell() -> None:
+    inner = "<w:tbl><w:tr>" + cell("i1") + cell("i2") + "</w:tr></w:tbl>"
+    body = ("<w:tbl><w:tr>" + cell("A") + cell("B") + "</w:tr><w:tr>" + cell("a")
+            + f"<w:tc>{para('avant')}{inner}</w:tc></w:tr></w:tbl>")
+    assert docx_document(docx(body)).text == "| A | B |\n|---|---|\n| a | avant i1 i2 |"
+
+
+def test_bench_stops_with_one_line_without_the_shared_data(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    clone = tmp_path / "clone"
+    (clone / "bench").mkdir(parents=True)
+    for name in ("documents_office.py", "documents_xml.py", "shared_data.py"):
+        shutil.copy(bench / name, clone / "bench" / name)
+    shutil.copytree(Path(__file__).resolve().parents[1] / "moisson", clone / "moisson",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    result = subprocess.run([sys.executable, str(clone / "bench" / "documents_office.py")], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "documents/office/docling" in result.stderr
