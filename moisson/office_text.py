@@ -30,7 +30,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from moisson.extraction import ExtractionError
-from moisson.xml_text import ParagraphCollector, XmlText, local_name, normalise_space, parse_xml
+from moisson.xml_text import ParagraphCollector, XmlRefused, XmlText, local_name, normalise_space, parse_xml
 
 _CHUNK = 64 * 1024
 _RATIO_GRACE = 1024 * 1024  # below this many inflated bytes a member may have any ratio (a page of spaces)
@@ -65,6 +65,10 @@ class EncryptedMember(ContainerRefused):
 
 class OverTime(ContainerRefused):
     """Reading the package took longer than its time budget (checked as members inflate and between parts)."""
+
+
+class BadPart(ContainerRefused):
+    """A part of the package is not XML the safe parser will read (too large, broken beyond recovery, too deep)."""
 
 
 class MissingPart(ContainerRefused):
@@ -294,7 +298,15 @@ def _dublin_core(root: etree._Element | None) -> tuple[str | None, str | None, l
 
 def _parse_part(container: ZipContainer, name: str) -> etree._Element | None:
     data = container.read_optional(name)
-    return None if data is None else parse_xml(data)
+    return None if data is None else _xml(data, name)
+
+
+def _xml(data: bytes, name: str) -> etree._Element:
+    """parse_xml, its refusal turned into the ExtractionError every caller of a document reader catches."""
+    try:
+        return parse_xml(data)
+    except XmlRefused as error:
+        raise BadPart(f"part {name!r}: {error}") from None
 
 
 def _result(blocks: Blocks, title: str | None, language: str | None, evidence: list[str]) -> XmlText:
@@ -318,7 +330,8 @@ _DOCX_SKIP = {"delText", "instrText", "Fallback", "footnoteReference", "endnoteR
 def docx_document(data: bytes, limits: ZipLimits = ZipLimits()) -> XmlText:
     """Text of a DOCX (Transitional or Strict OOXML) body in order, with title, language and rights evidence."""
     container = ZipContainer(data, limits)
-    root = parse_xml(container.read(_docx_main_part(container)))
+    main = _docx_main_part(container)
+    root = _xml(container.read(main), main)
     body = next((e for e in root.iter() if local_name(e) == "body"), None)
     blocks = Blocks([], Numbering(_parse_part(container, "word/numbering.xml")))
     if body is not None:
@@ -480,7 +493,7 @@ _ODT_SKIP = {"note", "annotation", "tracked-changes", "bookmark-ref", "sequence-
 def odt_document(data: bytes, limits: ZipLimits = ZipLimits()) -> XmlText:
     """Text of an ODT's `office:text` in order, with title, language and rights from `meta.xml`."""
     container = ZipContainer(data, limits)
-    root = parse_xml(container.read("content.xml"))
+    root = _xml(container.read("content.xml"), "content.xml")
     body = next((e for e in root.iter() if local_name(e) == "text" and local_name(e.getparent()) == "body"), None)
     blocks = Blocks([])
     lists = OdtLists([root, _parse_part(container, "styles.xml")])
@@ -651,11 +664,11 @@ def epub_document(data: bytes, limits: ZipLimits = ZipLimits()) -> XmlText:
     """Text of an EPUB (2 or 3): its spine's XHTML documents in order, the navigation document left out."""
     container = ZipContainer(data, limits)
     opf_name = _opf_name(container)
-    opf = parse_xml(container.read(opf_name))
+    opf = _xml(container.read(opf_name), opf_name)
     blocks = Blocks([])
     for name in _spine(opf, posixpath.dirname(opf_name)):
         if container.has(name):
-            _xhtml_blocks(parse_xml(container.read(name)), blocks)
+            _xhtml_blocks(_xml(container.read(name), name), blocks)
             container.check_time()
     metadata = next((e for e in opf.iter() if local_name(e) == "metadata"), None)
     title, language, evidence = _dublin_core(metadata)
@@ -667,7 +680,7 @@ def epub_document(data: bytes, limits: ZipLimits = ZipLimits()) -> XmlText:
 
 
 def _opf_name(container: ZipContainer) -> str:
-    root = parse_xml(container.read("META-INF/container.xml"))
+    root = _xml(container.read("META-INF/container.xml"), "META-INF/container.xml")
     for element in root.iter():
         if local_name(element) == "rootfile":
             name = safe_name(unquote(element.get("full-path") or ""))

@@ -13,6 +13,7 @@ import pytest
 
 from moisson.extraction import ExtractionError
 from moisson.office_text import (
+    BadPart,
     ContainerRefused,
     EncryptedMember,
     MissingPart,
@@ -113,6 +114,8 @@ def test_docx_without_text_is_an_extraction_error() -> None:
         docx_document(package({"word/other.xml": "<x/>"}))
     with pytest.raises(NotAZip):
         docx_document(b"PK\x03\x04 not really a zip")
+    with pytest.raises(BadPart):  # nesting past libxml2's limit: refused, not read cut short
+        docx_document(package({"word/document.xml": "<a>" * 300 + "x" + "</a>" * 300}))
 
 
 ODT_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
