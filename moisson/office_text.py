@@ -321,10 +321,11 @@ def _result(blocks: Blocks, title: str | None, language: str | None, evidence: l
 
 # --------------------------------------------------------------------------------------------------- DOCX
 
-# Parts left out of a paragraph's text: deleted revisions, field codes, footnote marks, comment marks, and the
-# VML copy of a text box that Word writes beside the DrawingML one (mc:Fallback).
+# Parts left out of a paragraph's text: deleted and moved-away revisions, field codes, footnote marks, comment
+# marks, content-control settings, and the VML copy of a text box that Word writes beside the DrawingML one
+# (mc:Fallback).
 _DOCX_SKIP = {"delText", "instrText", "Fallback", "footnoteReference", "endnoteReference", "commentReference",
-              "del", "rPr", "pPr", "delInstrText", "fldData"}
+              "del", "moveFrom", "rPr", "pPr", "sdtPr", "sdtEndPr", "delInstrText", "fldData"}
 
 
 def docx_document(data: bytes, limits: ZipLimits = ZipLimits()) -> XmlText:
@@ -486,6 +487,7 @@ def _attribute(element: etree._Element, name: str) -> str | None:
 
 # --------------------------------------------------------------------------------------------------- ODT
 
+_SVG = "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0"  # svg:title, svg:desc: an image's alt text
 _ODT_SKIP = {"note", "annotation", "tracked-changes", "bookmark-ref", "sequence-decls", "variable-decls",
              "deletion", "changed-region", "table-of-content-source", "index-title-template"}
 
@@ -581,7 +583,7 @@ def _odt_inline(element: etree._Element, parts: list[str], boxes: Blocks, lists:
         parts.append(element.text)
     for child in element:
         name = local_name(child)
-        if name and name not in _ODT_SKIP:
+        if name and name not in _ODT_SKIP and etree.QName(child).namespace != _SVG:
             if name == "s":
                 parts.append(" ")
             elif name == "tab":
