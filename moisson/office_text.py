@@ -13,7 +13,17 @@ Choices, made on docling's ground truths (../shared/data/documents/office, epub)
   any other table is its cells' paragraphs;
 * text boxes are kept (after the paragraph that anchors them); comments, headers, footers, footnotes, endnotes
   and deleted revisions are left out: docling leaves them out too, and they repeat or comment on the body;
-* EPUB: the spine in order, the navigation document out.
+* numbered list items carry their number (`1. `), counted as Word and LibreOffice count them: the numbers are
+  part of the text ("step 3") and docling writes them;
+* EPUB: the spine in order, the navigation document and `epub:switch` fallbacks out.
+
+Measured (bench/documents_office.py, 25 files with references): bag-of-words F1 mean 0.990; DOCX 0.993 (19,
+en), 1.000 (1, vi), ODT 0.999 (2), EPUB 0.965 (3); the two files under 0.97 differ from their references in
+equations only (docling's and pandoc's LaTeX against the equation's own characters here). About 500 docs/s.
+
+Public: `docx_document`, `odt_document`, `epub_document` (bytes → `XmlText`, or an `ExtractionError`:
+`ContainerRefused` and its subclasses for the package, "empty text" when there is none), `READERS` by format,
+`ZipContainer` and `ZipLimits` for other zip-packaged formats.
 """
 
 from __future__ import annotations
