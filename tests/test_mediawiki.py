@@ -165,3 +165,11 @@ def test_shared_dumps_match_the_page_index(shared_data: Path, tmp_path: Path) ->
         for page in pages[:3]:
             text = plain_text(page.text)
             assert "{{" not in text and "[[" not in text and "<ref" not in text, (name, page.title)
+
+
+def test_references_are_cut_in_linear_time() -> None:
+    assert plain_text("a<ref name=x/> b<ref>c {{cite|d}}</ref> e<REF >f</ref >.") == "a b e."
+    started = time.perf_counter()
+    with pytest.raises(WikitextRefused):
+        plain_text("</ref>" * 100_000 + "<ref>x" * 100_000)
+    assert time.perf_counter() - started < 5
