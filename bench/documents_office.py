@@ -19,12 +19,11 @@ from __future__ import annotations
 import html
 import re
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.documents_xml import f1, words  # noqa: E402
+from bench.documents_xml import score_readers  # noqa: E402
 from bench.shared_data import SHARED, require  # noqa: E402
 from moisson.office_text import READERS  # noqa: E402
 
@@ -75,25 +74,7 @@ def cases() -> list[tuple[str, str, Path, str]]:
 def main() -> int:
     require("documents_office", DOCUMENTS / "office" / "docling", ["*.docx", "*.odt", "*.groundtruth.md"])
     require("documents_office", DOCUMENTS / "epub" / "docling", ["*.epub", "*.groundtruth.md"])
-    by_group: dict[tuple[str, str], list[float]] = {}
-    total_seconds, total_docs = 0.0, 0
-    print(f"{'fmt':4} {'lang':4} {'F1':>6} {'words':>7} {'s':>6}  file")
-    for kind, language, path, reference in cases():
-        data = path.read_bytes()
-        started = time.perf_counter()
-        document = READERS[kind](data)
-        seconds = time.perf_counter() - started
-        total_seconds, total_docs = total_seconds + seconds, total_docs + 1
-        score = f1(document.text, reference)
-        by_group.setdefault((kind, language), []).append(score)
-        print(f"{kind:4} {language:4} {score:6.3f} {sum(words(document.text).values()):7d} {seconds:6.3f}  "
-              f"{path.relative_to(DOCUMENTS)}")
-    for (kind, language), scores in sorted(by_group.items()):
-        print(f"mean  {kind:4} {language:4} F1 {sum(scores) / len(scores):.3f} over {len(scores)} files")
-    scores = [score for group in by_group.values() for score in group]
-    print(f"FIGURE documents_office: min F1 {min(scores):.3f}, mean F1 {sum(scores) / len(scores):.3f} over "
-          f"{total_docs} DOCX/ODT/EPUB files, {total_docs / total_seconds:.1f} docs/s")
-    return 0
+    return score_readers("documents_office", "DOCX/ODT/EPUB", READERS, cases())
 
 
 if __name__ == "__main__":

@@ -110,11 +110,16 @@ def cases() -> list[tuple[str, str, Path, str]]:
 def main() -> int:
     require("documents_xml", DOCUMENTS / "tei" / "eltec", ["*.xml", "*.plain1.txt"])
     require("documents_xml", DOCUMENTS / "jats" / "docling", ["*.nxml", "*.groundtruth.md"])
-    readers = {"tei": tei_document, "jats": jats_document}
+    return score_readers("documents_xml", "TEI/JATS", {"tei": tei_document, "jats": jats_document}, cases())
+
+
+def score_readers(bench: str, formats: str, readers: dict, found: list[tuple[str, str, Path, str]]) -> int:
+    """Each case read by its format's reader and scored against its reference: a line per file, the mean per format
+    and language, and the FIGURE line (shared by the document benches, so they score and print alike)."""
     by_group: dict[tuple[str, str], list[float]] = {}
     total_seconds, total_docs = 0.0, 0
-    print(f"{'kind':5} {'lang':4} {'F1':>6} {'words':>7} {'s':>6}  file")
-    for kind, language, path, reference in cases():
+    print(f"{'fmt':5} {'lang':4} {'F1':>6} {'words':>7} {'s':>6}  file")
+    for kind, language, path, reference in found:
         data = path.read_bytes()
         started = time.perf_counter()
         document = readers[kind](data)
@@ -127,8 +132,8 @@ def main() -> int:
     for (kind, language), scores in sorted(by_group.items()):
         print(f"mean  {kind:5} {language:4} F1 {sum(scores) / len(scores):.3f} over {len(scores)} files")
     scores = [score for group in by_group.values() for score in group]
-    print(f"FIGURE documents_xml: min F1 {min(scores):.3f}, mean F1 {sum(scores) / len(scores):.3f} over "
-          f"{total_docs} TEI/JATS files, {total_docs / total_seconds:.1f} docs/s")
+    print(f"FIGURE {bench}: min F1 {min(scores):.3f}, mean F1 {sum(scores) / len(scores):.3f} over "
+          f"{total_docs} {formats} files, {total_docs / total_seconds:.1f} docs/s")
     return 0
 
 

@@ -141,23 +141,33 @@ def _rewrite_tables(body) -> None:
         if parent is None:
             continue
         rows = [row for row in table.iter("row") if _nearest(row, "table") is table]
-        grid = [[_cell_text(cell) for cell in row if cell.tag == "cell"] for row in rows]
-        grid = [row for row in grid if any(row)]
-        width = max((len(row) for row in grid), default=0)
-        columns = [c for c in range(width) if any(c < len(row) and row[c] for row in grid)]
-        is_data = (len(grid) >= 2 and len(columns) >= 2
-                   and max(len(text) for row in grid for text in row) <= DATA_CELL_MAX_CHARS
-                   and sum(1 for row in grid if sum(1 for text in row if text) >= 2) >= 2)
-        if is_data:
-            replacement = []
-            for number, row in enumerate(grid):
-                cells = [(row[c] if c < len(row) else "").replace("|", "\\|") for c in columns]
-                replacement.append(_paragraph("| " + " | ".join(cells) + " |"))
-                if number == 0:
-                    replacement.append(_paragraph("|" + "---|" * len(columns)))
+        markdown = markdown_table([[_cell_text(cell) for cell in row if cell.tag == "cell"] for row in rows])
+        if markdown is not None:
+            replacement = [_paragraph(line) for line in markdown]
         else:
             replacement = [block for row in rows for cell in row if cell.tag == "cell" for block in _hoist(cell)]
         _replace(table, replacement)
+
+
+def markdown_table(grid: list[list[str]]) -> list[str] | None:
+    """A table's rows of cell texts as clean Markdown lines (header, separator, one line per row, no empty row or
+    column) when it holds data; None when it lays out a page (one column, one row with data, or long cells), whose
+    cells are then read as paragraphs. One rule for every format that has tables (HTML, DOCX, ODT)."""
+    grid = [row for row in grid if any(row)]
+    width = max((len(row) for row in grid), default=0)
+    columns = [c for c in range(width) if any(c < len(row) and row[c] for row in grid)]
+    is_data = (len(grid) >= 2 and len(columns) >= 2
+               and max(len(text) for row in grid for text in row) <= DATA_CELL_MAX_CHARS
+               and sum(1 for row in grid if sum(1 for text in row if text) >= 2) >= 2)
+    if not is_data:
+        return None
+    lines = []
+    for number, row in enumerate(grid):
+        cells = [(row[c] if c < len(row) else "").replace("|", "\\|") for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+        if number == 0:
+            lines.append("|" + "---|" * len(columns))
+    return lines
 
 
 def _nearest(element, tag: str):

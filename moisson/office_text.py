@@ -39,7 +39,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from moisson.extraction import ExtractionError
+from moisson.extraction import ExtractionError, markdown_table
 from moisson.xml_text import ParagraphCollector, XmlRefused, XmlText, local_name, normalise_space, parse_xml
 
 _CHUNK = 64 * 1024
@@ -246,27 +246,13 @@ class Blocks:
         return "".join(out)
 
 
-DATA_CELL_MAX_CHARS = 160  # as moisson/extraction.py: longer cells mean a table that lays out a page
-
-
 def add_table(blocks: Blocks, grid: list[list[str]], cell_blocks: list[tuple[str, str]]) -> None:
-    """A data table as clean Markdown (header, separator, rows; no empty row or column), else its cells' blocks."""
-    grid = [row for row in grid if any(row)]
-    width = max((len(row) for row in grid), default=0)
-    columns = [c for c in range(width) if any(c < len(row) and row[c] for row in grid)]
-    is_data = (len(grid) >= 2 and len(columns) >= 2
-               and max(len(text) for row in grid for text in row) <= DATA_CELL_MAX_CHARS
-               and sum(1 for row in grid if sum(1 for text in row if text) >= 2) >= 2)
-    if not is_data:
+    """A data table as clean Markdown, else its cells' blocks: the HTML path's rule (`markdown_table`)."""
+    markdown = markdown_table(grid)
+    if markdown is None:
         blocks.items.extend(cell_blocks)
-        return
-    lines = []
-    for number, row in enumerate(grid):
-        cells = [(row[c] if c < len(row) else "").replace("|", "\\|") for c in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-        if number == 0:
-            lines.append("|" + "---|" * len(columns))
-    blocks.add("table", "\n".join(lines))
+    else:
+        blocks.add("table", "\n".join(markdown))
 
 
 def cell_line(items: list[tuple[str, str]]) -> str:

@@ -294,7 +294,8 @@ SHARED_THRESHOLD = 0.95  # the bench's worst file (equations in LaTeX) is just u
 def test_shared_documents_f1(shared_data: Path) -> None:
     """Every docling/pandoc reference reached: mean F1 ≥ 0.97, no file below 0.85 (LaTeX equations, MathML)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from bench.documents_office import READERS, cases, f1
+    from bench.documents_office import READERS, cases
+    from bench.documents_xml import f1
 
     if not (shared_data / "documents" / "office").is_dir():
         pytest.skip("no documents/office in the shared data")
