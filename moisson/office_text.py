@@ -434,7 +434,7 @@ def _docx_table(table: etree._Element, blocks: Blocks) -> None:
     for row in (r for r in table if local_name(r) == "tr"):
         before = next((e for e in _children(row, "trPr") if local_name(e) == "gridBefore"), None)
         cells: list[str] = [""] * min(_digits(_attribute(before, "val") if before is not None else None, 0), 64)
-        for cell in _docx_cells(row):
+        for cell in _children_through(row, "tc", {"sdt", "sdtContent", "customXml"}):
             inner = blocks.nested()
             _docx_blocks(cell, inner)
             text = cell_line(inner.items)
@@ -449,13 +449,15 @@ def _docx_table(table: etree._Element, blocks: Blocks) -> None:
     add_table(blocks, grid, cell_blocks)
 
 
-def _docx_cells(row: etree._Element) -> Iterator[etree._Element]:
-    for child in row:
+def _children_through(element: etree._Element, wanted: str, wrappers: set[str]) -> Iterator[etree._Element]:
+    """The `wanted` children of `element`, also those inside wrapper elements (a DOCX content control around
+    cells, ODT header-row groups around rows), in document order."""
+    for child in element:
         name = local_name(child)
-        if name == "tc":
+        if name == wanted:
             yield child
-        elif name in {"sdt", "sdtContent", "customXml"}:
-            yield from _docx_cells(child)
+        elif name in wrappers:
+            yield from _children_through(child, wanted, wrappers)
 
 
 def _cell_property(cell: etree._Element, name: str) -> etree._Element | None:
@@ -594,20 +596,11 @@ def _odt_inline(element: etree._Element, parts: list[str], boxes: Blocks, lists:
             parts.append(child.tail)
 
 
-def _odt_rows(table: etree._Element) -> Iterator[etree._Element]:
-    for child in table:
-        name = local_name(child)
-        if name == "table-row":
-            yield child
-        elif name in {"table-header-rows", "table-rows", "table-row-group"}:
-            yield from _odt_rows(child)
-
-
 def _odt_table(table: etree._Element, blocks: Blocks, lists: OdtLists) -> None:
     """Rows of cells; a spanned cell repeats its text over the cells it covers (across, then down)."""
     grid: list[list[str]] = []
     cell_blocks: list[tuple[str, str]] = []
-    for row in _odt_rows(table):
+    for row in _children_through(table, "table-row", {"table-header-rows", "table-rows", "table-row-group"}):
         cells: list[str] = []
         pending = 0
         for cell in row:
