@@ -168,8 +168,9 @@ class FetchPolicy(_Strict):
     """Which resources of a catalogue are fetched as documents: text-bearing formats under a size cap."""
 
     enabled: bool = True
-    formats: list[str] = Field(default_factory=lambda: ["html", "txt", "xml", "zip", "tar"],
-                               description="Resource formats fetched (html, txt, xml, zip, tar; pdf is skipped: no extractor).")
+    formats: list[str] = Field(default_factory=lambda: ["html", "txt", "xml", "pdf", "docx", "odt", "epub", "zip", "tar"],
+                               description="Resource formats fetched (html, txt, xml, pdf, docx, odt, epub, zip, tar); "
+                                           "what a payload is, is then read from its bytes and content type.")
     max_resource_mb: int = Field(default=20, ge=1)
     max_resources: int | None = Field(default=None, ge=0, description="Stop after this many resources per run.")
     archives: ArchiveLimits = ArchiveLimits()
@@ -395,6 +396,12 @@ class ExtractionPolicy(_Strict):
         description="How trafilatura is called: default (its own default: the best text in every language measured), "
                     "fast (no fallback extractors: about a quarter less CPU per page, and worse on Greek, Polish and "
                     "English pages), precision or recall (its favor_precision / favor_recall).")
+    ocr: Literal["auto", "off"] = Field(
+        default="auto",
+        description="Pages without a text layer (scanned PDF pages, page images): auto reads them with Tesseract when "
+                    "it is installed, in the policy's languages, and records them as failures naming the cause when it "
+                    "is not; off records them as failures without trying.")
+    max_pages: int = Field(default=2000, ge=1, description="Pages read from one PDF; a longer one is refused.")
 
 
 class LanguagePolicy(_Strict):
