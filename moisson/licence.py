@@ -12,7 +12,9 @@ Why this precedence: the page speaks for itself more precisely than anyone speak
      Creative Commons licence (weakest: a page may link to a licence without being under it);
   2. `record_license`, a licence field carried by the input record itself (a dump or JSONL line);
   3. `declared`, the source default the user asserts for a whole source.
-Only the highest tier present decides, and within it every piece must map and agree. When the page
+Only the highest tier present decides, and within it every piece must map and agree; a record licence
+that contradicts the document's own evidence is a conflict too (an archive saying CC BY about a PDF whose
+metadata says CC BY-NC), not a tier the document outranks. When the page
 carries licence evidence we cannot read, we do not fall back to the record or the source default:
 the page says something about its terms, and asserting the default over it would be a guess.
 
@@ -278,9 +280,12 @@ _WRAPPING = " \t\r\n\"'<>\u201c\u201d\u2018\u2019\u00ab\u00bb"
 # HTML evidence.
 # ---------------------------------------------------------------------------------------------
 
-DOCUMENT_TIERS = ("rel-license", "json-ld", "meta", "cc-link")
+# "metadata": the licence a document file states in its own metadata (PDF XMP rights, TEI availability, JATS
+# license, office document properties), the file's own word like a page's rel="license"
+DOCUMENT_TIERS = ("metadata", "rel-license", "json-ld", "meta", "cc-link")
 TIERS = DOCUMENT_TIERS + ("record", "declared")
 TIER_LABELS = {
+    "metadata": "document metadata",
     "rel-license": "rel-license",
     "json-ld": "json-ld",
     "meta": "meta",
@@ -666,8 +671,22 @@ def decide_licence(
     for tier in TIERS:
         in_tier = [piece for piece in pieces if piece.kind == tier]
         if in_tier:
-            return _decide_tier(in_tier, allow)
+            return _cross_checked(_decide_tier(in_tier, allow), tier, pieces)
     return LicenceDecision(UNKNOWN, "none", False, NO_EVIDENCE)
+
+
+def _cross_checked(decision: LicenceDecision, tier: str, pieces: list[Evidence]) -> LicenceDecision:
+    """A document's own evidence decides, but it must not contradict the licence its record carries (an archive's
+    or a catalogue's statement about this very file): two parties disagreeing about one file is a doubt, and
+    a doubt keeps it out."""
+    record = next((piece for piece in pieces if piece.kind == "record"), None)
+    if tier not in DOCUMENT_TIERS or record is None or record.spdx is None or decision.license == UNKNOWN:
+        return decision
+    if _canonical(record.spdx).lower() == decision.license.lower():
+        return LicenceDecision(decision.license, f"{decision.evidence}; {_describe(record)}", decision.allowed,
+                               decision.detail)
+    return LicenceDecision(UNKNOWN, f"{decision.evidence}; {_describe(record)}", False,
+                           f"conflicting evidence: the document says {decision.license}, its record {_canonical(record.spdx)}")
 
 
 def _decide_tier(pieces: list[Evidence], allow: Collection[str]) -> LicenceDecision:

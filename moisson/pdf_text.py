@@ -391,7 +391,7 @@ def _xmp_value(root, path: str) -> str | None:
 
 def xmp_licence_evidence(xmp: dict[str, str]) -> list[Evidence]:
     """Licence statements from XMP, mapped to SPDX where recognised (the licence module decides what they allow)."""
-    return [Evidence(kind="xmp", value=xmp[name], spdx=to_spdx(xmp[name]))
+    return [Evidence(kind="metadata", value=xmp[name], spdx=to_spdx(xmp[name]))
             for name in ("cc_license", "web_statement", "rights") if name in xmp]
 
 

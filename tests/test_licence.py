@@ -448,10 +448,23 @@ def test_agreeing_evidence_in_one_tier_is_listed_once_per_value():
     )
 
 
-def test_highest_tier_wins_over_lower_tiers_record_and_declared():
+def test_highest_tier_wins_over_lower_tiers_and_declared():
     evidence = [cc_link("https://creativecommons.org/licenses/by-nc/4.0/"), meta("CC-BY-NC-4.0"), json_ld(BY_SA), rel(BY)]
-    decision = decide_licence(evidence, "CC-BY-NC-4.0", "CC-BY-NC-4.0", OPEN)
+    decision = decide_licence(evidence, None, "CC-BY-NC-4.0", OPEN)
     assert (decision.license, decision.allowed, decision.evidence) == ("CC-BY-4.0", True, f"rel-license: {BY} -> CC-BY-4.0")
+
+
+def test_a_record_licence_that_contradicts_the_document_rejects_it():
+    """An archive's record says CC-BY-NC, the file itself CC-BY: two parties disagree about one file."""
+    decision = decide_licence([rel(BY)], "CC-BY-NC-4.0", None, OPEN)
+    assert (decision.license, decision.allowed) == ("unknown", False)
+    assert decision.detail == "conflicting evidence: the document says CC-BY-4.0, its record CC-BY-NC-4.0"
+
+
+def test_a_record_licence_that_agrees_with_the_document_is_listed_beside_it():
+    decision = decide_licence([Evidence("metadata", BY, to_spdx(BY))], "CC-BY-4.0", "CC0-1.0", OPEN)
+    assert (decision.license, decision.allowed) == ("CC-BY-4.0", True)
+    assert decision.evidence == f"document metadata: {BY} -> CC-BY-4.0; record license: CC-BY-4.0"
 
 
 @pytest.mark.parametrize(
@@ -463,7 +476,7 @@ def test_highest_tier_wins_over_lower_tiers_record_and_declared():
     ],
 )
 def test_tier_order(evidence, expected):
-    assert decide_licence(evidence, "CC-BY-SA-4.0", "CC-BY-SA-4.0", OPEN).license == expected
+    assert decide_licence(evidence, None, "CC-BY-SA-4.0", OPEN).license == expected
 
 
 def test_conflict_in_the_deciding_tier_is_unknown_even_if_both_are_allowed():

@@ -148,8 +148,8 @@ def test_title_language_and_licence_evidence_come_from_the_metadata():
     document = pdf_document(make_pdf([[(72, 700, "Bonjour")]], catalog="/Lang (fr-FR)", xmp=XMP))
     assert document.title == "Rapport annuel"
     assert document.language == "fr-FR"
-    assert [(e.kind, e.spdx) for e in document.licence_evidence] == [("xmp", "CC-BY-SA-4.0"), ("xmp", "CC-BY-4.0"),
-                                                                     ("xmp", "CC-BY-4.0")]
+    assert [(e.kind, e.spdx) for e in document.licence_evidence] == [("metadata", "CC-BY-SA-4.0"), ("metadata", "CC-BY-4.0"),
+                                                                     ("metadata", "CC-BY-4.0")]
     assert pdf_document(make_pdf([[(72, 700, "Hi")]], info="/Title (Info title)", xmp=XMP)).title == "Info title"
     assert pdf_document(make_pdf([[(72, 700, "Hi")]], info="/Title (10811.exe)")).title is None
 
