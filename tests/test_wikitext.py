@@ -1,0 +1,150 @@
+"""Wikitext → prose: what a reader sees in an article's running text, in bounded time, and fast enough for a dump.
+
+Each test builds its own wikitext; the last ones read ../shared/data/documents/mediawiki when it is present.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from moisson.mediawiki_dump import iter_pages
+from moisson.wikitext import MAX_WIKITEXT_CHARS, WikitextRefused, lead_section, plain_text
+
+RESIDUAL_MARKUP = ("{{", "}}", "[[", "]]", "<ref", "{|", "|}")
+
+PAGE = """{{Infobox ville
+| nom = Lyon | maire = [[Grégory Doucet]] | population = {{formatnum:522250}}
+| carte = {{Carte|{{Coord|45|N|4|E}}|taille=200}}
+}}{{Voir homonymes|Lyon (homonymie)}}
+'''Lyon''' (''Liyon'' en [[arpitan]]) est une [[Commune en France|commune]] française<ref name="insee">{{Lien web
+|titre=INSEE|url=https://insee.fr}}</ref> située au [[confluent]] du [[Rhône (fleuve)|Rhône]] et de la [[Saône]].<!--
+commentaire caché {{pas un modèle}} -->
+
+== Géographie ==
+[[Fichier:Lyon.jpg|vignette|La [[Saône]] vue de [[Fourvière]]]]
+Le climat est [[climat océanique|océanique]] &amp; tempéré.
+{| class="wikitable"
+|+ Températures
+|-
+| janvier || {{Unité|3|°C}}
+|-
+| {{Nobr|juillet}} ||
+{| class="imbriquée"
+| 22
+|}
+|}
+* les pentes de la [[Croix-Rousse]] ;
+* la presqu'île.
+La formule <math>\\frac{{a}}{b}</math> est dans une balise mathématique.
+Un [https://www.lyon.fr site officiel] existe.__NOTOC__
+
+[[Catégorie:Commune du Rhône]]
+[[en:Lyon]]"""
+
+
+def test_page_keeps_only_its_prose() -> None:
+    text = plain_text(PAGE)
+    assert text.startswith("Lyon (Liyon en arpitan) est une commune française située au confluent du Rhône et de la "
+                           "Saône.\n\nGéographie\n\nLe climat est océanique & tempéré.\n"), text
+    assert text.endswith("les pentes de la Croix-Rousse;\nla presqu'île.\nLa formule est dans une balise "
+                         "mathématique.\nUn site officiel existe."), text
+    for leaked in ("Infobox", "Doucet", "522250", "homonymie", "INSEE", "caché", "vignette", "Fourvière",
+                   "Températures", "janvier", "juillet", "22", "frac", "Catégorie", "Commune du Rhône", "en:", "NOTOC",
+                   "'''", *RESIDUAL_MARKUP):
+        assert leaked not in text, leaked
+
+
+def test_inline_templates_keep_the_words_they_carry() -> None:
+    assert plain_text("{{nihongo|'''Akira Kurosawa'''|黒澤 明|Kurosawa Akira}} was a director.") == (
+        "Akira Kurosawa was a director.")
+    assert plain_text("The motto {{lang|fr|''[[Liberté]], égalité''}} and {{lang-de|Einigkeit}}.") == (
+        "The motto Liberté, égalité and Einigkeit.")
+    assert plain_text("A {{nowrap|1 000 km}} trip{{citation needed|date=May 2020}}.") == "A 1 000 km trip."
+
+
+def test_links_show_their_visible_text() -> None:
+    assert plain_text("[[Paris]], [[Paris (Texas)|a town]], [[bus]]es, [[:Catégorie:Villes|les villes]], "
+                      "[[Rome#Histoire]].") == "Paris, a town, buses, les villes, Rome."
+    assert plain_text("Vu [[Datei:Bild.png|mini|Ein [[Bild]]]] und [[Kategorie:Stadt]] [[nl:Stad]] dort.") == (
+        "Vu und dort.")
+
+
+def test_headings_lists_and_line_tags_break_lines() -> None:
+    text = plain_text("Intro.\n=== Histoire ===\n# premier\n# second\nUn<div>deux</div>")
+    assert text == "Intro.\n\nHistoire\n\npremier\nsecond\nUn\ndeux"
+
+
+def test_lead_section_is_the_text_before_the_first_heading() -> None:
+    assert plain_text(lead_section(PAGE)).startswith("Lyon (Liyon en arpitan) est une commune")
+    assert "Géographie" not in plain_text(lead_section(PAGE))
+    assert lead_section("no heading at all") == "no heading at all"
+
+
+def test_overlong_wikitext_is_refused() -> None:
+    with pytest.raises(WikitextRefused):
+        plain_text("x" * (MAX_WIKITEXT_CHARS + 1))
+
+
+def test_piled_up_openers_are_refused_quickly() -> None:
+    started = time.perf_counter()
+    for hostile in ("{{a|b}" * 10_000, "[[b|" * 5000, "</ref>" * 100_000 + "<ref>x" * 100_000):
+        with pytest.raises(WikitextRefused):
+            plain_text(hostile)
+    assert plain_text("{{a|" * 30 + "}}" * 30 + "[[b|" * 30 + "]]" * 30 + "x" + "''" * 5000) == "x"
+    assert time.perf_counter() - started < 5
+
+
+def test_big_template_heavy_page_is_linear_in_time() -> None:
+    """A page of 1.5 MB made of the sample page: well under a second per MB even on a slow machine."""
+    big = "\n".join([PAGE.replace("[[en:Lyon]]", "")] * (1_500_000 // len(PAGE)))
+    started = time.process_time()
+    text = plain_text(big)
+    assert time.process_time() - started < 3
+    assert text.count("Lyon (Liyon en arpitan)") == 1_500_000 // len(PAGE)
+
+
+def _tokens(text: str) -> Counter[str]:
+    return Counter(re.findall(r"\w+", unicodedata.normalize("NFC", text).lower()))
+
+
+def _f1(ours: str, gold: str) -> float:
+    mine, reference = _tokens(ours), _tokens(gold)
+    common = sum((mine & reference).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(mine.values()), common / sum(reference.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def test_lead_sections_match_dbpedia_gold_abstracts(shared_data: Path, tmp_path: Path) -> None:
+    folder = shared_data / "documents" / "mediawiki" / "dbpedia-abstracts"
+    pairs = sorted(folder.glob("*.wiki"))
+    assert len(pairs) == 8
+    for wiki in pairs:
+        copy = tmp_path / wiki.name
+        shutil.copyfile(wiki, copy)
+        gold = wiki.with_suffix(".gold.txt").read_text(encoding="utf-8")
+        assert _f1(plain_text(lead_section(copy.read_text(encoding="utf-8"))), gold) >= 0.995, wiki.name
+
+
+def test_shared_dumps_leave_no_markup(shared_data: Path, tmp_path: Path) -> None:
+    folder = shared_data / "documents" / "mediawiki"
+    names = ["dbpedia-minidumps/frwiki.xml.bz2", "dbpedia-minidumps/dewiki.xml.bz2",
+             "dbpedia-minidumps/nlwiki.xml.bz2", "gensim/enwiki-table-markup.xml.bz2"]
+    for name in names:
+        copy = tmp_path / Path(name).name
+        shutil.copyfile(folder / name, copy)
+        with copy.open("rb") as stream:
+            pages = list(iter_pages(stream))
+        assert pages, name
+        for page in pages:
+            text = plain_text(page.text)
+            assert len(text) > 500, (name, page.title)
+            assert [mark for mark in RESIDUAL_MARKUP if mark in text] == [], (name, page.title)
