@@ -253,11 +253,36 @@ class OaiPmhSource(_PortalSource):
     until: str | None = None
 
 
-PORTAL_KINDS = ("ckan", "udata", "dcat", "oai-pmh")
+class HalSource(_PortalSource):
+    """HAL, the French open archive (search API, Solr JSON): records and the links to their full-text files."""
+
+    kind: Literal["hal"]
+    url: str = Field(default="https://api.archives-ouvertes.fr/search/",
+                     description="The search API; a portal's own endpoint is the collection's (…/search/<portal>/).")
+    q: str = Field(default="*:*", description="Solr query, e.g. `text:climat` or `*:*`.")
+    fq: list[str] = Field(default_factory=list, description="Solr filter queries, all applied (e.g. `docType_s:ART`, "
+                                                            "`openAccess_bool:true`).")
+    collection: str | None = Field(default=None, description="HAL collection code (collCode_s), e.g. `SHS`.")
+    portal: str | None = Field(default=None, description="HAL portal (instance), e.g. `inria`: searched at <url><portal>/.")
+
+
+class GallicaSource(_PortalSource):
+    """Gallica, the BnF's digital library (SRU searchRetrieve, oai_dc records, text mode of public-domain works)."""
+
+    kind: Literal["gallica"]
+    url: str = Field(default="https://gallica.bnf.fr/SRU", description="The SRU endpoint.")
+    query: str = Field(min_length=1, description='CQL query, e.g. `dc.language all "fre" and dc.type all "monographie"`.')
+    page_size: int = Field(default=50, ge=1, le=50, description="maximumRecords per request (Gallica serves 50 at most).")
+    max_records: int | None = Field(default=None, ge=1, description="Stop after this many records (a CQL query can "
+                                                                    "match millions).")
+
+
+PORTAL_KINDS = ("ckan", "udata", "dcat", "oai-pmh", "hal", "gallica")
 SourceConfig = Annotated[
-    Union[WarcSource, FilesSource, CkanSource, UdataSource, DcatSource, OaiPmhSource], Field(discriminator="kind")
+    Union[WarcSource, FilesSource, CkanSource, UdataSource, DcatSource, OaiPmhSource, HalSource, GallicaSource],
+    Field(discriminator="kind"),
 ]
-PortalSource = CkanSource | UdataSource | DcatSource | OaiPmhSource
+PortalSource = CkanSource | UdataSource | DcatSource | OaiPmhSource | HalSource | GallicaSource
 
 
 class HttpConfig(_Strict):

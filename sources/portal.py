@@ -20,13 +20,14 @@ from moisson.config import MoissonConfig, PortalSource, WarcSource, is_url
 from moisson.credentials import Credentials
 from moisson.layout import DataLayout
 from moisson.licence import portal_licence
-from sources import ckan, dcat, oai_pmh, udata
+from sources import ckan, dcat, gallica, hal, oai_pmh, udata
 from sources.catalogue import Dataset, Page, Resource, datasets_table, resources_table
 from sources.harvest_state import HarvestState, HarvestStateFile, now_iso
 from sources.http import HttpClient, HttpSettings
 from sources.records import ReadFailure
 
-CONNECTORS = {"ckan": ckan.harvest, "oai-pmh": oai_pmh.harvest, "udata": udata.harvest, "dcat": dcat.harvest}
+CONNECTORS = {"ckan": ckan.harvest, "oai-pmh": oai_pmh.harvest, "udata": udata.harvest, "dcat": dcat.harvest,
+              "hal": hal.harvest, "gallica": gallica.harvest}
 
 
 @dataclass
