@@ -1,0 +1,288 @@
+"""OCR with Tesseract (moisson/ocr.py) on pages the tests draw themselves.
+
+The OCR tests need the `tesseract` command and its eng+fra data: skipped on a machine without them, failed under
+CI=true (.ci/run installs them). Header checks, TSV parsing and the "not installed" messages run everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+import time
+import unicodedata
+import zlib
+
+import pytest
+
+from moisson import ocr
+from moisson.extraction import ExtractionError
+
+FRENCH = ["Le garçon évite la fenêtre", "à côté de l'église où", "Noël déçu mange des crêpes"]
+
+
+@pytest.fixture
+def tesseract() -> str:
+    """Tesseract with English and French data, or a skip (a failure under CI=true, where CI installs them)."""
+    if ocr.tesseract_version() is None or not {"eng", "fra"} <= ocr.installed_languages():
+        message = f"tesseract with eng+fra data is not installed ({ocr.install_hint(['eng', 'fra'])})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {message}: .ci/run installs it")
+        pytest.skip(message)
+    return ocr.tesseract_version()
+
+
+# --- inputs drawn here --------------------------------------------------------------------------------------
+
+def text_pdf(lines: list[str], *, turn: int = 0, size: int = 26) -> bytes:
+    """A one-page PDF (A5) with `lines` in Helvetica, drawn turned `turn` degrees (0, 90, 180) on the page:
+    no /Rotate key, so the page must be OCRed sideways or upside down like a badly fed scan."""
+    width, height = 420, 595
+    matrix = {0: (1, 0, 0, 1, 40, height - 80), 180: (-1, 0, 0, -1, width - 40, 80),
+              90: (0, 1, -1, 0, 60, 40)}[turn]
+    escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
+    body = "".join(f"({line}) Tj T* " for line in escaped)
+    stream = (f"BT /F1 {size} Tf {size + 10} TL {' '.join(map(str, matrix))} Tm {body}ET").encode("cp1252")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width} {height}] /Contents 4 0 R "
+        f"/Resources << /Font << /F1 5 0 R >> >> >>".encode(),
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    return _pdf_file(objects)
+
+
+def _pdf_file(objects: list[bytes]) -> bytes:
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def page_image(pdf: bytes, dpi: int = 300) -> tuple[bytearray, int, int]:
+    """The page as grayscale pixels (width x height, no padding), rendered as moisson.ocr renders it."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    bitmap = document[0].render(scale=dpi / 72, grayscale=True)
+    pgm = ocr.pgm_bytes(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride)
+    size = (bitmap.width, bitmap.height)
+    document.close()
+    header = b"P5\n%d %d\n255\n" % size
+    return bytearray(pgm[len(header):]), *size
+
+
+def pgm(pixels: bytes | bytearray, width: int, height: int) -> bytes:
+    return ocr.pgm_bytes(bytes(pixels), width, height, width)
+
+
+def normalised(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def character_error_rate(text: str, reference: str) -> float:
+    """Levenshtein distance over the reference's length (a small DP: the texts here are one page)."""
+    previous = list(range(len(reference) + 1))
+    for i, char in enumerate(text, start=1):
+        current = [i]
+        for j, expected in enumerate(reference, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != expected)))
+        previous = current
+    return previous[-1] / max(len(reference), 1)
+
+
+def png_header(width: int, height: int) -> bytes:
+    """The first bytes of a PNG declaring width x height: all a decompression bomb needs to show."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return b"\x89PNG\r\n\x1a\n" + chunk + b"\x00\x00\x00\x00IDAT\x78\x9c"
+
+
+# --- text recovered -----------------------------------------------------------------------------------------
+
+def test_french_page_is_read_with_its_diacritics(tesseract):
+    # French data alone: with English beside it, short lines ("à côté de l'église où") may be read as English
+    # words without accents ("a cote ... ou"); bench/documents_ocr.py measures that cost on francais.pdf.
+    pages = ocr.ocr_pdf_pages(text_pdf(FRENCH), [1], "fra")
+    assert [page.page for page in pages] == [1]
+    text = normalised(pages[0].text)
+    assert {"garçon", "évite", "fenêtre", "côté", "l'église", "où", "Noël", "déçu", "crêpes"} <= set(text.split())
+    assert character_error_rate(text, " ".join(FRENCH)) <= 0.05
+    assert 80 <= pages[0].confidence <= 100
+
+
+def test_languages_of_a_policy_map_to_installed_tesseract_data(tesseract):
+    assert ocr.tesseract_languages(["fr"]) == "fra+eng"
+    assert ocr.tesseract_languages(["fr", "de", "xx"]) == "fra+deu+eng"
+    assert ocr.tesseract_languages(["en"]) == "eng"
+    assert ocr.tesseract_languages(["fr", "en"], english_fallback=False) == "fra+eng"
+    assert ocr.tesseract_languages(["fr"], english_fallback=False) == "fra"
+    everything = ocr.tesseract_languages("all").split("+")
+    assert everything[-1] == "eng" and len(everything) <= ocr.MAX_ALL_LANGUAGES
+    assert set(everything) <= ocr.installed_languages()
+
+
+def test_image_bytes_give_paragraphs_apart_and_a_word_count(tesseract):
+    pixels, width, height = page_image(text_pdf(["Premier paragraphe ici", "", "", "Second paragraphe"]))
+    reading = ocr.ocr_image(pgm(pixels, width, height), "fra", dpi=300)
+    assert reading.text.split("\n\n") == ["Premier paragraphe ici", "Second paragraphe"]
+    assert reading.words == 5
+
+
+def test_noise_lowers_the_confidence(tesseract):
+    pixels, width, height = page_image(text_pdf(FRENCH))
+    clean = ocr.ocr_image(pgm(pixels, width, height), "fra+eng", dpi=300)
+    noisy_pixels = bytearray(pixels)
+    rng = random.Random(14)
+    for index in rng.sample(range(len(noisy_pixels)), len(noisy_pixels) * 2 // 5):
+        noisy_pixels[index] = 255 - noisy_pixels[index]
+    noisy = ocr.ocr_image(pgm(noisy_pixels, width, height), "fra+eng", dpi=300)
+    assert 0 <= noisy.confidence < clean.confidence - 15 <= 100
+
+
+def test_blank_page_has_no_text_and_zero_confidence(tesseract):
+    reading = ocr.ocr_image(pgm(b"\xff" * 400 * 300, 400, 300), "eng")
+    assert reading == ocr.OcrText(text="", confidence=0.0, words=0)
+
+
+@pytest.mark.parametrize("turn", [90, 180])
+def test_turned_page_is_read_upright(tesseract, turn):
+    lines = ["The quick brown fox jumps", "over the lazy dog while", "seven wizards quietly judge"]
+    pdf = text_pdf(lines, turn=turn)
+    sideways = ocr.ocr_image(ocr._render(__import__("pypdfium2").PdfDocument(pdf)[0], 300 / 72, 0), "eng", dpi=300)
+    assert sideways.confidence < ocr.POOR_CONFIDENCE  # as a reader without orientation detection sees it
+    [page] = ocr.ocr_pdf_pages(pdf, [1], "eng")
+    assert normalised(page.text) == normalised(" ".join(lines))
+    assert page.confidence > 85
+
+
+# --- failures named -----------------------------------------------------------------------------------------
+
+def test_missing_language_data_says_what_to_install(tesseract):
+    code = next(code for code in ("ell", "fin", "hun", "mlt", "bre") if code not in ocr.installed_languages())
+    iso = next(iso for iso, tesseract_code in ocr.TESSERACT_CODES.items() if tesseract_code == code)
+    with pytest.raises(ocr.OcrUnavailable, match=f"apt-get install tesseract-ocr tesseract-ocr-{code}"):
+        ocr.tesseract_languages([iso])
+    with pytest.raises(ocr.OcrUnavailable, match=f"tesseract-ocr-{code}"):
+        ocr.ocr_image(pgm(b"\xff" * 100, 10, 10), code)
+    assert issubclass(ocr.OcrUnavailable, ExtractionError)
+
+
+def test_missing_tesseract_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(ocr, "tesseract_version", lambda: None)
+    with pytest.raises(ocr.OcrUnavailable, match="apt-get install tesseract-ocr"):
+        ocr.tesseract_languages(["fr"])
+    with pytest.raises(ocr.OcrUnavailable, match="not installed"):
+        ocr.ocr_pdf_pages(text_pdf(["x"]), [1], "eng")
+
+
+def test_timeout_kills_tesseract(tesseract):
+    pixels, width, height = page_image(text_pdf(FRENCH * 4, size=12))
+    started = time.monotonic()
+    with pytest.raises(ocr.OcrTimeout, match="longer than"):
+        ocr.ocr_image(pgm(pixels, width, height), "fra+eng", max_seconds=0.05)
+    assert time.monotonic() - started < 5
+
+
+def test_pdf_time_budget_covers_all_pages(tesseract, monkeypatch):
+    clock = iter([0.0, 0.0, 100.0, 100.0])
+    monkeypatch.setattr(ocr.time, "monotonic", lambda: next(clock, 1000.0))
+    with pytest.raises(ocr.OcrTimeout, match="stopped at page 1"):
+        ocr.ocr_pdf_pages(text_pdf(["x"]), [1], "eng", max_seconds=10)
+
+
+def test_tesseract_failure_carries_its_exit_code_and_stderr(tesseract):
+    truncated = pgm(b"\x00" * 100, 10, 10)[:-90]  # the header promises 100 pixels, 10 follow
+    with pytest.raises(ocr.OcrFailed, match=r"(?s)exited with code 1: .*pnm"):
+        ocr.ocr_image(truncated, "eng")
+
+
+def test_page_outside_the_pdf_is_refused(tesseract):
+    with pytest.raises(ocr.OcrError, match="page 2 is not in the PDF"):
+        ocr.ocr_pdf_pages(text_pdf(["x"]), [2], "eng")
+
+
+# --- hostile images refused unread (no tesseract needed) ----------------------------------------------------
+
+@pytest.fixture
+def no_tesseract_run(monkeypatch):
+    """Any attempt to run tesseract fails the test: the refusal must come from the header alone."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("tesseract was run on an image that should have been refused")
+    monkeypatch.setattr(ocr, "_run", forbidden)
+    monkeypatch.setattr(ocr.subprocess, "run", forbidden)
+
+
+def jpeg_header(width: int, height: int) -> bytes:
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sof = b"\xff\xc2" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
+    return b"\xff\xd8" + app0 + sof + b"\xff\xda"
+
+
+def tiff_header(width: int, height: int, pages: int = 1, order: str = "<") -> bytes:
+    out = bytearray((b"II*\x00" if order == "<" else b"MM\x00*") + struct.pack(order + "I", 8))
+    for page in range(pages):
+        start = len(out)
+        following = start + 2 + 2 * 12 + 4 if page + 1 < pages else 0
+        out += struct.pack(order + "H", 2)
+        out += struct.pack(order + "HHII", 256, 4, 1, width)
+        out += struct.pack(order + "HHIHH", 257, 3, 1, height, 0)
+        out += struct.pack(order + "I", following)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("bomb", [png_header(100_000, 100_000), jpeg_header(65_000, 65_000),
+                                  tiff_header(50_000, 50_000), tiff_header(4000, 4000, pages=4, order=">"),
+                                  b"P5\n# a comment\n70000 70000\n255\n"])
+def test_decompression_bomb_is_refused_from_its_header(no_tesseract_run, bomb):
+    with pytest.raises(ocr.ImageTooLarge, match="more than"):
+        ocr.ocr_image(bomb, "eng")
+
+
+def test_header_sizes_are_read_exactly():
+    assert ocr.image_pixels(png_header(2480, 3508)) == 2480 * 3508
+    assert ocr.image_pixels(jpeg_header(640, 480)) == 640 * 480
+    assert ocr.image_pixels(tiff_header(300, 200, pages=3, order=">")) == 3 * 300 * 200
+    assert ocr.image_pixels(b"P4 12 7\n") == 84
+
+
+def test_unknown_or_looping_images_are_refused(no_tesseract_run):
+    with pytest.raises(ocr.OcrFailed, match="not an image"):
+        ocr.ocr_image(b"GIF89a....", "eng")
+    looping = bytearray(tiff_header(10, 10))
+    looping[-4:] = struct.pack("<I", 8)  # the directory points back at itself
+    with pytest.raises(ocr.OcrFailed, match="broken directory chain"):
+        ocr.ocr_image(bytes(looping), "eng")
+
+
+def test_huge_pdf_page_is_rendered_within_the_pixel_budget(monkeypatch):
+    import pypdfium2 as pdfium
+
+    pdf = text_pdf(["x"]).replace(b"/MediaBox [0 0 420 595]", b"/MediaBox [0 0 14400 14400]")
+    page = pdfium.PdfDocument(pdf)[0]
+    scale = ocr._scale(page, 300, ocr.MAX_PIXELS)
+    assert (14400 * scale) ** 2 <= ocr.MAX_PIXELS and scale < 300 / 72
+
+
+def test_tsv_rebuilds_lines_and_paragraphs_and_averages_word_confidence():
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    rows = [
+        "1\t1\t0\t0\t0\t0\t0\t0\t100\t100\t-1\t",
+        "5\t1\t1\t1\t1\t1\t0\t0\t1\t1\t90\tUne",
+        "5\t1\t1\t1\t1\t2\t0\t0\t1\t1\t80\tligne",
+        "5\t1\t1\t1\t2\t1\t0\t0\t1\t1\t70\tsuite",
+        "5\t1\t1\t2\t1\t1\t0\t0\t1\t1\t60\tAutre",
+        "5\t1\t2\t1\t1\t1\t0\t0\t1\t1\t95\t ",
+        "5\t1\t2\t1\t1\t2\t0\t0\t1\t1\t50\tbloc",
+    ]
+    reading = ocr.parse_tsv("\n".join([header, *rows]))
+    assert reading.text == "Une ligne\nsuite\n\nAutre\n\nbloc"
+    assert reading.words == 5 and reading.confidence == 70.0
