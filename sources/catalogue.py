@@ -115,9 +115,13 @@ FORMAT_ALIASES = {
     "zip": "zip", "application/zip": "zip", "application/x-zip-compressed": "zip",
     "tar": "tar", "application/x-tar": "tar", "tgz": "tar", "tar.gz": "tar", "application/gzip": "tar",
     "csv": "csv", "text/csv": "csv", "json": "json", "application/json": "json",
+    "docx": "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "odt": "odt", "application/vnd.oasis.opendocument.text": "odt",
+    "epub": "epub", "application/epub+zip": "epub",
 }
 EXTENSIONS = {".html": "html", ".htm": "html", ".txt": "txt", ".xml": "xml", ".pdf": "pdf", ".zip": "zip",
-              ".tar": "tar", ".tgz": "tar", ".tar.gz": "tar", ".csv": "csv", ".json": "json"}
+              ".tar": "tar", ".tgz": "tar", ".tar.gz": "tar", ".csv": "csv", ".json": "json",
+              ".docx": "docx", ".odt": "odt", ".epub": "epub"}
 
 
 def normalise_format(*hints: str | None) -> str | None:

@@ -13,9 +13,9 @@ licence (`licence_s`, a URL) as fields. Why these rules:
 - the watermark is the newest `modifiedDate_tdate` of the last complete harvest; the next one asks
   `fq=modifiedDate_tdate:[W TO *]` (inclusive: a record at the watermark is seen twice, never missed);
 - a record is a dataset whose id is its `halId_s` (stable across versions; the docid is not shown to
-  readers); its resources are its files (`fileMain_s` first), declared `pdf` unless the URL says
-  otherwise, since what a file is, is then read from its bytes. A notice (no file) has no resource but
-  is in the catalogue all the same;
+  readers); its resources are its files (`files_s`, or `fileMain_s` when that is all there is: the two
+  name the main file twice), declared `pdf` unless the URL says otherwise, since what a file is, is then
+  read from its bytes. A notice (no file) has no resource but is in the catalogue all the same;
 - HAL writes licences as URLs, some of them its own or without a version: those are translated to the
   ids the licence module knows (unversioned CC -> the catalogue families `cc-by`...), everything else
   goes to `licence_of` as given; an unknown licence is no licence (fail-closed).
@@ -175,11 +175,14 @@ def to_dataset(portal: str, doc: dict, licence_of: LicenceOf) -> Dataset:
 
 
 def files(portal: str, doc: dict) -> Iterator[Resource]:
-    """The record's files: the main one first (title `main`), then the others, each once."""
-    main = _text(doc, "fileMain_s")
-    for url in dict.fromkeys(([main] if main else []) + _texts(doc, "files_s")):
+    """The record's files, each once: `files_s` names every file of the deposit, the main one included, and
+    `fileMain_s` is most often a second address of that main file (`<record>/document`), so it is a resource
+    of its own only when `files_s` is empty; it marks which named file is the main one (title `main`)."""
+    main, named = _text(doc, "fileMain_s"), list(dict.fromkeys(_texts(doc, "files_s")))
+    main_named = main if main in named else (named[0] if main and len(named) == 1 else None)
+    for url in named or ([main] if main else []):
         if url.startswith(("http://", "https://")):
-            yield Resource(resource_id=link_id(portal, url), url=url, title="main" if url == main else None,
+            yield Resource(resource_id=link_id(portal, url), url=url, title="main" if url in (main, main_named) else None,
                            format=normalise_format(url) or "pdf", modified=_text(doc, "modifiedDate_tdate"))
 
 

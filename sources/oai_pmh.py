@@ -11,12 +11,18 @@ Why these rules (from the protocol and from real servers):
 - XML is parsed without DTDs or entity expansion (defusedxml): a hostile server cannot make us
   expand a billion laughs or read local files;
 - a document's id must not depend on the address the repository is served at: a link on the
-  endpoint's own origin is identified by its path, not by a URL that holds the host and port.
+  endpoint's own origin is identified by its path, not by a URL that holds the host and port;
+- a `dc:identifier` or `dc:relation` that points to a full-text file (a path ending .pdf, .docx, .odt,
+  .epub, .xml or .txt, or HAL's `/document` and `/file/...` links) is a resource only when the record
+  allows it: its licence's verdict is `allow` (or it has none and the source asserts one whose verdict is):
+  a repository's PDFs are its authors' works, and a record that does not license them is not fetched. Other
+  http(s) identifiers (landing pages) stay resources whatever the licence, as before.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from urllib.parse import urlencode, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element
@@ -37,6 +43,8 @@ EMPTY_RESULT = "noRecordsMatch"
 STALE_TOKEN = "badResumptionToken"
 MAX_STALE_PAGES = 5  # pages in a row, each with a resumptionToken, bringing no record not already met: a list that never ends
 LicenceOf = Callable[[list[str | None]], PortalLicence]
+FULL_TEXT_SUFFIXES = (".pdf", ".docx", ".odt", ".epub", ".xml", ".txt")
+HAL_FILE_PATH = re.compile(r"/(?:document|file/[^/]+)/?$")  # HAL: <record>/document (main file), <record>/file/<name>
 
 
 class OaiError(Exception):
@@ -73,7 +81,7 @@ def harvest(source: OaiPmhSource, client: HttpClient, state: HarvestState, licen
         datasets, failures = [], []
         for position, record in enumerate(records):
             try:
-                datasets.append(to_dataset(source.url, record, licence_of))
+                datasets.append(to_dataset(source.url, record, licence_of, source.license))
             except ValueError as exc:
                 failures.append(ReadFailure(source.name, f"{url}#record{position + 1}", "catalogue", "BadRecord", str(exc)))
         stale = stale + 1 if not records or (datasets and seen.issuperset(d.dataset_id for d in datasets)) else 0
@@ -127,7 +135,8 @@ def _list_records(root: Element) -> tuple[list[Element], str | None]:
     return container.findall(f"{OAI}record"), text or None
 
 
-def to_dataset(portal: str, record: Element, licence_of: LicenceOf) -> Dataset:
+def to_dataset(portal: str, record: Element, licence_of: LicenceOf, asserted: str | None = None) -> Dataset:
+    """One record as a catalogue record; `asserted` is the source's own licence, for records that give none."""
     header = record.find(f"{OAI}header")
     identifier = (header.findtext(f"{OAI}identifier") or "").strip() if header is not None else ""
     if not identifier:
@@ -151,16 +160,40 @@ def to_dataset(portal: str, record: Element, licence_of: LicenceOf) -> Dataset:
         license_verdict=licence.verdict,
         identifiers=tuple(identifiers),
         deleted=header.get("status") == "deleted",
-        resources=tuple(_resources(portal, identifiers, values("relation"))),
+        resources=tuple(_resources(portal, identifiers, values("relation"), _allows(licence, asserted, licence_of))),
     )
 
 
-def _resources(endpoint: str, identifiers: list[str], relations: list[str]) -> Iterator[Resource]:
-    """Links to full text: http(s) identifiers, and relations that name a document file."""
-    files = [r for r in relations if any(r.lower().split("?")[0].endswith(ext) for ext in EXTENSIONS)]
+def _allows(licence: PortalLicence, asserted: str | None, licence_of: LicenceOf) -> bool:
+    """Whether the record licenses its files: its own licence is allowed, or it has none and the source's is."""
+    if licence.spdx is not None:
+        return licence.verdict == "allow"
+    return asserted is not None and licence_of([asserted]).verdict == "allow"
+
+
+def _resources(endpoint: str, identifiers: list[str], relations: list[str], allowed: bool) -> Iterator[Resource]:
+    """Links to documents: http(s) identifiers and relations that name a file; full-text files only when allowed."""
+    files = [r for r in relations if is_full_text(r) or any(_path(r).endswith(ext) for ext in EXTENSIONS)]
     for url in dict.fromkeys(identifiers + files):
-        if url.startswith(("http://", "https://")):
-            yield Resource(resource_id=link_id(endpoint, url), url=url, format=normalise_format(url))
+        if not url.startswith(("http://", "https://")):
+            continue
+        full_text = is_full_text(url)
+        if full_text and not allowed:
+            continue
+        yield Resource(resource_id=link_id(endpoint, url), url=url,
+                       format=normalise_format(url) or ("pdf" if full_text else None))
+
+
+def is_full_text(url: str) -> bool:
+    """A link to a full-text file, by its path: a document file's extension, or HAL's file links."""
+    if not url.startswith(("http://", "https://")):
+        return False
+    path = _path(url)
+    return path.endswith(FULL_TEXT_SUFFIXES) or bool(HAL_FILE_PATH.search(path))
+
+
+def _path(url: str) -> str:
+    return urlsplit(url.strip()).path.lower()
 
 
 def link_id(endpoint: str, url: str) -> str:
