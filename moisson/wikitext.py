@@ -1,94 +1,125 @@
 """Wikitext to plain article text: what a reader sees in the running prose of a Wikipedia article.
 
-Why a parser and not regular expressions: wikitext nests (a link inside a template inside a reference), and a
-regex that strips `{{...}}` either stops at the first `}}` or backtracks badly on hostile pages. mwparserfromhell
-(MIT, C tokenizer) builds the tree; this module walks it and keeps only prose:
+Why linear passes and not a parse tree: a dump is millions of pages of 50-150 k characters, and building
+mwparserfromhell's tree (Python objects for every node) ran at ~45 pages/s per core, ten times its own C tokenizer.
+Nearly everything that tree held is thrown away: templates, references, tables are most of a page's markup and none
+of its prose. So each construct is handled by one forward scan (C regular expressions find the next marker, Python
+only keeps a depth count), in the order MediaWiki's own preprocessor uses, outermost spans first:
 
-* templates (infoboxes, navboxes, citation, maintenance banners) are dropped, except a few inline ones that carry
-  the article's own words (`{{nihongo|'''Akira Kurosawa'''|...}}`, `{{lang|fr|...}}`, `{{nowrap|...}}`): DBpedia's
-  gold abstracts keep those words;
-* `<ref>`, `<references/>`, galleries, math, tables, comments are dropped: the gold abstracts have none of them
-  (tables are dropped rather than kept as cells: cells are figures and labels, not prose, and the golds drop them);
-* file/image links, categories and interlanguage links are dropped; other links become their visible text;
-* headings become their own paragraph; list items their own line; bold/italic quotes disappear.
+1. comments, then `<ref>`, then the tags whose content is not prose (`<math>`, `<gallery>`, `<table>`...) are cut;
+   `<nowiki>`/`<pre>` content is kept but escaped, so no later pass reads markup in it;
+2. templates `{{...}}` and tables `{|...|}` are cut by one bracket-depth scanner, except a few inline templates that
+   carry the article's own words (`{{nihongo|'''Akira Kurosawa'''|...}}`, `{{lang|fr|...}}`, `{{nowrap|...}}`):
+   DBpedia's gold abstracts keep those words (tables are dropped rather than kept as cells: cells are figures and
+   labels, not prose, and the golds drop them);
+3. file/image links, categories and interlanguage links are dropped; other links become their visible text (inner
+   links first, so a caption's links are resolved before its file link is dropped);
+4. headings become their own paragraph, list items their own line; bold/italic quotes, magic words, bare URLs and
+   HTML tags disappear (line-level tags become line breaks); entities are decoded last.
 
-Bounded time: input over `MAX_WIKITEXT_CHARS` is refused (`WikitextRefused`); the tokenizer itself caps nesting
-depth (100) and backtracking cycles, so a pathological page degrades to literal text rather than running away.
+Bounded time: input over `MAX_WIKITEXT_CHARS` is refused (`WikitextRefused`), and so are piles of unclosed openers
+(`{{`, `[[`, `<ref>`, nested tables), the input that made a backtracking parser quadratic. Every scan starts where
+the last one ended, and a search that finds no closer stops the scan, so hostile markup costs a few linear passes.
 """
 
 from __future__ import annotations
 
+import html
 import re
-
-import mwparserfromhell
-from mwparserfromhell.nodes import (Argument, Comment, ExternalLink, Heading, HTMLEntity, Node, Tag, Template,
-                                    Text, Wikilink)
-from mwparserfromhell.wikicode import Wikicode
+from collections.abc import Iterator
+from functools import lru_cache
 
 MAX_WIKITEXT_CHARS = 2_000_000  # the longest Wikipedia articles are ~1.5 MB of wikitext
-MAX_NODE_DEPTH = 60  # tree depth walked; deeper content is dropped (the tokenizer stops at 100 anyway)
-# Brackets `{{` / `[[` open and not yet closed at any point: real articles stay under 10. The tokenizer backtracks
-# on every unclosed opener, quadratically: 10,000 unclosed `{{a|b}` took 32 s. Over this, the page is refused.
+# Templates and tables open at once, and `[[` or `<ref>` left unclosed: real articles stay under 10. Piles of
+# unclosed openers made the backtracking tokenizer used before quadratic (10,000 unclosed `{{a|b}` took
+# mwparserfromhell 32 s); over this bound the page is refused, and it caps the rescans after an unclosed `{{`.
 MAX_OPEN_BRACKETS = 40
-BRACKETS = re.compile(r"\{\{|\}\}|\[\[|\]\]")
+TABLE_INDENT_SEEN = 64  # characters looked back for the line start before `{|` / `|}`: bounded on one-line pages
 REF_OPEN = re.compile(r"<ref\b[^<>]*>", re.IGNORECASE)
 REF_CLOSE = re.compile(r"</ref\s*>", re.IGNORECASE)
-BOLD_ITALIC = re.compile(r"'{5}|'{3}|'{2}")
 
-DROPPED_TAGS = frozenset({"ref", "references", "gallery", "math", "chem", "score", "timeline", "graph",
+DROPPED_TAGS = frozenset({"ref", "references", "gallery", "math", "chem", "ce", "score", "timeline", "graph",
                           "imagemap", "mapframe", "maplink", "templatedata", "templatestyles", "syntaxhighlight",
                           "source", "table", "noinclude", "includeonly", "hiero", "inputbox", "categorytree",
                           "style", "script", "indicator"})
-LINE_TAGS = frozenset({"li", "dt", "dd", "br", "p", "div", "tr", "hr"})
-# Namespaces whose links are not prose: files, categories, in every language of the dumps at hand.
-NON_PROSE_PREFIXES = frozenset({"file", "image", "media", "category", "fichier", "image", "catégorie", "datei",
-                                "bild", "kategorie", "bestand", "afbeelding", "categorie", "archivo", "categoría",
-                                "imagen", "ficheiro", "categoria", "arquivo", "file", "immagine", "categoria"})
+VERBATIM_TAGS = frozenset({"nowiki", "pre"})  # content shown as typed: kept, with its markup characters escaped
+BLOCK_OPEN = re.compile(r"<(%s)(?:\s[^<>]*?)?(/?)>" % "|".join(sorted(DROPPED_TAGS | VERBATIM_TAGS)), re.IGNORECASE)
+VERBATIM_ESCAPES = {ord(char): f"&#{ord(char)};" for char in "{}[]|'<>=*#:;_-~/"}
+
+# `{{`, `}}`, and a table's `{|` / `|}`, which count only at the start of a line (checked after the match: a
+# `^`-anchored alternative would make every position of the page a candidate, four times slower).
+STRUCTURE = re.compile(r"\{[{|]|\}\}|\|\}")
+ARGUMENT_MARKS = re.compile(r"\{\{|\}\}|\[\[|\]\]|\||=")
 INLINE_TEMPLATES_FIRST = frozenset({"nihongo", "nowrap", "nobr", "small", "nihongo2", "lang-rtl", "abbr"})
+
+# A label may hold single brackets (`[…]` in a caption), not `[[` or `]]`.
+LINK = re.compile(r"\[\[([^\[\]|\n]*)(?:\|([^\[\]]*(?:(?:\[(?!\[)|\](?!\]))[^\[\]]*)*))?\]\]")
+# Namespaces whose links are not prose: files, categories, in every language of the dumps at hand.
+NON_PROSE_PREFIXES = frozenset({"file", "image", "media", "category", "fichier", "catégorie", "datei", "bild",
+                                "kategorie", "bestand", "afbeelding", "categorie", "archivo", "categoría", "imagen",
+                                "ficheiro", "categoria", "arquivo", "immagine"})
 INTERLANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z]{2,10})*$")
+EXTERNAL_LINK = re.compile(r"\[(?:https?:|ftp:|mailto:|//)[^\s\[\]<>\"]*(?:[ \t]+([^\]\n]*))?\]", re.IGNORECASE)
+BARE_URL = re.compile(r"(?:https?|ftp)://[^\s\[\]<>\"{}|]+")
+
+# Line-level patterns start with a literal newline (the text gets one in front) rather than `^` in MULTILINE mode:
+# a literal prefix lets the regex engine skip to candidates instead of trying every position.
+# A heading starts and ends with `=`: one candidate per line and one backtrack from its end, so linear, where a lazy
+# title between `=+` runs is quadratic on a long line of `=`.
+HEADING = re.compile(r"\n=[^\n]*=[ \t]*(?=\n|$)")
+LIST_MARKERS = re.compile(r"\n(?:[*#:;]+|-{4,})")
+LINE_TAG = re.compile(r"</?(?:li|dt|dd|br|p|div|tr|hr)\b[^<>]*>", re.IGNORECASE)
+OTHER_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
+BOLD_ITALIC = re.compile(r"''(?:'(?:'')?)?")  # 5, 3 or 2 quotes; written with a literal prefix
 MAGIC_WORD = re.compile(r"__[A-ZÀ-Ý]+__")
-EMPTY_BRACKETS = re.compile(r"\(\s*[,;:]?\s*\)|\[\s*\]")
-SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,.;:!?)\]])")
-SPACES = re.compile(r"[ \t\u00a0]+")
-OPEN_PAREN_PUNCT = re.compile(r"\(\s*[,;]\s*")
+
+# Applied once spaces are single: each starts with a literal.
+EMPTY_PARENTHESES = re.compile(r"\( ?[,;:]? ?\)")
+OPEN_PAREN_PUNCT = re.compile(r"\( ?[,;] ?")
+SPACE_BEFORE_PUNCT = re.compile(r" ([,.;:!?)\]])")
+SPACE_RUN = re.compile(r"  +")
+BLANK_LINES = re.compile(r"\n\n\n+")
 
 
 class WikitextRefused(ValueError):
-    """The wikitext is too long to parse within the time budget."""
+    """The wikitext is too long, or its openers pile up too deep, to convert within the time budget."""
 
 
 def plain_text(wikitext: str) -> str:
     """Prose of a page's wikitext: paragraphs separated by a blank line, list items one per line."""
     if len(wikitext) > MAX_WIKITEXT_CHARS:
         raise WikitextRefused(f"wikitext of {len(wikitext)} characters is over the {MAX_WIKITEXT_CHARS} limit")
-    _check_nesting(wikitext)
-    # Bold/italic quotes are left as text (and removed below): parsed as tags, one unbalanced `''` inside a
-    # `<ref>` makes the tokenizer give up on the whole reference, which then leaks into the prose.
-    wikitext = _without_references(wikitext)
-    if len(REF_OPEN.findall(wikitext)) > MAX_OPEN_BRACKETS:  # unclosed references: quadratic in the tokenizer
+    text = _without_references(_without_comments(wikitext))
+    if len(REF_OPEN.findall(text)) > MAX_OPEN_BRACKETS:  # unclosed references: refused, as other piled openers
         raise WikitextRefused(f"more than {MAX_OPEN_BRACKETS} unclosed <ref> tags")
-    code = mwparserfromhell.parse(wikitext, skip_style_tags=True)
-    return _tidy("".join(_nodes(code, 0)))
+    text = _links(_without_templates(_line_markup(_without_blocks(text))))
+    if text.count("[[") > MAX_OPEN_BRACKETS:
+        raise WikitextRefused(f"more than {MAX_OPEN_BRACKETS} unclosed [[")
+    return _tidy(html.unescape(_inline_markup(_external_links(text))))
 
 
-def _check_nesting(wikitext: str) -> None:
-    """Refuse markup whose open brackets pile up: the case that makes the tokenizer's time quadratic."""
-    depth = {"{{": 0, "[[": 0}
-    closer = {"}}": "{{", "]]": "[["}
-    for match in BRACKETS.finditer(wikitext):
-        token = match.group()
-        if token in depth:
-            depth[token] += 1
-            if depth[token] > MAX_OPEN_BRACKETS:
-                raise WikitextRefused(f"more than {MAX_OPEN_BRACKETS} nested or unclosed {token} at {match.start()}")
-        elif depth[closer[token]]:
-            depth[closer[token]] -= 1
+def lead_section(wikitext: str) -> str:
+    """Wikitext before the first heading: the part a gold abstract covers."""
+    match = re.search(r"^=+[^=\n].*=+\s*$", wikitext, flags=re.MULTILINE)
+    return wikitext[:match.start()] if match else wikitext
+
+
+def _without_comments(wikitext: str) -> str:
+    """`<!-- -->` cut first, as MediaWiki does: a commented-out `{{` or `<ref>` must not open anything. An unclosed
+    comment hides the rest of the page, as it does on the rendered page."""
+    kept, position = [], 0
+    while (start := wikitext.find("<!--", position)) != -1:
+        kept.append(wikitext[position:start])
+        end = wikitext.find("-->", start + 4)
+        position = len(wikitext) if end == -1 else end + 3
+    kept.append(wikitext[position:])
+    return "".join(kept)
 
 
 def _without_references(wikitext: str) -> str:
-    """`<ref>...</ref>` cut before parsing: they are dropped anyway, and their citation templates cost a third of
-    the parse time. One forward pass (each search starts where the last ended, and the first unclosed reference
-    stops it), so linear on hostile input; what is left is for the parser."""
+    """`<ref>...</ref>` cut early: they are dropped anyway, and their citation templates are a third of a page's
+    markup. One forward pass (each search starts where the last ended, and the first unclosed reference stops it),
+    so linear on hostile input."""
     kept, position = [], 0
     while (opening := REF_OPEN.search(wikitext, position)) is not None:
         kept.append(wikitext[position:opening.start()])
@@ -104,90 +135,194 @@ def _without_references(wikitext: str) -> str:
     return "".join(kept)
 
 
-def lead_section(wikitext: str) -> str:
-    """Wikitext before the first heading: the part a gold abstract covers."""
-    match = re.search(r"^=+[^=\n].*=+\s*$", wikitext, flags=re.MULTILINE)
-    return wikitext[:match.start()] if match else wikitext
+def _without_blocks(wikitext: str) -> str:
+    """Tags whose content is not prose cut with their content; `<nowiki>`/`<pre>` content escaped. An opener with no
+    closer is left as text (the tag pass removes it), and its name is not searched for again: linear."""
+    kept, position, unclosed = [], 0, set()
+    while (opening := BLOCK_OPEN.search(wikitext, position)) is not None:
+        name = opening.group(1).lower()
+        kept.append(wikitext[position:opening.start()])
+        position = opening.end()
+        if opening.group(2) or name in unclosed:
+            continue
+        closing = _closing_tag(wikitext, name, position)
+        if closing is None:
+            unclosed.add(name)
+            continue
+        if name in VERBATIM_TAGS:
+            kept.append(wikitext[position:closing.start()].translate(VERBATIM_ESCAPES))
+        position = closing.end()
+    kept.append(wikitext[position:])
+    return "".join(kept)
 
 
-def _nodes(code: Wikicode, depth: int) -> list[str]:
-    """Visible text of each node in order; depth bounds recursion on deeply nested markup."""
-    if depth > MAX_NODE_DEPTH:
-        return []
-    return [_node(node, depth + 1) for node in code.nodes]
+@lru_cache(maxsize=64)
+def _tag_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"<(/?){name}(?:\s[^<>]*?)?\s*(/?)>", re.IGNORECASE)
 
 
-def _node(node: Node, depth: int) -> str:
-    """One node's visible text (empty for what is not prose)."""
-    if isinstance(node, Text):
-        return BOLD_ITALIC.sub("", MAGIC_WORD.sub("", node.value))
-    if isinstance(node, Wikilink):
-        return _link(node, depth)
-    if isinstance(node, Tag):
-        return _tag(node, depth)
-    if isinstance(node, Heading):
-        return "\n\n" + "".join(_nodes(node.title, depth)).strip() + "\n\n"
-    if isinstance(node, HTMLEntity):
-        return node.normalize()
-    if isinstance(node, ExternalLink):
-        return "".join(_nodes(node.title, depth)) if node.title is not None and node.brackets else ""
-    if isinstance(node, Template):
-        return _template(node, depth)
-    if isinstance(node, (Comment, Argument)):
-        return ""
-    return ""
+def _closing_tag(wikitext: str, name: str, start: int) -> re.Match[str] | None:
+    """The closer matching an opener of `name` (same-name tags nest, as tables do; verbatim content does not)."""
+    depth = 1
+    for match in _tag_pattern(name).finditer(wikitext, start):
+        if match.group(1):
+            depth -= 1
+            if depth == 0:
+                return match
+        elif not match.group(2) and name not in VERBATIM_TAGS:
+            depth += 1
+    return None
 
 
-def _link(link: Wikilink, depth: int) -> str:
-    """A link's visible text; nothing for files, categories and interlanguage links."""
-    target = str(link.title).strip()
-    prefix, colon, _ = target.lstrip(":").partition(":")
-    prefix = prefix.strip().lower()
-    if colon and not target.startswith(":") and (prefix in NON_PROSE_PREFIXES or INTERLANGUAGE.match(prefix)):
-        return ""
-    if colon and target.startswith(":") and prefix in NON_PROSE_PREFIXES:
-        return "".join(_nodes(link.text, depth)) if link.text is not None else ""
-    if link.text is not None:
-        return "".join(_nodes(link.text, depth))
-    return "".join(_nodes(link.title, depth)).lstrip(":").split("#")[0] or target
+def _without_templates(wikitext: str) -> str:
+    """Outermost templates and tables cut; the inline templates that carry prose replaced by their words."""
+    kept, position = [], 0
+    for start, end, kind in _outermost_spans(wikitext):
+        kept.append(wikitext[position:start])
+        if kind == "{{":
+            kept.append(_template_words(wikitext[start + 2:end - 2]))
+        position = end
+    kept.append(wikitext[position:])
+    return "".join(kept)
 
 
-def _tag(tag: Tag, depth: int) -> str:
-    """HTML or wiki-markup tag: dropped, a line break, or its contents."""
-    name = str(tag.tag).strip().lower()
-    if name in DROPPED_TAGS:
-        return ""
-    inner = "".join(_nodes(tag.contents, depth)) if tag.contents is not None else ""
-    if name in ("li", "dt", "dd"):
-        return inner if tag.wiki_markup else "\n" + inner  # `* item`: the line break is already in the text
-    if name in LINE_TAGS:
-        return "\n" + inner + "\n"
-    return inner
+def _outermost_spans(wikitext: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, "{{" or "{|") of each outermost template or table, in order, by one depth-counting scan.
+
+    Braces bind before tables, as in MediaWiki's preprocessor: a `|}}` line ends a template's last parameter when a
+    template is the innermost open construct. A table left open runs to the end of the page (MediaWiki closes it
+    there); an unclosed `{{` is text, and the scan resumes after it (at most MAX_OPEN_BRACKETS times)."""
+    stack: list[tuple[str, int]] = []
+    position = restarts = 0
+    while True:
+        match = STRUCTURE.search(wikitext, position)
+        if match is None:
+            if not stack:
+                return
+            kind, start = stack[0]
+            if kind == "{|" or restarts >= MAX_OPEN_BRACKETS:
+                yield start, len(wikitext), kind
+                return
+            stack.clear()
+            position, restarts = start + 2, restarts + 1
+            continue
+        token, position = match.group(), match.end()
+        if token in ("{|", "|}") and not _at_line_start(wikitext, match.start(), " \t:" if token == "{|" else " \t"):
+            position = match.start() + 1  # a `|` of a parameter; `|}}` still ends its template
+            continue
+        if token in ("{{", "{|"):
+            if len(stack) >= MAX_OPEN_BRACKETS:
+                raise WikitextRefused(f"more than {MAX_OPEN_BRACKETS} nested templates and tables at {match.start()}")
+            stack.append((token, match.start()))
+            continue
+        opener = "{{" if token == "}}" else "{|"
+        if token == "|}" and (not stack or stack[-1][0] == "{{") and wikitext.startswith("}", position):
+            position -= 1  # `|` then `}}`: the end of a template, not of a table
+            continue
+        depth = next((index for index in range(len(stack) - 1, -1, -1) if stack[index][0] == opener), None)
+        if depth is None:
+            continue  # a closer with nothing open: stray text
+        start = stack[0][1]
+        del stack[depth:]
+        if not stack:
+            yield start, match.end(), opener
 
 
-def _template(template: Template, depth: int) -> str:
-    """The few inline templates whose first or last argument is prose; every other template is dropped."""
-    name = str(template.name).strip().lower().replace("_", " ")
-    positional = [param for param in template.params if not param.showkey]
+def _at_line_start(wikitext: str, index: int, indent: str) -> bool:
+    """Only `indent` characters between the line start and `index` (a bounded look back)."""
+    line_start = wikitext.rfind("\n", max(0, index - TABLE_INDENT_SEEN), index) + 1
+    if line_start == 0 and index > TABLE_INDENT_SEEN:
+        return False
+    return not wikitext[line_start:index].strip(indent)
+
+
+def _template_words(body: str) -> str:
+    """The words of the few inline templates whose first or last argument is prose; "" for every other template."""
+    arguments = _arguments(body)
+    name = arguments[0][0].strip().lower().replace("_", " ")
+    positional = [value for value, keyed in arguments[1:] if not keyed]
     if not positional:
         return ""
     if name in INLINE_TEMPLATES_FIRST:
-        return "".join(_nodes(positional[0].value, depth))
+        return _without_templates(positional[0])
     if name == "lang" and len(positional) >= 2:
-        return "".join(_nodes(positional[1].value, depth))
+        return _without_templates(positional[1])
     if name.startswith("lang-") or name.startswith("langx"):
-        return "".join(_nodes(positional[-1].value, depth))
+        return _without_templates(positional[-1])
     return ""
 
 
+def _arguments(body: str) -> list[tuple[str, bool]]:
+    """A template body split at its own `|` (not those of nested templates or links): (text, has a `key=`)."""
+    arguments, depth, start, keyed = [], 0, 0, False
+    for match in ARGUMENT_MARKS.finditer(body):
+        mark = match.group()
+        if mark in ("{{", "[["):
+            depth += 1
+        elif mark in ("}}", "]]"):
+            depth = max(depth - 1, 0)
+        elif depth == 0 and mark == "|":
+            arguments.append((body[start:match.start()], keyed))
+            start, keyed = match.end(), False
+        elif depth == 0:
+            keyed = True
+    arguments.append((body[start:], keyed))
+    return arguments
+
+
+def _links(text: str) -> str:
+    """Links replaced by their visible text, innermost first, so a caption's links go before its file link."""
+    for _ in range(MAX_OPEN_BRACKETS):  # one pass per nesting level: deeper is left, and refused when it piles up
+        if "[[" not in text:
+            break
+        text, count = LINK.subn(_link_text, text)
+        if not count:
+            break
+    return text
+
+
+def _link_text(link: re.Match[str]) -> str:
+    """A link's visible text; nothing for files, categories and interlanguage links."""
+    target, label = link.group(1).strip(), link.group(2)
+    if ":" in target:
+        prefix = target.lstrip(":").partition(":")[0].strip().lower()
+        if not target.startswith(":") and (prefix in NON_PROSE_PREFIXES or INTERLANGUAGE.match(prefix)):
+            return ""
+        if target.startswith(":") and prefix in NON_PROSE_PREFIXES:
+            return label or ""
+    if label is not None:
+        return label
+    return target.lstrip(":").split("#")[0] or target
+
+
+def _external_links(text: str) -> str:
+    """`[url label]` becomes its label; a bracketed URL without one, and a bare URL, are not prose."""
+    if "[" in text:
+        text = EXTERNAL_LINK.sub(lambda link: link.group(1) or "", text)
+    return BARE_URL.sub("", text) if "://" in text else text
+
+
+def _line_markup(text: str) -> str:
+    """List markers, rules and bold/italic quotes removed before templates are cut: a dropped template must not
+    leave a `;` at a line start to be read as a marker, nor join the italic quotes around it into bold ones."""
+    return BOLD_ITALIC.sub("", LIST_MARKERS.sub("\n", "\n" + text))
+
+
+def _inline_markup(text: str) -> str:
+    """Headings as paragraphs, line-level tags as line breaks, other tags and magic words removed."""
+    text = HEADING.sub(lambda heading: "\n\n\n" + heading.group().strip().strip("=").strip() + "\n\n", "\n" + text)
+    if "<" in text:
+        text = OTHER_TAG.sub("", LINE_TAG.sub("\n", text))
+    return MAGIC_WORD.sub("", text) if "__" in text else text
+
+
 def _tidy(text: str) -> str:
-    """Whitespace and the punctuation left behind by dropped templates and references."""
-    lines = []
-    for line in text.split("\n"):
-        line = SPACES.sub(" ", line)
-        line = OPEN_PAREN_PUNCT.sub("(", line)
-        line = EMPTY_BRACKETS.sub("", line)
-        line = SPACE_BEFORE_PUNCT.sub(r"\1", SPACES.sub(" ", line)).strip()
-        lines.append(line)
-    paragraphs = re.split(r"\n{2,}", "\n".join(lines))
-    return "\n\n".join(part.strip("\n") for part in paragraphs if part.strip())
+    """Whitespace and the punctuation left behind by dropped templates and references: single spaces, none at a
+    line's ends or before punctuation, no `( , )` husks, paragraphs one blank line apart. Whole-text passes that
+    each start with a literal (per-line loops cost a third of the conversion)."""
+    text = SPACE_RUN.sub(" ", text.replace("\t", " ").replace("\u00a0", " "))
+    if "(" in text:
+        text = SPACE_RUN.sub(" ", EMPTY_PARENTHESES.sub("", OPEN_PAREN_PUNCT.sub("(", text)))
+    text = SPACE_BEFORE_PUNCT.sub(r"\1", text.replace("[]", "").replace("[ ]", ""))
+    text = text.replace(" \n", "\n").replace("\n ", "\n")
+    return BLANK_LINES.sub("\n\n", text).strip()
