@@ -262,8 +262,10 @@ class HalSource(_PortalSource):
     q: str = Field(default="*:*", description="Solr query, e.g. `text:climat` or `*:*`.")
     fq: list[str] = Field(default_factory=list, description="Solr filter queries, all applied (e.g. `docType_s:ART`, "
                                                             "`openAccess_bool:true`).")
-    collection: str | None = Field(default=None, description="HAL collection code (collCode_s), e.g. `SHS`.")
-    portal: str | None = Field(default=None, description="HAL portal (instance), e.g. `inria`: searched at <url><portal>/.")
+    collection: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,100}$",
+                                   description="HAL collection code (collCode_s), e.g. `SHS`.")
+    portal: str | None = Field(default=None, pattern=r"^[a-z0-9_-]{1,64}$",
+                               description="HAL portal (instance), e.g. `inria`: searched at <url><portal>/.")
 
 
 class GallicaSource(_PortalSource):

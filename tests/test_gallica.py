@@ -173,3 +173,13 @@ def test_what_is_not_sru_is_refused_without_expanding_anything(tmp_path, body):
         url = server.file("/SRU", body, content_type="text/xml")
         result = harvest(config_for(gallica_source(url)), "gallica", DataLayout.at(tmp_path))
     assert [f.error_class for f in result.failures] == ["MalformedResponse"] and not result.complete
+
+
+def test_config_needs_a_query_and_caps_the_page_at_fifty():
+    from moisson.config import GallicaSource
+
+    assert GallicaSource(name="g", kind="gallica", query="dc.type all \"monographie\"").url == "https://gallica.bnf.fr/SRU"
+    with pytest.raises(ValueError, match="query"):
+        GallicaSource(name="g", kind="gallica")
+    with pytest.raises(ValueError, match="page_size"):
+        GallicaSource(name="g", kind="gallica", query="x", page_size=51)

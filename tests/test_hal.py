@@ -242,3 +242,15 @@ def test_search_url_carries_portal_collection_filters_and_watermark():
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     assert query["fq"] == '(docType_s:THESE) AND (collCode_s:"SHS") AND (modifiedDate_tdate:[2026-01-01T00:00:00Z TO *])'
     assert query["rows"] == "50" and query["cursorMark"] == "*" and "fileMain_s" in query["fl"].split(",")
+
+
+def test_config_defaults_and_refusals():
+    from moisson.config import ConfigError, HalSource, MoissonConfig
+
+    source = HalSource(name="hal", kind="hal")
+    assert (source.url, source.q, source.fq, source.page_size) == ("https://api.archives-ouvertes.fr/search/", "*:*", [], 100)
+    with pytest.raises(ValueError, match="portal"):
+        HalSource(name="hal", kind="hal", portal="tel/../x")
+    with pytest.raises((ValueError, ConfigError), match="page_size"):
+        MoissonConfig.model_validate({"sources": [{"name": "hal", "kind": "hal", "page_size": 0}],
+                                      "policy": {"languages": "all", "licenses": {"allow": ["CC0-1.0"]}}})
