@@ -183,3 +183,38 @@ def test_config_needs_a_query_and_caps_the_page_at_fifty():
         GallicaSource(name="g", kind="gallica")
     with pytest.raises(ValueError, match="page_size"):
         GallicaSource(name="g", kind="gallica", query="x", page_size=51)
+
+
+def test_moisson_run_puts_the_text_of_public_domain_documents_in_the_corpus_with_licence_and_lineage(tmp_path):
+    """`moisson run` on a Gallica source served on 127.0.0.1: two public-domain documents and one whose rights are
+    not public domain; the corpus holds the two texts, each once, under CC-PDM-1.0, each traced back to its ARK."""
+    import yaml
+
+    from e2e import corpus_rows, run_moisson
+
+    template = (FIXTURES / "texteBrut.html").read_text(encoding="utf-8")
+    with PortalServer() as server:
+        records = [dc_record("bpt6k101", "domaine public", "public domain", title="Le port de Valbrune"),
+                   dc_record("bpt6k102", "domaine public", "public domain", title="Les moulins de la Brune"),
+                   dc_record("bpt6k103", "Utilisation soumise à autorisation", title="Un livre sous droits")]
+        page = sru_answer(3, records).replace(GALLICA.encode(), server.base.encode())
+        url = serve_pages(server, {1: page})
+        for ark, subject in (("bpt6k101", "le port et ses quais"), ("bpt6k102", "les moulins et le canal")):
+            text = template.replace("bpt6k34565h", ark).replace("RAPPORT SUR LE PORT DE VALBRUNE", f"RAPPORT SUR {subject}")
+            server.file(f"/ark:/12148/{ark}.texteBrut", text.replace("Le port de Valbrune, situé", f"À Valbrune, {subject}, situé"))
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(yaml.safe_dump({
+            "sources": [gallica_source(url)],
+            "http": {"requests_per_second": 100, "contact": "https://example.org/moisson-tests"},
+            "policy": {"languages": "all", "licenses": {"allow": ["CC-PDM-1.0"]},
+                       "quality": {"enabled": False}, "dedup": {"enabled": False}},
+        }, allow_unicode=True), encoding="utf-8")
+        result = run_moisson(sources, tmp_path / "data")
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        texts = [path for path, _, _ in server.log if path.endswith(".texteBrut")]
+    assert sorted(texts) == ["/ark:/12148/bpt6k101.texteBrut", "/ark:/12148/bpt6k102.texteBrut"]
+    rows = corpus_rows(tmp_path / "data", "license, locator, text")
+    assert [r[0] for r in rows] == ["CC-PDM-1.0", "CC-PDM-1.0"]
+    assert sorted(r[1].split("#", 1)[1].split("&", 1)[0] for r in rows) == [
+        "dataset=ark:%2F12148%2Fbpt6k101", "dataset=ark:%2F12148%2Fbpt6k102"]
+    assert all("chenal" in r[2] for r in rows)
