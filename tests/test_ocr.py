@@ -192,6 +192,13 @@ def test_timeout_kills_tesseract(tesseract):
     assert time.monotonic() - started < 5
 
 
+def test_memory_limit_applies_to_tesseract(tesseract, monkeypatch):
+    monkeypatch.setattr(ocr, "MEMORY_LIMIT", 16 * 1024 ** 2)  # too little to load a language model
+    pixels, width, height = page_image(text_pdf(FRENCH))
+    with pytest.raises(ocr.OcrFailed, match="exited with"):
+        ocr.ocr_image(pgm(pixels, width, height), "fra")
+
+
 def test_pdf_time_budget_covers_all_pages(tesseract, monkeypatch):
     clock = iter([0.0, 0.0, 100.0, 100.0])
     monkeypatch.setattr(ocr.time, "monotonic", lambda: next(clock, 1000.0))
