@@ -45,6 +45,7 @@ PUBLIC_DOMAIN_STATEMENTS = frozenset({"domaine public", "public domain"})
 PUBLIC_DOMAIN_MARK = "https://creativecommons.org/publicdomain/mark/1.0/"
 TEXT_MODE = "texteBrut"
 FIRST_RECORD = 1
+MAX_TEXT = 100_000  # characters kept of a title or a description: a record is not a document
 LicenceOf = Callable[[list[str | None]], PortalLicence]
 
 
@@ -143,8 +144,8 @@ def to_dataset(portal: str, dc: Element, licence_of: LicenceOf) -> Dataset:
     return Dataset(
         portal=portal,
         dataset_id=match["ark"] + (match["rest"] or ""),
-        title=_first(values("title")),
-        description=" ".join(values("description"))[:10_000] or None,
+        title=(_first(values("title")) or "")[:MAX_TEXT] or None,
+        description=" ".join(values("description"))[:MAX_TEXT] or None,
         publisher=_first(values("publisher")) or _first(values("creator")),
         language=_first(values("language")),
         created=_first(values("date")),

@@ -41,6 +41,8 @@ FIELDS = ("docid", "halId_s", "uri_s", "title_s", "subTitle_s", "abstract_s", "l
 SORT = "docid asc"
 FIRST_CURSOR = "*"
 MAX_TEXT = 100_000  # characters kept of a title or an abstract: a record is not a document
+# A Solr date as HAL writes it: what the watermark query is built from, so nothing else may pass for one.
+SOLR_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$")
 LicenceOf = Callable[[list[str | None]], PortalLicence]
 
 # HAL's licence vocabulary (its deposit form) as the ids or URLs the licence module reads.
@@ -164,7 +166,7 @@ def to_dataset(portal: str, doc: dict, licence_of: LicenceOf) -> Dataset:
         publisher=", ".join(_texts(doc, "authFullName_s")[:20]) or None,
         language=",".join(languages) or None,
         created=_text(doc, "producedDate_tdate") or _text(doc, "publicationDate_tdate"),
-        modified=_text(doc, "modifiedDate_tdate"),
+        modified=solr_date(doc, "modifiedDate_tdate"),
         landing_page=_text(doc, "uri_s"),
         license_raw=licence.raw,
         license=licence.spdx,
@@ -183,7 +185,7 @@ def files(portal: str, doc: dict) -> Iterator[Resource]:
     for url in named or ([main] if main else []):
         if url.startswith(("http://", "https://")):
             yield Resource(resource_id=link_id(portal, url), url=url, title="main" if url in (main, main_named) else None,
-                           format=normalise_format(url) or "pdf", modified=_text(doc, "modifiedDate_tdate"))
+                           format=normalise_format(url) or "pdf", modified=solr_date(doc, "modifiedDate_tdate"))
 
 
 def hal_licence(values: list[str], licence_of: LicenceOf) -> PortalLicence:
@@ -204,6 +206,12 @@ def _translate(value: str) -> str | None:
     if match:
         return CC_FAMILIES.get(match["elements"])
     return value
+
+
+def solr_date(doc: dict, key: str) -> str | None:
+    """A date field when it is a Solr date; None otherwise (it would end up in the next run's `fq`)."""
+    value = _text(doc, key)
+    return value if value and SOLR_DATE.match(value) else None
 
 
 def _localised(doc: dict, field: str, languages: list[str]) -> str | None:

@@ -254,3 +254,15 @@ def test_config_defaults_and_refusals():
     with pytest.raises((ValueError, ConfigError), match="page_size"):
         MoissonConfig.model_validate({"sources": [{"name": "hal", "kind": "hal", "page_size": 0}],
                                       "policy": {"languages": "all", "licenses": {"allow": ["CC0-1.0"]}}})
+
+
+def test_a_modification_date_that_is_not_a_solr_date_never_reaches_the_watermark(tmp_path):
+    answer = {"response": {"numFound": 2, "docs": [
+        {"docid": 1, "halId_s": "hal-1", "title_s": ["a"], "modifiedDate_tdate": "2026-01-01T00:00:00Z] OR *:*"},
+        {"docid": 2, "halId_s": "hal-2", "title_s": ["b"], "modifiedDate_tdate": "2025-12-31T23:59:59Z"}]},
+        "nextCursorMark": "*"}
+    with PortalServer() as server:
+        url = server.file("/search/", json.dumps(answer), content_type="application/json")
+        result = harvest(config_for(hal_source(url)), "hal", DataLayout.at(tmp_path))
+    assert result.complete and result.state.watermark == "2025-12-31T23:59:59Z"
+    assert {d.dataset_id: d.modified for d in result.datasets} == {"hal-1": None, "hal-2": "2025-12-31T23:59:59Z"}
