@@ -266,3 +266,28 @@ def test_a_modification_date_that_is_not_a_solr_date_never_reaches_the_watermark
         result = harvest(config_for(hal_source(url)), "hal", DataLayout.at(tmp_path))
     assert result.complete and result.state.watermark == "2025-12-31T23:59:59Z"
     assert {d.dataset_id: d.modified for d in result.datasets} == {"hal-1": None, "hal-2": "2025-12-31T23:59:59Z"}
+
+
+def test_a_harvest_cut_midway_resumes_from_its_last_cursor(tmp_path):
+    layout = DataLayout.at(tmp_path)
+    with PortalServer() as server:
+        hal = FakeHal(server, "records.json")
+        answer, failing = hal.answer, {"AoE4100002"}
+
+        def flaky(query: dict, request: dict):
+            if query["cursorMark"] in failing:
+                return 503, {"Content-Type": "text/plain"}, b"maintenance"
+            return answer(query, request)
+
+        server.handler("/search/", flaky)
+        config = config_for(hal_source(hal.url, page_size=2))
+        cut = harvest(config, "hal", layout)
+        failing.clear()
+        mark = len(hal.searches())
+        resumed = harvest(config, "hal", layout)
+        cursors = [q["cursorMark"] for q in hal.searches()[mark:]]
+    assert not cut.complete and cut.failures[0].source == "hal" and "AoE4100002" in cut.failures[0].record
+    assert cut.state.checkpoint["cursor"] == "AoE4100002"
+    assert resumed.complete and cursors[0] == "AoE4100002" and "*" not in cursors
+    ids = [r["dataset_id"] for r in catalogue(layout, "datasets")]
+    assert len(ids) == len(set(ids)) == 5
