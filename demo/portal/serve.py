@@ -12,11 +12,13 @@ until SIGTERM or SIGINT. Routes:
     /robots.txt                        robots.txt
     /api/3/action/package_search       ckan/package_search.json, paged by `start` and `rows`
     /oai?verb=ListRecords&...          oai/page-1.xml, then oai/page-2.xml for its resumptionToken
-    /files/<name>                      files/<name>, with an ETag (If-None-Match answers 304)
+    /files/<name>                      files/<name>, with an ETag (If-None-Match answers 304), typed by its
+                                       extension (PDF, PNG, ODT too), a TEI text as application/tei+xml
 
-`{{BASE}}` in the catalogue files is replaced by the server's own address. The server ignores the
-incremental filters (CKAN `fq`, OAI-PMH `from`): a second harvest sees the same catalogue, which
-merges into the same state, and unchanged files are not fetched again.
+`{{BASE}}` in the catalogue and text files is replaced by the server's own address; binary files (PDF, PNG,
+ODT) are served as they are. The server ignores the incremental filters (CKAN `fq`, OAI-PMH `from`): a
+second harvest sees the same catalogue, which merges into the same state, and unchanged files are not
+fetched again.
 """
 
 from __future__ import annotations
@@ -33,7 +35,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 SITE = Path(__file__).resolve().parent
 TYPES = {".html": "text/html; charset=utf-8", ".txt": "text/plain; charset=utf-8", ".xml": "text/xml; charset=utf-8",
-         ".json": "application/json"}
+         ".json": "application/json", ".pdf": "application/pdf", ".png": "image/png",
+         ".odt": "application/vnd.oasis.opendocument.text"}
+TEXT_SUFFIXES = frozenset({".html", ".txt", ".xml", ".json"})  # where {{BASE}} may appear
+# A TEI text is XML with its own media type (RFC 6129): the portal says so, as a repository that knows its
+# files does, so a harvester can pick its TEI reader from the Content-Type. Known by the TEI namespace.
+TEI_TYPE, TEI_NAMESPACE = "application/tei+xml; charset=utf-8", b'xmlns="http://www.tei-c.org/ns/1.0"'
 FIRST_PAGE, NEXT_TOKEN = "oai/page-1.xml", "valbrune-page-2"
 OAI_ERROR = """<?xml version="1.0" encoding="UTF-8"?>
 <OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2026-02-01T00:00:00Z</responseDate>
@@ -65,7 +72,11 @@ class DemoPortal:
     def _file(self, name: str, content_type: str | None = None) -> Answer:
         if not (SITE / name).is_file():
             return 404, "text/plain", b"not found"
-        return 200, content_type or TYPES.get(Path(name).suffix, "application/octet-stream"), self._text(name).encode()
+        suffix = Path(name).suffix
+        body = self._text(name).encode() if suffix in TEXT_SUFFIXES else (SITE / name).read_bytes()
+        if content_type is None and suffix == ".xml" and TEI_NAMESPACE in body[:2048]:
+            content_type = TEI_TYPE
+        return 200, content_type or TYPES.get(suffix, "application/octet-stream"), body
 
     def _package_search(self, start: int, rows: int) -> Answer:
         envelope = json.loads(self._text("ckan/package_search.json"))
