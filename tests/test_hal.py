@@ -291,3 +291,36 @@ def test_a_harvest_cut_midway_resumes_from_its_last_cursor(tmp_path):
     assert resumed.complete and cursors[0] == "AoE4100002" and "*" not in cursors
     ids = [r["dataset_id"] for r in catalogue(layout, "datasets")]
     assert len(ids) == len(set(ids)) == 5
+
+
+def test_moisson_run_puts_each_allowed_pdf_in_the_corpus_once_with_licence_and_lineage(tmp_path):
+    """`moisson run` on a HAL source served on 127.0.0.1 with hand-written PDFs: the CC BY 4.0 and public-domain
+    records' files reach the corpus once each; the unversioned CC BY one is fetched but not on the allow list, the
+    NC-ND one is never fetched; a second run downloads nothing."""
+    if "pdf" in getattr(resource_fetch, "NEVER_FETCHED", ()):
+        pytest.skip("the fetch step does not fetch PDF files yet (sources/resource_fetch.py NEVER_FETCHED)")
+    import yaml
+
+    from e2e import corpus_rows, run_moisson
+
+    with PortalServer() as server:
+        hal = FakeHal(server, "records.json")
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(yaml.safe_dump({
+            "sources": [hal_source(hal.url, page_size=2)],
+            "http": {"requests_per_second": 100, "contact": "https://example.org/moisson-tests"},
+            "policy": {"languages": "all", "licenses": {"allow": ["CC-BY-4.0", "CC-PDM-1.0"]},
+                       "quality": {"enabled": False}, "dedup": {"enabled": False}},
+        }), encoding="utf-8")
+        first = run_moisson(sources, tmp_path / "data")
+        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+        mark = len(server.log)
+        second = run_moisson(sources, tmp_path / "data")
+        assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+        files, again = _file_requests(server.log[:mark]), _file_requests(server.log[mark:])
+    assert "/hal-04100005/file/entretiens.pdf" not in files and again == []
+    rows = corpus_rows(tmp_path / "data", "license, locator, text")
+    assert sorted((r[0], r[1].split("#", 1)[1].split("&", 1)[0]) for r in rows) == [
+        ("CC-BY-4.0", "dataset=hal-04100001"), ("CC-PDM-1.0", "dataset=tel-04100004")]
+    assert sorted(r[2].strip() for r in rows) == ["Valbrune, /hal-04100001/file/crues-de-la-brune.pdf",
+                                                   "Valbrune, /tel-04100004/document"]
