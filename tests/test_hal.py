@@ -324,3 +324,20 @@ def test_moisson_run_puts_each_allowed_pdf_in_the_corpus_once_with_licence_and_l
         ("CC-BY-4.0", "dataset=hal-04100001"), ("CC-PDM-1.0", "dataset=tel-04100004")]
     assert sorted(r[2].strip() for r in rows) == ["Valbrune, /hal-04100001/file/crues-de-la-brune.pdf",
                                                    "Valbrune, /tel-04100004/document"]
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("http://creativecommons.org/licenses/by/4.0/", ("CC-BY-4.0", "allow")),
+    ("https://creativecommons.org/licenses/by-sa/", ("LicenseRef-CC-BY-SA-unversioned", "review")),
+    ("http://creativecommons.org/licenses/by-nc-sa/", ("LicenseRef-CC-BY-NC-unversioned", "reject")),
+    ("http://creativecommons.org/licenses/by-nd/", (None, "reject")),  # no family id: unknown, fail-closed
+    ("http://hal.archives-ouvertes.fr/licences/publicDomain/", ("CC-PDM-1.0", "allow")),
+    ("http://hal.archives-ouvertes.fr/licences/copyright/", (None, "reject")),
+    ("http://hal.archives-ouvertes.fr/licences/etalab/", (None, "reject")),  # unversioned Licence Ouverte: unknown
+])
+def test_hal_licence_urls_map_to_known_ids_or_to_none(value, expected):
+    from moisson.licence import portal_licence
+    from sources.hal import hal_licence
+
+    licence = hal_licence([value], lambda values: portal_licence(values, ["CC-BY-4.0"]))
+    assert (licence.spdx, licence.verdict) == expected and licence.raw == value
