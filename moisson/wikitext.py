@@ -35,8 +35,9 @@ MAX_WIKITEXT_CHARS = 2_000_000  # the longest Wikipedia articles are ~1.5 MB of 
 # mwparserfromhell 32 s); over this bound the page is refused, and it caps the rescans after an unclosed `{{`.
 MAX_OPEN_BRACKETS = 40
 TABLE_INDENT_SEEN = 64  # characters looked back for the line start before `{|` / `|}`: bounded on one-line pages
-REF_OPEN = re.compile(r"<ref\b[^<>]*>", re.IGNORECASE)
-REF_CLOSE = re.compile(r"</ref\s*>", re.IGNORECASE)
+# Case spelled out rather than re.IGNORECASE: the literal `<` prefix lets the engine skip to candidates.
+REF_OPEN = re.compile(r"<[rR][eE][fF]\b[^<>]*>")
+REF_CLOSE = re.compile(r"</[rR][eE][fF]\s*>")
 
 DROPPED_TAGS = frozenset({"ref", "references", "gallery", "math", "chem", "ce", "score", "timeline", "graph",
                           "imagemap", "mapframe", "maplink", "templatedata", "templatestyles", "syntaxhighlight",
@@ -47,13 +48,17 @@ BLOCK_OPEN = re.compile(r"<(%s)(?:\s[^<>]*?)?(/?)>" % "|".join(sorted(DROPPED_TA
 VERBATIM_ESCAPES = {ord(char): f"&#{ord(char)};" for char in "{}[]|'<>=*#:;_-~/"}
 
 # `{{`, `}}`, and a table's `{|` / `|}`, which count only at the start of a line (checked after the match: a
-# `^`-anchored alternative would make every position of the page a candidate, four times slower).
-STRUCTURE = re.compile(r"\{[{|]|\}\}|\|\}")
+# `^`-anchored alternative would make every position of the page a candidate, four times slower). Braces bind
+# first, as in MediaWiki's preprocessor: `|}}` is a template's last (empty) parameter and its end.
+STRUCTURE = re.compile(r"\{[{|]|\}\}|\|\}(?!\})")
 ARGUMENT_MARKS = re.compile(r"\{\{|\}\}|\[\[|\]\]|\||=")
 INLINE_TEMPLATES_FIRST = frozenset({"nihongo", "nowrap", "nobr", "small", "nihongo2", "lang-rtl", "abbr"})
 
-# A label may hold single brackets (`[…]` in a caption), not `[[` or `]]`.
-LINK = re.compile(r"\[\[([^\[\]|\n]*)(?:\|([^\[\]]*(?:(?:\[(?!\[)|\](?!\]))[^\[\]]*)*))?\]\]")
+# Three forms, so that the common ones cost the callback nothing but a group lookup: 1. `[[target]]` with no `:`
+# or `#` (its text is the target), 2. `[[target|label]]` with no `:` in the target, 3. any other link (namespaces,
+# sections). A label may hold single brackets (`[…]` in a caption), not `[[` or `]]`.
+LABEL = r"[^\[\]]*(?:(?:\[(?!\[)|\](?!\]))[^\[\]]*)*"
+LINK = re.compile(rf"\[\[(?:([^\[\]|\n:#]*)\]\]|[^\[\]|\n:]*\|({LABEL})\]\]|([^\[\]|\n]*)(?:\|({LABEL}))?\]\])")
 # Namespaces whose links are not prose: files, categories, in every language of the dumps at hand.
 NON_PROSE_PREFIXES = frozenset({"file", "image", "media", "category", "fichier", "catégorie", "datei", "bild",
                                 "kategorie", "bestand", "afbeelding", "categorie", "archivo", "categoría", "imagen",
@@ -74,10 +79,13 @@ BOLD_ITALIC = re.compile(r"''(?:'(?:'')?)?")  # 5, 3 or 2 quotes; written with a
 MAGIC_WORD = re.compile(r"__[A-ZÀ-Ý]+__")
 
 # Applied once spaces are single: each starts with a literal.
-EMPTY_PARENTHESES = re.compile(r"\( ?[,;:]? ?\)")
-OPEN_PAREN_PUNCT = re.compile(r"\( ?[,;] ?")
-SPACE_BEFORE_PUNCT = re.compile(r" ([,.;:!?)\]])")
-SPACE_RUN = re.compile(r"  +")
+# Husks of dropped templates: `( , )` goes, `(, x` becomes `(x`. Each pattern starts with a literal: an alternation
+# of `\(` and `\[` costs the engine every position of the text, seven times slower.
+PARENTHESIS_HUSK = re.compile(r"\((?: *(?:[,;:] *)*\)| *(?:[,;] *)+)")
+EMPTY_SQUARE_BRACKETS = re.compile(r"\[ *\]")
+# Spaces before punctuation or a line end go, other runs become one space.
+SPACES = re.compile(r" (?: *(?=[,.;:!?)\]\n])|( +))")
+LINE_START_SPACES = re.compile(r"\n +")
 BLANK_LINES = re.compile(r"\n\n\n+")
 
 
@@ -189,43 +197,48 @@ def _without_templates(wikitext: str) -> str:
 def _outermost_spans(wikitext: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, "{{" or "{|") of each outermost template or table, in order, by one depth-counting scan.
 
-    Braces bind before tables, as in MediaWiki's preprocessor: a `|}}` line ends a template's last parameter when a
-    template is the innermost open construct. A table left open runs to the end of the page (MediaWiki closes it
-    there); an unclosed `{{` is text, and the scan resumes after it (at most MAX_OPEN_BRACKETS times)."""
+    A table left open runs to the end of the page (MediaWiki closes it there); an unclosed `{{` is text, and the
+    scan resumes after it (at most MAX_OPEN_BRACKETS times, then the rest of the page is cut)."""
+    position = 0
+    for _ in range(MAX_OPEN_BRACKETS):
+        unclosed = yield from _spans_from(wikitext, position)
+        if unclosed is None:
+            return
+        kind, start = unclosed
+        if kind == "{|":
+            break
+        position = start + 2
+    else:
+        start = position - 2
+    yield start, len(wikitext), "{|"
+
+
+def _spans_from(wikitext: str, position: int) -> Iterator[tuple[int, int, str]]:
+    """Spans of `_outermost_spans` from `position`; returns the outermost opener left unclosed at the end, if any."""
     stack: list[tuple[str, int]] = []
-    position = restarts = 0
-    while True:
-        match = STRUCTURE.search(wikitext, position)
-        if match is None:
-            if not stack:
-                return
-            kind, start = stack[0]
-            if kind == "{|" or restarts >= MAX_OPEN_BRACKETS:
-                yield start, len(wikitext), kind
-                return
-            stack.clear()
-            position, restarts = start + 2, restarts + 1
-            continue
-        token, position = match.group(), match.end()
-        if token in ("{|", "|}") and not _at_line_start(wikitext, match.start(), " \t:" if token == "{|" else " \t"):
-            position = match.start() + 1  # a `|` of a parameter; `|}}` still ends its template
-            continue
-        if token in ("{{", "{|"):
+    for match in STRUCTURE.finditer(wikitext, position):
+        token = match.group()
+        if token[0] == "{":
+            if token == "{|" and not _at_line_start(wikitext, match.start(), " \t:"):
+                continue
             if len(stack) >= MAX_OPEN_BRACKETS:
                 raise WikitextRefused(f"more than {MAX_OPEN_BRACKETS} nested templates and tables at {match.start()}")
             stack.append((token, match.start()))
             continue
         opener = "{{" if token == "}}" else "{|"
-        if token == "|}" and (not stack or stack[-1][0] == "{{") and wikitext.startswith("}", position):
-            position -= 1  # `|` then `}}`: the end of a template, not of a table
+        if opener == "{|" and not _at_line_start(wikitext, match.start(), " \t"):
             continue
-        depth = next((index for index in range(len(stack) - 1, -1, -1) if stack[index][0] == opener), None)
-        if depth is None:
-            continue  # a closer with nothing open: stray text
+        if stack and stack[-1][0] == opener:
+            depth = len(stack) - 1
+        else:
+            depth = next((index for index in range(len(stack) - 2, -1, -1) if stack[index][0] == opener), -1)
+            if depth < 0:
+                continue  # a closer with nothing open: stray text
         start = stack[0][1]
         del stack[depth:]
         if not stack:
             yield start, match.end(), opener
+    return stack[0] if stack else None
 
 
 def _at_line_start(wikitext: str, index: int, indent: str) -> bool:
@@ -238,8 +251,10 @@ def _at_line_start(wikitext: str, index: int, indent: str) -> bool:
 
 def _template_words(body: str) -> str:
     """The words of the few inline templates whose first or last argument is prose; "" for every other template."""
+    name = body.partition("|")[0].strip().lower().replace("_", " ")
+    if not (name in INLINE_TEMPLATES_FIRST or name.startswith("lang")):
+        return ""  # most templates: no need to split their arguments
     arguments = _arguments(body)
-    name = arguments[0][0].strip().lower().replace("_", " ")
     positional = [value for value, keyed in arguments[1:] if not keyed]
     if not positional:
         return ""
@@ -283,7 +298,10 @@ def _links(text: str) -> str:
 
 def _link_text(link: re.Match[str]) -> str:
     """A link's visible text; nothing for files, categories and interlanguage links."""
-    target, label = link.group(1).strip(), link.group(2)
+    form = link.lastindex
+    if form == 1 or form == 2:
+        return link[form]
+    target, label = link[3].strip(), link[4]
     if ":" in target:
         prefix = target.lstrip(":").partition(":")[0].strip().lower()
         if not target.startswith(":") and (prefix in NON_PROSE_PREFIXES or INTERLANGUAGE.match(prefix)):
@@ -320,9 +338,16 @@ def _tidy(text: str) -> str:
     """Whitespace and the punctuation left behind by dropped templates and references: single spaces, none at a
     line's ends or before punctuation, no `( , )` husks, paragraphs one blank line apart. Whole-text passes that
     each start with a literal (per-line loops cost a third of the conversion)."""
-    text = SPACE_RUN.sub(" ", text.replace("\t", " ").replace("\u00a0", " "))
-    if "(" in text:
-        text = SPACE_RUN.sub(" ", EMPTY_PARENTHESES.sub("", OPEN_PAREN_PUNCT.sub("(", text)))
-    text = SPACE_BEFORE_PUNCT.sub(r"\1", text.replace("[]", "").replace("[ ]", ""))
-    text = text.replace(" \n", "\n").replace("\n ", "\n")
+    text = PARENTHESIS_HUSK.sub(_husk, text.replace("\t", " ").replace("\u00a0", " "))
+    if "[" in text:
+        text = EMPTY_SQUARE_BRACKETS.sub("", text)
+    text = LINE_START_SPACES.sub("\n", SPACES.sub(_space, text))
     return BLANK_LINES.sub("\n\n", text).strip()
+
+
+def _husk(match: re.Match[str]) -> str:
+    return "" if match.group().endswith(")") else "("
+
+
+def _space(match: re.Match[str]) -> str:
+    return " " if match.group(1) else ""
