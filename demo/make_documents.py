@@ -58,13 +58,13 @@ REPORT: list[tuple[str, list[str]]] = [
     ("Le mot du maire", [
         "L’année 2025 restera pour Valbrune celle des chantiers achevés et des projets partagés. Après deux années "
         "marquées par la hausse des prix de l’énergie, la commune a tenu ses engagements sans augmenter les taux de la "
-        "fiscalité locale, tout en poursuivant l’entretien de ses écoles, de ses équipements sportifs et de ses espaces "
-        "verts. Ce rapport rend compte de ce travail, service par service, avec ses réussites, ses retards et les "
-        "questions qui restent ouvertes.",
-        "Il doit beaucoup aux agents municipaux, dont l’engagement quotidien reste souvent invisible, et aux nombreuses "
-        "associations qui animent nos quartiers. Il doit aussi aux habitants qui ont pris part aux réunions publiques, "
-        "répondu aux consultations ou proposé un projet au budget participatif. Une commune de notre taille ne peut "
-        "rien sans cette confiance, et nous avons voulu que ce document soit lisible par toutes et par tous.",
+        "fiscalité locale, tout en poursuivant l’entretien de ses écoles, de ses équipements sportifs et de ses "
+        "espaces verts. Ce rapport rend compte de ce travail, service par service, avec ses réussites, ses retards et "
+        "les questions qui restent ouvertes.",
+        "Il doit beaucoup aux agents municipaux, dont l’engagement quotidien reste souvent invisible, et aux "
+        "nombreuses associations qui animent nos quartiers. Il doit aussi aux habitants qui ont pris part aux réunions "
+        "publiques, répondu aux consultations ou proposé un projet au budget participatif. Une commune de notre taille "
+        "ne peut rien sans cette confiance, et nous avons voulu que ce document soit lisible par toutes et par tous.",
     ]),
     ("La Brune et les espaces naturels", [
         "La rivière a de nouveau occupé le cœur de l’action municipale. Les services techniques ont achevé la "
@@ -172,7 +172,8 @@ def hyphenate(text: str) -> str:
 
 def _soft_hyphens(word: str) -> str:
     lower = word.lower()
-    stem = lower if lower in HYPHENATION else lower[:-1] if lower.endswith(("s", "x")) and lower[:-1] in HYPHENATION else None
+    singular = lower[:-1] if lower.endswith(("s", "x")) else None
+    stem = lower if lower in HYPHENATION else singular if singular in HYPHENATION else None
     if stem is None:
         return word
     pieces, at = [], 0
@@ -425,7 +426,8 @@ def odt_styles() -> str:
             f"<office:document-styles {ODF_NAMESPACES}><office:styles>"
             '<style:style style:name="Standard" style:family="paragraph">'
             '<style:paragraph-properties fo:margin-bottom="0.25cm"/>'
-            '<style:text-properties style:font-name="DejaVu Serif" fo:font-size="11pt" fo:language="fr" fo:country="FR"/>'
+            '<style:text-properties style:font-name="DejaVu Serif" fo:font-size="11pt" fo:language="fr" '
+            'fo:country="FR"/>'
             "</style:style>"
             '<style:style style:name="Heading_20_1" style:display-name="Heading 1" style:family="paragraph" '
             'style:parent-style-name="Standard"><style:text-properties fo:font-size="16pt" fo:font-weight="bold"/>'
@@ -445,7 +447,8 @@ def odt_meta() -> str:
 
 ODT_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
 <manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">
- <manifest:file-entry manifest:full-path="/" manifest:version="1.3" manifest:media-type="application/vnd.oasis.opendocument.text"/>
+ <manifest:file-entry manifest:full-path="/" manifest:version="1.3"
+  manifest:media-type="application/vnd.oasis.opendocument.text"/>
  <manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>
  <manifest:file-entry manifest:full-path="styles.xml" manifest:media-type="text/xml"/>
  <manifest:file-entry manifest:full-path="meta.xml" manifest:media-type="text/xml"/>
@@ -527,7 +530,8 @@ def tei_document() -> str:
         <publisher>Ville de Valbrune</publisher>
         <date when="2025-11-20">2025</date>
         <availability status="free">
-          <licence target="{CC_BY}">Ce texte est diffusé sous licence Creative Commons Attribution 4.0 International (CC BY 4.0).</licence>
+          <licence target="{CC_BY}">Ce texte est diffusé sous licence Creative Commons Attribution 4.0
+            International (CC BY 4.0).</licence>
         </availability>
       </publicationStmt>
       <sourceDesc>
@@ -571,7 +575,8 @@ def main() -> int:
     words = {PDF_NAME: report_text(), SCAN_NAME: scan_text(), ODT_NAME: odt_text(), TEI_NAME: tei_text()}
     for name, text in words.items():
         data = (FILES / name).read_bytes()
-        print(f"{name:38} {len(data):8d} bytes  {len(text.split()):4d} words  sha256 {hashlib.sha256(data).hexdigest()[:16]}")
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        print(f"{name:38} {len(data):8d} bytes  {len(text.split()):4d} words  sha256 {digest}")
     print(f"{PDF_NAME}: {pages} pages; {SCAN_NAME}: {size[0]}x{size[1]} px at {SCAN_DPI} dpi")
     return 0
 

@@ -243,7 +243,7 @@ def test_the_demo_portal_pages_oai_pmh_with_a_resumption_token_and_pages_ckan(de
     assert 'status="deleted"' in second and "<resumptionToken" in second and "valbrune-page-2<" not in second
     assert 'code="badResumptionToken"' in stale
     assert page["result"]["count"] == 8
-    assert [d["id"] for d in page["result"]["results"]] == ["valbrune-0005", "valbrune-0006", "valbrune-0007", "valbrune-0008"]
+    assert [d["id"] for d in page["result"]["results"]] == [f"valbrune-000{n}" for n in (5, 6, 7, 8)]
     assert "{{BASE}}" not in json.dumps(page)
 
 
@@ -313,7 +313,7 @@ def test_the_report_is_a_three_page_two_column_pdf_with_header_page_numbers_and_
     assert b"/FontFile2" in data and b"DejaVuSerif" in data  # the Unicode font is embedded
     assert b"/Lang (fr-FR)" in data
     assert (b"<xmpRights:WebStatement>https://www.etalab.gouv.fr/licence-ouverte-open-licence/</xmpRights:WebStatement>"
-            in data and b">Licence Ouverte 2.0</rdf:li></rdf:Alt></dc:rights>" in data)  # stored uncompressed, as XMP asks
+            in data and b">Licence Ouverte 2.0</rdf:li></rdf:Alt></dc:rights>" in data)  # uncompressed, as XMP asks
 
 
 def _halves(page) -> tuple[str, str, str]:
@@ -352,7 +352,8 @@ def test_the_council_decision_is_an_odt_package_with_a_heading_a_list_and_a_tabl
         assert package.getinfo("mimetype").compress_type == zipfile.ZIP_STORED
         content = ElementTree.fromstring(package.read("content.xml"))
         meta = package.read("meta.xml").decode()
-    text, table = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}", "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+    text = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+    table = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
     assert [h.text for h in content.iter(text + "h")] == [written.ODT_TITLE]
     assert len(list(content.iter(text + "list-item"))) == 4 and len(list(content.iter(table + "table-row"))) == 6
     assert "<dc:language>fr-FR</dc:language>" in meta and written.LICENCE_OUVERTE in meta
