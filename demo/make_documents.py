@@ -232,6 +232,21 @@ def write_report_pdf(path: Path) -> int:
     pdf.set_auto_page_break(True, margin=20)
     pdf.add_font("DejaVuSerif", "", str(FONT_REGULAR))
     pdf.add_font("DejaVuSerif", "B", str(FONT_BOLD))
+    _describe_report(pdf)
+    pdf.add_page()
+    pdf.set_text_color(20)
+    pdf.set_font("DejaVuSerif", "B", 20)
+    pdf.cell(0, 11, REPORT_TITLE, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVuSerif", size=11.5)
+    pdf.cell(0, 8, REPORT_SUBTITLE, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(5)
+    _write_columns(pdf)
+    pdf.output(str(path))
+    return pdf.pages_count
+
+
+def _describe_report(pdf) -> None:
+    """Document information, language and XMP; a fixed creation date, so that the file ID and bytes never change."""
     pdf.set_title(f"{REPORT_TITLE} — Ville de Valbrune")
     pdf.set_author("Ville de Valbrune")
     pdf.set_subject("Rapport annuel d’activité des services municipaux")
@@ -240,13 +255,10 @@ def write_report_pdf(path: Path) -> int:
     pdf.set_lang("fr-FR")
     pdf.set_creation_date(CREATED)
     pdf.set_xmp_metadata(report_xmp())
-    pdf.add_page()
-    pdf.set_text_color(20)
-    pdf.set_font("DejaVuSerif", "B", 20)
-    pdf.cell(0, 11, REPORT_TITLE, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVuSerif", size=11.5)
-    pdf.cell(0, 8, REPORT_SUBTITLE, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(5)
+
+
+def _write_columns(pdf) -> None:
+    """The sections in two justified columns, flowing from column to column and page to page."""
     with pdf.text_columns(ncols=2, gutter=8, text_align="J", line_height=1.3) as columns:
         for heading, paragraphs in REPORT:
             pdf.set_font("DejaVuSerif", "B", 12)
@@ -256,8 +268,6 @@ def write_report_pdf(path: Path) -> int:
             for text in paragraphs:
                 with columns.paragraph(bottom_margin=1.8) as par:
                     par.write(hyphenate(text))
-    pdf.output(str(path))
-    return pdf.pages_count
 
 
 def report_text() -> str:
