@@ -184,8 +184,9 @@ def files(portal: str, doc: dict) -> Iterator[Resource]:
     main_named = main if main in named else (named[0] if main and len(named) == 1 else None)
     for url in named or ([main] if main else []):
         if url.startswith(("http://", "https://")):
-            yield Resource(resource_id=link_id(portal, url), url=url, title="main" if url in (main, main_named) else None,
-                           format=normalise_format(url) or "pdf", modified=solr_date(doc, "modifiedDate_tdate"))
+            title = "main" if url in (main, main_named) else None
+            yield Resource(resource_id=link_id(portal, url), url=url, title=title, format=normalise_format(url) or "pdf",
+                           modified=solr_date(doc, "modifiedDate_tdate"))
 
 
 def hal_licence(values: list[str], licence_of: LicenceOf) -> PortalLicence:
