@@ -6,6 +6,7 @@ CI=true (.ci/run installs them). Header checks, TSV parsing and the "not install
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import struct
@@ -34,12 +35,13 @@ def tesseract() -> str:
 
 # --- inputs drawn here --------------------------------------------------------------------------------------
 
-def text_pdf(lines: list[str], *, turn: int = 0, size: int = 26) -> bytes:
-    """A one-page PDF (A5) with `lines` in Helvetica, drawn turned `turn` degrees (0, 90, 180) on the page:
-    no /Rotate key, so the page must be OCRed sideways or upside down like a badly fed scan."""
+def text_pdf(lines: list[str], *, turn: int = 0, size: int = 26, skew: float = 0.0) -> bytes:
+    """A one-page PDF (A5) with `lines` in Helvetica, drawn turned `turn` degrees (0, 90, 180) on the page, or
+    rising by `skew` degrees: no /Rotate key, so the page must be OCRed as it lies, like a badly fed scan."""
     width, height = 420, 595
-    matrix = {0: (1, 0, 0, 1, 40, height - 80), 180: (-1, 0, 0, -1, width - 40, 80),
-              90: (0, 1, -1, 0, 60, 40)}[turn]
+    cos, sin = math.cos(math.radians(skew)), math.sin(math.radians(skew))
+    matrix = {0: (round(cos, 5), round(sin, 5), round(-sin, 5), round(cos, 5), 30, height - 120),
+              180: (-1, 0, 0, -1, width - 40, 80), 90: (0, 1, -1, 0, 60, 40)}[turn]
     escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
     body = "".join(f"({line}) Tj T* " for line in escaped)
     stream = (f"BT /F1 {size} Tf {size + 10} TL {' '.join(map(str, matrix))} Tm {body}ET").encode("cp1252")
@@ -162,6 +164,27 @@ def test_turned_page_is_read_upright(tesseract, turn):
     [page] = ocr.ocr_pdf_pages(pdf, [1], "eng")
     assert normalised(page.text) == normalised(" ".join(lines))
     assert page.confidence > 85
+
+
+def test_skewed_page_is_straightened(tesseract, monkeypatch):
+    lines = ["pack my box with five", "dozen liquor jugs said", "the quick brown fox who", "jumps over the lazy dog",
+             "while seven wizards judge"]
+    pdf = text_pdf(lines, size=18, skew=4.0)
+    turns = []
+    render = ocr._render
+    monkeypatch.setattr(ocr, "_render", lambda page, scale, rotation, deskew=0.0: turns.append(deskew) or
+                        render(page, scale, rotation, deskew))
+    [page] = ocr.ocr_pdf_pages(pdf, [1], "eng")
+    assert len(turns) == 2 and 3.0 < turns[1] < 5.0  # rising text (PDF y up) is turned clockwise back to level
+    assert normalised(page.text) == normalised(" ".join(lines))
+
+
+def test_skew_is_estimated_from_word_boxes():
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n"
+    rows = [f"5\t1\t1\t1\t{line}\t{word}\t{100 * word}\t{100 * line + 5 * word}\t80\t30\t90\tmot"
+            for line in range(1, 4) for word in range(1, 6)]
+    assert ocr.estimate_skew(header + "\n".join(rows)) == pytest.approx(math.degrees(math.atan(0.05)))
+    assert ocr.estimate_skew(header + "\n".join(rows[:10])) is None  # two lines: too little to tell
 
 
 # --- failures named -----------------------------------------------------------------------------------------
