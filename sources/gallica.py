@@ -139,7 +139,6 @@ def to_dataset(portal: str, dc: Element, licence_of: LicenceOf) -> Dataset:
     if not arks:
         raise ValueError(f"record without a Gallica ARK identifier (identifiers: {identifiers[:3]!r})"[:400])
     landing, match = next(((u, m) for u, m in arks if not m["rest"]), arks[0])
-    public_domain = is_public_domain(values("rights"))
     licence = gallica_licence(values("rights"), licence_of)
     return Dataset(
         portal=portal,
@@ -154,8 +153,17 @@ def to_dataset(portal: str, dc: Element, licence_of: LicenceOf) -> Dataset:
         license=licence.spdx,
         license_verdict=licence.verdict,
         identifiers=tuple(identifiers),
-        resources=(text_mode(landing),) if public_domain and not match["rest"] else (),
+        resources=document_text(identifiers, values("rights")),
     )
+
+
+def document_text(identifiers: list[str], rights: list[str]) -> tuple[Resource, ...]:
+    """The text mode of the document a record describes, when its rights say public domain; nothing otherwise
+    (a periodical's `/date` record, a record without an ARK, any other rights)."""
+    if not is_public_domain(rights):
+        return ()
+    document = next((url for url in identifiers if (match := _ark(url)) and not match["rest"]), None)
+    return (text_mode(document),) if document else ()
 
 
 def text_mode(document_url: str) -> Resource:

@@ -16,7 +16,10 @@ Why these rules (from the protocol and from real servers):
   .epub, .xml or .txt, or HAL's `/document` and `/file/...` links) is a resource only when the record
   allows it: its licence's verdict is `allow` (or it has none and the source asserts one whose verdict is):
   a repository's PDFs are its authors' works, and a record that does not license them is not fetched. Other
-  http(s) identifiers (landing pages) stay resources whatever the licence, as before.
+  http(s) identifiers (landing pages) stay resources whatever the licence, as before;
+- a Gallica record (BnF's OAI-NUM repository, `oai:bnf.fr:gallica/...`) is read as `kind: gallica` reads
+  it: `domaine public` is the Public Domain Mark, and its one resource is the document's text mode, only
+  when it is in the public domain; its ARK page is Gallica's viewer, not a text, and stays the landing page.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from defusedxml.ElementTree import ParseError, fromstring
 
 from moisson.config import OaiPmhSource
 from moisson.licence import PortalLicence
+from sources import gallica
 from sources.catalogue import EXTENSIONS, Dataset, Page, Resource, normalise_format
 from sources.harvest_state import HarvestState
 from sources.http import FetchError, HttpClient
@@ -44,6 +48,7 @@ STALE_TOKEN = "badResumptionToken"
 MAX_STALE_PAGES = 5  # pages in a row, each with a resumptionToken, bringing no record not already met: a list that never ends
 LicenceOf = Callable[[list[str | None]], PortalLicence]
 FULL_TEXT_SUFFIXES = (".pdf", ".docx", ".odt", ".epub", ".xml", ".txt")
+GALLICA_RECORD = "oai:bnf.fr:gallica/"  # a record of the BnF's OAI-NUM repository: a Gallica document
 HAL_FILE_PATH = re.compile(r"/(?:document|file/[^/]+)/?$")  # HAL: <record>/document (main file), <record>/file/<name>
 
 
@@ -143,8 +148,11 @@ def to_dataset(portal: str, record: Element, licence_of: LicenceOf, asserted: st
         raise ValueError("record header has no identifier (invalid OAI-PMH)")
     dc = record.find(f"{OAI}metadata/*")
     values = (lambda name: [v.strip() for e in dc.iter(f"{DC}{name}") if (v := e.text) and v.strip()]) if dc is not None else (lambda name: [])
-    licence = licence_of(values("rights"))
-    identifiers = values("identifier")
+    identifiers, rights = values("identifier"), values("rights")
+    from_gallica = identifier.startswith(GALLICA_RECORD)
+    licence = gallica.gallica_licence(rights, licence_of) if from_gallica else licence_of(rights)
+    resources = (gallica.document_text(identifiers, rights) if from_gallica else
+                 tuple(_resources(portal, identifiers, values("relation"), _allows(licence, asserted, licence_of))))
     return Dataset(
         portal=portal,
         dataset_id=identifier,
@@ -160,7 +168,7 @@ def to_dataset(portal: str, record: Element, licence_of: LicenceOf, asserted: st
         license_verdict=licence.verdict,
         identifiers=tuple(identifiers),
         deleted=header.get("status") == "deleted",
-        resources=tuple(_resources(portal, identifiers, values("relation"), _allows(licence, asserted, licence_of))),
+        resources=resources,
     )
 
 

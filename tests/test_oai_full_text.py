@@ -108,3 +108,24 @@ def test_hal_s_recorded_record_wrapped_as_list_records_keeps_its_landing_page(tm
 ])
 def test_full_text_links_are_told_by_their_path(url, expected):
     assert is_full_text(url) is expected
+
+
+def test_gallica_records_over_oai_pmh_are_read_as_the_gallica_connector_reads_them(tmp_path):
+    """BnF's OAI-NUM records (fixture written from the BnF's documentation): public domain is the Public Domain Mark,
+    the text mode is the one resource of a public-domain document, the ARK page (Gallica's viewer) is not fetched."""
+    body = (FIXTURE.parent / "gallica-oai-num.xml").read_text(encoding="utf-8")
+    layout = DataLayout.at(tmp_path)
+    with PortalServer() as server:
+        url = server.file("/oai2/OAIHandler", body.replace("{{BASE}}", server.base), content_type="text/xml")
+        result = harvest(config_for(oai_source(url)), "archive", layout)
+        base = server.base
+    assert result.complete and not result.failures
+    by_id = {d.dataset_id: d for d in result.datasets}
+    book = by_id["oai:bnf.fr:gallica/ark:/12148/bpt6k4200001"]
+    assert (book.license, book.license_raw) == ("CC-PDM-1.0", "domaine public / public domain")
+    assert [(r.url, r.format) for r in book.resources] == [(f"{base}/ark:/12148/bpt6k4200001.texteBrut", "html")]
+    assert book.landing_page == f"{base}/ark:/12148/bpt6k4200001"
+    under_rights = by_id["oai:bnf.fr:gallica/ark:/12148/bpt6k4200002"]
+    assert under_rights.license is None and under_rights.resources == ()
+    periodical = by_id["oai:bnf.fr:gallica/ark:/12148/cb42000003t/date"]
+    assert periodical.license == "CC-PDM-1.0" and periodical.resources == ()  # a calendar of issues has no text
