@@ -261,11 +261,16 @@ class HalSource(_PortalSource):
                      description="The search API; a portal's own endpoint is the collection's (…/search/<portal>/).")
     q: str = Field(default="*:*", description="Solr query, e.g. `text:climat` or `*:*`.")
     fq: list[str] = Field(default_factory=list, description="Solr filter queries, all applied (e.g. `docType_s:ART`, "
-                                                            "`openAccess_bool:true`).")
+                                                            "`openAccess_bool:true`); one filter may be written alone.")
     collection: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,100}$",
                                    description="HAL collection code (collCode_s), e.g. `SHS`.")
     portal: str | None = Field(default=None, pattern=r"^[a-z0-9_-]{1,64}$",
                                description="HAL portal (instance), e.g. `inria`: searched at <url><portal>/.")
+
+    @field_validator("fq", mode="before")
+    @classmethod
+    def _one_filter_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
 
 class GallicaSource(_PortalSource):
@@ -277,6 +282,8 @@ class GallicaSource(_PortalSource):
     page_size: int = Field(default=50, ge=1, le=50, description="maximumRecords per request (Gallica serves 50 at most).")
     max_records: int | None = Field(default=None, ge=1, description="Stop after this many records (a CQL query can "
                                                                     "match millions).")
+    collapsing: bool = Field(default=False, description="Gallica's grouping of a periodical's issues under one "
+                                                        "record (`.../date`, no text); off: each issue is a document.")
 
 
 PORTAL_KINDS = ("ckan", "udata", "dcat", "oai-pmh", "hal", "gallica")

@@ -13,7 +13,9 @@ Why these rules (from the SRU 1.2 standard and from Gallica's recorded answers):
   the corpus), its `dc:rights` kept as the raw evidence. Any other statement, or a PD statement beside one
   that is not, leaves the record without a licence (fail-closed), and without a resource;
 - only a document (an ARK without a path after it) has a text mode; a periodical's `.../date` record is
-  a calendar of issues and has none. The text mode answers an HTML page of the OCRed text (format html);
+  a calendar of issues and has none. Gallica groups a periodical's issues under such a record unless asked
+  not to (`collapsing=false`, the default here), so each issue comes as a document with its own text. The
+  text mode answers an HTML page of the OCRed text (format html);
 - SRU has no filter on modification dates: every run pages the whole query. Unchanged records are
   merged unchanged (upsert by ARK); unchanged files are not downloaded again, since the fetch step sends a
   conditional GET (ETag / Last-Modified) for what it stored before;
@@ -89,7 +91,7 @@ def _page_size(source: GallicaSource, received: int) -> int:
 
 def search_url(source: GallicaSource, start: int, size: int) -> str:
     query = {"operation": "searchRetrieve", "version": "1.2", "query": source.query, "startRecord": start,
-             "maximumRecords": size}
+             "maximumRecords": size, "collapsing": "true" if source.collapsing else "false"}
     return f"{source.url}{'&' if '?' in source.url else '?'}{urlencode(query)}"
 
 

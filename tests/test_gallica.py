@@ -68,7 +68,7 @@ def test_recorded_answers_are_paged_by_next_record_position_and_land_once(tmp_pa
     assert result.complete and not result.failures
     assert [q["startRecord"] for q in asked] == ["1", "6", "16"]  # the server's nextRecordPosition, then past the end
     assert all(q["operation"] == "searchRetrieve" and q["version"] == "1.2" and q["maximumRecords"] == "10"
-               and q["query"] == 'dc.type all "fascicule"' for q in asked)
+               and q["query"] == 'dc.type all "fascicule"' and q["collapsing"] == "false" for q in asked)
     rows = datasets(layout)
     ids = [r["dataset_id"] for r in rows]
     assert len(ids) == len(set(ids)) == 20  # 6 + 15 records, one of them twice in the recorded answer

@@ -249,6 +249,7 @@ def test_config_defaults_and_refusals():
 
     source = HalSource(name="hal", kind="hal")
     assert (source.url, source.q, source.fq, source.page_size) == ("https://api.archives-ouvertes.fr/search/", "*:*", [], 100)
+    assert HalSource(name="hal", kind="hal", fq="docType_s:ART").fq == ["docType_s:ART"]
     with pytest.raises(ValueError, match="portal"):
         HalSource(name="hal", kind="hal", portal="tel/../x")
     with pytest.raises((ValueError, ConfigError), match="page_size"):
