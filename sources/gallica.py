@@ -47,6 +47,7 @@ PUBLIC_DOMAIN_STATEMENTS = frozenset({"domaine public", "public domain"})
 PUBLIC_DOMAIN_MARK = "https://creativecommons.org/publicdomain/mark/1.0/"
 TEXT_MODE = "texteBrut"
 FIRST_RECORD = 1
+MAX_STALE_PAGES = 3  # pages in a row bringing no record not already met by this run
 MAX_TEXT = 100_000  # characters kept of a title or a description: a record is not a document
 LicenceOf = Callable[[list[str | None]], PortalLicence]
 
@@ -58,6 +59,7 @@ class SruError(Exception):
 def harvest(source: GallicaSource, client: HttpClient, state: HarvestState, licence_of: LicenceOf) -> Iterator[Page]:
     checkpoint = state.checkpoint or {"start": FIRST_RECORD, "received": 0}
     start, received = checkpoint["start"], checkpoint.get("received", 0)
+    seen, stale = set(), 0  # records met by this run: pages of nothing new mean the server ignores startRecord
     while True:
         url = search_url(source, start, _page_size(source, received))
         try:
@@ -73,10 +75,13 @@ def harvest(source: GallicaSource, client: HttpClient, state: HarvestState, lice
         following = next_position if next_position is not None else start + len(records)
         done = (not records or next_position is None or (total is not None and following > total)
                 or (source.max_records is not None and received >= source.max_records))
-        if not done and following <= start:
-            yield Page([], [ReadFailure(source.name, url, "catalogue", "PagingLoop",
-                                        f"nextRecordPosition {following} does not move past startRecord {start}")],
-                       stopped=True, abandoned=True)
+        stale = stale + 1 if datasets and seen.issuperset(d.dataset_id for d in datasets) else 0
+        seen.update(d.dataset_id for d in datasets)
+        loop = (f"nextRecordPosition {following} does not move past startRecord {start}" if following <= start else
+                f"{stale} pages in a row bring only records already harvested" if stale >= MAX_STALE_PAGES else None)
+        if not done and loop:
+            yield Page([], [ReadFailure(source.name, url, "catalogue", "PagingLoop", loop)], stopped=True,
+                       abandoned=True)
             return
         yield Page(datasets, failures, None if done else {"start": following, "received": received})
         if done:

@@ -40,6 +40,7 @@ FIELDS = ("docid", "halId_s", "uri_s", "title_s", "subTitle_s", "abstract_s", "l
           "producedDate_tdate", "publicationDate_tdate", "authFullName_s", "doiId_s", "*_title_s", "*_abstract_s")
 SORT = "docid asc"
 FIRST_CURSOR = "*"
+MAX_STALE_PAGES = 3  # pages in a row bringing no record not already met: a server that ignores the cursor
 MAX_TEXT = 100_000  # characters kept of a title or an abstract: a record is not a document
 # A Solr date as HAL writes it: what the watermark query is built from, so nothing else may pass for one.
 SOLR_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$")
@@ -57,7 +58,7 @@ CC_FAMILIES = {"by": "cc-by", "by-sa": "cc-by-sa", "by-nc": "cc-nc", "by-nc-sa":
 def harvest(source: HalSource, client: HttpClient, state: HarvestState, licence_of: LicenceOf) -> Iterator[Page]:
     checkpoint = state.checkpoint or {"cursor": FIRST_CURSOR, "since": state.watermark, "received": 0}
     cursor, since, received = checkpoint["cursor"], checkpoint.get("since"), checkpoint.get("received", 0)
-    asked: set[str] = set()
+    asked, seen, stale = set(), set(), 0  # cursors and records met by this run: a listing must end
     while True:
         url = search_url(source, cursor, since)
         try:
@@ -74,10 +75,13 @@ def harvest(source: HalSource, client: HttpClient, state: HarvestState, licence_
             failures.append(ReadFailure(source.name, url, "catalogue", "IncompleteListing",
                                         f"the answer announced {found} records and gave {received}, without a "
                                         "nextCursorMark to ask for the rest (the server does not page by cursor)"))
-        if not done and next_cursor in asked:
-            yield Page([], [ReadFailure(source.name, url, "catalogue", "PagingLoop",
-                                        f"nextCursorMark {next_cursor[:80]!r} was already followed by this run")],
-                       stopped=True, abandoned=True)
+        stale = stale + 1 if datasets and seen.issuperset(d.dataset_id for d in datasets) else 0
+        seen.update(d.dataset_id for d in datasets)
+        loop = (f"nextCursorMark {next_cursor[:80]!r} was already followed by this run" if next_cursor in asked else
+                f"{stale} pages in a row bring only records already harvested" if stale >= MAX_STALE_PAGES else None)
+        if not done and loop:
+            yield Page([], [ReadFailure(source.name, url, "catalogue", "PagingLoop", loop)], stopped=True,
+                       abandoned=True)
             return
         newest = max((d.modified for d in datasets if d.modified), default=None)
         yield Page(datasets, failures, None if done else {"cursor": next_cursor, "since": since, "received": received},

@@ -218,3 +218,16 @@ def test_moisson_run_puts_the_text_of_public_domain_documents_in_the_corpus_with
     assert sorted(r[1].split("#", 1)[1].split("&", 1)[0] for r in rows) == [
         "dataset=ark:%2F12148%2Fbpt6k101", "dataset=ark:%2F12148%2Fbpt6k102"]
     assert all("chenal" in r[2] for r in rows)
+
+
+def test_a_server_that_ignores_start_record_is_stopped_after_a_few_pages_of_repeats(tmp_path):
+    def answer(query: dict, request: dict):
+        start = int(query["startRecord"])
+        body = sru_answer(10**6, [dc_record("bpt6k7")], next_position=start + 1)  # moves on, same record
+        return 200, {"Content-Type": "text/xml"}, body
+
+    with PortalServer() as server:
+        url = server.handler("/SRU", answer)
+        result = harvest(config_for(gallica_source(url)), "gallica", DataLayout.at(tmp_path))
+    assert [f.error_class for f in result.failures] == ["PagingLoop"] and not result.complete
+    assert len(server.requests_to("/SRU")) == 4

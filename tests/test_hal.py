@@ -342,3 +342,16 @@ def test_hal_licence_urls_map_to_known_ids_or_to_none(value, expected):
 
     licence = hal_licence([value], lambda values: portal_licence(values, ["CC-BY-4.0"]))
     assert (licence.spdx, licence.verdict) == expected and licence.raw == value
+
+
+def test_a_server_that_ignores_the_cursor_is_stopped_after_a_few_pages_of_repeats(tmp_path):
+    def answer(query, request):
+        body = {"response": {"numFound": 10**6, "docs": [{"docid": 1, "halId_s": "hal-1", "title_s": ["t"]}]},
+                "nextCursorMark": query["cursorMark"] + "x"}  # always a new cursor, always the same record
+        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+    with PortalServer() as server:
+        url = server.handler("/search/", answer)
+        result = harvest(config_for(hal_source(url)), "hal", DataLayout.at(tmp_path))
+    assert [f.error_class for f in result.failures] == ["PagingLoop"] and not result.complete
+    assert len(server.requests_to("/search/")) == 4  # the first page, then three of repeats
