@@ -201,7 +201,11 @@ def is_full_text(url: str) -> bool:
 
 
 def _path(url: str) -> str:
-    return urlsplit(url.strip()).path.lower()
+    """A link's path in lower case; empty for a value no URL parser reads (it is then no file link)."""
+    try:
+        return urlsplit(url.strip()).path.lower()
+    except ValueError:
+        return ""
 
 
 def link_id(endpoint: str, url: str) -> str:

@@ -129,3 +129,7 @@ def test_gallica_records_over_oai_pmh_are_read_as_the_gallica_connector_reads_th
     assert under_rights.license is None and under_rights.resources == ()
     periodical = by_id["oai:bnf.fr:gallica/ark:/12148/cb42000003t/date"]
     assert periodical.license == "CC-PDM-1.0" and periodical.resources == ()  # a calendar of issues has no text
+
+
+def test_a_link_no_parser_reads_is_no_file_and_the_record_is_kept():
+    assert is_full_text("http://[::1/broken.pdf") is False
