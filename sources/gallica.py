@@ -194,7 +194,10 @@ def is_public_domain(rights: list[str]) -> bool:
 
 
 def _ark(url: str) -> re.Match | None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL any parser reads: not an ARK
+        return None
     return ARK_PATH.match(parts.path) if parts.scheme in ("http", "https") else None
 
 

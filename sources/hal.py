@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from moisson.config import HalSource
 from moisson.licence import PortalLicence
@@ -187,10 +187,18 @@ def files(portal: str, doc: dict) -> Iterator[Resource]:
     main, named = _text(doc, "fileMain_s"), list(dict.fromkeys(_texts(doc, "files_s")))
     main_named = main if main in named else (named[0] if main and len(named) == 1 else None)
     for url in named or ([main] if main else []):
-        if url.startswith(("http://", "https://")):
+        if _is_link(url):
             title = "main" if url in (main, main_named) else None
             yield Resource(resource_id=link_id(portal, url), url=url, title=title, format=normalise_format(url) or "pdf",
                            modified=solr_date(doc, "modifiedDate_tdate"))
+
+
+def _is_link(url: str) -> bool:
+    """An http(s) URL a parser reads: a malformed file link is dropped, its record kept."""
+    try:
+        return url.startswith(("http://", "https://")) and bool(urlsplit(url).netloc)
+    except ValueError:
+        return False
 
 
 def hal_licence(values: list[str], licence_of: LicenceOf) -> PortalLicence:

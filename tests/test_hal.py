@@ -355,3 +355,12 @@ def test_a_server_that_ignores_the_cursor_is_stopped_after_a_few_pages_of_repeat
         result = harvest(config_for(hal_source(url)), "hal", DataLayout.at(tmp_path))
     assert [f.error_class for f in result.failures] == ["PagingLoop"] and not result.complete
     assert len(server.requests_to("/search/")) == 4  # the first page, then three of repeats
+
+
+def test_a_malformed_file_link_is_dropped_and_its_record_kept():
+    from moisson.licence import portal_licence
+    from sources.hal import to_dataset
+
+    doc = {"docid": 1, "halId_s": "hal-1", "files_s": ["http://[::1/broken.pdf", "https://hal.science/hal-1/file/a.pdf"]}
+    dataset = to_dataset("https://api.archives-ouvertes.fr/search/", doc, lambda v: portal_licence(v))
+    assert [r.url for r in dataset.resources] == ["https://hal.science/hal-1/file/a.pdf"]
