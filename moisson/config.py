@@ -181,7 +181,7 @@ class _PortalSource(_Strict):
 
     name: str = Field(description="Unique name; also the Dagster partition key.")
     url: str = Field(description="The endpoint: CKAN or udata site root, DCAT catalogue URL, OAI-PMH base URL, "
-                                         "HAL search API or Gallica SRU endpoint.")
+                                 "HAL search API or Gallica SRU endpoint.")
     license: str | None = Field(default=None, description="SPDX id asserted for records whose catalogue gives no licence.")
     description: str | None = None
     citation: str | None = None
