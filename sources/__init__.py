@@ -17,7 +17,7 @@ from sources.warc import read_warc_files
 
 MAX_RECORD_BYTES = 20 * 1024 * 1024
 READERS = {"warc": read_warc_files, "files": read_files}
-READER_MODULES = ["sources", "sources.warc", "sources.files", "sources.records"]
+READER_MODULES = ["sources", "sources.warc", "sources.files", "sources.records", "moisson.formats", "moisson.mediawiki_dump"]
 
 
 def read_source(config: MoissonConfig, name: str, stats: ReadStats,

@@ -1,4 +1,10 @@
-"""Read local dumps: JSONL (one document per line), plain text files and HTML files.
+"""Read local dumps: JSONL (one document per line), MediaWiki XML dumps (one document per article), and files
+that are one document each: HTML, plain text, PDF, page images, DOCX, ODT, EPUB, TEI, JATS.
+
+What a file is comes from its bytes (moisson/formats.py), with its name's type only as a tie-breaker for
+formats without a signature (HTML, plain text): a PDF named `.txt` is read as a PDF. A MediaWiki dump
+(`pages-articles*.xml.bz2`, told by the bzip2 magic or its `<mediawiki>` root) is streamed page by page at
+constant memory, whatever its size; any other file is read whole, up to the record limit.
 
 A JSONL line that is not valid JSON (cut, nested too deep), has no string `text`, or is longer than
 the record limit is reported with its file and line number and the rest of the file is read; a line
@@ -10,16 +16,20 @@ of its own.
 from __future__ import annotations
 
 import json
+import mimetypes
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
+from moisson.formats import sniff_format, xml_kind
+from moisson.mediawiki_dump import DumpRefused, DumpStats, iter_pages
 from sources.records import RawRecord, ReadFailure, ReadStats, display_name
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-TEXT_SUFFIXES = {".txt", ".text", ".md"}
-HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+SUFFIX_TYPES = {".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown", ".html": "text/html",
+                ".htm": "text/html", ".xhtml": "application/xhtml+xml"}
+HEAD_BYTES = 8192  # enough of a file to tell a dump from a document
 SKIP_BLOCK = 1 << 20  # bytes read at a time while skipping the rest of an oversize line
 
 
@@ -29,26 +39,38 @@ def read_files(
     for path in paths:
         stats.files += 1
         name = display_name(path, relative_to)
-        suffix = path.suffix.lower()
         try:
-            if suffix in JSONL_SUFFIXES:
+            if path.suffix.lower() in JSONL_SUFFIXES:
                 yield from _read_jsonl(path, name, source, stats, max_record_bytes)
-            elif suffix in TEXT_SUFFIXES or suffix in HTML_SUFFIXES:
-                yield from _read_whole_file(path, name, source, stats, max_record_bytes, "html" if suffix in HTML_SUFFIXES else "text")
+            elif _is_wiki_dump(path):
+                yield from _read_wiki_dump(path, name, source, stats)
             else:
-                stats.skipped["unsupported_file_type"] += 1
-                stats.failures += 1
-                yield ReadFailure(source, name, "harvest", "UnsupportedFileType",
-                                  f"{suffix or 'no extension'} is not one of .jsonl, .txt, .html")
+                yield from _read_whole_file(path, name, source, stats, max_record_bytes)
         except OSError as exc:
             stats.failures += 1
             yield ReadFailure(source, name, "harvest", type(exc).__name__, str(exc))
 
 
-def _read_whole_file(path: Path, name: str, source: str, stats: ReadStats, max_record_bytes: int, kind: str) -> Iterator[RawRecord | ReadFailure]:
+def _is_wiki_dump(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    return head.startswith(b"BZh") or xml_kind(head) == "mediawiki"
+
+
+def _read_whole_file(path: Path, name: str, source: str, stats: ReadStats, max_record_bytes: int) -> Iterator[RawRecord | ReadFailure]:
     if path.stat().st_size > max_record_bytes:
         stats.failures += 1
         yield ReadFailure(source, name, "harvest", "PayloadTooLarge", f"file exceeds {max_record_bytes} bytes; skipped")
+        return
+    payload = path.read_bytes()
+    declared = SUFFIX_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    kind = sniff_format(payload, declared)
+    if kind is None or kind == "mediawiki":
+        stats.skipped["unsupported_file_type"] += 1
+        stats.failures += 1
+        yield ReadFailure(source, name, "harvest", "UnsupportedFileType",
+                          f"neither its bytes nor its name ({path.suffix or 'no extension'}) say it is one of JSONL, "
+                          "HTML, text, PDF, image, DOCX, ODT, EPUB, TEI, JATS or a MediaWiki dump")
         return
     stats.records += 1
     yield RawRecord(
@@ -57,9 +79,40 @@ def _read_whole_file(path: Path, name: str, source: str, stats: ReadStats, max_r
         record_key=name,
         locator=name,
         content_type=kind,
-        payload=path.read_bytes(),
+        payload=payload,
         retrieved_at=_modified_at(path),
     )
+
+
+def _read_wiki_dump(path: Path, name: str, source: str, stats: ReadStats) -> Iterator[RawRecord | ReadFailure]:
+    """One record per article (redirects and other namespaces skipped and counted), its wikitext as the payload:
+    the text is made by the extraction workers, on every core, like any other document's."""
+    dump = DumpStats()
+    with path.open("rb") as handle:
+        try:
+            for page in iter_pages(handle, dump):
+                locator = f"{name}#pageid={page.page_id}"
+                if page.error:
+                    stats.failures += 1
+                    yield ReadFailure(source, locator, "harvest", "PageRefused", page.error)
+                    continue
+                stats.records += 1
+                yield RawRecord(source=source, source_kind="files", record_key=locator, locator=locator,
+                                content_type="wikitext", payload=page.text.encode("utf-8"),
+                                retrieved_at=_revision_time(page.timestamp) or _modified_at(path),
+                                url=page.page_url or None, title=page.title, license=page.licence)
+        except DumpRefused as exc:
+            stats.failures += 1
+            yield ReadFailure(source, f"{name}#page {dump.pages + 1}", "harvest", "DumpRefused", str(exc))
+    stats.skipped["wiki_redirect"] += dump.redirects
+    stats.skipped["wiki_other_namespace"] += sum(dump.other_namespaces.values())
+
+
+def _revision_time(timestamp: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _read_jsonl(path: Path, name: str, source: str, stats: ReadStats, max_record_bytes: int) -> Iterator[RawRecord | ReadFailure]:

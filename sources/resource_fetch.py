@@ -26,10 +26,12 @@ from sources.catalogue import Dataset, Resource, normalise_format, record_key
 from sources.harvest_state import now_iso
 from sources.http import FetchError, HttpClient
 from sources.raw_store import FetchMemory, RawStore, Remembered
+from moisson.formats import sniff_format
 from sources.records import RawRecord, ReadFailure, ReadStats, text_charset
 
-TEXT_KINDS = {"html": "html", "txt": "text", "xml": "xml"}
-NEVER_FETCHED = frozenset({"pdf"})  # no well-kept extractor in the stack yet: skipped and counted
+# the media type a catalogue's format field stands for, when the server sends none
+FORMAT_TYPES = {"html": "text/html", "txt": "text/plain", "xml": "application/xml", "pdf": "application/pdf"}
+ARCHIVE_TYPES = ("application/zip", "application/x-tar", "application/gzip", "application/x-gzip")
 
 
 def fetch_documents(source: PortalSource, datasets: list[Dataset], client: HttpClient, layout: DataLayout,
@@ -61,8 +63,6 @@ def fetch_documents(source: PortalSource, datasets: list[Dataset], client: HttpC
 
 def _not_wanted(resource: Resource, source: PortalSource) -> str | None:
     policy = source.fetch
-    if resource.format in NEVER_FETCHED:
-        return f"format_{resource.format}"
     if resource.format is not None and resource.format not in policy.formats:
         return f"format_{resource.format}"
     if resource.size is not None and resource.size > policy.max_resource_mb << 20:
@@ -80,12 +80,12 @@ def _records_of(source, dataset: Dataset, resource: Resource, client: HttpClient
         yield ReadFailure(source.name, locator, "fetch", exc.error_class, f"{resource.url}: {str(exc)[:400]}")
         return
     payload = store.read(remembered.sha256)
-    archive = is_archive(payload) if resource.format in ("zip", "tar", None) or remembered.content_type in (
-        "application/zip", "application/x-tar", "application/gzip", "application/x-gzip") else None
+    kind = payload_kind(payload, remembered.content_type, resource.format)
+    archive = None if kind else is_archive(payload) if resource.format in ("zip", "tar", None) or (
+        remembered.content_type in ARCHIVE_TYPES) else None
     if archive:
         yield from _archive_records(source, dataset, resource, payload, archive, remembered, store, stats)
         return
-    kind = _kind(remembered.content_type, resource.format)
     if kind is None:
         stats.skipped[f"content_{(remembered.content_type or 'unknown').replace('/', '_')}"] += 1
         return
@@ -124,7 +124,7 @@ def _archive_records(source, dataset, resource, payload, archive, remembered, st
                 yield ReadFailure(source.name, lineage(dataset, resource, member.member), "fetch", "ArchiveRefused",
                                   str(member))
                 continue
-            kind = TEXT_KINDS.get(normalise_format("/" + member.name) or "")
+            kind = payload_kind(member.payload, None, normalise_format("/" + member.name))
             if kind is None:
                 stats.skipped["archive_member_not_text"] += 1
                 continue
@@ -203,9 +203,14 @@ def _decodes(payload: bytes, charset: str) -> bool:
         return False
 
 
-def _kind(content_type: str, declared_format: str | None) -> str | None:
-    by_type = normalise_format(content_type)
-    return TEXT_KINDS.get(by_type or "") or (TEXT_KINDS.get(declared_format or "") if not content_type else None)
+def payload_kind(payload: bytes, content_type: str | None, declared_format: str | None) -> str | None:
+    """What the resource is by its bytes (moisson/formats.py), the server's media type (or, without one, the
+    catalogue's format) breaking ties; "xml" for XML of no known document type, read as its character data."""
+    hint = content_type or FORMAT_TYPES.get(declared_format or "")
+    kind = sniff_format(payload, hint)
+    if kind is not None and kind != "mediawiki":
+        return kind
+    return "xml" if normalise_format(hint) == "xml" and payload.lstrip()[:1] == b"<" else None
 
 
 def _when(value: str | None) -> datetime:

@@ -17,10 +17,9 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import DecompressingBufferedReader
 
+from moisson.formats import sniff_format
 from sources.records import RawRecord, ReadFailure, ReadStats, display_name, text_charset
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
-TEXT_TYPES = ("text/plain",)
 PAYLOAD_RECORD_TYPES = {"response", "resource", "conversion"}
 GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_LINE = re.compile(rb"(?:^|\n)WARC/\d\.\d+\r?\n")
@@ -212,16 +211,11 @@ def _to_raw_record(record, source: str, stats: ReadStats, max_record_bytes: int,
 
 
 def _payload_kind(content_type: str, payload: bytes) -> str | None:
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type in HTML_TYPES:
-        return "html"
-    if media_type in TEXT_TYPES:
-        return "text"
-    if not media_type:
-        head = payload[:512].lstrip().lower()
-        if head.startswith((b"<!doctype html", b"<html")):
-            return "html"
-    return None
+    """What the payload is by its bytes and Content-Type (moisson/formats.py). Images are not documents in a
+    web archive (photos, logos, icons: OCR on them would cost the crawl's time for no text); wiki dumps are
+    not fetched as pages."""
+    kind = sniff_format(payload, content_type)
+    return None if kind in ("image", "mediawiki") else kind
 
 
 def _charset(content_type: str) -> str | None:

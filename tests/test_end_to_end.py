@@ -48,7 +48,7 @@ def test_the_faster_extractor_decides_the_demo_alike_and_the_run_records_it(tmp_
     assert_expected_decisions(demo, tmp_path / "data")
     with warehouse(tmp_path / "data") as con:
         policy = json.loads(con.execute("SELECT policy FROM runs").fetchone()[0])
-    assert policy["extraction"] == {"backend": "resiliparse", "mode": "default"}  # the whole policy, defaults too
+    assert policy["extraction"] == {"backend": "resiliparse", "mode": "default", "ocr": "auto", "max_pages": 2000}  # defaults too
 
 
 def assert_expected_decisions(demo: Path, data: Path) -> None:
@@ -60,7 +60,7 @@ def assert_expected_decisions(demo: Path, data: Path) -> None:
     for doc_id, url, record_key, kind, status, reason, language, licence, duplicate_of in rows:
         want = expected[keys[doc_id]]
         assert (status, reason or "") == (want["status"], want["reason"]), keys[doc_id]
-        assert language == want["language"], keys[doc_id]
+        assert (language or "") == want["language"], keys[doc_id]  # an unreadable document has no language
         if want["license"]:
             assert licence == want["license"], keys[doc_id]
         assert (keys[duplicate_of] if duplicate_of else "") == want["duplicate_of"], keys[doc_id]
@@ -105,7 +105,7 @@ def test_dataset_card_describes_the_corpus(demo_run):
 def test_rejected_documents_are_kept_beside_the_corpus_with_their_reason(demo_run):
     _, data, _ = demo_run
     reasons = {p.name for p in (data / "rejected").iterdir()}
-    assert reasons == {"language", "licence", "quality", "exact_duplicate", "near_duplicate"}
+    assert reasons == {"extraction", "language", "licence", "quality", "exact_duplicate", "near_duplicate"}
     table = pq.read_table(data / "rejected" / "near_duplicate")
     assert table.num_rows == 4 and all(table.column("duplicate_of").to_pylist())
     assert all(t for t in table.column("text").to_pylist())
@@ -114,18 +114,23 @@ def test_rejected_documents_are_kept_beside_the_corpus_with_their_reason(demo_ru
 def test_warehouse_tables_and_views(demo_run):
     _, data, _ = demo_run
     with warehouse(data) as con:
-        assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 39
+        assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 40
         assert con.execute("SELECT count(*) FROM corpus").fetchone()[0] == 21
         by_reason = dict(con.execute("SELECT reason, sum(documents) FROM rejections_by_reason GROUP BY 1").fetchall())
-        assert by_reason == {"licence": 5, "quality": 5, "exact_duplicate": 3, "near_duplicate": 4, "language": 1}
+        assert by_reason == {"licence": 5, "quality": 5, "exact_duplicate": 3, "near_duplicate": 4, "language": 1,
+                             "extraction": 1}
         licences = con.execute("SELECT license, documents FROM licence_breakdown WHERE status = 'kept'").fetchall()
         assert sum(n for _, n in licences) == 21
         assert [r[0] for r in con.execute("SELECT name FROM sources ORDER BY name").fetchall()] == ["my-dump", "web-sample"]
         run = con.execute("SELECT documents_seen, kept, rejected, added_to_corpus, failures FROM runs").fetchall()
-        assert run == [(39, 21, 18, 21, 2)]
-        failures = con.execute("SELECT source, record, stage, error_class FROM failures ORDER BY record").fetchall()
-        assert failures == [("my-dump", "dumps/notes.jsonl:5", "harvest", "InvalidJSON"),
-                            ("my-dump", "dumps/notes.jsonl:7", "harvest", "WrongShape")]
+        assert run == [(40, 21, 19, 21, 3)]
+        failures = con.execute("SELECT source, record, stage, error_class FROM failures ORDER BY source, record").fetchall()
+        assert failures[:2] == [("my-dump", "dumps/notes.jsonl:5", "harvest", "InvalidJSON"),
+                                ("my-dump", "dumps/notes.jsonl:7", "harvest", "WrongShape")]
+        # the archive's PDF has no page: read as a PDF now, it is a failure with its place in the archive
+        (source, record, stage, error), = failures[2:]
+        assert (source, stage, error) == ("web-sample", "extraction", "PdfUnreadable")
+        assert re.fullmatch(r"archives/web-sample\.warc\.gz[:@#].*\d+", record), record
 
 
 def test_cli_prints_where_things_are_and_queries_to_try(demo_run):
@@ -150,7 +155,7 @@ def test_rerun_adds_nothing_and_a_new_archive_is_deduplicated_against_the_corpus
     assert sorted(p.name for p in (data2 / "corpus").glob("*/*.parquet")) == files_before
     with warehouse(data2) as con:
         assert con.execute("SELECT count(*), sum(added_to_corpus) FROM runs").fetchone() == (2, 21)
-        assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 39
+        assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 40
         assert con.execute("SELECT max(retry_count) FROM failures").fetchone()[0] == 1
     decided = pl.read_parquet(data2 / "stages" / "quality_filtered" / "web-sample.parquet")
 

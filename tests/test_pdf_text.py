@@ -9,48 +9,7 @@ from pathlib import Path
 import pytest
 
 from moisson.pdf_text import PdfEncrypted, clean_page_text, PdfTooLarge, PdfUnreadable, pdf_document
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
-def make_pdf(pages: list[list[tuple[float, float, str]]], *, info: str = "", catalog: str = "",
-             xmp: str | None = None) -> bytes:
-    """A minimal PDF: each page a list of (x, y, text) drawn in Helvetica 10 pt, in the order given.
-
-    The order given is the content-stream order, so a test can write a two-column page line by line across
-    both columns, as some producers do, and check that the reader still reads a column before the next.
-    """
-    objects: list[bytes] = []
-    page_ids = [4 + 2 * index for index in range(len(pages))]
-    xmp_id = 4 + 2 * len(pages)
-    metadata = f" /Metadata {xmp_id} 0 R" if xmp is not None else ""
-    objects.append(f"<< /Type /Catalog /Pages 2 0 R{metadata} {catalog} >>".encode())
-    objects.append(f"<< /Type /Pages /Kids [{' '.join(f'{i} 0 R' for i in page_ids)}] /Count {len(pages)} >>"
-                   .encode())
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-    for index, lines in enumerate(pages):
-        stream = "BT /F1 10 Tf " + " ".join(f"1 0 0 1 {x} {y} Tm ({_escape(text)}) Tj" for x, y, text in lines) + " ET"
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
-                       f" /Contents {page_ids[index] + 1} 0 R >>".encode())
-        objects.append(f"<< /Length {len(stream.encode('cp1252'))} >>\nstream\n{stream}\nendstream".encode("cp1252"))
-    if xmp is not None:
-        body = xmp.encode()
-        objects.append(b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % len(body) + body + b"\nendstream")
-    info_id = len(objects) + 1
-    objects.append(f"<< {info} >>".encode())
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {info_id} 0 R >>\n".encode()
-    out += f"startxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+from pdf_samples import make_pdf
 
 
 LEFT = ["Alpha one begins the left column", "alpha two continues it", "alpha three goes on",

@@ -8,6 +8,7 @@ import zipfile
 import pytest
 
 from harvest_helpers import config_for, fetch
+from pdf_samples import make_pdf
 from moisson.layout import DataLayout
 from portal_server import PortalServer
 from sources.archives import ArchiveRefused, Limits, safe_member_name, unpack
@@ -43,17 +44,20 @@ def test_text_archive_members_and_failures_each_carry_their_lineage(tmp_path):
         closed = server.file("/closed/x.html", "<p>no</p>")
         port = server.base.rsplit(":", 1)[1]
         sneaky = server.file("/sneaky", "", status=302, headers={"Location": f"http://10.0.0.7:{port}/"})
+        # served as octet-stream and catalogued as HTML: what it is comes from its bytes
+        pdf = server.file("/report", make_pdf([[(72, 700, "Un rapport ouvert.")]]), content_type="application/octet-stream")
         resources = [Resource("r-html", page, format="html"), Resource("r-zip", archive, format="zip"),
                      Resource("r-bomb", bomb_url, format="zip"), Resource("r-closed", closed, format="html"),
-                     Resource("r-sneaky", sneaky, format="html"), Resource("r-pdf", server.base + "/x.pdf", format="pdf")]
+                     Resource("r-sneaky", sneaky, format="html"), Resource("r-pdf", pdf, format="html")]
         config = config_for(source(server))
         records, failures, stats = fetch(config, "portal", layout, [dataset(*resources)])
-    assert {r.record_key for r in records} == {"ds-1/r-html", "ds-1/r-zip!notes/a.txt"}
+    assert {r.record_key: r.content_type for r in records} == {"ds-1/r-html": "html", "ds-1/r-zip!notes/a.txt": "text",
+                                                               "ds-1/r-pdf": "pdf"}
     assert all(r.license == "CC-BY-4.0" and r.locator.startswith("http://portal.test#dataset=ds-1&resource=") for r in records)
     causes = {f.record.split("resource=")[1]: f.error_class for f in failures}
     assert causes == {"r-bomb": "ArchiveRefused", "r-closed": "RobotsDisallowed", "r-sneaky": "RefusedAddress"}
     assert all(f.source == "portal" and f.stage == "fetch" for f in failures)
-    assert stats.skipped["format_pdf"] == 1 and stats.skipped["archive_member_not_text"] == 1
+    assert stats.skipped["archive_member_not_text"] == 1
     stored = list(layout.raw_store_dir.rglob("*"))
     assert any(p.is_file() for p in stored) and all(layout.raw_store_dir in p.parents for p in stored)
 

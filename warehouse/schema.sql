@@ -26,8 +26,15 @@ CREATE TABLE IF NOT EXISTS documents (
     n_words          BIGINT,
     quality_signals  JSON,
     run_id           VARCHAR,               -- run that last decided this document
-    first_seen_run   VARCHAR
+    first_seen_run   VARCHAR,
+    format           VARCHAR,               -- what was read: html, text, pdf, docx, odt, epub, tei, jats, image, wikitext
+    page_starts      BIGINT[],              -- paged formats: offset in text where each page starts
+    ocr_confidence   DOUBLE                 -- mean Tesseract word confidence (0-100) when pages were OCRed
 );
+-- warehouses written before documents had formats
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS format VARCHAR;
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS page_starts BIGINT[];
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS ocr_confidence DOUBLE;
 
 CREATE TABLE IF NOT EXISTS sources (
     name             VARCHAR PRIMARY KEY,
