@@ -13,8 +13,8 @@ and docling's OCR download their models at run time). The two Tesseract outputs 
 
 CER: Levenshtein distance (characters) / reference length, after Unicode NFC and whitespace collapsed to single
 spaces; case, punctuation, apostrophes and diacritics kept. A multi-page file sums distances and lengths over its
-pages. Speed: pages / CPU seconds (this process and its children: rendering and every tesseract run); each file is read by
-both sides back to back, twice, and its best time kept.
+pages. Speed: pages / CPU seconds (this process and its children: rendering and every tesseract run); each file
+is read by both sides back to back, twice, and its best time kept.
 
     .venv/bin/python bench/documents_ocr.py [--passes N]
 """
@@ -141,7 +141,10 @@ class Run:
     seconds: dict[str, float]            # file -> CPU seconds
 
 
-def measure(readers: dict[str, tuple[Reader, Callable[[Case], bool]]], found: list[Case], passes: int) -> dict[str, Run]:
+Readers = dict[str, tuple[Reader, Callable[[Case], bool]]]  # name -> (reader, which cases it reads)
+
+
+def measure(readers: Readers, found: list[Case], passes: int) -> dict[str, Run]:
     """Each file read by every reader back to back (the machine's load then weighs on both alike), `passes` times;
     a file's CPU time is its best pass (Tesseract's own time varies by a fifth from one run to the next here)."""
     runs = {name: Run({}, {}) for name in readers}

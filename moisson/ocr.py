@@ -267,8 +267,9 @@ def _tiff_directory(image: bytes, order: str, offset: int) -> tuple[int, int, in
     size = {}
     for entry in range(offset + 2, end, 12):
         tag, kind = struct.unpack(order + "HH", image[entry:entry + 4])
-        if tag in (256, 257):  # ImageWidth, ImageLength: SHORT (3) or LONG (4)
-            size[tag] = struct.unpack(order + ("H" if kind == 3 else "I"), image[entry + 8:entry + (10 if kind == 3 else 12)])[0]
+        if tag in (256, 257):  # ImageWidth, ImageLength: SHORT (3) or LONG (4), left-justified in the value
+            form, length = ("H", 2) if kind == 3 else ("I", 4)
+            size[tag] = struct.unpack(order + form, image[entry + 8:entry + 8 + length])[0]
     if 256 not in size or 257 not in size:
         raise OcrFailed("TIFF page without a width or height")
     return size[256], size[257], struct.unpack(order + "I", image[end:end + 4])[0]
@@ -406,7 +407,9 @@ def ocr_pdf_pages(pdf: bytes, pages: list[int], languages: str, password: str | 
     """OCR the given 1-based pages of a PDF (typically PdfText.pages_without_text), within `max_seconds` in all.
 
     Each page is rendered at `dpi` (lowered for a page so large that it would pass `max_pixels`), in grayscale,
-    turned upright when its first reading is poor and OSD says it lies sideways or upside down.
+    turned upright when its first reading is poor and OSD says it lies sideways or upside down, and straightened
+    when its lines slope by more than MIN_SKEW degrees. Raises OcrUnavailable, OcrFailed, OcrTimeout, or OcrError
+    for a PDF that cannot be opened (wrong password) or a page number outside it.
     """
     _check_languages(languages)
     deadline = time.monotonic() + max_seconds
@@ -425,6 +428,8 @@ def _open(pdf: bytes, password: str | None) -> pdfium.PdfDocument:
     try:
         return pdfium.PdfDocument(pdf, password=password)
     except pdfium.PdfiumError as error:
+        if "password" in str(error).lower():
+            raise OcrError("PDF is encrypted and no valid password was given") from error
         raise OcrError(f"PDF cannot be opened for OCR: {error}") from error
 
 
@@ -505,7 +510,9 @@ def _render_turned(page: pdfium.PdfPage, scale: float, degrees: float, swap: boo
     """Render through FPDF_RenderPageBitmapWithMatrix: scale, then turn about the page centre onto a bitmap of
     the page's size (swapped for a quarter turn); the corners a small turn pushes out are page margin."""
     source_width, source_height = page.get_width() * scale, page.get_height() * scale
-    width, height = math.ceil(source_height if swap else source_width), math.ceil(source_width if swap else source_height)
+    width, height = math.ceil(source_width), math.ceil(source_height)
+    if swap:
+        width, height = height, width
     angle = math.radians(degrees)
     cos, sin = math.cos(angle), math.sin(angle)
     centre_x, centre_y = source_width / 2, source_height / 2
