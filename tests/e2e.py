@@ -37,9 +37,14 @@ def warehouse(data_dir: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
 
 
-def expected_decisions(demo: Path) -> dict[str, dict]:
+def expected_decisions(demo: Path, portal: str | None = None) -> dict[str, dict]:
+    """expected.tsv's rows: those of demo/sources.yaml, or with `portal` (the demo portal's address) those of the
+    documents it serves, keyed by their URL there."""
     with (demo / "expected.tsv").open(encoding="utf-8") as handle:
-        return {row["key"]: row for row in csv.DictReader(handle, delimiter="\t")}
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    if portal is None:
+        return {row["key"]: row for row in rows if row["kind"] != "ckan"}
+    return {row["key"].replace("{{BASE}}", portal): row for row in rows if row["kind"] == "ckan"}
 
 
 def document_key(url: str | None, record_key: str, source_kind: str) -> str:

@@ -4,7 +4,6 @@ they claim to be and reach the corpus with their text and licence."""
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import io
 import json
@@ -22,7 +21,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from e2e import MOISSON, corpus_rows, warehouse
+from e2e import MOISSON, corpus_rows, expected_decisions, warehouse
 from test_ocr import character_error_rate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -31,13 +30,6 @@ DOCUMENT_DATASETS = ("valbrune-0007", "valbrune-0008")  # "Documents de la ville
 # What the pipeline must decide for the portal's documents, in demo/expected.tsv's columns, keyed by the catalogue's
 # URL ({{BASE}}: the portal's address, a free port in tests). Kept here, not in demo/expected.tsv, while
 # tests/test_end_to_end.py asserts that every row of expected.tsv comes out of demo/sources.yaml (no portal).
-PORTAL_DOCUMENTS_EXPECTED = """\
-key\tkind\tstatus\treason\tlanguage\tlicense\tduplicate_of
-{{BASE}}/files/rapport-activite-2025.pdf\tckan\tkept\t\tfr\tetalab-2.0\t
-{{BASE}}/files/rapport-activite-2025-page2.png\tckan\tkept\t\tfr\tetalab-2.0\t
-{{BASE}}/files/deliberation-conseil-municipal.odt\tckan\tkept\t\tfr\tetalab-2.0\t
-{{BASE}}/files/chronique-valbrune.xml\tckan\tkept\t\tfr\tCC-BY-4.0\t
-"""
 DOCUMENT_TYPES = {"rapport-activite-2025.pdf": "application/pdf", "rapport-activite-2025-page2.png": "image/png",
                   "deliberation-conseil-municipal.odt": "application/vnd.oasis.opendocument.text",
                   "chronique-valbrune.xml": "application/tei+xml"}
@@ -165,15 +157,12 @@ def _is_portal_document(url: str | None) -> bool:
     return (url or "").rsplit("/", 1)[-1] in DOCUMENT_TYPES
 
 
-@pytest.mark.xfail(strict=False, reason="issue 14: the lead's wiring of PDF, image (OCR), ODT and TEI extraction into "
-                                        "the pipeline is not on main yet")
 def test_the_portal_documents_reach_the_corpus_with_their_text_and_licence(demo_runs):
     """The four documents of demo/make_documents.py, fetched from the portal: the decisions of
-    PORTAL_DOCUMENTS_EXPECTED, and in the corpus the text each was written with (headers, page numbers, notes out)."""
+    demo/expected.tsv, and in the corpus the text each was written with (headers, page numbers, notes out)."""
     assert demo_runs.first.returncode == 0, demo_runs.first.stdout[-3000:] + demo_runs.first.stderr[-3000:]
     written, base = load_demo_module(demo_runs.demo, "make_documents"), demo_runs.base
-    expected = {row["key"].replace("{{BASE}}", base): row
-                for row in csv.DictReader(io.StringIO(PORTAL_DOCUMENTS_EXPECTED), delimiter="\t")}
+    expected = expected_decisions(demo_runs.demo, base)
     if shutil.which("tesseract") is None:  # the scan is then a failure with its reason (tests/test_ocr.py)
         expected.pop(f"{base}/files/{written.SCAN_NAME}")
     with warehouse(demo_runs.data) as con:
