@@ -103,6 +103,18 @@ def errors(texts: list[str], references: list[str]) -> tuple[int, int]:
     return sum(levenshtein(text, reference) for text, reference in pairs), sum(len(ref) for _, ref in pairs)
 
 
+def word_errors(texts: list[str], references: list[str]) -> tuple[int, int]:
+    """(word edit distance, reference words) summed over pages: each distinct word becomes one character."""
+    codes: dict[str, str] = {}
+    total = length = 0
+    for text, reference in zip(texts, references, strict=True):
+        encoded = ["".join(codes.setdefault(word, chr(0xF0000 + len(codes))) for word in normalised(side).split())
+                   for side in (text, reference)]
+        total += levenshtein(*encoded)
+        length += len(encoded[1])
+    return total, length
+
+
 def cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -138,6 +150,7 @@ def peer_read(path: Path, pages: int, language: str) -> list[str]:
 @dataclass
 class Run:
     scores: dict[str, tuple[int, int]]   # file -> (edit distance, reference characters)
+    words: dict[str, tuple[int, int]]    # file -> (word edit distance, reference words)
     seconds: dict[str, float]            # file -> CPU seconds
 
 
@@ -147,7 +160,7 @@ Readers = dict[str, tuple[Reader, Callable[[Case], bool]]]  # name -> (reader, w
 def measure(readers: Readers, found: list[Case], passes: int) -> dict[str, Run]:
     """Each file read by every reader back to back (the machine's load then weighs on both alike), `passes` times;
     a file's CPU time is its best pass (Tesseract's own time varies by a fifth from one run to the next here)."""
-    runs = {name: Run({}, {}) for name in readers}
+    runs = {name: Run({}, {}, {}) for name in readers}
     for _ in range(passes):
         for case in found:
             for name, (reader, wanted) in readers.items():
@@ -158,6 +171,7 @@ def measure(readers: Readers, found: list[Case], passes: int) -> dict[str, Run]:
                 seconds = cpu_seconds() - started
                 runs[name].seconds[case.file] = min(seconds, runs[name].seconds.get(case.file, seconds))
                 runs[name].scores[case.file] = errors(texts, case.references)
+                runs[name].words[case.file] = word_errors(texts, case.references)
     return runs
 
 
@@ -225,7 +239,10 @@ def report(found: list[Case], runs: dict[str, Run]) -> None:
         pages, seconds = speed(run, found)
         clean_pages, clean_seconds = speed(run, upright)
         summary[name] = {**by, "pages_per_s": pages / seconds, "clean_pages_per_s": clean_pages / clean_seconds}
+        wer = {language: rate([run.words[c.file] for c in found if c.file in run.words and c.language == language])
+               for language in ("fr", "en")}
         print(f"{name:20} CER fr {by['fr']:6.2%}  en {by['en']:6.2%}  en clean {by['en_clean']:6.2%}  "
+              f"WER fr {wer['fr']:6.2%}  en {wer['en']:6.2%}  "
               f"{pages:2} pages in {seconds:5.1f} CPU s = {pages / seconds:5.2f} pages/s per core "
               f"(upright pages: {clean_pages / clean_seconds:5.2f})")
     recorded(found)

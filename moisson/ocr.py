@@ -21,8 +21,8 @@ way is up; the page is rendered again turned that way (PDFium rotates for free) 
 is kept. Skew: Tesseract's line finder follows a skewed page, but reads it worse (a 2-degree skew: CER 4.6%
 against 1.0% upright, bench/documents_ocr.py). The skew is estimated from the first reading's word boxes, and a page
 skewed by more than a degree is rendered again straightened (PDFium draws it through a rotation matrix) and read
-again; the reading with the better confidence is kept. Images given as bytes are read as they are: turning them
-would mean decoding them here.
+again; the reading with the better confidence is kept. A scanned page image gets the same treatment through
+`ocr_scan`, which places a JPEG or PNG as it is in a one-page PDF; `ocr_image` reads an image as it lies.
 """
 
 from __future__ import annotations
@@ -531,3 +531,128 @@ def _remaining(deadline: float, number: int) -> float:
     if left <= 0:
         raise OcrTimeout(f"OCR took longer than its time budget (stopped at page {number})")
     return left
+
+
+# --- scanned page images --------------------------------------------------------------------------------------
+
+def ocr_scan(image: bytes, languages: str, max_seconds: float = DEFAULT_SECONDS, *,
+             max_pixels: int = MAX_PIXELS) -> OcrText:
+    """OCR a scanned page image, turned upright and straightened like a PDF page when it is a JPEG or PNG.
+
+    Why through a PDF: turning an image means decoding it, and there is no image library here. A JPEG or PNG
+    stream can be placed in a one-page PDF as it is (PDF's DCTDecode and FlateDecode with PNG predictors are the
+    same encodings), so PDFium decodes and turns it. TIFF, PNM, and PNGs that PDF cannot hold as they are
+    (interlaced, or with an alpha channel) are read by `ocr_image`, as they lie. The header's pixel budget is
+    checked first either way.
+    """
+    pixels = image_pixels(image)
+    if pixels > max_pixels:
+        raise ImageTooLarge(f"image of {pixels:,} pixels, more than the {max_pixels:,} allowed")
+    pdf = image_pdf(image)
+    if pdf is None:
+        return ocr_image(image, languages, max_seconds, max_pixels=max_pixels)
+    [page] = ocr_pdf_pages(pdf, [1], languages, dpi=SCAN_DPI, max_seconds=max_seconds, max_pixels=max_pixels)
+    return OcrText(text=page.text, confidence=page.confidence, words=len(page.text.split()))
+
+
+SCAN_DPI = 300  # the page size given to an image, so that rendering at this resolution gives its own pixels back
+
+
+def image_pdf(image: bytes) -> bytes | None:
+    """A one-page PDF showing a JPEG or PNG at SCAN_DPI with its compressed data copied, not decoded; None for
+    an image PDF cannot hold as it is."""
+    placed = _jpeg_xobject(image) if image.startswith(b"\xff\xd8") else (
+        _png_xobject(image) if image.startswith(b"\x89PNG\r\n\x1a\n") else None)
+    if placed is None:
+        return None
+    width, height, dictionary, data = placed
+    page_width, page_height = width * 72 / SCAN_DPI, height * 72 / SCAN_DPI
+    content = f"q {page_width:.4f} 0 0 {page_height:.4f} 0 0 cm /Im0 Do Q".encode()
+    return _pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_width:.4f} {page_height:.4f}] /Contents 4 0 R "
+        f"/Resources << /XObject << /Im0 5 0 R >> >> >>".encode(),
+        _stream(b"", content),
+        _stream(b"/Type /XObject /Subtype /Image " + dictionary, data),
+    ])
+
+
+def _jpeg_xobject(image: bytes) -> tuple[int, int, bytes, bytes] | None:
+    """JPEG as DCTDecode: width, height and component count from the frame header."""
+    offset = 2
+    while offset + 4 <= len(image):
+        marker = image[offset + 1]
+        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            offset += 1 if marker == 0xFF else 2
+            continue
+        length = struct.unpack(">H", image[offset + 2:offset + 4])[0]
+        if marker in SOF_MARKERS and offset + 10 <= len(image):
+            height, width, components = struct.unpack(">HHB", image[offset + 5:offset + 10])
+            space = {1: b"/DeviceGray", 3: b"/DeviceRGB"}.get(components)
+            if space is None or not width or not height:
+                return None  # CMYK JPEGs store inverted values depending on the encoder: read them as they are
+            return width, height, b"/Width %d /Height %d /ColorSpace %s /BitsPerComponent 8 /Filter /DCTDecode" % (
+                width, height, space), image
+        if marker == 0xDA or length < 2:
+            return None
+        offset += 2 + length
+    return None
+
+
+PNG_COLOURS = {0: (1, b"/DeviceGray"), 2: (3, b"/DeviceRGB")}  # colour type -> (components, colour space)
+
+
+def _png_xobject(image: bytes) -> tuple[int, int, bytes, bytes] | None:
+    """PNG as FlateDecode with PNG predictors: the IDAT chunks joined, as PDF reads them (PDF 1.7, 7.4.4.4)."""
+    chunks = _png_chunks(image)
+    if chunks is None or b"IHDR" not in chunks or b"IDAT" not in chunks:
+        return None
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"][:13])
+    if interlace or not width or not height:
+        return None
+    if colour == 3 and b"PLTE" in chunks:
+        palette = chunks[b"PLTE"]
+        components, space = 1, b"[/Indexed /DeviceRGB %d <%s>]" % (len(palette) // 3 - 1, palette.hex().encode())
+    elif colour in PNG_COLOURS:
+        components, space = PNG_COLOURS[colour]
+    else:
+        return None  # grey or colour with alpha: PDF wants the alpha apart
+    dictionary = (b"/Width %d /Height %d /ColorSpace %s /BitsPerComponent %d /Filter /FlateDecode "
+                  b"/DecodeParms << /Predictor 15 /Colors %d /BitsPerComponent %d /Columns %d >>"
+                  % (width, height, space, depth, components, depth, width))
+    return width, height, dictionary, chunks[b"IDAT"]
+
+
+def _png_chunks(image: bytes) -> dict[bytes, bytes] | None:
+    """Chunk type -> data (IDAT chunks joined); None for a chunk running past the end of the file."""
+    chunks: dict[bytes, bytes] = {}
+    offset = 8
+    while offset + 8 <= len(image):
+        length, kind = struct.unpack(">I4s", image[offset:offset + 8])
+        if offset + 12 + length > len(image):
+            return None
+        data = image[offset + 8:offset + 8 + length]
+        chunks[kind] = chunks.get(kind, b"") + data if kind == b"IDAT" else data
+        offset += 12 + length
+        if kind == b"IEND":
+            break
+    return chunks
+
+
+def _stream(dictionary: bytes, data: bytes) -> bytes:
+    return b"<< %s /Length %d >>\nstream\n" % (dictionary, len(data)) + data + b"\nendstream"
+
+
+def _pdf(objects: list[bytes]) -> bytes:
+    """A PDF file of the given objects (numbered from 1, the first the catalogue), with its cross-reference table."""
+    out = bytearray(b"%PDF-1.5\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    table = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table)
+    return bytes(out)

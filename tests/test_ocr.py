@@ -188,6 +188,47 @@ def test_skew_is_estimated_from_word_boxes():
     assert ocr.estimate_skew(header + "\n".join(rows[:10])) is None  # two lines: too little to tell
 
 
+def png(pixels: bytes | bytearray, width: int, height: int, colour: str = "grey") -> bytes:
+    """A PNG of 8-bit grey pixels, stored as grey, RGB or a 256-grey palette (filter 0 on every row)."""
+    kind = {"grey": 0, "rgb": 2, "palette": 3}[colour]
+    samples = bytes(value for grey in pixels for value in (grey,) * 3) if colour == "rgb" else bytes(pixels)
+    row = len(samples) // height
+    rows = b"".join(b"\x00" + samples[y * row:(y + 1) * row] for y in range(height))
+    palette = bytes(value for grey in range(256) for value in (grey,) * 3) if colour == "palette" else b""
+
+    def chunk(name: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + name + data + struct.pack(">I", zlib.crc32(name + data))
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, kind, 0, 0, 0))
+    middle = chunk(b"PLTE", palette) if palette else b""
+    data = zlib.compress(rows)
+    idat = chunk(b"IDAT", data[:len(data) // 2]) + chunk(b"IDAT", data[len(data) // 2:])  # split, as encoders do
+    return b"\x89PNG\r\n\x1a\n" + header + middle + idat + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("colour", ["grey", "rgb", "palette"])
+def test_png_scan_is_read_through_a_pdf_page(tesseract, colour):
+    pixels, width, height = page_image(text_pdf(FRENCH), dpi=150)
+    reading = ocr.ocr_scan(png(pixels, width, height, colour), "fra")
+    assert ocr.image_pdf(png(pixels, width, height, colour)) is not None
+    assert {"garçon", "fenêtre", "crêpes"} <= set(normalised(reading.text).split())
+    assert reading.confidence > 80 and reading.words == len(reading.text.split())
+
+
+def test_upside_down_png_scan_is_turned(tesseract):
+    lines = ["The quick brown fox jumps", "over the lazy dog while", "seven wizards quietly judge"]
+    pixels, width, height = page_image(text_pdf(lines, turn=180))
+    image = png(pixels, width, height)
+    assert ocr.ocr_image(image, "eng").confidence < ocr.POOR_CONFIDENCE  # read as it lies
+    assert normalised(ocr.ocr_scan(image, "eng").text) == normalised(" ".join(lines))
+
+
+def test_scan_pdf_cannot_hold_is_read_as_it_lies(tesseract):
+    pixels, width, height = page_image(text_pdf(["Premier paragraphe ici"]), dpi=150)
+    image = pgm(pixels, width, height)
+    assert ocr.image_pdf(image) is None
+    assert normalised(ocr.ocr_scan(image, "fra").text) == "Premier paragraphe ici"
+
+
 # --- failures named -----------------------------------------------------------------------------------------
 
 def test_missing_language_data_says_what_to_install(tesseract):
@@ -276,6 +317,8 @@ def tiff_header(width: int, height: int, pages: int = 1, order: str = "<") -> by
 def test_decompression_bomb_is_refused_from_its_header(no_tesseract_run, bomb):
     with pytest.raises(ocr.ImageTooLarge, match="more than"):
         ocr.ocr_image(bomb, "eng")
+    with pytest.raises(ocr.ImageTooLarge, match="more than"):
+        ocr.ocr_scan(bomb, "eng")
 
 
 def test_header_sizes_are_read_exactly():
