@@ -10,6 +10,7 @@ empty. A document none of whose pages could be read is an `ExtractionError` nami
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from moisson.tei import tei_document
 from moisson.wikitext import plain_text
 from moisson.xml_text import XmlText
 
+URL = re.compile(r"https?://[^\s<>\"']+")
 XML_READERS = {"tei": tei_document, "jats": jats_document} | OFFICE_READERS
 # of the worker's budget per document (moisson/curation.py), the share OCR may take before the pages left are
 # reported as not read: the document then keeps what was read instead of being killed with nothing
@@ -71,10 +73,20 @@ def metadata_evidence(statements: Iterable[str]) -> list[Evidence]:
     that a statement nobody can read still keeps the document out (fail-closed) rather than being ignored.
 
     Why not all of them: TEI's `availability` says `status: free` and a sentence beside its `licence` target;
-    the sentence restates the target in words, and requiring it to map would reject most well-licensed texts."""
-    pieces = [Evidence("metadata", value, to_spdx(value)) for value in statements if value.strip()]
+    the sentence restates the target in words, and requiring it to map would reject most well-licensed texts.
+    A sentence that is not a licence name but holds licence URLs ("Licence Ouverte 2.0 https://www.etalab...")
+    speaks through them: all must map, and to one licence, or the sentence stays unreadable."""
+    pieces = [Evidence("metadata", value, _statement_licence(value)) for value in statements if value.strip()]
     named = [piece for piece in pieces if piece.spdx is not None]
     return named or pieces[:1]
+
+
+def _statement_licence(statement: str) -> str | None:
+    if (named := to_spdx(statement)) is not None:
+        return named
+    urls = [url.rstrip(").,;]") for url in URL.findall(statement)]
+    licences = {to_spdx(url) for url in urls}
+    return licences.pop() if len(licences) == 1 and None not in licences else None
 
 
 def _pdf(payload: bytes, options: DocumentOptions) -> Extracted:

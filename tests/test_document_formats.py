@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from e2e import corpus_rows, run_moisson, warehouse
+from moisson.document_text import metadata_evidence
 from moisson.formats import sniff_format
 from pdf_samples import make_pdf
 
@@ -153,3 +154,14 @@ def test_a_files_own_licence_decides_and_a_closed_one_keeps_it_out(documents_run
         evidence = con.execute("SELECT license_evidence FROM documents WHERE locator = 'docs/chronique.xml'").fetchone()
     assert closed[:3] == ("rejected", "licence", "CC-BY-NC-4.0") and "document metadata" in closed[3]
     assert evidence[0].startswith(f"document metadata: {ETALAB}")
+
+
+@pytest.mark.parametrize(("statements", "expected"), [
+    (["Licence Ouverte 2.0 https://www.etalab.gouv.fr/licence-ouverte-open-licence/"], ["etalab-2.0"]),
+    (["status: free", "Licensed under CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)."], ["CC-BY-4.0"]),
+    (["© Ville de Valbrune, tous droits réservés"], [None]),  # unreadable, kept: it keeps the file out
+    (["see https://example.org/terms and https://creativecommons.org/licenses/by/4.0/"], [None]),  # one URL unknown
+    ([], []),
+])
+def test_a_files_licence_statements_become_evidence(statements: list[str], expected: list[str | None]) -> None:
+    assert [piece.spdx for piece in metadata_evidence(statements)] == expected
