@@ -214,6 +214,30 @@ def test_png_scan_is_read_through_a_pdf_page(tesseract, colour):
     assert reading.confidence > 80 and reading.words == len(reading.text.split())
 
 
+# A 16 x 16 greyscale JPEG of four 8 x 8 squares (black, white / white, black), written for this test with
+# libjpeg-turbo's cjpeg -quality 95 -grayscale: there is no JPEG encoder in the test environment.
+CHECKERBOARD_JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb00430002010101010102010101020202020204030202020205040403"
+    "04060506060605060606070908060709070606080b08090a0a0a0a0a06080b0c0b0a0c090a0a0affc0000b08001000100101"
+    "1100ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b51000020103030204030505"
+    "04040000017d01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a"
+    "25262728292a3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a8384858687"
+    "88898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2"
+    "e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00fe7febfbfca2bf803affd9")
+
+
+def test_jpeg_scan_is_placed_undecoded_in_a_pdf_page():
+    import pypdfium2 as pdfium
+
+    pdf = ocr.image_pdf(CHECKERBOARD_JPEG)
+    assert CHECKERBOARD_JPEG in pdf  # copied, not re-encoded
+    bitmap = pdfium.PdfDocument(pdf)[0].render(scale=ocr.SCAN_DPI / 72, grayscale=True)
+    pixels = bytes(bitmap.buffer)
+    assert (bitmap.width, bitmap.height) == (16, 16)
+    corners = [pixels[y * bitmap.stride + x] for y, x in ((2, 2), (2, 13), (13, 2), (13, 13))]
+    assert corners[0] < 30 and corners[1] > 225 and corners[2] > 225 and corners[3] < 30
+
+
 def test_upside_down_png_scan_is_turned(tesseract):
     lines = ["The quick brown fox jumps", "over the lazy dog while", "seven wizards quietly judge"]
     pixels, width, height = page_image(text_pdf(lines, turn=180))
