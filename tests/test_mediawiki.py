@@ -173,3 +173,54 @@ def test_references_are_cut_in_linear_time() -> None:
     with pytest.raises(WikitextRefused):
         plain_text("</ref>" * 100_000 + "<ref>x" * 100_000)
     assert time.perf_counter() - started < 5
+
+
+TWO_GB_DUMP = r'''
+import io, resource, sys
+from moisson.mediawiki_dump import DumpStats, iter_pages
+
+PAGE_TEXT = ("Le moulin de la Brune est un moulin à eau de la vallée. " * 3600).encode()  # ~200 kB a page
+PAGES = 10_500  # 10,500 x 200 kB: just over 2 GB of XML
+
+
+class Dump(io.RawIOBase):
+    """A 2 GB dump made on the fly: nothing of it is ever on disk or in memory at once."""
+
+    def __init__(self):
+        self.pending, self.page = memoryview(b'<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/">'
+                                             b'<siteinfo><dbname>frwiki</dbname><base>https://fr.wikipedia.org/wiki/A'
+                                             b'</base></siteinfo>'), 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while not self.pending:
+            if self.page > PAGES:
+                return 0
+            self.page += 1
+            self.pending = memoryview(b"</mediawiki>" if self.page > PAGES else (
+                b"<page><title>P%d</title><ns>0</ns><id>%d</id><revision><id>1</id><timestamp>2026-01-01T00:00:00Z"
+                b"</timestamp><text>" % (self.page, self.page) + PAGE_TEXT + b"</text></revision></page>"))
+        size = min(len(buffer), len(self.pending))
+        buffer[:size], self.pending = self.pending[:size], self.pending[size:]
+        return size
+
+
+stats, read = DumpStats(), 0
+for page in iter_pages(io.BufferedReader(Dump(), 1 << 20), stats):
+    read += len(page.text)
+print(stats.articles, read, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+'''
+
+
+def test_a_two_gigabyte_dump_streams_in_constant_memory(tmp_path: Path) -> None:
+    """The issue's hostile input: 2 GB of dump read page by page; peak memory stays that of a few pages."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", TWO_GB_DUMP], capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stderr[-2000:]
+    articles, characters, peak_mb = map(int, result.stdout.split())
+    assert articles == 10_500 and characters > 2_000_000_000
+    assert peak_mb < 400, f"peak RSS {peak_mb} MB while streaming 2 GB"
