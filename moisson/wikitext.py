@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from functools import lru_cache
 
 MAX_WIKITEXT_CHARS = 2_000_000  # the longest Wikipedia articles are ~1.5 MB of wikitext
@@ -64,7 +63,9 @@ NON_PROSE_PREFIXES = frozenset({"file", "image", "media", "category", "fichier",
                                 "kategorie", "bestand", "afbeelding", "categorie", "archivo", "categoría", "imagen",
                                 "ficheiro", "categoria", "arquivo", "immagine"})
 INTERLANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z]{2,10})*$")
-EXTERNAL_LINK = re.compile(r"\[(?:https?:|ftp:|mailto:|//)[^\s\[\]<>\"]*(?:[ \t]+([^\]\n]*))?\]", re.IGNORECASE)
+# The label stops at a `[` as well as at `]` or a line end: a scan for `]` never passes the next candidate `[`, so
+# unclosed links cost one pass, not one pass each.
+EXTERNAL_LINK = re.compile(r"\[(?:https?:|ftp:|mailto:|//)[^\s\[\]<>\"]*(?:[ \t]+([^\]\n\[]*))?\]", re.IGNORECASE)
 BARE_URL = re.compile(r"(?:https?|ftp)://[^\s\[\]<>\"{}|]+")
 
 # Line-level patterns start with a literal newline (the text gets one in front) rather than `^` in MULTILINE mode:
@@ -194,29 +195,15 @@ def _without_templates(wikitext: str) -> str:
     return "".join(kept)
 
 
-def _outermost_spans(wikitext: str) -> Iterator[tuple[int, int, str]]:
+def _outermost_spans(wikitext: str) -> list[tuple[int, int, str]]:
     """(start, end, "{{" or "{|") of each outermost template or table, in order, by one depth-counting scan.
 
-    A table left open runs to the end of the page (MediaWiki closes it there); an unclosed `{{` is text, and the
-    scan resumes after it (at most MAX_OPEN_BRACKETS times, then the rest of the page is cut)."""
-    position = 0
-    for _ in range(MAX_OPEN_BRACKETS):
-        unclosed = yield from _spans_from(wikitext, position)
-        if unclosed is None:
-            return
-        kind, start = unclosed
-        if kind == "{|":
-            break
-        position = start + 2
-    else:
-        start = position - 2
-    yield start, len(wikitext), "{|"
-
-
-def _spans_from(wikitext: str, position: int) -> Iterator[tuple[int, int, str]]:
-    """Spans of `_outermost_spans` from `position`; returns the outermost opener left unclosed at the end, if any."""
+    An unclosed `{{` is text, as in MediaWiki: the constructs closed inside it stay outermost. A table left open
+    runs to the end of the page (MediaWiki closes it there). One pass either way: a closed pair replaces the pairs
+    it contains, which are the last ones found."""
     stack: list[tuple[str, int]] = []
-    for match in STRUCTURE.finditer(wikitext, position):
+    spans: list[tuple[int, int, str]] = []
+    for match in STRUCTURE.finditer(wikitext):
         token = match.group()
         if token[0] == "{":
             if token == "{|" and not _at_line_start(wikitext, match.start(), " \t:"):
@@ -228,17 +215,20 @@ def _spans_from(wikitext: str, position: int) -> Iterator[tuple[int, int, str]]:
         opener = "{{" if token == "}}" else "{|"
         if opener == "{|" and not _at_line_start(wikitext, match.start(), " \t"):
             continue
-        if stack and stack[-1][0] == opener:
-            depth = len(stack) - 1
-        else:
-            depth = next((index for index in range(len(stack) - 2, -1, -1) if stack[index][0] == opener), -1)
-            if depth < 0:
-                continue  # a closer with nothing open: stray text
-        start = stack[0][1]
+        depth = next((index for index in range(len(stack) - 1, -1, -1) if stack[index][0] == opener), -1)
+        if depth < 0:
+            continue  # a closer with nothing open: stray text
+        start = stack[depth][1]
         del stack[depth:]
-        if not stack:
-            yield start, match.end(), opener
-    return stack[0] if stack else None
+        while spans and spans[-1][0] >= start:
+            spans.pop()
+        spans.append((start, match.end(), opener))
+    table = next((start for kind, start in stack if kind == "{|"), None)
+    if table is not None:
+        while spans and spans[-1][0] >= table:
+            spans.pop()
+        spans.append((table, len(wikitext), "{|"))
+    return spans
 
 
 def _at_line_start(wikitext: str, index: int, indent: str) -> bool:
