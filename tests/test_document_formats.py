@@ -165,3 +165,46 @@ def test_a_files_own_licence_decides_and_a_closed_one_keeps_it_out(documents_run
 ])
 def test_a_files_licence_statements_become_evidence(statements: list[str], expected: list[str | None]) -> None:
     assert [piece.spdx for piece in metadata_evidence(statements)] == expected
+
+
+def docx_bomb() -> bytes:
+    """A DOCX whose document part inflates to 70 MB of zeros (70 kB in the package)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>')
+        package.writestr("word/document.xml", b"\0" * 70_000_000)
+    return buffer.getvalue()
+
+
+LAUGHS = ('<?xml version="1.0"?><!DOCTYPE TEI [<!ENTITY lol "lol">'
+          + "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10 if i else "&lol;" * 10}">' for i in range(9))
+          + ']><TEI xmlns="http://www.tei-c.org/ns/1.0"><text><body><p>&lol8;</p></body></text></TEI>').encode()
+
+
+def test_broken_and_hostile_documents_are_failure_rows_and_the_good_one_is_published(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    good = make_pdf([text_page(FRENCH)], xmp=XMP)
+    (docs / "good.pdf").write_bytes(good)
+    (docs / "truncated.pdf").write_bytes(good[: len(good) // 3])  # no xref, no trailer, cut mid-object
+    (docs / "bomb.docx").write_bytes(docx_bomb())
+    (docs / "laughs.xml").write_bytes(LAUGHS)
+    (docs / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + (200_000).to_bytes(4, "big") * 2 + b"\x08\0\0\0\0")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: documents, kind: files, paths: ['docs/*'], license: etalab-2.0}\n"
+                       "policy: {languages: [fr], licenses: {allow: [etalab-2.0]}, quality: {enabled: false}}\n")
+    result = run_moisson(sources, tmp_path / "data")
+    # an unreadable document is a decision (rejected for extraction, with a failure row), like a page without text:
+    # the run did its job for the rest, and its summary counts them
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "rejected_extraction=4 failures=4" in result.stdout
+    assert [row[0] for row in corpus_rows(tmp_path / "data", "locator")] == ["docs/good.pdf"]
+    with warehouse(tmp_path / "data") as con:
+        failures = dict(con.execute("SELECT record, error_class || ': ' || message FROM failures "
+                                    "WHERE stage = 'extraction'").fetchall())
+    assert set(failures) == {"docs/truncated.pdf", "docs/bomb.docx", "docs/laughs.xml", "docs/huge.png"}
+    assert failures["docs/truncated.pdf"].startswith("PdfUnreadable")
+    assert failures["docs/bomb.docx"].startswith(("TooManyBytes", "RatioTooHigh"))
+    assert "lol" * 20 not in failures["docs/laughs.xml"]
+    assert ("ImageTooLarge" in failures["docs/huge.png"] or
+                                       "Tesseract is not installed" in failures["docs/huge.png"])
