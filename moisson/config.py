@@ -150,7 +150,8 @@ class WarcSource(_SourceBase):
 
 
 class FilesSource(_SourceBase):
-    """Local dumps: JSONL (one document per line), plain text and HTML files."""
+    """Local files: JSONL (one document per line), MediaWiki dumps (one per article), and files that are one document
+    each (HTML, text, PDF, page images, DOCX, ODT, EPUB, TEI, JATS), told apart by their bytes."""
 
     kind: Literal["files"]
 
