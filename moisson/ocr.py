@@ -448,7 +448,8 @@ def _ocr_page(page: pdfium.PdfPage, number: int, languages: str, dpi: int, deadl
 
 @dataclass(frozen=True)
 class Reading:
-    """One OCR pass over a page rendered turned by `rotation` + `deskew` degrees clockwise."""
+    """One OCR pass over a page rendered turned `rotation` degrees clockwise (and perhaps straightened); `skew`
+    is the slope its lines still show (estimate_skew), `image` what Tesseract read."""
 
     text: OcrText
     image: bytes
