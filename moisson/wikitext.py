@@ -50,6 +50,9 @@ VERBATIM_ESCAPES = {ord(char): f"&#{ord(char)};" for char in "{}[]|'<>=*#:;_-~/"
 # `^`-anchored alternative would make every position of the page a candidate, four times slower). Braces bind
 # first, as in MediaWiki's preprocessor: `|}}` is a template's last (empty) parameter and its end.
 STRUCTURE = re.compile(r"\{[{|]|\}\}|\|\}(?!\})")
+# `{{{1|default}}}`: a template's own parameter, pasted into an article by mistake; shows nothing worth keeping.
+# Cut before templates (innermost ones, no braces inside), or its three braces would be read as `{{` + `{`.
+PARAMETER = re.compile(r"\{\{\{[^{}]*\}\}\}")
 ARGUMENT_MARKS = re.compile(r"\{\{|\}\}|\[\[|\]\]|\||=")
 INLINE_TEMPLATES_FIRST = frozenset({"nihongo", "nowrap", "nobr", "small", "nihongo2", "lang-rtl", "abbr"})
 
@@ -101,7 +104,10 @@ def plain_text(wikitext: str) -> str:
     text = _without_references(_without_comments(wikitext))
     if len(REF_OPEN.findall(text)) > MAX_OPEN_BRACKETS:  # unclosed references: refused, as other piled openers
         raise WikitextRefused(f"more than {MAX_OPEN_BRACKETS} unclosed <ref> tags")
-    text = _links(_without_templates(_line_markup(_without_blocks(text))))
+    text = _line_markup(_without_blocks(text))
+    if "{{{" in text:
+        text = PARAMETER.sub("", text)
+    text = _links(_without_templates(text))
     if text.count("[[") > MAX_OPEN_BRACKETS:
         raise WikitextRefused(f"more than {MAX_OPEN_BRACKETS} unclosed [[")
     return _tidy(html.unescape(_inline_markup(_external_links(text))))
