@@ -93,9 +93,10 @@ def _pdf(payload: bytes, options: DocumentOptions) -> Extracted:
     started = time.monotonic()
     document = pdf_document(payload, max_pages=options.max_pages, max_seconds=options.budget_s * OCR_SHARE_OF_BUDGET)
     pages = _Pages(document.page_texts())
-    if document.pages_without_text:
+    to_read = sorted(set(document.pages_without_text) | set(document.pages_with_unusable_text))
+    if to_read:
         remaining = options.budget_s * OCR_SHARE_OF_BUDGET - (time.monotonic() - started)
-        _read_scanned_pages(payload, document.pages_without_text, pages, options, remaining)
+        _read_scanned_pages(payload, to_read, pages, options, remaining, document.pages_with_unusable_text)
     text, starts = join_pages(pages.texts)
     if not text.strip():
         raise _nothing_read(pages.failures, len(pages.texts))
@@ -104,29 +105,44 @@ def _pdf(payload: bytes, options: DocumentOptions) -> Extracted:
                      page_starts=starts, page_failures=pages.failures, ocr_confidence=_mean_confidence(pages))
 
 
-
 def _read_scanned_pages(payload: bytes, numbers: list[int], pages: _Pages, options: DocumentOptions,
-                        seconds: float) -> None:
-    """OCR the pages without a text layer, one by one until the time share is spent; report every page not read."""
+                        seconds: float, unusable: dict[int, str] | None = None) -> None:
+    """OCR the pages without a text layer or with an unusable one (`unusable`: page -> why), one by one until the
+    time share is spent; report every page not read.
+
+    A page whose text layer is unusable keeps that text when OCR cannot replace it (not available, failed, found
+    nothing): garbled words are still all there is, and the failure row says why they are suspect.
+    """
+    unusable = unusable or {}
     why_not = _why_no_ocr(options)
     deadline = time.monotonic() + seconds
     for number in numbers:
         if why_not is None and time.monotonic() >= deadline:
             why_not = ("OcrTimeBudgetSpent", f"not OCRed: the document's OCR time ({seconds:.0f} s) was spent on earlier pages")
         if why_not is not None:
-            pages.failures.append(PageFailure(number, *why_not))
+            pages.failures.append(_not_read(number, unusable, *why_not))
             continue
         try:
             [page] = ocr.ocr_pdf_pages(payload, [number], _languages(options), None,
                                         max_seconds=max(1.0, deadline - time.monotonic()))
         except ExtractionError as exc:
-            pages.failures.append(PageFailure(number, type(exc).__name__, str(exc)[:300]))
+            pages.failures.append(_not_read(number, unusable, type(exc).__name__, str(exc)[:300]))
             continue
         if page.text.strip():
             pages.texts[number - 1] = page.text.strip()
             pages.confidences.append((len(page.text), page.confidence))
         else:
-            pages.failures.append(PageFailure(number, "NoTextFound", "OCR found no text on the page"))
+            pages.failures.append(_not_read(number, unusable, "NoTextFound", "OCR found no text on the page"))
+
+
+def _not_read(number: int, unusable: dict[int, str], error_class: str, message: str) -> PageFailure:
+    """The failure row of a page OCR did not read; for a page with an unusable text layer, kept as it is, it says so
+    first ('text layer unusable, OCR not available: ...'), so that its suspect text can be found and read again."""
+    if number not in unusable:
+        return PageFailure(number, error_class, message)
+    cause = message.removeprefix("no text layer, and ")
+    return PageFailure(number, "TextLayerUnusable",
+                       f"text layer unusable, OCR not available ({error_class}: {cause}); kept as is. {unusable[number]}"[:500])
 
 
 def _image(payload: bytes, options: DocumentOptions) -> Extracted:

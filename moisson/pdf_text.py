@@ -13,7 +13,10 @@ blocks side by side) meets that test. What PDFium leaves as layout noise is clea
 hyphens, running headers and footers, bare page numbers, ligature characters.
 
 Pages without a text layer are listed, not guessed at: whether to OCR them or reject the document is decided
-by the caller. Hostile input is bounded: a page count limit checked before any page is read, and an optional
+by the caller. So are pages whose text layer is there but unusable (`unusable_text_reason`): letters that are not
+the page's letters (a font whose codes are glyph numbers and no ToUnicode map, read by PDFium as shifted letters:
+'3HQČåQtSURVWĜHGN' for 'Peněžní prostředky'), private-use or control characters, or glyphs PDFium cannot map at
+all (a CID font it could not load); OCR reads the page as it looks. Hostile input is bounded: a page count limit checked before any page is read, and an optional
 time budget checked between pages (one PDFium page call is not interruptible; the parent process's budget, as
 for HTML extraction, is the hard limit). PDFium is not thread-safe: call this from one thread per process
 (the extraction workers are processes).
@@ -29,6 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
@@ -82,13 +86,35 @@ class PdfTooLarge(PdfError):
     """More pages than `max_pages`, or reading took longer than `max_seconds`: refused rather than left to run."""
 
 
+# A page's text layer is unusable when more than this share of its visible characters are private-use, replacement,
+# control or unassigned code points (what a font without a Unicode mapping often yields).
+MAX_JUNK_SHARE = 0.5
+# ... or when its Latin letters are not words of a language: letters shifted by a glyph offset (a font whose codes
+# are glyph numbers, read without a Unicode map) are mostly consonants, in words without a vowel. Both must hold:
+# fewer than MAX_VOWEL_SHARE vowels (a, e, i, o, u, y, accented or not) among the page's Latin letters, where every
+# good page of ../shared/data/documents/pdf has 0.29 or more (the lowest: Arabic with 'Python' and 'R'; prose is
+# 0.35-0.45), and at least MIN_VOWELLESS_WORDS of its Latin words of 3+ letters without a vowel, where the good pages
+# have 0.20 at most (acronyms: 'KCD', 'PLN', 'HTML'). The Czech page with a non-Unicode CMap has (0.09, 0.5);
+# English shifted by 29 places as that CMap does (tests/test_pdf_text.py) has (0.23, 0.5).
+MAX_VOWEL_SHARE = 0.25
+MIN_VOWELLESS_WORDS = 0.3
+MIN_LETTERS_JUDGED = 12
+VOWELS = frozenset("aeiouy")
+LETTERS = re.compile(r"[^\W\d_]{3,}")
+# ... or when this share of its text runs use a font PDFium could not load (no name, no Unicode for any glyph:
+# a CID font with a predefined CMap this build of PDFium lacks, as in pdfminer's simple3.pdf).
+MAX_UNMAPPED_RUN_SHARE = 0.25
+
+
 @dataclass(frozen=True)
 class PdfText:
     """One PDF as one document.
 
     `page_starts[i]` is the offset in `text` where page i+1 starts (page i+1's text is
     `text[page_starts[i]:page_starts[i+1]]`, separator included at its end); `pages_without_text` are 1-based
-    page numbers whose text layer is empty (image-only pages: OCR them or reject the document).
+    page numbers whose text layer is empty (image-only pages: OCR them or reject the document);
+    `pages_with_unusable_text` maps 1-based page numbers whose text layer is there but garbled to the reason
+    (their text is kept in `text`: without OCR it is still the best there is).
     """
 
     text: str
@@ -97,6 +123,7 @@ class PdfText:
     title: str | None = None
     language: str | None = None
     licence_evidence: list[Evidence] = field(default_factory=list)
+    pages_with_unusable_text: dict[int, str] = field(default_factory=dict)
 
     @property
     def page_count(self) -> int:
@@ -122,18 +149,52 @@ def pdf_document(data: bytes, *, password: str | None = None, max_pages: int = 2
         count = len(document)
         if count > max_pages:
             raise PdfTooLarge(f"PDF has {count} pages, more than the {max_pages} allowed")
-        pages = [_page_lines(document, index, deadline) for index in range(count)]
+        read = [_page_lines(document, index, deadline) for index in range(count)]
         info = document.get_metadata_dict()
     finally:
         document.close()
-    pages = remove_running_lines(pages)
+    pages = remove_running_lines([lines for lines, _ in read])
     texts = [clean_page_text("\n".join(lines)) for lines in pages]
     text, starts = join_pages(texts)
     xmp = xmp_fields(data)
     title = _title(info.get("Title") or "") or _title(xmp.get("title") or "")
+    unusable = {index + 1: reason for index, (page, (_, unmapped)) in enumerate(zip(texts, read))
+                if page.strip() and (reason := unusable_text_reason(page, unmapped))}
     return PdfText(text=text, page_starts=starts,
                    pages_without_text=[index + 1 for index, page in enumerate(texts) if not page.strip()],
-                   title=title or None, language=_language(data, xmp), licence_evidence=xmp_licence_evidence(xmp))
+                   title=title or None, language=_language(data, xmp), licence_evidence=xmp_licence_evidence(xmp),
+                   pages_with_unusable_text=unusable)
+
+
+def unusable_text_reason(text: str, unmapped_run_share: float = 0.0) -> str | None:
+    """Why a page's text layer cannot be the page's text (then OCR should read the page), or None when it can.
+
+    The tests are cheap and conservative: a false alarm costs an OCR pass and may lose text, so each threshold
+    sits far from every good page measured (see the constants).
+    """
+    if unmapped_run_share > MAX_UNMAPPED_RUN_SHARE:
+        return f"text layer unusable: {unmapped_run_share:.0%} of its text runs use a font with no Unicode mapping"
+    visible = [char for char in text if not char.isspace()]
+    junk = sum(1 for char in visible if char == "\ufffd" or unicodedata.category(char) in ("Co", "Cc", "Cn", "Cs"))
+    if visible and junk > MAX_JUNK_SHARE * len(visible):
+        return f"text layer unusable: {junk} of {len(visible)} characters are private-use, control or unassigned"
+    latin = [char for char in visible if char.isalpha() and _is_latin(char)]
+    if len(latin) >= MIN_LETTERS_JUDGED:
+        vowels = sum(1 for char in latin if _is_vowel(char))
+        words = [word for word in LETTERS.findall(text) if all(_is_latin(char) for char in word)]
+        vowelless = sum(1 for word in words if not any(_is_vowel(char) for char in word))
+        if vowels < MAX_VOWEL_SHARE * len(latin) and words and vowelless >= MIN_VOWELLESS_WORDS * len(words):
+            return (f"text layer unusable: {vowels} vowels among {len(latin)} Latin letters and {vowelless} of "
+                    f"{len(words)} words without one, not a language (a font whose codes are not Unicode)")
+    return None
+
+
+def _is_latin(char: str) -> bool:
+    return unicodedata.name(char, "").startswith("LATIN")
+
+
+def _is_vowel(char: str) -> bool:
+    return unicodedata.normalize("NFD", char)[0].casefold() in VOWELS
 
 
 def _title(value: str) -> str | None:
@@ -152,24 +213,45 @@ def _open(data: bytes, password: str | None) -> pdfium.PdfDocument:
         raise PdfUnreadable(f"PDF cannot be opened: {error}") from error
 
 
-def _page_lines(document: pdfium.PdfDocument, index: int, deadline: float | None) -> list[str]:
-    """The lines of one page, in reading order."""
+def _page_lines(document: pdfium.PdfDocument, index: int, deadline: float | None) -> tuple[list[str], float]:
+    """The lines of one page, in reading order, and the share of its text runs PDFium could not map to Unicode."""
     if deadline is not None and time.monotonic() > deadline:
         raise PdfTooLarge(f"PDF text took longer than its time budget (stopped at page {index + 1})")
     try:
         page = document[index]
         textpage = page.get_textpage()
     except pdfium.PdfiumError:
-        return []  # a page PDFium cannot load (a broken page tree) is listed as a page without text
+        return [], 0.0  # a page PDFium cannot load (a broken page tree) is listed as a page without text
     try:
+        unmapped = _unmapped_run_share(page, textpage)
         segments = _segments(textpage)
         ordered = _column_order(segments, page.get_width())
         if ordered is None:
-            return textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        return _lines_of(ordered)
+            return textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n").split("\n"), unmapped
+        return _lines_of(ordered), unmapped
     finally:
         textpage.close()
         page.close()
+
+
+def _unmapped_run_share(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> float:
+    """The share of the page's text objects drawn with a font PDFium could not load and that give no Unicode.
+
+    Such glyphs are absent from the text page altogether (no call returns them, not even per character or by
+    bounding box), so only the page's objects tell that text is missing. The font's name is asked first (cheap);
+    the object's text only for a font without one.
+    """
+    runs = unmapped = 0
+    for position in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
+        run = pdfium_c.FPDFPage_GetObject(page.raw, position)
+        if pdfium_c.FPDFPageObj_GetType(run) != pdfium_c.FPDF_PAGEOBJ_TEXT:
+            continue
+        runs += 1
+        font = pdfium_c.FPDFTextObj_GetFont(run)
+        if font and pdfium_c.FPDFFont_GetBaseFontName(font, None, 0) > 1:
+            continue
+        unmapped += pdfium_c.FPDFTextObj_GetText(run, textpage.raw, None, 0) <= 2  # bytes: the terminator alone
+    return unmapped / runs if runs else 0.0
 
 
 Segment = tuple[float, float, float, float, str]  # left, bottom, right, top, text

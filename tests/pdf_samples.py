@@ -7,21 +7,35 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
+def shifted_to_unicode(shift: int) -> str:
+    """A ToUnicode CMap that maps each printable byte to the character `shift` places before it: what a text
+    layer looks like when a font's codes are glyph numbers and nothing maps them to Unicode ('Peněžní' read as
+    '3HQČåQt', 29 places off, on pdfminer's issue-791 sample)."""
+    ranges = "\n".join(f"<{code:02X}> <{code:02X}> <{code - shift:04X}>" for code in range(0x21, 0x7F))
+    return (f"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Shifted def /CMapType 2 def\n"
+            f"1 begincodespacerange <00> <FF> endcodespacerange\n{0x7F - 0x21} beginbfrange\n{ranges}\nendbfrange\n"
+            "endcmap CMapName currentdict /CMap defineresource pop end end")
+
+
 def make_pdf(pages: list[list[tuple[float, float, str]]], *, info: str = "", catalog: str = "",
-             xmp: str | None = None) -> bytes:
+             xmp: str | None = None, to_unicode: str | None = None) -> bytes:
     """A minimal PDF: each page a list of (x, y, text) drawn in Helvetica 10 pt, in the order given.
 
     The order given is the content-stream order, so a test can write a two-column page line by line across
     both columns, as some producers do, and check that the reader still reads a column before the next.
+    `to_unicode` is a ToUnicode CMap given to the font (e.g. `shifted_to_unicode(29)`): the page then looks
+    right and its text layer says something else.
     """
     objects: list[bytes] = []
     page_ids = [4 + 2 * index for index in range(len(pages))]
     xmp_id = 4 + 2 * len(pages)
+    cmap_id = xmp_id + (xmp is not None)
     metadata = f" /Metadata {xmp_id} 0 R" if xmp is not None else ""
     objects.append(f"<< /Type /Catalog /Pages 2 0 R{metadata} {catalog} >>".encode())
     objects.append(f"<< /Type /Pages /Kids [{' '.join(f'{i} 0 R' for i in page_ids)}] /Count {len(pages)} >>"
                    .encode())
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    cmap = f" /ToUnicode {cmap_id} 0 R" if to_unicode is not None else ""
+    objects.append(f"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding{cmap} >>".encode())
     for index, lines in enumerate(pages):
         stream = "BT /F1 10 Tf " + " ".join(f"1 0 0 1 {x} {y} Tm ({_escape(text)}) Tj" for x, y, text in lines) + " ET"
         objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
@@ -30,6 +44,8 @@ def make_pdf(pages: list[list[tuple[float, float, str]]], *, info: str = "", cat
     if xmp is not None:
         body = xmp.encode()
         objects.append(b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % len(body) + body + b"\nendstream")
+    if to_unicode is not None:
+        objects.append(b"<< /Length %d >>\nstream\n" % len(to_unicode) + to_unicode.encode() + b"\nendstream")
     info_id = len(objects) + 1
     objects.append(f"<< {info} >>".encode())
     out = bytearray(b"%PDF-1.4\n")

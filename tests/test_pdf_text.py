@@ -3,13 +3,17 @@ encrypted and broken files of ../shared/data/documents/pdf when present."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from moisson.pdf_text import PdfEncrypted, clean_page_text, PdfTooLarge, PdfUnreadable, pdf_document
-from pdf_samples import make_pdf
+from moisson import ocr
+from moisson.document_text import DocumentOptions, extract_document
+from moisson.pdf_text import (PdfEncrypted, PdfError, PdfTooLarge, PdfUnreadable, clean_page_text, pdf_document,
+                              unusable_text_reason)
+from pdf_samples import make_pdf, shifted_to_unicode
 
 
 LEFT = ["Alpha one begins the left column", "alpha two continues it", "alpha three goes on",
@@ -153,3 +157,72 @@ def test_latex_two_column_pages_keep_pdfiums_column_order(pdf_folder: Path):
 def test_a_spent_time_budget_stops_the_reading():
     with pytest.raises(PdfTooLarge):
         pdf_document(_report(3), max_seconds=0)
+
+
+SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank"
+
+
+def _shifted_page() -> bytes:
+    """A page that shows SENTENCE while its text layer says it 29 letters off ('7KH TXLFN EURZQ ...')."""
+    return make_pdf([[(72, 700, SENTENCE), (72, 680, SENTENCE.upper())]], to_unicode=shifted_to_unicode(29))
+
+
+def test_unusable_text_reasons():
+    assert unusable_text_reason("3HQČåQtSURVWĜHGN\\QD~þWHFK") is not None  # pdfminer's issue-791 page as PDFium reads it
+    assert unusable_text_reason("Peněžní prostředky na účtech") is None
+    assert unusable_text_reason("Hello World\nH e l l o W o r l d") is None
+    assert unusable_text_reason("\ue000\ue001\ue002\ue003 ab") is not None  # private-use glyphs
+    assert unusable_text_reason("ISBN 978-3-16 HTTP TCP") is None  # too few letters to judge
+    assert unusable_text_reason("Hello", unmapped_run_share=0.4) is not None
+    assert unusable_text_reason("تحسين الإنتاجية وحل المشكلات من خلال البرمجة بلغة R و Python") is None
+
+
+def test_a_text_layer_of_shifted_letters_is_unusable_and_a_plain_one_is_not():
+    shifted = pdf_document(_shifted_page())
+    assert "quick" not in shifted.text and shifted.text.startswith("7KH")  # the CMap really garbles it
+    assert list(shifted.pages_with_unusable_text) == [1]
+    assert "vowels" in shifted.pages_with_unusable_text[1]
+    plain = pdf_document(make_pdf([[(72, 700, SENTENCE)]]))
+    assert plain.pages_with_unusable_text == {} and SENTENCE in plain.text
+    assert pdf_document(_report(3)).pages_with_unusable_text == {}
+
+
+def test_an_unusable_text_layer_without_ocr_is_kept_and_reported():
+    extracted = extract_document(_shifted_page(), "pdf", DocumentOptions(ocr=False))
+    assert extracted.text.startswith("7KH")
+    [failure] = extracted.page_failures
+    assert failure.page == 1 and failure.error_class == "TextLayerUnusable"
+    assert failure.message.startswith("text layer unusable, OCR not available")
+
+
+@pytest.fixture
+def tesseract_eng() -> None:
+    if ocr.tesseract_version() is None or "eng" not in ocr.installed_languages():
+        message = f"tesseract with eng data is not installed ({ocr.install_hint(['eng'])})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {message}: .ci/run installs it")
+        pytest.skip(message)
+
+
+def test_an_unusable_text_layer_is_read_again_by_ocr(tesseract_eng):
+    extracted = extract_document(_shifted_page(), "pdf", DocumentOptions(languages=("en",)))
+    assert "quick brown fox" in extracted.text and "7KH" not in extracted.text
+    assert extracted.page_failures == [] and extracted.ocr_confidence is not None
+
+
+def test_only_the_garbled_shared_page_is_unusable(shared_data: Path):
+    """Zero false alarms: every page of the 39 born-digital PDFs reads as usable, but for the Czech page with a
+    non-Unicode CMap and the Japanese CID font PDFium cannot load (the only two garbled pages there)."""
+    passwords = {"2206.01062_pg3.password-1234.pdf": "1234", "encryption_aes-256.pdf": "foo",
+                 "encryption_rc4-40.pdf": "foo", "libreoffice-writer-password.pdf": "openpassword"}
+    flagged, pages = {}, 0
+    for path in sorted((shared_data / "documents" / "pdf").rglob("*.pdf")):
+        try:
+            document = pdf_document(path.read_bytes(), password=passwords.get(path.name), max_seconds=30)
+        except PdfError:
+            continue
+        pages += document.page_count
+        flagged.update({(path.name, page): reason for page, reason in document.pages_with_unusable_text.items()})
+    assert set(flagged) == {("issue-791-non-unicode-cmap.pdf", 1), ("simple3.pdf", 1)}, flagged
+    assert "no Unicode mapping" in flagged[("simple3.pdf", 1)]
+    assert pages > 50
