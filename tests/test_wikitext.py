@@ -69,6 +69,14 @@ def test_inline_templates_keep_the_words_they_carry() -> None:
     assert plain_text("A {{nowrap|1 000 km}} trip{{citation needed|date=May 2020}}.") == "A 1 000 km trip."
 
 
+def test_quantities_and_dates_stay_in_their_sentence() -> None:
+    assert plain_text("It weighs {{convert|7|kg|lb}}, {{convert|55|to|80|cm|abbr=on}} long.") == (
+        "It weighs 7 kg, 55 to 80 cm long.")
+    assert plain_text("Lyon compte {{unité|522250|habitants}} au {{date|1|janvier|2020|en France}}.") == (
+        "Lyon compte 522250 habitants au 1 janvier 2020.")
+    assert plain_text("Le {{lien|Prix Machin}} est remis.{{Lien|fr=Autre|lang=en}}") == "Le Prix Machin est remis."
+
+
 def test_links_show_their_visible_text() -> None:
     assert plain_text("[[Paris]], [[Paris (Texas)|a town]], [[bus]]es, [[:Catégorie:Villes|les villes]], "
                       "[[Rome#Histoire]].") == "Paris, a town, buses, les villes, Rome."
