@@ -10,7 +10,9 @@ py-pdf's two-column pdfTeX article (multicolumn.pdf) PDFium's order reads the wh
 one. Not every producer does, so a page whose stream hops across a vertical gutter line by line is re-ordered by
 column (`_column_order`); on the 39 PDFs of ../shared/data/documents/pdf only a Polish invoice (seller and buyer
 blocks side by side) meets that test. What PDFium leaves as layout noise is cleaned here: line-end hyphens, soft
-hyphens, running headers and footers, bare page numbers, ligature characters.
+hyphens, running headers and footers, bare page numbers, ligature characters. Right-to-left text (Arabic, Hebrew)
+is already in reading order from PDFium, but for the letters of one glyph (lam-alef) and the spaces where the
+direction changes (`right_to_left_text`), so no bidi library is needed.
 
 Pages without a text layer are listed, not guessed at: whether to OCR them or reject the document is decided
 by the caller. So are pages whose text layer is there but unusable (`unusable_text_reason`): letters that are not
@@ -25,6 +27,7 @@ for HTML extraction, is the hard limit). PDFium is not thread-safe: call this fr
 from __future__ import annotations
 
 import bisect
+import ctypes
 import re
 import time
 import unicodedata
@@ -60,6 +63,8 @@ MIN_PAGES_FOR_RUNNING = 3
 SHORT_RUNNING_WORDS = 5
 MIN_COLUMN_SEGMENTS = 5
 MIN_COLUMN_WIDTH = 0.2  # share of the page width each column's text must span
+# Hebrew, Arabic, Syriac, Thaana, N'Ko, Samaritan... and their presentation forms
+RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 CATALOG_LANG = re.compile(rb"/Lang\s*\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3})\)")
 NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -227,7 +232,10 @@ def _page_lines(document: pdfium.PdfDocument, index: int, deadline: float | None
         segments = _segments(textpage)
         ordered = _column_order(segments, page.get_width())
         if ordered is None:
-            return textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n").split("\n"), unmapped
+            text = textpage.get_text_range()
+            if RIGHT_TO_LEFT.search(text):
+                text = right_to_left_text(textpage)
+            return text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), unmapped
         return _lines_of(ordered), unmapped
     finally:
         textpage.close()
@@ -252,6 +260,66 @@ def _unmapped_run_share(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> f
             continue
         unmapped += pdfium_c.FPDFTextObj_GetText(run, textpage.raw, None, 0) <= 2  # bytes: the terminator alone
     return unmapped / runs if runs else 0.0
+
+
+def right_to_left_text(textpage: pdfium.PdfTextPage) -> str:
+    """The page's text character by character, for a page with right-to-left script.
+
+    PDFium already puts Arabic and Hebrew in logical (reading) order, but for two things: the characters of one
+    glyph mapped to several (a lam-alef ligature, 'لإ'; a whole word drawn as one glyph) come out reversed when they
+    are right-to-left ('إل'), and no space is put where the writing direction changes between two words
+    ('Pythonمن'). Both are told by the characters' boxes: a reversed group shares one box, and reading neighbours
+    across a change of direction lie apart. Control characters a broken font maps its glyphs to become spaces.
+    """
+    chars: list[str] = []
+    boxes: list[tuple[float, float, float, float]] = []
+    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+    for index in range(textpage.count_chars()):
+        code = pdfium_c.FPDFText_GetUnicode(textpage.raw, index)
+        pdfium_c.FPDFText_GetCharBox(textpage.raw, index, left, right, bottom, top)
+        char = chr(code) if 0 < code < 0x110000 else " "
+        chars.append(" " if unicodedata.category(char) == "Cc" and char not in "\r\n\t" else char)
+        boxes.append((left.value, bottom.value, right.value, top.value))
+    _unreverse_glyph_groups(chars, boxes)
+    return "".join(_spaced_at_direction_changes(chars, boxes))
+
+
+def _unreverse_glyph_groups(chars: list[str], boxes: list[tuple[float, float, float, float]]) -> None:
+    """Put back in order the runs of characters that share one glyph's box and hold right-to-left letters."""
+    start = 0
+    for end in range(1, len(chars) + 1):
+        if end < len(chars) and boxes[end] == boxes[start] and boxes[end][2] > boxes[end][0]:
+            continue
+        group = chars[start:end]
+        if len(group) > 1 and any(unicodedata.bidirectional(char) in ("R", "AL") for char in group):
+            chars[start:end] = group[::-1]
+        start = end
+
+
+def _spaced_at_direction_changes(chars: list[str], boxes: list[tuple[float, float, float, float]]) -> list[str]:
+    """A space between a left-to-right and a right-to-left letter that follow each other in reading order but do not
+    touch on the page. Across a change of direction, reading neighbours sit at opposite ends of their words ('n' of
+    'Python' and the first letter of 'من' to its left), so this is a word boundary PDFium did not mark, unless
+    the two glyphs touch (a one-letter word); the box gaps between the words themselves say nothing, as the space
+    glyph is laid out on either side by the bidi algorithm (0.2 pt between 'Python' and 'من' in Word's export)."""
+    out: list[str] = []
+    for index, char in enumerate(chars):
+        before, here = _direction(chars[index - 1]) if index else None, _direction(char)
+        if before and here and before != here and _apart(boxes[index - 1], boxes[index]):
+            out.append(" ")
+        out.append(char)
+    return out
+
+
+def _direction(char: str) -> str | None:
+    kind = unicodedata.bidirectional(char)
+    return "R" if kind in ("R", "AL") else "L" if kind == "L" else None
+
+
+def _apart(first: tuple[float, float, float, float], second: tuple[float, float, float, float]) -> bool:
+    """Whether two glyphs' boxes leave a horizontal gap wider than a fifth of their height between them."""
+    gap = max(first[0], second[0]) - min(first[2], second[2])
+    return gap > 0.2 * max(first[3] - first[1], second[3] - second[1], 1.0)
 
 
 Segment = tuple[float, float, float, float, str]  # left, bottom, right, top, text

@@ -17,6 +17,16 @@ def shifted_to_unicode(shift: int) -> str:
             "endcmap CMapName currentdict /CMap defineresource pop end end")
 
 
+def mapped_to_unicode(mapping: dict[str, str]) -> str:
+    """A ToUnicode CMap giving each listed byte (a one-character key) its text, one or several characters: the
+    page draws Helvetica's glyphs for those bytes while its text layer says, e.g., Arabic (what a ligature glyph
+    such as lam-alef, mapped to two letters, looks like to a reader)."""
+    lines = "\n".join(f"<{ord(key):02X}> <{text.encode('utf-16-be').hex().upper()}>" for key, text in mapping.items())
+    return (f"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Mapped def /CMapType 2 def\n"
+            f"1 begincodespacerange <00> <FF> endcodespacerange\n{len(mapping)} beginbfchar\n{lines}\nendbfchar\n"
+            "endcmap CMapName currentdict /CMap defineresource pop end end")
+
+
 def make_pdf(pages: list[list[tuple[float, float, str]]], *, info: str = "", catalog: str = "",
              xmp: str | None = None, to_unicode: str | None = None) -> bytes:
     """A minimal PDF: each page a list of (x, y, text) drawn in Helvetica 10 pt, in the order given.

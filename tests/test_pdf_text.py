@@ -13,7 +13,7 @@ from moisson import ocr
 from moisson.document_text import DocumentOptions, extract_document
 from moisson.pdf_text import (PdfEncrypted, PdfError, PdfTooLarge, PdfUnreadable, clean_page_text, pdf_document,
                               unusable_text_reason)
-from pdf_samples import make_pdf, shifted_to_unicode
+from pdf_samples import make_pdf, mapped_to_unicode, shifted_to_unicode
 
 
 LEFT = ["Alpha one begins the left column", "alpha two continues it", "alpha three goes on",
@@ -128,7 +128,8 @@ def test_xmp_with_an_entity_declaration_is_ignored_not_expanded():
 def pdf_folder(shared_data: Path, tmp_path: Path) -> Path:
     folder = shared_data / "documents" / "pdf"
     for name in ("pdfminer/encryption_rc4-40.pdf", "pdfminer/encryption_aes-256.pdf",
-                 "pdfminer/encryption_base.pdf", "pdfjs/poppler-85140-0.pdf", "py-pdf-sample-files/multicolumn.pdf"):
+                 "pdfminer/encryption_base.pdf", "pdfjs/poppler-85140-0.pdf", "py-pdf-sample-files/multicolumn.pdf",
+                 "docling/right_to_left_01.pdf"):
         shutil.copy(folder / name, tmp_path / Path(name).name)
     return tmp_path
 
@@ -226,3 +227,28 @@ def test_only_the_garbled_shared_page_is_unusable(shared_data: Path):
     assert set(flagged) == {("issue-791-non-unicode-cmap.pdf", 1), ("simple3.pdf", 1)}, flagged
     assert "no Unicode mapping" in flagged[("simple3.pdf", 1)]
     assert pages > 50
+
+
+# Helvetica's glyphs for these bytes, a text layer in Arabic: 'L' is a lam-alef ligature glyph mapped to two letters
+ARABIC = mapped_to_unicode({"a": "\u0627", "L": "\u0644\u0625", "n": "\u0646", "t": "\u062a", "j": "\u062c",
+                            "y": "\u064a", "h": "\u0629", "m": "\u0645", "N": "\u0646", "P": "P", "o": "o", " ": " "})
+PRODUCTIVITY, FROM = "\u0627\u0644\u0625\u0646\u062a\u0627\u062c\u064a\u0629", "\u0645\u0646"  # الإنتاجية, من
+
+
+def test_a_ligature_mapped_to_two_right_to_left_letters_keeps_their_order():
+    """Drawn right to left as Word does (last letter first), read back in logical order; PDFium alone gives
+    'اإلنتاجية' (the ligature's two letters reversed)."""
+    text = pdf_document(make_pdf([[(72, 700, "hyjatnLa")]], to_unicode=ARABIC)).text
+    assert text == PRODUCTIVITY
+
+
+def test_a_change_of_writing_direction_between_words_is_a_space():
+    """A mostly Arabic line is read from the right: 'الإنتاجية من Po'; PDFium alone gives 'منPo' at the end."""
+    text = pdf_document(make_pdf([[(72, 700, "Po"), (86, 700, "Nm"), (200, 700, "hyjatnLa")]], to_unicode=ARABIC)).text
+    assert text.split() == [PRODUCTIVITY, FROM, "Po"]
+
+
+def test_arabic_word_order_and_ligatures_of_a_word_export(pdf_folder: Path):
+    text = pdf_document((pdf_folder / "right_to_left_01.pdf").read_bytes()).text
+    assert text.startswith("\u062a\u062d\u0633\u064a\u0646 " + PRODUCTIVITY)  # تحسين الإنتاجية
+    assert "Python " + FROM in text and "Python" + FROM not in text
