@@ -442,14 +442,20 @@ def _lines_of(segments: list[Segment]) -> list[str]:
 
 
 def remove_running_lines(pages: list[list[str]]) -> list[list[str]]:
-    """Drop running headers/footers (recurring at the same page edge, digits aside) and bare page numbers."""
+    """Drop running headers/footers (recurring at the same page edge, digits aside) and bare page numbers.
+
+    A bare number is taken for a page number only in a document of several pages: alone on one page it is as
+    likely content PDFium put on a line of its own (the '2' of 'mc²' raised by a text rise, a transcript's line
+    numbers), and a one-page document's page number costs one word.
+    """
     running = _running_lines(pages) if len(pages) >= MIN_PAGES_FOR_RUNNING else set()
+    numbered = len(pages) > 1
     cleaned = []
     for lines in pages:
         content = [index for index, line in enumerate(lines) if line.strip()]
         edges = set(content[:EDGE_LINES] + content[-EDGE_LINES:])
-        cleaned.append([line for index, line in enumerate(lines)
-                        if index not in edges or not (_shape(line) in running or BARE_PAGE_NUMBER.match(line))])
+        cleaned.append([line for index, line in enumerate(lines) if index not in edges or not (
+            _shape(line) in running or (numbered and BARE_PAGE_NUMBER.match(line)))])
     return cleaned
 
 

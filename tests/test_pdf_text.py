@@ -77,6 +77,11 @@ def test_running_header_and_page_numbers_are_removed_and_page_offsets_point_at_e
     assert document.pages_without_text == []
 
 
+def test_a_bare_number_on_a_single_page_is_content_not_a_page_number():
+    single = pdf_document(make_pdf([[(72, 700, "1"), (72, 686, "Witness statement of the day"), (300, 40, "2")]])).text
+    assert single.split("\n") == ["1", "Witness statement of the day", "2"]
+
+
 def test_a_page_without_text_is_listed():
     document = pdf_document(make_pdf([[(72, 700, "Some text on page one")], []]))
     assert document.pages_without_text == [2]
