@@ -12,7 +12,8 @@ column (`_column_order`); on the 39 PDFs of ../shared/data/documents/pdf only a 
 blocks side by side) meets that test. What PDFium leaves as layout noise is cleaned here: line-end hyphens, soft
 hyphens, running headers and footers, bare page numbers, ligature characters. Right-to-left text (Arabic, Hebrew)
 is already in reading order from PDFium, but for the letters of one glyph (lam-alef) and the spaces where the
-direction changes (`right_to_left_text`), so no bidi library is needed.
+direction changes (`char_by_char_text`), so no bidi library is needed. Characters PDFium read as glyph numbers (a
+CID font without ToUnicode) are named from the embedded font's own cmap (`glyph_number_fixes`).
 
 Pages without a text layer are listed, not guessed at: whether to OCR them or reject the document is decided
 by the caller. So are pages whose text layer is there but unusable (`unusable_text_reason`): letters that are not
@@ -40,6 +41,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 from moisson.extraction import ExtractionError
+from moisson.font_cmap import glyph_to_unicode, unicode_to_glyph
 from moisson.licence import Evidence, to_spdx
 
 PAGE_SEPARATOR = "\n\n"
@@ -63,6 +65,7 @@ MIN_PAGES_FOR_RUNNING = 3
 SHORT_RUNNING_WORDS = 5
 MIN_COLUMN_SEGMENTS = 5
 MIN_COLUMN_WIDTH = 0.2  # share of the page width each column's text must span
+MAX_FONT_BYTES = 32 * 1024 * 1024  # an embedded font program read for its cmap (a full CJK font: about 20 MB)
 # Hebrew, Arabic, Syriac, Thaana, N'Ko, Samaritan... and their presentation forms
 RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 CATALOG_LANG = re.compile(rb"/Lang\s*\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3})\)")
@@ -99,8 +102,9 @@ MAX_JUNK_SHARE = 0.5
 # fewer than MAX_VOWEL_SHARE vowels (a, e, i, o, u, y, accented or not) among the page's Latin letters, where every
 # good page of ../shared/data/documents/pdf has 0.29 or more (the lowest: Arabic with 'Python' and 'R'; prose is
 # 0.35-0.45), and at least MIN_VOWELLESS_WORDS of its Latin words of 3+ letters without a vowel, where the good pages
-# have 0.20 at most (acronyms: 'KCD', 'PLN', 'HTML'). The Czech page with a non-Unicode CMap has (0.09, 0.5);
-# English shifted by 29 places as that CMap does (tests/test_pdf_text.py) has (0.23, 0.5).
+# have 0.20 at most (acronyms: 'KCD', 'PLN', 'HTML'). The Czech page with a non-Unicode CMap, as PDFium alone reads
+# it, has (0.09, 0.5) (`glyph_number_fixes` now reads it right from its font); English shifted by 29 places as
+# that CMap does, with no font program to read (tests/test_pdf_text.py), has (0.23, 0.5).
 MAX_VOWEL_SHARE = 0.25
 MIN_VOWELLESS_WORDS = 0.3
 MIN_LETTERS_JUDGED = 12
@@ -233,8 +237,9 @@ def _page_lines(document: pdfium.PdfDocument, index: int, deadline: float | None
         ordered = _column_order(segments, page.get_width())
         if ordered is None:
             text = textpage.get_text_range()
-            if RIGHT_TO_LEFT.search(text):
-                text = right_to_left_text(textpage)
+            fixes = glyph_number_fixes(textpage)
+            if fixes or RIGHT_TO_LEFT.search(text):
+                text = char_by_char_text(textpage, fixes)
             return text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), unmapped
         return _lines_of(ordered), unmapped
     finally:
@@ -262,8 +267,55 @@ def _unmapped_run_share(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> f
     return unmapped / runs if runs else 0.0
 
 
-def right_to_left_text(textpage: pdfium.PdfTextPage) -> str:
-    """The page's text character by character, for a page with right-to-left script.
+def glyph_number_fixes(textpage: pdfium.PdfTextPage) -> dict[int, str]:
+    """The right character for each character PDFium read as a glyph number (index on the text page -> character).
+
+    A CID font with Identity-H codes and no ToUnicode map draws glyph numbers, and PDFium, flagging the character
+    (FPDFText_HasUnicodeMapError), returns the number as the character: 'Peněžní' comes out '3HQČåQt'. The font
+    program embedded in the PDF maps characters to glyphs (moisson/font_cmap.py); read backwards, it names the
+    glyph's character. A font's flagged characters are replaced only when every one of them is a glyph of that map
+    and fewer than half are characters the font has at all (a right character is drawn by a glyph the font maps it
+    to): on the shared PDFs the Czech and Chinese pages pdfminer.six reads this way qualify (13 of 28 and 0 of 4
+    characters in the font), the Polish invoice whose flagged characters are right does not (724 of 724).
+    """
+    flagged: dict[int, list[int]] = {}
+    fonts: dict[int, object] = {}
+    for index in range(textpage.count_chars()):
+        if pdfium_c.FPDFText_HasUnicodeMapError(textpage.raw, index) != 1:
+            continue
+        run = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
+        font = pdfium_c.FPDFTextObj_GetFont(run) if run else None
+        if font:
+            key = ctypes.cast(font, ctypes.c_void_p).value or 0
+            fonts[key] = font
+            flagged.setdefault(key, []).append(index)
+    fixes: dict[int, str] = {}
+    for key, indexes in flagged.items():
+        program = _font_program(fonts[key])
+        if not program:
+            continue
+        to_glyph = unicode_to_glyph(program)
+        to_char = glyph_to_unicode(program)
+        codes = [pdfium_c.FPDFText_GetUnicode(textpage.raw, index) for index in indexes]
+        if all(code in to_char for code in codes) and sum(code in to_glyph for code in codes) < 0.5 * len(codes):
+            fixes.update({index: chr(to_char[code]) for index, code in zip(indexes, codes)})
+    return fixes
+
+
+def _font_program(font) -> bytes:
+    """The embedded font program (TrueType/OpenType bytes), b'' when there is none or it is too large to read."""
+    size = ctypes.c_size_t()
+    if not pdfium_c.FPDFFont_GetFontData(font, None, 0, ctypes.byref(size)) or not 0 < size.value <= MAX_FONT_BYTES:
+        return b""
+    buffer = (ctypes.c_uint8 * size.value)()
+    if not pdfium_c.FPDFFont_GetFontData(font, buffer, size.value, ctypes.byref(size)):
+        return b""
+    return bytes(buffer)
+
+
+def char_by_char_text(textpage: pdfium.PdfTextPage, fixes: dict[int, str] | None = None) -> str:
+    """The page's text character by character, with `fixes` (index -> character) applied and, on a page with
+    right-to-left script, its letters in reading order.
 
     PDFium already puts Arabic and Hebrew in logical (reading) order, but for two things: the characters of one
     glyph mapped to several (a lam-alef ligature, 'لإ'; a whole word drawn as one glyph) come out reversed when they
@@ -271,15 +323,18 @@ def right_to_left_text(textpage: pdfium.PdfTextPage) -> str:
     ('Pythonمن'). Both are told by the characters' boxes: a reversed group shares one box, and reading neighbours
     across a change of direction lie apart. Control characters a broken font maps its glyphs to become spaces.
     """
+    fixes = fixes or {}
     chars: list[str] = []
     boxes: list[tuple[float, float, float, float]] = []
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     for index in range(textpage.count_chars()):
         code = pdfium_c.FPDFText_GetUnicode(textpage.raw, index)
         pdfium_c.FPDFText_GetCharBox(textpage.raw, index, left, right, bottom, top)
-        char = chr(code) if 0 < code < 0x110000 else " "
+        char = fixes.get(index) or (chr(code) if 0 < code < 0x110000 else " ")
         chars.append(" " if unicodedata.category(char) == "Cc" and char not in "\r\n\t" else char)
         boxes.append((left.value, bottom.value, right.value, top.value))
+    if not any(RIGHT_TO_LEFT.match(char) for char in chars):
+        return "".join(chars)
     _unreverse_glyph_groups(chars, boxes)
     return "".join(_spaced_at_direction_changes(chars, boxes))
 

@@ -69,3 +69,62 @@ def make_pdf(pages: list[list[tuple[float, float, str]]], *, info: str = "", cat
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {info_id} 0 R >>\n".encode()
     out += f"startxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def glyph_font(text: str) -> tuple[bytes, dict[str, int]]:
+    """A TrueType font program drawing a box for each distinct character of `text`, with its cmap, and each
+    character's glyph number (built with fontTools, which the dev dependencies bring through fpdf2)."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    import io
+
+    chars = list(dict.fromkeys(text))
+    names = [".notdef"] + [f"g{index}" for index in range(1, len(chars) + 1)]
+    builder = FontBuilder(1000, isTTF=True)
+    builder.setupGlyphOrder(names)
+    builder.setupCharacterMap({ord(char): names[index + 1] for index, char in enumerate(chars)})
+    glyphs = {}
+    for name in names:
+        pen = TTGlyphPen(None)
+        for x, y in ((50, 0), (50, 700), (450, 700), (450, 0)):
+            (pen.lineTo if (x, y) != (50, 0) else pen.moveTo)((x, y))
+        pen.closePath()
+        glyphs[name] = pen.glyph()
+    builder.setupGlyf(glyphs)
+    builder.setupHorizontalMetrics({name: (500, 50) for name in names})
+    builder.setupHorizontalHeader(ascent=800, descent=-200)
+    builder.setupNameTable({"familyName": "Boxes", "styleName": "Regular"})
+    builder.setupOS2()
+    builder.setupPost()
+    out = io.BytesIO()
+    builder.save(out)
+    return out.getvalue(), {char: index + 1 for index, char in enumerate(chars)}
+
+
+def identity_h_pdf(font: bytes, glyphs: list[int]) -> bytes:
+    """One page drawing `glyphs` (glyph numbers, as 2-byte Identity-H codes) in an embedded TrueType CID font with
+    no ToUnicode map: the text layer of a PDF whose font speaks glyph numbers only."""
+    codes = "".join(f"{glyph:04X}" for glyph in glyphs)
+    stream = f"BT /F1 12 Tf 72 700 Td <{codes}> Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /ABCDEE+Boxes /Encoding /Identity-H /DescendantFonts [6 0 R] >>",
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /ABCDEE+Boxes /CIDSystemInfo << /Registry (Adobe) "
+        b"/Ordering (Identity) /Supplement 0 >> /FontDescriptor 7 0 R /CIDToGIDMap /Identity /DW 500 >>",
+        b"<< /Type /FontDescriptor /FontName /ABCDEE+Boxes /Flags 4 /FontBBox [0 -200 1000 800] /ItalicAngle 0 "
+        b"/Ascent 800 /Descent -200 /CapHeight 700 /StemV 80 /FontFile2 8 0 R >>",
+        b"<< /Length %d /Length1 %d >>\nstream\n" % (len(font), len(font)) + font + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)

@@ -7,13 +7,14 @@ import os
 import shutil
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 
 from moisson import ocr
 from moisson.document_text import DocumentOptions, extract_document
 from moisson.pdf_text import (PdfEncrypted, PdfError, PdfTooLarge, PdfUnreadable, clean_page_text, pdf_document,
                               unusable_text_reason)
-from pdf_samples import make_pdf, mapped_to_unicode, shifted_to_unicode
+from pdf_samples import glyph_font, identity_h_pdf, make_pdf, mapped_to_unicode, shifted_to_unicode
 
 
 LEFT = ["Alpha one begins the left column", "alpha two continues it", "alpha three goes on",
@@ -134,7 +135,8 @@ def pdf_folder(shared_data: Path, tmp_path: Path) -> Path:
     folder = shared_data / "documents" / "pdf"
     for name in ("pdfminer/encryption_rc4-40.pdf", "pdfminer/encryption_aes-256.pdf",
                  "pdfminer/encryption_base.pdf", "pdfjs/poppler-85140-0.pdf", "py-pdf-sample-files/multicolumn.pdf",
-                 "docling/right_to_left_01.pdf"):
+                 "docling/right_to_left_01.pdf", "pdfminer/issue-791-non-unicode-cmap.pdf",
+                 "pdfminer/issue_566_test_1.pdf", "pdfminer/issue-625-identity-cmap.pdf"):
         shutil.copy(folder / name, tmp_path / Path(name).name)
     return tmp_path
 
@@ -217,8 +219,8 @@ def test_an_unusable_text_layer_is_read_again_by_ocr(tesseract_eng):
 
 
 def test_only_the_garbled_shared_page_is_unusable(shared_data: Path):
-    """Zero false alarms: every page of the 39 born-digital PDFs reads as usable, but for the Czech page with a
-    non-Unicode CMap and the Japanese CID font PDFium cannot load (the only two garbled pages there)."""
+    """Zero false alarms: every page of the 39 born-digital PDFs reads as usable, but for the Japanese CID font
+    PDFium cannot load (the Czech page with a non-Unicode CMap is read right from its font's cmap)."""
     passwords = {"2206.01062_pg3.password-1234.pdf": "1234", "encryption_aes-256.pdf": "foo",
                  "encryption_rc4-40.pdf": "foo", "libreoffice-writer-password.pdf": "openpassword"}
     flagged, pages = {}, 0
@@ -229,7 +231,7 @@ def test_only_the_garbled_shared_page_is_unusable(shared_data: Path):
             continue
         pages += document.page_count
         flagged.update({(path.name, page): reason for page, reason in document.pages_with_unusable_text.items()})
-    assert set(flagged) == {("issue-791-non-unicode-cmap.pdf", 1), ("simple3.pdf", 1)}, flagged
+    assert set(flagged) == {("simple3.pdf", 1)}, flagged
     assert "no Unicode mapping" in flagged[("simple3.pdf", 1)]
     assert pages > 50
 
@@ -257,3 +259,22 @@ def test_arabic_word_order_and_ligatures_of_a_word_export(pdf_folder: Path):
     text = pdf_document((pdf_folder / "right_to_left_01.pdf").read_bytes()).text
     assert text.startswith("\u062a\u062d\u0633\u064a\u0646 " + PRODUCTIVITY)  # تحسين الإنتاجية
     assert "Python " + FROM in text and "Python" + FROM not in text
+
+
+def test_glyph_numbers_without_a_tounicode_map_are_named_by_the_fonts_cmap():
+    """An Identity-H CID font with no ToUnicode: PDFium alone returns the glyph numbers as characters."""
+    pytest.importorskip("fontTools")
+    text = "Peněžní prostředky na účtech"
+    font, glyphs = glyph_font(text)
+    data = identity_h_pdf(font, [glyphs[char] for char in text])
+    assert "Peněžní" not in pdfium.PdfDocument(data)[0].get_textpage().get_text_range()
+    document = pdf_document(data)
+    assert document.text == text and document.pages_with_unusable_text == {}
+
+
+def test_shared_files_with_glyph_number_fonts_read_like_pdfminer(pdf_folder: Path):
+    assert pdf_document((pdf_folder / "issue-791-non-unicode-cmap.pdf").read_bytes()).text == \
+        "Peněžní prostředky na účtech"
+    assert pdf_document((pdf_folder / "issue_566_test_1.pdf").read_bytes()).text.endswith("Buyer：黎荣")
+    invoice = pdf_document((pdf_folder / "issue-625-identity-cmap.pdf").read_bytes()).text  # flagged, right: kept
+    assert "91-504 Łódź" in invoice and "Książę" in invoice
