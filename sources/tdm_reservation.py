@@ -83,14 +83,16 @@ IMAGE_AI_DIRECTIVES = frozenset({"noai", "noimageai"})
 WELL_KNOWN_PATH = "/.well-known/tdmrep.json"
 MAX_TDMREP_BYTES = 1024 * 1024  # the spec's examples are 200 bytes; a site with a rule per folder: a few kB
 MAX_RULES = 10_000
+MAX_WILDCARDS = 10_000  # stars in all of a file's patterns: each costs one scan step per path (legit files: a few)
 MAX_PATTERN_CHARS = 2048  # longer locations are matched by their first 2048 characters, fail-closed (see _Pattern)
-MAX_PATH_CHARS = 16_384  # a URL path longer than this is cut; matching the cut path is fail-closed as well
+MAX_PATH_CHARS = 16_384  # a longer URL path is not matched: `unknown`/incomplete (servers refuse past ~8 kB)
 MAX_VALUE_CHARS = 2048  # a policy URL or a header value, quoted back at most this long
 MAX_QUOTED_CHARS = 200
 MAX_HTML_BYTES = 8 * 1024 * 1024
 MAX_XMP_BYTES = 1024 * 1024
 DEFAULT_MAX_AGE_SECONDS = 7 * 24 * 3600  # a persisted tdmrep.json older than this is fetched again
 
+_PATH_SAFE = "/?&=;:@!,'()+%-._~#[]"
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _TDMREP_NAMESPACE = re.compile(r"^https?://www\.w3\.org/ns/tdm(rep)?[/#]?$")
@@ -371,12 +373,13 @@ def _package_answer(reservations: list[str], policies: list[str], protocol: str,
 # -------------------------------------------------------------------------------------------------------------
 
 
-def normalise_path(path: str) -> str:
+def normalise_path(path: str, *, pattern: bool = False) -> str:
     """A path (with its query) in the form patterns are compared in (section "TDM File on the Origin Server"):
     percent-encoded unreserved characters decoded, other escapes upper-cased, `$` and `*` and non-ASCII encoded,
-    so that a pattern's `%24` matches a literal `$` and a literal `*` in a URL is never a wildcard."""
-    path = _PERCENT.sub(_unescape_unreserved, path[:MAX_PATH_CHARS])
-    return quote(path, safe="/?&=;:@!,'()+%-._~#[]")
+    so that a pattern's `%24` matches a literal `$` and a literal `*` in a URL is never a wildcard. In a pattern
+    (`pattern=True`) every `*` is a wildcard and stays as it is."""
+    path = _PERCENT.sub(_unescape_unreserved, path)
+    return quote(path, safe=_PATH_SAFE + "*" if pattern else _PATH_SAFE)
 
 
 def _unescape_unreserved(match: re.Match[str]) -> str:
@@ -406,8 +409,8 @@ class _Pattern:
         cut = len(location) > MAX_PATTERN_CHARS
         text = location[:MAX_PATTERN_CHARS]
         anchored = text.endswith("$") and not cut
-        segments = (text[:-1] if anchored else text).split("*")
-        return cls(location[:MAX_QUOTED_CHARS], tuple(normalise_path(s) for s in segments), anchored, cut)
+        body = normalise_path(text[:-1] if anchored else text, pattern=True)
+        return cls(location[:MAX_QUOTED_CHARS], tuple(body.split("*")), anchored, cut)
 
     @property
     def length(self) -> int:
@@ -433,13 +436,21 @@ class _Pattern:
         return path.find(last, position) >= 0
 
 
-def _path_of(url_or_path: str) -> str:
-    """The path and query of a URL (or a path as given), normalised: what rules are matched against."""
+def _path_of(url_or_path: str) -> str | None:
+    """The path and query of a URL (or a path as given), normalised: what rules are matched against. None for a
+    path over MAX_PATH_CHARS: cut, it could match a `$`-anchored rule the whole path does not (or miss one it
+    does), so callers answer `unknown`/incomplete instead of guessing."""
     if url_or_path.startswith("/"):
-        return normalise_path(url_or_path.split("#", 1)[0])
-    parts = urlsplit(url_or_path)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return normalise_path(path)
+        path = url_or_path.split("#", 1)[0]
+    else:
+        parts = urlsplit(url_or_path)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return normalise_path(path) if len(path) <= MAX_PATH_CHARS else None
+
+
+def _path_too_long(protocol: str) -> OptOut:
+    return OptOut(UNKNOWN, protocol, (f"{protocol}: URL path over {MAX_PATH_CHARS} characters, not matched",),
+                  incomplete=True)
 
 
 # -------------------------------------------------------------------------------------------------------------
@@ -477,9 +488,18 @@ class TdmRepFile:
             return cls((), f"not JSON ({str(error)[:MAX_QUOTED_CHARS]})", origin)
         if not isinstance(document, list):
             return cls((), f"not a JSON array but a {type(document).__name__}", origin)
-        rules = tuple(rule for index, item in enumerate(document[:MAX_RULES]) if (rule := _rule(item, index)))
+        rules: list[TdmRepRule] = []
+        wildcards = 0
+        for index, item in enumerate(document[:MAX_RULES]):
+            rule = _rule(item, index)
+            if rule is None:
+                continue
+            wildcards += len(rule.pattern.segments) - 1
+            if wildcards > MAX_WILDCARDS:
+                return cls(tuple(rules), f"over {MAX_WILDCARDS} wildcards: read up to rule {index}", origin)
+            rules.append(rule)
         problem = f"{len(document)} rules, only the first {MAX_RULES} read" if len(document) > MAX_RULES else None
-        return cls(rules, problem, origin)
+        return cls(tuple(rules), problem, origin)
 
     def match(self, path: str) -> OptOut | None:
         """The first rule in sequence whose location matches (the report: "The most specific match is the first in
@@ -488,6 +508,8 @@ class TdmRepFile:
         `path`: a path (with its query) or a whole URL of this origin.
         """
         wanted = _path_of(path)
+        if wanted is None:
+            return _path_too_long("tdmrep-file") if self.rules or self.problem else None
         for rule in self.rules:
             if not rule.pattern.matches(wanted):
                 continue
@@ -530,17 +552,22 @@ def robots_ai_reservation(robots_txt: str | bytes, url: str,
     own robots check, sources/http.py, already obeys it).
     """
     text = robots_txt.decode("utf-8", errors="replace") if isinstance(robots_txt, bytes) else robots_txt
-    groups = _robots_groups(text[:MAX_ROBOTS_BYTES])
+    groups, cut = _robots_groups(text[:MAX_ROBOTS_BYTES])
     path = _path_of(url)
+    named = [agent for agent in agents if agent.lower() in groups]
+    if path is None:
+        return _path_too_long("robots-ai") if named or cut else None
     refusing = []
-    for agent in agents:
-        rules = groups.get(agent.lower())
-        if rules is None:
-            continue
-        verdict = _longest_match(rules, path)
+    for agent in named:
+        verdict = _longest_match(groups[agent.lower()], path)
         if verdict is not None and not verdict[0]:
             refusing.append(f"robots-ai: User-agent: {agent} — Disallow: {verdict[1].source}")
-    return OptOut(RESERVED, "robots-ai", tuple(refusing)) if refusing else None
+    if refusing:
+        return OptOut(RESERVED, "robots-ai", tuple(refusing))
+    if cut:  # a group past the budget might name an AI agent: not known
+        return OptOut(UNKNOWN, "robots-ai", (f"robots-ai: robots.txt over {MAX_WILDCARDS} wildcards, not read in full",),
+                      incomplete=True)
+    return None
 
 
 def robots_ai_from_rules(rules: RobotsRules, url: str, agents: Iterable[str] = DEFAULT_AI_AGENTS) -> OptOut | None:
@@ -551,11 +578,13 @@ def robots_ai_from_rules(rules: RobotsRules, url: str, agents: Iterable[str] = D
     return robots_ai_reservation("\n".join(rules.lines), url, agents) if rules.lines else None
 
 
-def _robots_groups(text: str) -> dict[str, list[tuple[bool, _Pattern]]]:
-    """agent token (lower case) -> its merged (allow, pattern) rules."""
+def _robots_groups(text: str) -> tuple[dict[str, list[tuple[bool, _Pattern]]], bool]:
+    """agent token (lower case) -> its merged (allow, pattern) rules; and whether the file was cut short (more than
+    MAX_WILDCARDS stars in its rules: past that, matching one URL would cost more than any real file needs)."""
     groups: dict[str, list[tuple[bool, _Pattern]]] = {}
     agents: list[str] = []
     in_rules = False
+    wildcards = 0
     for raw in text.splitlines():
         name, _, value = raw.split("#", 1)[0].partition(":")
         name, value = name.strip().lower(), value.strip()
@@ -569,11 +598,14 @@ def _robots_groups(text: str) -> dict[str, list[tuple[bool, _Pattern]]]:
             in_rules = True
             if value:  # an empty Disallow allows everything: no rule
                 rule = (name == "allow", _Pattern.parse(value))
+                wildcards += len(rule[1].segments) - 1
+                if wildcards > MAX_WILDCARDS:
+                    return groups, True
                 for agent in agents:
                     groups[agent].append(rule)
         elif name:
             in_rules = True
-    return groups
+    return groups, False
 
 
 def _longest_match(rules: list[tuple[bool, _Pattern]], path: str) -> tuple[bool, _Pattern] | None:

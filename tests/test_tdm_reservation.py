@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import lxml.html
@@ -172,8 +173,8 @@ def test_an_over_long_location_is_never_a_silent_miss():
 def test_hostile_patterns_match_in_bounded_time():
     """Many stars against a long path of the same letter: the shape that makes a backtracking matcher exponential."""
     star_pattern = "/" + "a*" * (MAX_PATTERN_CHARS // 2 - 2) + "b"
-    rules = [{"location": star_pattern, "tdm-reservation": 1} for _ in range(240)]
-    rules += [{"location": "/" + "*a" * 1000 + "$", "tdm-reservation": 1} for _ in range(240)]
+    rules = [{"location": "/" + "*a" * 1000 + "$", "tdm-reservation": 1} for _ in range(240)]
+    rules += [{"location": star_pattern, "tdm-reservation": 1} for _ in range(240)]
     body = json.dumps(rules).encode()
     assert len(body) < MAX_TDMREP_BYTES
     parsed = TdmRepFile.parse(body)
@@ -181,9 +182,11 @@ def test_hostile_patterns_match_in_bounded_time():
     started = time.perf_counter()
     answer = parsed.match(path)
     elapsed = time.perf_counter() - started
-    assert status(answer) == "reserved"  # the second family ends on an "a": it matches
-    assert parsed.match("/" + "a" * 10_000 + "c") is None
-    assert elapsed < 2.0, f"{elapsed:.2f}s for one path"
+    assert status(answer) == "reserved"  # the first rule ends on an "a": it matches
+    assert parsed.problem and "wildcards" in parsed.problem  # 480,000 stars: read up to the budget
+    missed = parsed.match("/" + "a" * 10_000 + "c")
+    assert (missed.status, missed.incomplete) == ("unknown", True)
+    assert elapsed < 1.0, f"{elapsed:.2f}s for one path"
 
 
 def test_a_big_file_parses_and_matches_quickly():
@@ -195,6 +198,16 @@ def test_a_big_file_parses_and_matches_quickly():
         parsed.match(f"/section-x/{i}/page.html")
     assert time.perf_counter() - started < 5.0
     assert status(parsed.match("/section-9998/a/page-9998.html")) == "not_reserved"
+
+
+def test_an_over_long_path_is_not_guessed():
+    rules = TdmRepFile.parse(b'[{"location": "/*.html$", "tdm-reservation": 0}]')
+    answer = rules.match("/" + "a" * 20_000 + ".html")
+    assert (answer.status, answer.incomplete) == ("unknown", True)
+    assert TdmRepFile.parse(b"[]").match("/" + "a" * 20_000) is None
+    robots = robots_ai_reservation("User-agent: GPTBot\nDisallow: /private/\n", "https://a.b/" + "a" * 20_000)
+    assert (robots.status, robots.incomplete) == ("unknown", True)
+    assert robots_ai_reservation("User-agent: *\nDisallow: /\n", "https://a.b/" + "a" * 20_000) is None
 
 
 def test_path_normalisation_is_stable():
@@ -412,8 +425,11 @@ def test_robots_from_the_http_layers_rules():
 def test_hostile_robots_txt_is_bounded():
     robots = "User-agent: GPTBot\n" + "".join(f"Disallow: /{'*a' * 500}{i}$\n" for i in range(400))
     started = time.perf_counter()
-    assert robots_ai_reservation(robots, "https://a.b/" + "a" * 10_000) is None
-    assert time.perf_counter() - started < 2.0
+    answer = robots_ai_reservation(robots, "https://a.b/" + "a" * 10_000)
+    assert time.perf_counter() - started < 1.0
+    assert (answer.status, answer.incomplete) == ("unknown", True)  # cut at the wildcard budget: not known
+    within_budget = "\n".join(robots.splitlines()[:10])
+    assert robots_ai_reservation(within_budget, "https://a.b/" + "a" * 10_000) is None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -502,6 +518,20 @@ def test_no_file_is_silence_and_a_server_error_is_unknown(tmp_path, answer, stat
         assert len(server.requests_to("/.well-known/tdmrep.json")) == expected_requests
 
 
+def test_concurrent_lookups_share_one_fetch_and_redirects_are_followed(tmp_path):
+    with PortalServer() as server:
+        def slow_redirect(query, request):
+            time.sleep(0.2)
+            return 301, {"Location": "/policies/tdmrep.json"}, b""
+        server.handler("/.well-known/tdmrep.json", slow_redirect)
+        server.file("/policies/tdmrep.json", SPEC_EXAMPLE, content_type="application/json")
+        cache = WellKnownCache(http_client(), tmp_path)
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(cache.opt_out, [server.base + f"/directory-a/{i}.pdf" for i in range(16)]))
+        assert {status(a) for a in answers} == {"reserved"}
+        assert cache.fetches == 1 and len(server.requests_to("/.well-known/tdmrep.json")) == 1
+
+
 def test_a_timeout_is_unknown(tmp_path):
     with PortalServer() as server:
         def slow(query, request):
@@ -569,5 +599,5 @@ def test_real_epubs_and_pdfs_carry_no_reservation_and_a_written_one_is_read(shar
             with_xmp += 1
             marked = data.replace(b"</rdf:RDF>", b'<rdf:Description rdf:about="" xmlns:tdm="http://www.w3.org/ns/'
                                   b'tdmrep/"><tdm:reservation>1</tdm:reservation></rdf:Description></rdf:RDF>', 1)
-            assert [o.status for o in from_pdf(marked)] in (["reserved"], []), pdf.name
-    assert with_xmp >= 3
+            assert [o.status for o in from_pdf(marked)] == ["reserved"], pdf.name
+    assert with_xmp >= 8
