@@ -42,6 +42,7 @@ never by a regular expression built from them.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -171,7 +172,8 @@ def _reservation(value: object, protocol: str, where: str, policy: object = None
     """One `tdm-reservation` value (section "tdm-reservation"): 1 reserved, 0 not reserved, else a protocol error.
 
     The report says a protocol error means "unset". Read asymmetrically, fail-closed: a value whose intent is
-    clearly a reservation ("1" as a string, `true`) counts as one; only the exact value 0 grants anything.
+    clearly a reservation (the string "1" in JSON, `true`) counts as one; only 0 (the number, or the text "0" of a
+    header or a meta tag) grants anything.
     """
     quoted = _quote(value)
     if _is_one(value):
@@ -267,7 +269,8 @@ def from_html(page: lxml.html.HtmlElement | bytes | str, *, image: bool = False,
     tree = page if isinstance(page, lxml.etree._Element) else _parse_html(page)
     if isinstance(tree, OptOut):
         return [tree]
-    metas = [(str(m.get("name") or "").strip().lower(), str(m.get("content") or "")) for m in tree.iter("meta")]
+    metas = [(str(m.get("name") or "").strip().lower(), str(m.get("content") or ""))
+             for m in tree.iter("meta", "{http://www.w3.org/1999/xhtml}meta")]
     found = []
     reservations = [content for name, content in metas if name == "tdm-reservation"]
     if reservations:
@@ -618,6 +621,51 @@ def _longest_match(rules: list[tuple[bool, _Pattern]], path: str) -> tuple[bool,
 
 
 # -------------------------------------------------------------------------------------------------------------
+# One document, every protocol
+# -------------------------------------------------------------------------------------------------------------
+
+
+def check_protocols(names: Iterable[str]) -> tuple[str, ...]:
+    """The protocol ids a policy names (`policy.opt_out.protocols`), refused early when one is misspelt: a typo
+    would otherwise switch a protocol off without a word."""
+    chosen = tuple(dict.fromkeys(names))
+    unknown = [name for name in chosen if name not in PROTOCOLS]
+    if unknown:
+        raise ValueError(f"unknown opt-out protocol(s) {', '.join(unknown)}; known: {', '.join(PROTOCOLS)}")
+    return chosen
+
+
+def assess(url: str, *, headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+           html: lxml.html.HtmlElement | bytes | str | None = None, epub_opf: bytes | None = None,
+           pdf: bytes | None = None, well_known: "WellKnownCache | TdmRepFile | None" = None,
+           robots: RobotsRules | str | bytes | None = None, protocols: Iterable[str] = PROTOCOLS,
+           agents: Iterable[str] = DEFAULT_AI_AGENTS, image: bool = False) -> OptOut:
+    """Every signal given for one document, read and combined (`combine`), keeping only `protocols`.
+
+    Pass what the stage has: the response headers (live fetch or WARC record), the page or the package document or
+    the PDF bytes, the origin's tdmrep.json (the live cache, or a file read from the same archive) and its
+    robots.txt (the HttpClient's RobotsRules, or the text). A protocol whose input is missing says nothing.
+    """
+    chosen = set(check_protocols(protocols))
+    agents = tuple(agents)
+    answers: list[OptOut | None] = []
+    if "tdmrep-file" in chosen and well_known is not None:
+        answers.append(well_known.opt_out(url) if isinstance(well_known, WellKnownCache) else well_known.match(url))
+    if headers is not None:
+        answers.extend(from_headers(headers, image=image))
+    if html is not None:
+        answers.extend(from_html(html, image=image, agents=agents))
+    if epub_opf is not None:
+        answers.extend(from_epub_opf(epub_opf))
+    if pdf is not None:
+        answers.extend(from_pdf(pdf))
+    if "robots-ai" in chosen and robots is not None:
+        answers.append(robots_ai_from_rules(robots, url, agents) if isinstance(robots, RobotsRules)
+                       else robots_ai_reservation(robots, url, agents))
+    return combine(a for a in answers if a is not None and a.protocol in chosen)
+
+
+# -------------------------------------------------------------------------------------------------------------
 # The per-origin cache of tdmrep.json
 # -------------------------------------------------------------------------------------------------------------
 
@@ -666,7 +714,11 @@ class WellKnownCache:
         self.fetches = 0
 
     def opt_out(self, url: str) -> OptOut | None:
-        """The tdmrep.json answer for one document URL (None: the origin has no file, or no rule matches)."""
+        """The tdmrep.json answer for one document URL (None: the origin has no file, no rule matches, or the URL
+        is not an http(s) URL with a host, so has no origin server to ask)."""
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return None
         return self.entry(url).opt_out(url)
 
     def entry(self, url: str) -> WellKnownEntry:
@@ -708,7 +760,7 @@ class WellKnownCache:
     def _save(self, entry: WellKnownEntry) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._path(entry.origin)
-        temporary = path.with_suffix(".tmp")
+        temporary = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")  # runs may share the folder
         temporary.write_text(json.dumps(entry.as_json(), ensure_ascii=False, indent=1), encoding="utf-8")
         temporary.replace(path)
 

@@ -9,6 +9,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import lxml.etree
 import lxml.html
 import pytest
 
@@ -16,7 +17,8 @@ from portal_server import PortalServer
 from sources.http import HttpClient, HttpSettings
 from sources.robots import RobotsRules
 from sources.tdm_reservation import (
-    MAX_PATTERN_CHARS, MAX_RULES, MAX_TDMREP_BYTES, NO_SIGNAL, OptOut, TdmRepFile, WellKnownCache, combine,
+    MAX_PATTERN_CHARS, MAX_RULES, MAX_TDMREP_BYTES, NO_SIGNAL, PROTOCOLS, OptOut, TdmRepFile, WellKnownCache, assess,
+    check_protocols, combine,
     from_epub_opf, from_headers, from_html, from_pdf, from_xmp, normalise_path, origin_of, robots_ai_from_rules,
     robots_ai_reservation, tdmrep_resolve,
 )
@@ -463,6 +465,29 @@ def test_tdmrep_resolve_follows_the_reports_processing_priority():
     assert tdmrep_resolve(None, None, None) is None
 
 
+def test_assess_reads_every_signal_given_and_keeps_the_chosen_protocols():
+    rules = TdmRepFile.parse(SPEC_EXAMPLE)
+    url = "https://provider.com/directory-b/images/a.jpg"
+    assert assess(url, well_known=rules).status == "not_reserved"
+    everything = assess(url, well_known=rules, headers={"X-Robots-Tag": "noai"}, robots=ROBOTS,
+                        html=b'<meta name="tdm-reservation" content="1">')
+    assert everything.status == "reserved"
+    assert set(everything.protocol.split(",")) == {"x-robots-tag", "robots-ai", "tdmrep-html"}
+    only_file = assess(url, well_known=rules, headers={"X-Robots-Tag": "noai"}, robots=ROBOTS, protocols=["tdmrep-file"])
+    assert only_file.status == "not_reserved"
+    assert assess(url) == NO_SIGNAL
+    assert assess(url, pdf=b"%PDF-1.4", epub_opf=EPUB2_OPF).status == "not_reserved"
+    with pytest.raises(ValueError, match="tdmrep-files"):
+        check_protocols(["tdmrep-files"])
+    assert check_protocols(PROTOCOLS) == PROTOCOLS
+
+
+def test_xhtml_trees_are_read_too():
+    tree = lxml.etree.fromstring(b'<html xmlns="http://www.w3.org/1999/xhtml"><head>'
+                                 b'<meta name="tdm-reservation" content="1"/></head></html>')
+    assert status(from_html(tree)[0]) == "reserved"
+
+
 def test_as_dict_is_json():
     row = combine([RESERVED, OptOut("reserved", "tdmrep-html", ("h",), "https://p.org/x")]).as_dict()
     assert json.loads(json.dumps(row))["protocol"] == "tdmrep-file,tdmrep-html"
@@ -566,6 +591,13 @@ def test_the_address_guard_applies(tmp_path):
     result = cache.opt_out("http://127.0.0.1:9/page.html")
     assert (result.status, result.incomplete) == ("unknown", True)
     assert "RefusedAddress" in result.evidence[0]
+
+
+def test_urls_without_an_origin_server_ask_nothing(tmp_path):
+    cache = WellKnownCache(http_client(), tmp_path)
+    assert cache.opt_out("file:///data/a.html") is None
+    assert cache.opt_out("urn:uuid:1234") is None
+    assert cache.fetches == 0
 
 
 def test_origins_are_told_apart():
