@@ -240,7 +240,8 @@ def _page_lines(document: pdfium.PdfDocument, index: int, deadline: float | None
             fixes = glyph_number_fixes(textpage)
             if fixes or RIGHT_TO_LEFT.search(text):
                 text = char_by_char_text(textpage, fixes)
-            return text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), unmapped
+            lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            return _rejoin_raised(lines, segments), unmapped
         return _lines_of(ordered), unmapped
     finally:
         textpage.close()
@@ -389,6 +390,34 @@ def _segments(textpage: pdfium.PdfTextPage) -> list[Segment]:
         if text.strip():
             segments.append((left, bottom, right, top, text.replace("\r", "").replace("\n", " ")))
     return segments
+
+
+MAX_RAISED_CHARS = 3  # a superscript or subscript PDFium put on a line of its own: '2' of mc², a footnote mark
+
+
+def _rejoin_raised(lines: list[str], segments: list[Segment]) -> list[str]:
+    """Put back into its line a short run PDFium gave a line of its own because a text rise lifted it ('E = mc',
+    '2', ' is the ...' for 'E = mc2 is the ...'): a run of at most MAX_RAISED_CHARS characters, off its
+    neighbours' baseline, right after the text before it and right before the text after it, which share a line."""
+    for before, raised, after in zip(segments, segments[1:], segments[2:]):
+        if not _is_raised(before, raised, after):
+            continue
+        for index in range(1, len(lines) - 1):
+            if lines[index].strip() == raised[4].strip() and lines[index - 1].rstrip().endswith(before[4].rstrip()) \
+                    and lines[index + 1].lstrip().startswith(after[4].lstrip()):
+                lines[index - 1:index + 2] = [lines[index - 1] + lines[index].strip() + lines[index + 1]]
+                break
+    return lines
+
+
+def _is_raised(before: Segment, raised: Segment, after: Segment) -> bool:
+    height = before[3] - before[1]
+    same_line = min(before[3], after[3]) - max(before[1], after[1]) > 0.5 * min(height, after[3] - after[1])
+    middle = (before[1] + before[3]) / 2
+    off_baseline = raised[1] > middle or raised[3] < middle
+    close = -1 <= raised[0] - before[2] < 0.5 * height and -1 <= after[0] - raised[2] < 0.5 * height
+    short = 0 < len(raised[4].strip()) <= MAX_RAISED_CHARS and any(char.isalnum() for char in raised[4])
+    return short and same_line and off_baseline and close
 
 
 def _column_order(segments: list[Segment], width: float) -> list[Segment] | None:

@@ -78,6 +78,14 @@ def test_running_header_and_page_numbers_are_removed_and_page_offsets_point_at_e
     assert document.pages_without_text == []
 
 
+def test_a_raised_run_pdfium_puts_on_its_own_line_goes_back_into_its_line():
+    page = [(72, 700, "E = mc"), (103.6, 708, "2"), (109.2, 700, " is the mass-energy equivalence.")]
+    assert pdfium.PdfDocument(make_pdf([page]))[0].get_textpage().get_text_range().count("\n") == 2  # PDFium: 3 lines
+    assert pdf_document(make_pdf([page])).text == "E = mc2 is the mass-energy equivalence."
+    apart = [(72, 700, "E = mc"), (103.6, 708, "2"), (300, 700, "and far away on the line")]
+    assert pdf_document(make_pdf([apart])).text == "E = mc\n2\nand far away on the line"  # not right after it
+
+
 def test_a_bare_number_on_a_single_page_is_content_not_a_page_number():
     single = pdf_document(make_pdf([[(72, 700, "1"), (72, 686, "Witness statement of the day"), (300, 40, "2")]])).text
     assert single.split("\n") == ["1", "Witness statement of the day", "2"]
