@@ -91,6 +91,7 @@ MAX_VALUE_CHARS = 2048  # a policy URL or a header value, quoted back at most th
 MAX_QUOTED_CHARS = 200
 MAX_HTML_BYTES = 8 * 1024 * 1024
 MAX_XMP_BYTES = 1024 * 1024
+MAX_XMP_PACKETS = 32
 DEFAULT_MAX_AGE_SECONDS = 7 * 24 * 3600  # a persisted tdmrep.json older than this is fetched again
 
 _PATH_SAFE = "/?&=;:@!,'()+%-._~#[]"
@@ -287,7 +288,10 @@ def from_html(page: lxml.html.HtmlElement | bytes | str, *, image: bool = False,
 
 
 def _parse_html(data: bytes | str) -> lxml.html.HtmlElement | OptOut:
-    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    if isinstance(data, bytes):
+        encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+        data = data[:MAX_HTML_BYTES].decode(encoding, errors="replace")
+    text = data
     text = text[:MAX_HTML_BYTES]
     problem = excess(text)
     if problem is None:
@@ -309,8 +313,8 @@ def from_epub_opf(xml: bytes) -> list[OptOut]:
     every resource in the package. The `tdm` prefix is not checked against the package's `prefix` attribute:
     a publisher who wrote the property and forgot the declaration still meant it (fail-closed)."""
     root = _parse_xml(xml, "tdmrep-epub")
-    if isinstance(root, OptOut):
-        return [root]
+    if root is None or isinstance(root, OptOut):
+        return [root] if root else []
     values: dict[str, list[str]] = {"tdm:reservation": [], "tdm:policy": []}
     for element in root.iter():
         if not isinstance(element.tag, str) or local_name(element) != "meta":
@@ -328,8 +332,8 @@ def from_xmp(xml: bytes) -> list[OptOut]:
     of `rdf:Description`. The report's namespace is `http://www.w3.org/ns/tdmrep/`; the `#` form of the EPUB
     prefix and `http://www.w3.org/ns/tdm/` are accepted too, as files carry all three."""
     root = _parse_xml(xml, "tdmrep-pdf")
-    if isinstance(root, OptOut):
-        return [root]
+    if root is None or isinstance(root, OptOut):
+        return [root] if root else []
     values: dict[str, list[str]] = {"reservation": [], "policy": []}
     for element in root.iter():
         if not isinstance(element.tag, str):
@@ -346,19 +350,29 @@ def from_xmp(xml: bytes) -> list[OptOut]:
 
 
 def from_pdf(data: bytes) -> list[OptOut]:
-    """The TDMRep XMP properties of a PDF's first metadata packet, found by two bounded byte scans (XMP packets
-    are stored uncompressed so that a reader without a PDF parser can find them). No packet: nothing to say."""
+    """The TDMRep XMP properties of a PDF's metadata packets, found by bounded byte scans (XMP packets are stored
+    uncompressed so that a reader without a PDF parser can find them). Every packet is read, up to MAX_XMP_PACKETS:
+    the document's packet need not be the first (images carry their own), and a reservation in any of them counts.
+    No packet: nothing to say."""
+    answers: list[OptOut] = []
     start = data.find(b"<x:xmpmeta")
-    end = data.find(b"</x:xmpmeta>", start, start + MAX_XMP_BYTES) if start >= 0 else -1
-    if end < 0:
-        return []
-    return from_xmp(data[start:end + len(b"</x:xmpmeta>")])
+    for _ in range(MAX_XMP_PACKETS):
+        end = data.find(b"</x:xmpmeta>", start, start + MAX_XMP_BYTES) if start >= 0 else -1
+        if end < 0:
+            break
+        answers.extend(from_xmp(data[start:end + len(b"</x:xmpmeta>")]))
+        start = data.find(b"<x:xmpmeta", end)
+    return [combine(answers)] if len(answers) > 1 else answers
 
 
-def _parse_xml(xml: bytes, protocol: str) -> lxml.etree._Element | OptOut:
+def _parse_xml(xml: bytes, protocol: str) -> lxml.etree._Element | OptOut | None:
+    """The parsed metadata; or, when it cannot be parsed, `unknown`/incomplete if it mentions TDMRep at all (it may
+    hold a reservation we cannot read) and None if it does not (it cannot hold one)."""
     try:
         return parse_xml(xml)
     except XmlRefused as error:
+        if b"tdm" not in xml.lower():
+            return None
         return OptOut(UNKNOWN, protocol, (f"{protocol}: metadata not read ({str(error)[:MAX_QUOTED_CHARS]})",),
                       incomplete=True)
 

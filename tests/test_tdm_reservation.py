@@ -292,6 +292,10 @@ def test_html_meta_values_and_robots():
     assert from_html(b'<meta name="otherbot" content="noai">', agents=("GPTBot",)) == []
 
 
+def test_utf16_pages_are_read():
+    assert status(from_html(SPEC_HTML.decode().encode("utf-16"))[0]) == "reserved"
+
+
 def test_conflicting_html_metas_any_reservation_wins():
     page = b'<meta name="tdm-reservation" content="0"><meta name="tdm-reservation" content="1">'
     assert status(from_html(page)[0]) == "reserved"
@@ -371,7 +375,18 @@ def test_a_pdf_xmp_packet_is_found_in_the_file():
         namespace="http://www.w3.org/ns/tdmrep/").encode() + b"\nendstream\nendobj\n%%EOF"
     assert status(from_pdf(pdf)[0]) == "reserved"
     assert from_pdf(b"%PDF-1.4\n%%EOF") == []
-    assert status(from_pdf(b"<x:xmpmeta><oops")[0] if from_pdf(b"<x:xmpmeta><oops") else None) is None
+    image_packet = XMP.format(namespace="http://ns.example/other/").encode()
+    document_packet = XMP.format(namespace="http://www.w3.org/ns/tdmrep/").encode()
+    assert status(from_pdf(b"%PDF-1.7\n" + image_packet + b"\n" + document_packet)[0]) == "reserved"
+    assert from_pdf(b"<x:xmpmeta><oops") == []  # no end: no packet
+
+
+def test_unreadable_metadata_is_unknown_only_when_it_mentions_tdmrep():
+    too_deep = b"<a>" * 300 + b"</a>" * 300  # over libxml2's nesting limit: refused by parse_xml
+    assert from_xmp(too_deep) == [] and from_epub_opf(too_deep) == []
+    mentioning = b"<a>" * 300 + b"<tdm:reservation>1</tdm:reservation>" + b"</a>" * 300
+    for answers in (from_xmp(mentioning), from_epub_opf(mentioning)):
+        assert [(o.status, o.incomplete) for o in answers] == [("unknown", True)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
