@@ -34,9 +34,11 @@ disagree about the same document mean one of them is misconfigured; taking the o
 loses one document, taking the other may publish someone's work against their terms. `tdmrep_resolve` applies the
 report's order exactly, for a policy that wants it.
 
-Hostile input: every reader is bounded (bytes, rules, pattern length, path length); XML is parsed without DTDs,
-entities or network (moisson.xml_text.parse_xml); patterns are matched by a linear scan of literal segments,
-never by a regular expression built from them.
+Hostile input: every reader is bounded (bytes, rules, pattern length, path length, and a budget of MAX_WILDCARDS
+stars per file, so one path costs at most that many forward scans whatever the file); XML is parsed without DTDs,
+entities or network (moisson.xml_text.parse_xml); patterns are matched by a forward scan of their literal
+segments, never by a regular expression built from them. Whatever a bound cuts off answers `unknown`/incomplete,
+never silence.
 """
 
 from __future__ import annotations
