@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 
 MAX_MAPPINGS = 200_000  # more characters than any font maps (Unicode's assigned ones: about 150,000)
+MAX_CODES_VISITED = 400_000  # codes looked at in all, mapped or not: overlapping or repeated ranges cannot loop long
 # subtables in order of preference: (platform, encoding, format)
 PREFERRED = ((3, 10, 12), (0, 4, 12), (0, 6, 12), (3, 1, 4), (0, 3, 4), (0, 2, 4), (0, 1, 4), (0, 0, 4))
 
@@ -82,7 +83,11 @@ def _format_4(font: bytes, offset: int) -> dict[int, int]:
     deltas = struct.unpack_from(f">{segments}h", font, deltas_at)
     ranges = struct.unpack_from(f">{segments}H", font, ranges_at)
     mapping: dict[int, int] = {}
+    visited = 0
     for segment, (start, end, delta, range_offset) in enumerate(zip(starts, ends, deltas, ranges)):
+        visited += max(0, min(end, 0xFFFE) + 1 - start)
+        if visited > MAX_CODES_VISITED:
+            return mapping
         for code in range(start, min(end, 0xFFFE) + 1):
             if range_offset == 0:
                 glyph = (code + delta) & 0xFFFF
@@ -105,12 +110,17 @@ def _format_12(font: bytes, offset: int) -> dict[int, int]:
         return {}
     groups = struct.unpack_from(">I", font, offset + 12)[0]
     mapping: dict[int, int] = {}
+    visited = 0
     for index in range(groups):
         at = offset + 16 + 12 * index
         if at + 12 > len(font):
             break
         start, end, glyph = struct.unpack_from(">III", font, at)
-        for code in range(start, min(end, 0x10FFFF, start + MAX_MAPPINGS) + 1):
+        end = min(end, 0x10FFFF)
+        visited += max(0, end + 1 - start)
+        if visited > MAX_CODES_VISITED:
+            return mapping
+        for code in range(start, end + 1):
             mapping[code] = glyph + code - start
             if len(mapping) >= MAX_MAPPINGS:
                 return mapping

@@ -29,3 +29,18 @@ def test_truncated_or_foreign_bytes_give_an_empty_map():
         assert isinstance(unicode_to_glyph(font[:cut]), dict)
     assert unicode_to_glyph(b"") == {} and unicode_to_glyph(b"%PDF-1.4 not a font at all") == {}
     assert unicode_to_glyph(b"\x00\x01\x00\x00\xff\xff" + b"\x00" * 30) == {}  # 65535 tables announced, none there
+
+
+def test_a_cmap_announcing_huge_overlapping_ranges_is_read_in_bounded_time():
+    """A format 12 table of 100,000 groups each claiming all of Unicode: the reader stops, it does not loop for ever."""
+    import struct
+    import time
+
+    groups = 100_000
+    subtable = struct.pack(">HHIII", 12, 0, 16 + 12 * groups, 0, groups) + struct.pack(">III", 0, 0x10FFFF, 1) * groups
+    cmap = struct.pack(">HHHHI", 0, 1, 3, 10, 12) + subtable
+    font = struct.pack(">IHHHH", 0x00010000, 1, 16, 0, 0) + struct.pack(">4sIII", b"cmap", 0, 28, len(cmap)) + cmap
+    started = time.process_time()
+    mapping = unicode_to_glyph(font)
+    assert time.process_time() - started < 2.0
+    assert len(mapping) <= 400_000
