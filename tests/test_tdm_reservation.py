@@ -237,6 +237,25 @@ def test_header_values():
     assert from_headers({"content-type": "text/html"}) == []
 
 
+def test_warc_response_headers():
+    from io import BytesIO
+
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buffer = BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("TDM-Reservation", "1"),
+                                       ("TDM-Policy", "https://provider.com/policies/policy.json")], protocol="HTTP/1.1")
+    writer.write_record(writer.create_warc_record("https://provider.com/a.html", "response",
+                                                  payload=BytesIO(b"<p>x</p>"), http_headers=http))
+    buffer.seek(0)
+    record = next(iter(ArchiveIterator(buffer)))
+    [answer] = from_headers(record.http_headers.headers)
+    assert (answer.status, answer.policy_url) == ("reserved", "https://provider.com/policies/policy.json")
+
+
 def test_repeated_header_fields_any_reservation_wins():
     pairs = [("tdm-reservation", "0"), ("Tdm-Reservation", "1")]  # warcio gives repeated fields as pairs
     assert status(from_headers(pairs)[0]) == "reserved"
