@@ -290,10 +290,16 @@ def structured_report() -> dict[str, float]:
     from moisson.tei import tei_document
     readers = {"tei": tei_document, "jats": jats_document, **READERS}
     groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+    seconds: dict[tuple[str, str], float] = defaultdict(float)
     for kind, language, path, reference in documents_xml.cases() + documents_office.cases():
-        groups[(kind, language)].append(documents_xml.f1(readers[kind](path.read_bytes()).text, reference))
+        data = path.read_bytes()
+        started = cpu_seconds()
+        text = readers[kind](data).text
+        seconds[(kind, language)] += cpu_seconds() - started
+        groups[(kind, language)].append(documents_xml.f1(text, reference))
     for (kind, language), values in sorted(groups.items()):
-        print(f"  {kind:5} {language:4} n={len(values):2} moisson={mean(values):.3f}")
+        print(f"  {kind:5} {language:4} n={len(values):2} moisson={mean(values):.3f} "
+              f"({len(values) / max(seconds[(kind, language)], 1e-6):6.1f} docs/s per core)")
     by_kind: dict[str, list[float]] = defaultdict(list)
     for (kind, _), values in groups.items():
         by_kind["office" if kind in ("docx", "odt", "epub") else kind].extend(values)
