@@ -392,21 +392,30 @@ def _segments(textpage: pdfium.PdfTextPage) -> list[Segment]:
     return segments
 
 
+RAISED_SEARCH_LINES = 50  # short lines looked at for one raised run
 MAX_RAISED_CHARS = 3  # a superscript or subscript PDFium put on a line of its own: '2' of mc², a footnote mark
 
 
 def _rejoin_raised(lines: list[str], segments: list[Segment]) -> list[str]:
     """Put back into its line a short run PDFium gave a line of its own because a text rise lifted it ('E = mc',
     '2', ' is the ...' for 'E = mc2 is the ...'): a run of at most MAX_RAISED_CHARS characters, off its
-    neighbours' baseline, right after the text before it and right before the text after it, which share a line."""
+    neighbours' baseline, right after the text before it and right before the text after it, which share a line.
+    Only the short lines are candidates, each used once, so the work stays linear in the page."""
+    short = [index for index in range(1, len(lines) - 1) if 0 < len(lines[index].strip()) <= MAX_RAISED_CHARS]
+    if not short:
+        return lines
+    merged: list[int] = []
     for before, raised, after in zip(segments, segments[1:], segments[2:]):
-        if not _is_raised(before, raised, after):
+        if not short or not _is_raised(before, raised, after):
             continue
-        for index in range(1, len(lines) - 1):
+        for position, index in enumerate(short[:RAISED_SEARCH_LINES]):
             if lines[index].strip() == raised[4].strip() and lines[index - 1].rstrip().endswith(before[4].rstrip()) \
                     and lines[index + 1].lstrip().startswith(after[4].lstrip()):
-                lines[index - 1:index + 2] = [lines[index - 1] + lines[index].strip() + lines[index + 1]]
+                merged.append(index)
+                del short[:position + 1]
                 break
+    for index in sorted(merged, reverse=True):
+        lines[index - 1:index + 2] = [lines[index - 1] + lines[index].strip() + lines[index + 1]]
     return lines
 
 
