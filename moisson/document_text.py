@@ -141,8 +141,8 @@ def _not_read(number: int, unusable: dict[int, str], error_class: str, message: 
     if number not in unusable:
         return PageFailure(number, error_class, message)
     cause = message.removeprefix("no text layer, and ")
-    return PageFailure(number, "TextLayerUnusable",
-                       f"text layer unusable, OCR not available ({error_class}: {cause}); kept as is. {unusable[number]}"[:500])
+    message = f"text layer unusable, OCR not available ({error_class}: {cause}); kept as is. {unusable[number]}"
+    return PageFailure(number, "TextLayerUnusable", message[:500])
 
 
 def _image(payload: bytes, options: DocumentOptions) -> Extracted:
