@@ -40,8 +40,11 @@ MEASURES = {"language_guess": LanguageGuess, "quality_verdict": QualityVerdict} 
 SCHEMA = pa.schema([
     ("content_sha256", pa.string()), ("text", pa.large_string()), ("title", pa.large_string()),
     ("language_hint", pa.string()), ("licence_evidence", pa.large_string()),
+    ("format", pa.string()), ("page_starts", pa.list_(pa.int64())), ("page_failures", pa.large_string()),
+    ("ocr_confidence", pa.float64()),
     *[(name, pa.large_string()) for name in MEASURES],
 ])
+DOCUMENT_COLUMNS = [field.name for field in SCHEMA if field.name not in MEASURES]
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,7 @@ class ExtractionCache:
                 return {}
             reusable = [name for name in MEASURES
                         if getattr(self.current, name) and getattr(stored, name) == getattr(self.current, name)]
-            table = pq.read_table(part, columns=["content_sha256", "text", "title", "language_hint", "licence_evidence",
-                                                 *reusable])
+            table = pq.read_table(part, columns=[*DOCUMENT_COLUMNS, *reusable])
         except (OSError, pa.ArrowException) as error:  # a cache is an economy: an unreadable part is no cache
             LOG.warning("extraction cache part %s is unreadable (%s): its payloads are extracted again", part, error)
             return {}
@@ -132,7 +134,10 @@ def _stored_fingerprints(path: Path) -> Fingerprints:
 def _row(digest: str, document: dict, current: Fingerprints) -> dict:
     row = {"content_sha256": digest, "text": document["text"], "title": document["title"],
            "language_hint": document["language_hint"],
-           "licence_evidence": json.dumps(document["licence_evidence"], ensure_ascii=False)}
+           "licence_evidence": json.dumps(document["licence_evidence"], ensure_ascii=False),
+           "format": document.get("format"), "page_starts": document.get("page_starts"),
+           "page_failures": json.dumps(document.get("page_failures", []), ensure_ascii=False),
+           "ocr_confidence": document.get("ocr_confidence")}
     for name in MEASURES:
         if getattr(current, name) and name in document:
             row[name] = json.dumps(dataclasses.asdict(document[name]), ensure_ascii=False)
@@ -140,7 +145,8 @@ def _row(digest: str, document: dict, current: Fingerprints) -> dict:
 
 
 def _document(row: dict, reusable: list[str]) -> dict:
-    document = {**row, "licence_evidence": json.loads(row["licence_evidence"])}
+    document = {**row, "licence_evidence": json.loads(row["licence_evidence"]),
+                "page_failures": json.loads(row["page_failures"] or "[]")}
     for name in reusable:
         measured = document.pop(name)
         if measured is not None:

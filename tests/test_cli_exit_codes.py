@@ -93,7 +93,7 @@ def test_the_summary_counts_records_decisions_failures_and_checks_per_source(run
     _, _, (first, _, _), _ = runs
     block = first.stdout.split("==> summary\n", 1)[1]
     web = block.split("source web-sample: ok\n", 1)[1].splitlines()[:2]
-    assert re.fullmatch(r"    records 29, kept 0, rejected 29 \(.*licence \d+.*\), failures 0", web[0]), web
+    assert re.fullmatch(r"    records 30, kept 0, rejected 30 \(extraction 1, .*licence \d+.*\), failures 1 \(extraction 1\)", web[0]), web
     assert web[1] == "    checks: harvest_failure_rate passed"
     flaky = block.split("source flaky: ", 1)[1].splitlines()[1]
     assert flaky == "    records 1, kept 0, rejected 1 (licence 1), failures 3 (harvest 3)"

@@ -51,7 +51,8 @@ def saved(tmp_path):
 
 def test_a_saved_extraction_comes_back_as_the_workers_made_it_and_failures_are_not_kept(saved):
     root, page = saved
-    assert set(page.value) == {"text", "title", "language_hint", "licence_evidence", "language_guess", "quality_verdict"}
+    assert set(page.value) == {"text", "title", "language_hint", "licence_evidence", "format", "page_starts",
+                               "page_failures", "ocr_confidence", "language_guess", "quality_verdict"}
     assert load(root, work()) == {"page": page}  # measurements included, "timed-out" will be retried
 
 
@@ -148,3 +149,14 @@ def test_a_pass_that_breaks_midway_leaves_its_checkpointed_extractions_to_the_ne
     again.replace(result.outcomes)
     assert len(list((tmp_path / "state" / "extractions" / "src").glob("part-*.parquet"))) == 1
     assert set(load(tmp_path, work())) == {record.content_sha256 for record in records}
+
+
+def test_a_pdfs_pages_and_page_failures_come_back_from_the_cache(tmp_path):
+    """A reused PDF keeps where its pages start and the page it could not read: the next run records it again."""
+    from pdf_samples import make_pdf
+
+    pdf = make_pdf([[(72, 700, "Premier paragraphe du rapport.")], [], [(72, 700, "Dernier paragraphe.")]])
+    document = work()((pdf, "pdf", None, None))
+    assert document["format"] == "pdf" and document["page_starts"][2] > 0 and document["page_failures"][0]["page"] == 2
+    cache(tmp_path, work()).replace({"report": Outcome(value=document)})
+    assert load(tmp_path, work()) == {"report": Outcome(value=document)}
