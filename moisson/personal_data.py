@@ -21,8 +21,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Literal, NamedTuple
 
+import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 from pydantic import BaseModel, ConfigDict
+from stdnum import ean
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.be import nn as be_nn
@@ -108,7 +110,7 @@ def _emails(text: str) -> Iterator[Span]:
 # Country code, check digits, then 11 to 30 letters or digits, each optionally after one space (the
 # printed groups of four). The match can swallow a following word ("... 189 BIC"), so shorter cuts at
 # each space are tried too.
-IBAN = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,30}(?![0-9A-Za-z])")
+IBAN = re.compile(r"[A-Z](?<![0-9A-Za-z][A-Z])[A-Z][0-9]{2}(?: ?[0-9A-Z]){11,30}(?![0-9A-Za-z])")
 
 
 def _ibans(text: str) -> Iterator[Span]:
@@ -126,7 +128,7 @@ def _ibans(text: str) -> Iterator[Span]:
 
 # --- payment cards ---------------------------------------------------------------------------------------
 
-CARD = re.compile(r"(?<![\d.,\-])(?<!\d[ \-])\d(?:[ \-]?\d){12,18}(?![ \-]?\d|[.,]\d)")
+CARD = re.compile(r"\d(?<![\d.,\-]\d)(?<!\d[ \-]\d)(?:[ \-]?\d){12,18}(?![ \-]?\d|[.,]\d)")
 CARD_GROUPS = ((4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 1), (4, 4, 4, 4, 1), (4, 4, 4, 4, 2),
                (4, 4, 4, 3), (4, 4, 4, 2), (4, 4, 5))
 CARD_ISSUER = re.compile(
@@ -146,25 +148,31 @@ def _card_grouping_ok(value: str) -> bool:
     return len(groups) == 1 or tuple(len(g) for g in groups) in CARD_GROUPS
 
 
+def _article_number(digits: str) -> bool:
+    """Thirteen digits are a barcode (EAN-13, ISBN-13) far more often than a card: only Visa ever issued
+    13-digit cards, long withdrawn, and a barcode carries its own check digit."""
+    return len(digits) == 13 and (not digits.startswith("4") or ean.is_valid(digits))
+
+
 def _cards(text: str) -> Iterator[Span]:
     for match in CARD.finditer(text):
         value = match.group()
         digits = re.sub(r"\D", "", value)
         if (13 <= len(digits) <= 19 and _card_grouping_ok(value) and CARD_ISSUER.match(digits)
-                and luhn.is_valid(digits)):
+                and luhn.is_valid(digits) and not _article_number(digits)):
             yield Span("CARD", match.start(), match.end(), value)
 
 
 # --- national identifiers ------------------------------------------------------------------------------
 
-NIR = re.compile(r"(?<![\w\-])[1-478][ .]?\d\d[ .]?\d\d[ .]?(?:\d\d|2[AB])[ .]?\d{3}[ .]?\d{3}[ .]?\d\d(?![\w\-]|[.,]\d)")
-DNI = re.compile(r"(?<![\w\-.])(?:\d{8}|\d{2}\.\d{3}\.\d{3})[ \-]?[A-Z](?!\w)")
-NIE = re.compile(r"(?<![\w\-])[XYZ][ \-]?\d{7}[ \-]?[A-Z](?!\w)")
+NIR = re.compile(r"[1-478](?<![\w\-][1-478])[ .]?\d\d[ .]?\d\d[ .]?(?:\d\d|2[AB])[ .]?\d{3}[ .]?\d{3}[ .]?\d\d(?![\w\-]|[.,]\d)")
+DNI = re.compile(r"\d(?<![\w\-.]\d)(?:\d{7}|\d\.\d{3}\.\d{3})[ \-]?[A-Z](?!\w)")
+NIE = re.compile(r"[XYZ](?<![\w\-][XYZ])[ \-]?\d{7}[ \-]?[A-Z](?!\w)")
 CODICE_FISCALE = re.compile(
-    r"(?<!\w)[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z](?!\w)")
-BELGIAN_FORMATTED = re.compile(r"(?<![\w.\-])\d\d\.\d\d\.\d\d[ \-]\d{3}[.\-]\d\d(?![\w]|[.,\-]\d)")
-ELEVEN_DIGITS = re.compile(r"(?<![\w.,\-/])(?:\d{11}|\d\d \d{3} \d{3} \d{3})(?![\w]|[.,\-/]\d)")
-NINE_DIGITS = re.compile(r"(?<![\w.,\-/])(?:\d{9}|\d{4}\.\d\d\.\d{3}|\d{3} \d{3} \d{3})(?![\w]|[.,\-/]\d)")
+    r"[A-Z](?<!\w[A-Z])[A-Z]{5}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z](?!\w)")
+BELGIAN_FORMATTED = re.compile(r"\d(?<![\w.\-]\d)\d\.\d\d\.\d\d[ \-]\d{3}[.\-]\d\d(?![\w]|[.,\-]\d)")
+ELEVEN_DIGITS = re.compile(r"\d(?<![\w.,\-/]\d)(?:\d{10}|\d \d{3} \d{3} \d{3})(?![\w]|[.,\-/]\d)")
+NINE_DIGITS = re.compile(r"\d(?<![\w.,\-/]\d)(?:\d{8}|\d{3}\.\d\d\.\d{3}|\d\d \d{3} \d{3})(?![\w]|[.,\-/]\d)")
 # The words that name the weak identifiers, looked for just before the number.
 KEYWORD_WINDOW = 48
 PESEL_WORDS = re.compile(r"(?i)\bpesel\b")
@@ -210,7 +218,7 @@ def _national_ids(text: str, language: str) -> Iterator[Span]:
 
 # --- SIREN / SIRET ---------------------------------------------------------------------------------------
 
-BUSINESS_NUMBER = re.compile(r"(?<![\w.,\-/])\d{3} ?\d{3} ?\d{3}(?: ?\d{5})?(?![\w]|[.,\-/]\d)")
+BUSINESS_NUMBER = re.compile(r"\d(?<![\w.,\-/]\d)\d\d ?\d{3} ?\d{3}(?: ?\d{5})?(?![\w]|[.,\-/]\d)")
 BUSINESS_WORDS = re.compile(r"(?i)\bSIRE[NT]\b|\bR\.?\s?C\.?\s?S\.?\b|immatricul")
 
 
@@ -225,8 +233,8 @@ def _business_ids(text: str) -> Iterator[Span]:
 
 # --- IP addresses ----------------------------------------------------------------------------------------
 
-IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
-IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}|:)(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}(?![\w:]|\.\d)")
+IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\w]|\.\d)")
+IPV6 = re.compile(r"[0-9A-Fa-f:](?<![\w:.][0-9A-Fa-f:])[0-9A-Fa-f]{0,3}:[0-9A-Fa-f:]{1,37}(?:\.\d{1,3}){0,3}(?![\w:]|\.\d)")
 # "version 1.2.3.4", "art. 1.2.3.4": dotted numbers that name a release or a clause, not a host.
 NOT_AN_ADDRESS = re.compile(
     r"(?i)(?:\bv|\bver|version|versión|versione|wersja|release|build|\bart|article|artikel|articolo|artículo"
@@ -265,7 +273,7 @@ def _ips(text: str) -> Iterator[Span]:
 # out of the national lists: there any eight digits, "2021 2022", are a valid number.
 LANGUAGE_REGIONS: dict[str, tuple[str, ...]] = {
     "fr": ("FR", "BE", "CH"), "de": ("DE", "AT", "BE", "CH"), "it": ("IT", "CH"),
-    "es": ("ES",), "pl": ("PL",), "en": ("GB", "IE", "MT"), "nl": ("NL", "BE"), "pt": ("PT",), "el": ("GR", "CY"),
+    "es": ("ES",), "pl": ("PL",), "en": ("GB", "IE"), "nl": ("NL", "BE"), "pt": ("PT",), "el": ("GR", "CY"),
     "cs": ("CZ",), "sk": ("SK",), "hu": ("HU",), "ro": ("RO",), "bg": ("BG",), "hr": ("HR",), "sl": ("SI",),
     "et": ("EE",), "lv": ("LV",), "lt": ("LT",), "fi": ("FI",), "sv": ("SE", "FI"), "da": ("DK",), "mt": ("MT",),
     "ga": ("IE",), "lb": ("LU",), "eu": ("ES", "FR"), "ca": ("ES", "FR"), "br": ("FR",), "oc": ("FR",),
@@ -275,7 +283,8 @@ INTERNATIONAL_ONLY = ("FR",)
 # Luxembourg's plan holds valid numbers of four to six digits: "4970", "2023-0457" would be phones.
 # Every other EU plan's subscriber numbers have at least eight digits with the trunk prefix.
 PHONE_MIN_DIGITS = 8  # any region parses +CC and 00CC numbers; FR dials 00 abroad like every EU plan
-PHONE_RUN = re.compile(r"(?<![\w+\-/.,])(?:\+|\b00)?\(?\d(?:[ ()./\-\u00a0]{0,3}\d){5,24}\)?")
+PHONE_RUN = re.compile(r"[+(\d](?<![\w+\-/.,][+(\d])[\d ()./\-\u00a0]{7,48}")
+RUN_END = re.compile(r"[^\d)]+$")
 # A run followed by a currency or a unit is an amount or a measure, whatever its digits.
 AMOUNT_AFTER = re.compile(r"(?i)\s?(?:€|eur\b|euros?\b|zł|pln\b|\$|£|%|chf\b|km\b|kg\b|m2|m²|ha\b|habitants|inhabitants"
                           r"|einwohner|abitanti|habitantes|mieszkańców|osób|tonnes|tonnen)")
@@ -286,14 +295,28 @@ AMOUNT_AFTER = re.compile(r"(?i)\s?(?:€|eur\b|euros?\b|zł|pln\b|\$|£|%|chf\b
 NOT_A_PHONE = re.compile(r"\d\d?[./-]\d\d?[./-](?:19|20)\d\d|\d{1,3}(?:\.\d{3})+|(?:(?:19|20)\d\d[ ,;/-]*)+")
 
 
+def _trunk_zero(region: str) -> bool:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return metadata is not None and metadata.national_prefix == "0"
+
+
+# Where a national number always starts with the trunk prefix 0 (Germany, France, the UK...), a run of
+# digits without a group starting with 0 is not tried: page ranges and tables cost one regex search.
+TRUNK_ZERO = frozenset(region for regions in LANGUAGE_REGIONS.values() for region in regions if _trunk_zero(region))
+GROUP_STARTS_WITH_ZERO = re.compile(r"(?<![\d])0")
+
+
 def _phones(text: str, language: str) -> Iterator[Span]:
     regions = LANGUAGE_REGIONS.get(language, ())
     for run in PHONE_RUN.finditer(text):
-        value = run.group()
-        if AMOUNT_AFTER.match(text, run.end()):
+        value = RUN_END.sub("", run.group())
+        if sum(char.isdigit() for char in value) < PHONE_MIN_DIGITS or AMOUNT_AFTER.match(text, run.start() + len(value)):
             continue
         international = value.startswith(("+", "00", "(+", "(00"))
+        zero = international or GROUP_STARTS_WITH_ZERO.search(value) is not None
         for region in (regions[:1] or INTERNATIONAL_ONLY) if international else regions:
+            if not zero and region in TRUNK_ZERO:
+                continue
             found = [Span("PHONE", run.start() + m.start, run.start() + m.end, m.raw_string)
                      for m in PhoneNumberMatcher(value, region, leniency=Leniency.VALID)
                      if sum(char.isdigit() for char in m.raw_string) >= PHONE_MIN_DIGITS
