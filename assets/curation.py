@@ -114,6 +114,7 @@ class _Steps:
             read_source(self.config, self.source, stats, self.layout), stats, stage_file, self.layout.tmp_dir,
             work=self.work if extracting else None, budget_s=curation.EXTRACTION_BUDGET_S,
             preload=curation.WORKER_MODULES, known=cached, on_outcome=self.cache.add, inputs=inputs,
+            budget_of=self.work.budget,
         )
         if extracting:
             self._keep(harvested.outcomes, cached)
@@ -125,13 +126,14 @@ class _Steps:
         from the stage file."""
         digests = records["content_sha256"].unique(maintain_order=True).to_list()
         missing = [digest for digest in digests if digest not in cached]
-        new = curation.extract_payloads(stage_payloads(stage_file, missing), self.work) if missing else {}
+        new = curation.extract_payloads(stage_payloads(stage_file, missing), self.work,
+                                        budget_of=self.work.budget) if missing else {}
         return {digest: cached[digest] for digest in digests if digest in cached} | new
 
     def extracted_documents(self, raw: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         if self.outcomes is None:
             cached = self.cache.load()
-            self._keep(curation.extract_payloads(raw, self.work, known=cached), cached)
+            self._keep(curation.extract_payloads(raw, self.work, known=cached, budget_of=self.work.budget), cached)
         documents, failures = curation.extract_documents(raw, self.outcomes)
         return self._write(EXTRACTED, documents), describe(
             documents, rejected_by=["extraction"], **self._failures("extraction", failures), extractions_reused=self.reused)

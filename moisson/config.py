@@ -438,6 +438,9 @@ class ExtractionPolicy(_Strict):
                     "it is installed, in the policy's languages, and records them as failures naming the cause when it "
                     "is not; off records them as failures without trying.")
     max_pages: int = Field(default=2000, ge=1, description="Pages read from one PDF; a longer one is refused.")
+    max_document_seconds: float = Field(
+        default=300.0, gt=0, description="Time a PDF or page image may take, OCR included (a web page or any other "
+                                         "document gets 20 s); pages not OCRed within it are failures to retry.")
 
 
 class LanguagePolicy(_Strict):

@@ -32,6 +32,7 @@ Decider = Callable[[dict], tuple[dict, str | None]]
 # per document: one pathological page must not stall a worker; held by killing the worker that overruns it
 # (with 1 GB of memory growth: moisson/workers.py), even when a stage is materialised alone
 EXTRACTION_BUDGET_S = 20.0
+OCR_KINDS = ("pdf", "image")  # formats whose reading may include OCR: their budget is policy.extraction.max_document_seconds
 EXTRACTION_MODULES = ["moisson.extraction", "moisson.markup_limits", "moisson.licence", "moisson.document_text",
                       "moisson.pdf_text", "moisson.office_text", "moisson.xml_text", "moisson.tei", "moisson.jats",
                       "moisson.wikitext", "moisson.ocr"]
@@ -117,14 +118,16 @@ def page_locator(locator: str, page: int) -> str:
 
 def extract_payloads(raw: pl.DataFrame, work: Callable[[tuple], dict] = extract_record,
                      budget_s: float = EXTRACTION_BUDGET_S, workers: int | None = None,
-                     known: Mapping[str, Outcome] | None = None) -> dict[str, Outcome]:
+                     known: Mapping[str, Outcome] | None = None,
+                     budget_of: Callable[[tuple], float] | None = None) -> dict[str, Outcome]:
     """digest -> outcome for every payload of `raw`: from `known` if there, else extracted here."""
     known = known or {}
     unique = raw.unique("content_sha256", keep="first", maintain_order=True)
     reused = {digest: known[digest] for digest in unique["content_sha256"] if digest in known}
     new = unique.filter(~pl.col("content_sha256").is_in(list(reused)))
     items = list(zip(new["payload"], new["content_type"], new["charset"], new["url"]))
-    return reused | dict(zip(new["content_sha256"], map_documents(work, items, budget_s, workers, preload=WORKER_MODULES)))
+    outcomes = map_documents(work, items, budget_s, workers, preload=WORKER_MODULES, budget_of=budget_of)
+    return reused | dict(zip(new["content_sha256"], outcomes))
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,10 @@ class PayloadWork:
 
     def __call__(self, item: tuple) -> dict:
         return self.measure(extract_record(item, self.extraction.backend, self.extraction.mode, self.documents))
+
+    def budget(self, item: tuple) -> float:
+        """An item's time budget: a PDF or a page image may need OCR, minutes where a web page gets seconds."""
+        return self.documents.budget_s if item[1] in OCR_KINDS else EXTRACTION_BUDGET_S
 
     def measure(self, doc: dict) -> dict:
         """The document with the measurements this work takes and it lacks (all of them, fresh from extraction),
@@ -175,11 +182,11 @@ class PayloadWork:
         return taken
 
 
-def document_options(policy: Policy, budget_s: float = EXTRACTION_BUDGET_S) -> DocumentOptions:
+def document_options(policy: Policy) -> DocumentOptions:
     """What the document readers take from the policy: OCR on or off, its languages, the page cap, the budget."""
     languages = () if policy.languages == "all" else tuple(policy.languages)
     return DocumentOptions(ocr=policy.extraction.ocr == "auto", languages=languages,
-                           max_pages=policy.extraction.max_pages, budget_s=budget_s)
+                           max_pages=policy.extraction.max_pages, budget_s=policy.extraction.max_document_seconds)
 
 
 def ocr_engine() -> tuple[str | None, tuple[str, ...]]:

@@ -42,7 +42,8 @@ class Harvest:
 def harvest(items: Iterable[RawRecord | ReadFailure], stats: ReadStats, stage_file: Path, tmp_dir: Path,
             work: Callable[[tuple], dict] | None = None, budget_s: float = 0, workers: int | None = None,
             preload: list[str] | None = None, known: Mapping[str, Outcome] | None = None,
-            on_outcome: Callable[[str, Outcome], None] | None = None, inputs: str | None = None) -> Harvest:
+            on_outcome: Callable[[str, Outcome], None] | None = None, inputs: str | None = None,
+            budget_of: Callable[[tuple], float] | None = None) -> Harvest:
     """Write every new record to `stage_file` and, if `work` is given, run it once per distinct payload
     whose outcome is not `known` already (from an earlier run, see `extraction_cache`); `on_outcome` sees
     each new outcome (digest, outcome) as it comes, e.g. to keep it before the pass is over. `inputs`, the
@@ -56,7 +57,7 @@ def harvest(items: Iterable[RawRecord | ReadFailure], stats: ReadStats, stage_fi
     digests: list[str] = []  # in the order the payloads went to the workers, which is the order outcomes come back
     payloads = _payloads(reader.write(stage_file, tmp_dir), digests, known)
     outcomes: dict[str, Outcome] = {}
-    for index, outcome in enumerate(map_stream(work, payloads, budget_s, workers, preload or [])):
+    for index, outcome in enumerate(map_stream(work, payloads, budget_s, workers, preload or [], budget_of=budget_of)):
         outcomes[digests[index]] = outcome
         if on_outcome is not None:
             on_outcome(digests[index], outcome)

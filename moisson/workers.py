@@ -76,21 +76,25 @@ def default_workers() -> int:
 
 def map_documents(function: Callable[[Any], Any], items: Sequence[Any], budget_s: float,
                   workers: int | None = None, preload: Sequence[str] = (), inline_below: int = INLINE_BELOW,
-                  chunk: int = CHUNK, memory_mb: float = MEMORY_BUDGET_MB) -> list[Outcome]:
+                  chunk: int = CHUNK, memory_mb: float = MEMORY_BUDGET_MB,
+                  budget_of: Callable[[Any], float] | None = None) -> list[Outcome]:
     """`function(item)` for every item, in order; failures come back as Outcomes, never as exceptions."""
-    return list(map_stream(function, items, budget_s, workers, preload, inline_below, chunk, memory_mb=memory_mb))
+    return list(map_stream(function, items, budget_s, workers, preload, inline_below, chunk, memory_mb=memory_mb,
+                           budget_of=budget_of))
 
 
 def map_stream(function: Callable[[Any], Any], items: Iterable[Any], budget_s: float, workers: int | None = None,
                preload: Sequence[str] = (), inline_below: int = INLINE_BELOW, chunk: int = CHUNK,
-               chunks_ahead: int | None = None, memory_mb: float = MEMORY_BUDGET_MB) -> Iterator[Outcome]:
+               chunks_ahead: int | None = None, memory_mb: float = MEMORY_BUDGET_MB,
+               budget_of: Callable[[Any], float] | None = None) -> Iterator[Outcome]:
     """`map_documents` over items read lazily, outcomes yielded in order as they are ready.
 
     Items are handed to the workers while the caller is still producing them (reading an archive,
     fetching a portal), so reading overlaps the work; at most `chunks_ahead` × `chunk` items are in flight
     (default AHEAD_PER_WORKER per worker), so only those payloads are ever in memory. A worker holds `chunk`
     items at a time. `budget_s` <= 0: no budget, of time or memory; otherwise a call may also grow its worker's
-    resident memory by `memory_mb` at most (<= 0: no memory budget)."""
+    resident memory by `memory_mb` at most (<= 0: no memory budget). `budget_of(item)`, when given, is an item's own
+    time budget (a scanned PDF to OCR needs minutes where a web page gets seconds); `budget_s` the rest's."""
     workers = workers or default_workers()
     iterator = iter(items)
     head = list(islice(iterator, inline_below if budget_s <= 0 else workers))
@@ -102,7 +106,8 @@ def map_stream(function: Callable[[Any], Any], items: Iterable[Any], budget_s: f
         return
     ahead = (chunks_ahead or -(-AHEAD_PER_WORKER * workers // max(chunk, 1))) * max(chunk, 1)
     memory_bytes = memory_mb * 2**20 if budget_s > 0 and memory_mb > 0 and _resident_bytes(os.getpid()) else 0
-    with _SupervisedPool(function, budget_s, min(workers, len(head)), preload, max(chunk, 1), memory_bytes) as pool:
+    with _SupervisedPool(function, budget_s, min(workers, len(head)), preload, max(chunk, 1), memory_bytes,
+                         budget_of) as pool:
         yield from pool.map(chain(head, iterator), ahead)
 
 
@@ -184,6 +189,7 @@ class _Worker:
         self.assigned: deque[int] = deque()  # items handed over, outcome not yet back; the first may be running
         self.running: int | None = None
         self.started_at = 0.0
+        self.budget_s = 0.0  # the time budget of the item it is on
         self.resident_at_start = 0
         self.took_any = False
         self._outbox: deque[bytes | None] = deque()
@@ -239,8 +245,10 @@ class _SupervisedPool:
     writing a row group of the stage file. Shared state is guarded by one condition."""
 
     def __init__(self, function: Callable[[Any], Any], budget_s: float, workers: int, preload: Sequence[str],
-                 per_worker: int, memory_bytes: float = 0):
+                 per_worker: int, memory_bytes: float = 0, budget_of: Callable[[Any], float] | None = None):
         self.function, self.budget_s, self.per_worker, self.memory_bytes = function, budget_s, per_worker, memory_bytes
+        self.budget_of = budget_of
+        self.budgets: dict[int, float] = {}  # index -> its own time budget, when it has one
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(list(preload))
         self.changed = threading.Condition()
@@ -325,6 +333,8 @@ class _SupervisedPool:
             return
         with self.changed:
             self.messages[index] = message
+            if self.budget_of is not None:
+                self.budgets[index] = self.budget_of(item)
             self.ready.append(index)
             self._dispatch()
 
@@ -357,7 +367,7 @@ class _SupervisedPool:
         with self.changed:
             if self.closing:
                 return True
-        deadlines = [worker.started_at + self.budget_s for worker in self.workers if worker.running is not None]
+        deadlines = [worker.started_at + worker.budget_s for worker in self.workers if worker.running is not None]
         timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines and self.budget_s > 0 else None
         if deadlines and self.memory_bytes:
             timeout = max(0.0, min(timeout if timeout is not None else MEMORY_CHECK_EVERY_S,
@@ -388,8 +398,8 @@ class _SupervisedPool:
         """(error class, message) if the call the worker is on has spent its time or memory budget."""
         if worker.running is None or self.budget_s <= 0:
             return None
-        if time.monotonic() >= worker.started_at + self.budget_s:
-            return "TimeBudgetExceeded", f"gave up after {self.budget_s:g} s: the worker was stopped"
+        if time.monotonic() >= worker.started_at + worker.budget_s:
+            return "TimeBudgetExceeded", f"gave up after {worker.budget_s:g} s: the worker was stopped"
         if check_memory and _resident_bytes(worker.process.pid) - worker.resident_at_start > self.memory_bytes:
             return ("MemoryBudgetExceeded", f"the call grew its worker's memory by more than "
                     f"{self.memory_bytes / 2**20:g} MB: the worker was stopped")
@@ -404,6 +414,7 @@ class _SupervisedPool:
                     if kind == "start":
                         worker.running, worker.took_any = index, True
                         worker.started_at, worker.resident_at_start = detail
+                        worker.budget_s = self.budgets.get(index, self.budget_s)
                     else:
                         worker.assigned.remove(index)
                         worker.running = None
@@ -414,6 +425,7 @@ class _SupervisedPool:
 
     def _settle(self, index: int, outcome: Outcome) -> None:
         self.messages.pop(index, None)
+        self.budgets.pop(index, None)
         self.outcomes[index] = outcome
         self.changed.notify_all()
 

@@ -208,3 +208,15 @@ def test_broken_and_hostile_documents_are_failure_rows_and_the_good_one_is_publi
     assert "lol" * 20 not in failures["docs/laughs.xml"]
     assert ("ImageTooLarge" in failures["docs/huge.png"] or
                                        "Tesseract is not installed" in failures["docs/huge.png"])
+
+
+def test_a_pdf_or_a_page_image_gets_the_documents_budget_and_the_rest_the_pages() -> None:
+    from moisson.config import Policy
+    from moisson.curation import EXTRACTION_BUDGET_S, PayloadWork, document_options
+
+    policy = Policy.model_validate({"languages": ["fr"], "licenses": {"allow": ["CC0-1.0"]},
+                                    "extraction": {"max_document_seconds": 120}})
+    work = PayloadWork(policy.extraction, documents=document_options(policy))
+    assert work.documents.languages == ("fr",) and work.documents.budget_s == 120
+    assert [work.budget((b"", kind, None, None)) for kind in ("pdf", "image", "html", "odt")] == [
+        120, 120, EXTRACTION_BUDGET_S, EXTRACTION_BUDGET_S]

@@ -127,3 +127,19 @@ def test_workers_and_the_forkserver_end_when_the_process_that_started_them_is_ki
     """A run killed mid-way (SIGKILL, OOM) must not leave its workers, nor the forkserver, running for good."""
     started, left = processes_left_after_kill(POOL_THEN_WAIT)
     assert len(started) >= 2 and left == []
+
+
+def nap(item):
+    kind, seconds = item
+    time.sleep(seconds)
+    return kind
+
+
+def test_an_item_with_its_own_budget_may_take_longer_and_the_rest_keep_theirs():
+    """A scanned PDF gets minutes to be OCRed where a page gets seconds: the budget is the item's, not the pool's."""
+    budgets = {"scan": 30.0, "page": 1.5}
+    outcomes = map_documents(nap, [("scan", 3), ("page", 3), ("page", 0)], budget_s=1.5, workers=2,
+                             budget_of=lambda item: budgets[item[0]])
+    assert outcomes[0].value == "scan"
+    assert outcomes[1].error_class == "TimeBudgetExceeded" and "1.5 s" in outcomes[1].message
+    assert outcomes[2].value == "page"
