@@ -23,6 +23,19 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
+def tesseract() -> str:
+    """Tesseract with English and French data, or a skip (a failure under CI=true, where CI installs them)."""
+    from moisson import ocr
+
+    if ocr.tesseract_version() is None or not {"eng", "fra"} <= ocr.installed_languages():
+        message = f"tesseract with eng+fra data is not installed ({ocr.install_hint(['eng', 'fra'])})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {message}: .ci/run installs it")
+        pytest.skip(message)
+    return ocr.tesseract_version()
+
+
+@pytest.fixture
 def demo_copy(tmp_path: Path) -> Path:
     """A private copy of the demo folder (sources file, archives, dumps), so tests never touch the repo's."""
     target = tmp_path / "demo"

@@ -5,7 +5,6 @@ file's own licence metadata is evidence the licence step weighs (and cross-check
 from __future__ import annotations
 
 import bz2
-import shutil
 import io
 import zipfile
 from pathlib import Path
@@ -223,8 +222,7 @@ def test_a_pdf_or_a_page_image_gets_the_documents_budget_and_the_rest_the_pages(
         120, 120, EXTRACTION_BUDGET_S, EXTRACTION_BUDGET_S]
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is not installed (CI installs it)")
-def test_ocr_reads_in_the_policys_languages_and_english_only_when_it_has_it() -> None:
+def test_ocr_reads_in_the_policys_languages_and_english_only_when_it_has_it(tesseract) -> None:
     from moisson.document_text import DocumentOptions, _languages
 
     assert _languages(DocumentOptions(languages=("fr",))) == "fra"

@@ -22,17 +22,6 @@ from moisson.extraction import ExtractionError
 FRENCH = ["Le garçon évite la fenêtre", "à côté de l'église où", "Noël déçu mange des crêpes"]
 
 
-@pytest.fixture
-def tesseract() -> str:
-    """Tesseract with English and French data, or a skip (a failure under CI=true, where CI installs them)."""
-    if ocr.tesseract_version() is None or not {"eng", "fra"} <= ocr.installed_languages():
-        message = f"tesseract with eng+fra data is not installed ({ocr.install_hint(['eng', 'fra'])})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {message}: .ci/run installs it")
-        pytest.skip(message)
-    return ocr.tesseract_version()
-
-
 # --- inputs drawn here --------------------------------------------------------------------------------------
 
 def text_pdf(lines: list[str], *, turn: int = 0, size: int = 26, skew: float = 0.0) -> bytes:
