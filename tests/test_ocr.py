@@ -7,7 +7,6 @@ CI=true (.ci/run installs them). Header checks, TSV parsing and the "not install
 from __future__ import annotations
 
 import math
-import os
 import random
 import struct
 import time
