@@ -279,11 +279,16 @@ LANGUAGE_REGIONS: dict[str, tuple[str, ...]] = {
     "ga": ("IE",), "lb": ("LU",), "eu": ("ES", "FR"), "ca": ("ES", "FR"), "br": ("FR",), "oc": ("FR",),
     "co": ("FR",), "als": ("FR",), "wa": ("BE",), "vls": ("BE",),
 }
+# Any region parses +CC and 00CC numbers (every EU plan dials 00 abroad): France's is used for them.
 INTERNATIONAL_ONLY = ("FR",)
 # Luxembourg's plan holds valid numbers of four to six digits: "4970", "2023-0457" would be phones.
 # Every other EU plan's subscriber numbers have at least eight digits with the trunk prefix.
-PHONE_MIN_DIGITS = 8  # any region parses +CC and 00CC numbers; FR dials 00 abroad like every EU plan
+PHONE_MIN_DIGITS = 8
+# E.164 allows 15 digits; with a trunk 0, "(0)" and an 00 prefix a written number holds at most 17.
+PHONE_MAX_DIGITS = 17
 PHONE_RUN = re.compile(r"[+(\d](?<![\w+\-/.,][+(\d])[\d ()./\-\u00a0]{7,48}")
+# Where a run too long for one number is cut: between two numbers ("01 23 45 67 89 / 01 98 76 54 32").
+BETWEEN_NUMBERS = re.compile(r"\s*/\s*|\s+-\s+|\s{2,}|\u00a0{2,}")
 RUN_END = re.compile(r"[^\d)]+$")
 # A run followed by a currency or a unit is an amount or a measure, whatever its digits.
 AMOUNT_AFTER = re.compile(r"(?i)\s?(?:€|eur\b|euros?\b|zł|pln\b|\$|£|%|chf\b|km\b|kg\b|m2|m²|ha\b|habitants|inhabitants"
@@ -310,20 +315,45 @@ def _phones(text: str, language: str) -> Iterator[Span]:
     regions = LANGUAGE_REGIONS.get(language, ())
     for run in PHONE_RUN.finditer(text):
         value = RUN_END.sub("", run.group())
-        if sum(char.isdigit() for char in value) < PHONE_MIN_DIGITS or AMOUNT_AFTER.match(text, run.start() + len(value)):
+        if _digit_count(value) < PHONE_MIN_DIGITS or AMOUNT_AFTER.match(text, run.start() + len(value)):
             continue
-        international = value.startswith(("+", "00", "(+", "(00"))
-        zero = international or GROUP_STARTS_WITH_ZERO.search(value) is not None
-        for region in (regions[:1] or INTERNATIONAL_ONLY) if international else regions:
-            if not zero and region in TRUNK_ZERO:
-                continue
-            found = [Span("PHONE", run.start() + m.start, run.start() + m.end, m.raw_string)
-                     for m in PhoneNumberMatcher(value, region, leniency=Leniency.VALID)
-                     if sum(char.isdigit() for char in m.raw_string) >= PHONE_MIN_DIGITS
-                     and not NOT_A_PHONE.fullmatch(m.raw_string)]
-            if found:
-                yield from found
-                break
+        for offset, piece in _pieces(value):
+            yield from _phones_in(piece, run.start() + offset, regions)
+
+
+def _digit_count(value: str) -> int:
+    return sum(char.isdigit() for char in value)
+
+
+def _pieces(value: str) -> Iterator[tuple[int, str]]:
+    """A run with more digits than one number can hold is a list or a table: libphonenumber would try it
+    whole, fail, then try its groups one by one at great cost, so it gets the parts between numbers
+    instead, and a table row of short groups costs nothing."""
+    if _digit_count(value) <= PHONE_MAX_DIGITS:
+        yield 0, value
+        return
+    start = 0
+    for cut in [*BETWEEN_NUMBERS.finditer(value), None]:
+        end = cut.start() if cut else len(value)
+        piece = value[start:end]
+        if PHONE_MIN_DIGITS <= _digit_count(piece) <= PHONE_MAX_DIGITS:
+            yield start, piece
+        start = cut.end() if cut else end
+
+
+def _phones_in(value: str, start: int, regions: tuple[str, ...]) -> list[Span]:
+    """The phone numbers libphonenumber finds in one run, under the first plan that finds any."""
+    international = value.startswith(("+", "00", "(+", "(00"))
+    zero = international or GROUP_STARTS_WITH_ZERO.search(value) is not None
+    for region in (regions[:1] or INTERNATIONAL_ONLY) if international else regions:
+        if not zero and region in TRUNK_ZERO:
+            continue
+        found = [Span("PHONE", start + m.start, start + m.end, m.raw_string)
+                 for m in PhoneNumberMatcher(value, region, leniency=Leniency.VALID)
+                 if _digit_count(m.raw_string) >= PHONE_MIN_DIGITS and not NOT_A_PHONE.fullmatch(m.raw_string)]
+        if found:
+            return found
+    return []
 
 
 # --- all together ------------------------------------------------------------------------------------------
