@@ -569,7 +569,7 @@ def image_pdf(image: bytes) -> bytes | None:
     width, height, dictionary, data = placed
     page_width, page_height = width * 72 / SCAN_DPI, height * 72 / SCAN_DPI
     content = f"q {page_width:.4f} 0 0 {page_height:.4f} 0 0 cm /Im0 Do Q".encode()
-    return _pdf([
+    return pdf_file([
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_width:.4f} {page_height:.4f}] /Contents 4 0 R "
@@ -645,8 +645,9 @@ def _stream(dictionary: bytes, data: bytes) -> bytes:
     return b"<< %s /Length %d >>\nstream\n" % (dictionary, len(data)) + data + b"\nendstream"
 
 
-def _pdf(objects: list[bytes]) -> bytes:
-    """A PDF file of the given objects (numbered from 1, the first the catalogue), with its cross-reference table."""
+def pdf_file(objects: list[bytes], trailer: bytes = b"") -> bytes:
+    """A PDF file of the given objects (numbered from 1, the first the catalogue), with its cross-reference table;
+    `trailer` adds entries to the trailer dictionary (an /Info reference). The tests draw their PDFs with it too."""
     out = bytearray(b"%PDF-1.5\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -655,5 +656,5 @@ def _pdf(objects: list[bytes]) -> bytes:
     table = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table)
+    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, table)
     return bytes(out)

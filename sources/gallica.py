@@ -29,14 +29,12 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlencode, urlsplit
 from xml.etree.ElementTree import Element
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError, fromstring
-
 from moisson.config import GallicaSource
 from moisson.licence import PortalLicence
 from sources.catalogue import Dataset, Page, Resource
 from sources.harvest_state import HarvestState
 from sources.http import FetchError, HttpClient
+from sources.oai_pmh import xml_answer
 from sources.records import ReadFailure
 
 SRW = "{http://www.loc.gov/zing/srw/}"
@@ -102,12 +100,7 @@ def search_url(source: GallicaSource, start: int, size: int) -> str:
 
 def parse_response(body: bytes) -> Element:
     """The searchRetrieveResponse element; SruError for a diagnostic, ValueError for anything that is not SRU."""
-    try:
-        root = fromstring(body, forbid_dtd=True)
-    except (ParseError, DefusedXmlException) as exc:
-        raise ValueError(f"not well-formed XML (or forbidden DTD/entities): {exc}") from None
-    if root.tag != f"{SRW}searchRetrieveResponse":
-        raise ValueError(f"not an SRU searchRetrieve response (root element {root.tag[:80]!r})")
+    root = xml_answer(body, f"{SRW}searchRetrieveResponse", "SRU searchRetrieve")
     diagnostic = root.find(f"{SRW}diagnostics/{DIAG}diagnostic")
     if diagnostic is not None:
         parts = (diagnostic.findtext(f"{DIAG}{name}") for name in ("uri", "message", "details"))

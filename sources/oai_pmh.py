@@ -117,14 +117,20 @@ def list_records_url(source: OaiPmhSource, token: str | None, since: str | None)
     return f"{source.url}{'&' if '?' in source.url else '?'}{urlencode(query)}"
 
 
-def parse_response(body: bytes) -> Element:
-    """The OAI-PMH root element; raise OaiError for protocol errors, ValueError for anything that is not OAI-PMH."""
+def xml_answer(body: bytes, root_tag: str, protocol: str) -> Element:
+    """An XML API answer's root element, parsed without DTD or entities; ValueError naming what it is instead."""
     try:
         root = fromstring(body, forbid_dtd=True)
     except (ParseError, DefusedXmlException) as exc:
         raise ValueError(f"not well-formed XML (or forbidden DTD/entities): {exc}") from None
-    if root.tag != f"{OAI}OAI-PMH":
-        raise ValueError(f"not an OAI-PMH response (root element {root.tag[:80]!r})")
+    if root.tag != root_tag:
+        raise ValueError(f"not an {protocol} response (root element {root.tag[:80]!r})")
+    return root
+
+
+def parse_response(body: bytes) -> Element:
+    """The OAI-PMH root element; raise OaiError for protocol errors, ValueError for anything that is not OAI-PMH."""
+    root = xml_answer(body, f"{OAI}OAI-PMH", "OAI-PMH")
     error = root.find(f"{OAI}error")
     if error is not None:
         raise OaiError(error.get("code") or "unknown", (error.text or "").strip())

@@ -17,6 +17,7 @@ import pytest
 
 from moisson import ocr
 from moisson.extraction import ExtractionError
+from pdf_samples import pdf_file
 
 FRENCH = ["Le garçon évite la fenêtre", "à côté de l'église où", "Noël déçu mange des crêpes"]
 
@@ -41,20 +42,7 @@ def text_pdf(lines: list[str], *, turn: int = 0, size: int = 26, skew: float = 0
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
     ]
-    return _pdf_file(objects)
-
-
-def _pdf_file(objects: list[bytes]) -> bytes:
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return pdf_file(objects)
 
 
 def page_image(pdf: bytes, dpi: int = 300) -> tuple[bytearray, int, int]:
