@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Literal, NamedTuple
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 from pydantic import BaseModel, ConfigDict
-from stdnum import ean
+from stdnum import ean, issn
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.be import nn as be_nn
@@ -295,6 +295,10 @@ AMOUNT_AFTER = re.compile(r"(?i)\s?(?:€|eur\b|euros?\b|zł|pln\b|\$|£|%|chf\b
                           r"|einwohner|abitanti|habitantes|mieszkańców|osób|tonnes|tonnen)")
 
 
+# A number glued to letters ("0612345678-B", "0612345678K") is a reference, not something one dials.
+REFERENCE_AFTER = re.compile(r"-?[^\W\d_]")
+# An ISSN (four digits, a hyphen, four with a mod-11 check) is a serial's number in any plan.
+ISSN_SHAPE = re.compile(r"\d{4}-\d{3}[\dX]")
 # Shapes a numbering plan may accept that a person reads as something else: a date (31.03.2024), a
 # number with dots between thousands (83.237.124), a run of years (2021 2022).
 NOT_A_PHONE = re.compile(r"\d\d?[./-]\d\d?[./-](?:19|20)\d\d|\d{1,3}(?:\.\d{3})+|(?:(?:19|20)\d\d[ ,;/-]*)+")
@@ -315,10 +319,12 @@ def _phones(text: str, language: str) -> Iterator[Span]:
     regions = LANGUAGE_REGIONS.get(language, ())
     for run in PHONE_RUN.finditer(text):
         value = RUN_END.sub("", run.group())
-        if _digit_count(value) < PHONE_MIN_DIGITS or AMOUNT_AFTER.match(text, run.start() + len(value)):
+        end = run.start() + len(value)
+        if _digit_count(value) < PHONE_MIN_DIGITS or AMOUNT_AFTER.match(text, end) or REFERENCE_AFTER.match(text, end):
             continue
         for offset, piece in _pieces(value):
-            yield from _phones_in(piece, run.start() + offset, regions)
+            if piece.startswith(("+", "00", "(+", "(00")) or not _a_reference(text, run.start() + offset):
+                yield from _phones_in(piece, run.start() + offset, regions)
 
 
 def _digit_count(value: str) -> int:
@@ -341,6 +347,29 @@ def _pieces(value: str) -> Iterator[tuple[int, str]]:
         start = cut.end() if cut else end
 
 
+# A number written the national way right after the word for a file, customer or member number, with no
+# word for a telephone near, is that reference ("Kundennummer 0301234567", "dossier n° 0612345678"),
+# however valid a phone number its digits would make.
+REFERENCE_BEFORE = re.compile(
+    r"(?i)(?:\bn[°º]|\bn\.?\s?[°º]|\bno\.|\bnr\.?|\bn\.|nummer|num[ée]ro|número|numer|number|\bref\.?|\bréf\.?"
+    r"|dossier|akten|kunden|client|cliente|klienta|customer|account|tessera|licen[cs]e|membership|mitglied|expediente"
+    r"|pratica|sprawy|faktur|rechnung|facture|invoice|fattura|factura|order|commande|bestell|ordine|pedido|zamówieni)"
+    r"[\s.:#°º-]*$")
+PHONE_WORDS = re.compile(
+    r"(?i)t[ée]l|phone|fax|mobil|móvil|cellulare|\bcell|komórk|portable|handy|\bgsm\b|hotline|infolinia"
+    r"|appel|call|ring|whatsapp|standard|centralino|switchboard|durchwahl|numéro vert|numero verde|kontakt|contact|contatt")
+REFERENCE_WINDOW = 32
+
+
+def _a_reference(text: str, start: int) -> bool:
+    window = text[max(0, start - REFERENCE_WINDOW):start]
+    return REFERENCE_BEFORE.search(window) is not None and PHONE_WORDS.search(window) is None
+
+
+def _other_number(value: str) -> bool:
+    return NOT_A_PHONE.fullmatch(value) is not None or (ISSN_SHAPE.fullmatch(value) is not None and issn.is_valid(value))
+
+
 def _phones_in(value: str, start: int, regions: tuple[str, ...]) -> list[Span]:
     """The phone numbers libphonenumber finds in one run, under the first plan that finds any."""
     international = value.startswith(("+", "00", "(+", "(00"))
@@ -350,7 +379,7 @@ def _phones_in(value: str, start: int, regions: tuple[str, ...]) -> list[Span]:
             continue
         found = [Span("PHONE", start + m.start, start + m.end, m.raw_string)
                  for m in PhoneNumberMatcher(value, region, leniency=Leniency.VALID)
-                 if _digit_count(m.raw_string) >= PHONE_MIN_DIGITS and not NOT_A_PHONE.fullmatch(m.raw_string)]
+                 if _digit_count(m.raw_string) >= PHONE_MIN_DIGITS and not _other_number(m.raw_string)]
         if found:
             return found
     return []

@@ -218,3 +218,20 @@ def test_the_labelled_set_is_consistent_and_met(split: str) -> None:
 def test_span_is_a_tuple_the_pipeline_can_store() -> None:
     span = find_personal_data("mail a@b.org", "en")[0]
     assert span == Span("EMAIL", 5, 12, "a@b.org") and span._asdict()["type"] == "EMAIL"
+
+
+@pytest.mark.parametrize("text, language, expected", [
+    ("Kundennummer 0301234567, bitte angeben", "de", []),
+    ("dossier n° 0612345678", "fr", []),
+    ("référence client 0612345678-B", "fr", []),
+    ("ISSN 0391-5239", "it", []),
+    ("Telefonnummer: 030 1234567", "de", [("PHONE", "030 1234567")]),
+    ("Tel.-Nr. 0221 123456", "de", [("PHONE", "0221 123456")]),
+    ("Mobile no. 07400 123456", "en", [("PHONE", "07400 123456")]),
+    ("Kundennummer +49 30 1234567", "de", [("PHONE", "+49 30 1234567")]),
+    ("01 42 68 53 00 / 06 12 34 56 78", "fr", [("PHONE", "01 42 68 53 00"), ("PHONE", "06 12 34 56 78")]),
+])
+def test_references_shaped_like_phone_numbers(text: str, language: str, expected: list) -> None:
+    """A number named as a file, customer or member number, glued to letters, or an ISSN is not dialled;
+    the word for a telephone, or a country code, says it is."""
+    assert found(text, language) == expected

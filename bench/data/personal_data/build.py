@@ -74,6 +74,33 @@ class Filler:
             text = text.replace(" ", ".")
         return text
 
+    def PHONEV(self, spec: str | None) -> str:
+        """The same numbers written the other ways people write them."""
+        region = (spec or "FR")[:2]
+        national = self.PHONE(region)
+        number = phonenumbers.parse(national, region)
+        e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        international = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+        styles = [e164, "00" + international[1:], national.replace(" ", "-"), national.replace(" ", "")]
+        if region in ("FR", "DE", "AT", "CH", "BE", "GB"):
+            code, rest = international.split(" ", 1)
+            styles.append(f"{code} (0){rest}" if region != "FR" else f"{code} (0){rest}")
+        if region == "DE":
+            area, subscriber = national.split(" ", 1)
+            styles += [f"({area}) {subscriber.replace(' ', '')}", f"{area}/{subscriber.replace(' ', '')}"]
+        if (spec or "").endswith("i"):  # a foreign number: written with its country code
+            styles = [style for style in styles if style.startswith(("+", "00"))]
+        return self.rng.choice(styles)
+
+    def IBANC(self, spec: str | None) -> str:
+        return self._iban(spec or "FR")
+
+    def EMAILV(self, _: str | None) -> str:
+        first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
+        domain = self.rng.choice(DOMAINS[self.language])
+        return self.rng.choice([f"{first}.{last}+newsletter@{domain}", f"{first.upper()}.{last.upper()}@{domain.upper()}",
+                                f"{first}_{last}@mail.{domain}", f"{last}-{first}@{domain}", f"{first}.{last}.2024@{domain}"])
+
     def _iban(self, country: str) -> str:
         struct = iban._ibandb.info(country + "00")[0][1]["bban"]
         for _ in range(10000):
@@ -214,7 +241,7 @@ class Filler:
                                 "2a01:cb00:" + ":".join(groups) + ":1:2"])
 
 
-LABEL = {"EMAIL": "EMAIL", "PHONE": "PHONE", "IBAN": "IBAN", "CARD": "CARD", "IP": "IP", "IP6": "IP", "NIR": "NATIONAL_ID",
+LABEL = {"EMAIL": "EMAIL", "EMAILV": "EMAIL", "PHONE": "PHONE", "PHONEV": "PHONE", "IBAN": "IBAN", "IBANC": "IBAN", "CARD": "CARD", "IP": "IP", "IP6": "IP", "NIR": "NATIONAL_ID",
          "DNI": "NATIONAL_ID", "NIE": "NATIONAL_ID", "CF": "NATIONAL_ID", "PESEL": "NATIONAL_ID", "IDNR": "NATIONAL_ID",
          "BENN": "NATIONAL_ID", "BSN": "NATIONAL_ID", "SIREN": "BUSINESS_ID", "SIRET": "BUSINESS_ID"}
 

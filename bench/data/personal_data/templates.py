@@ -62,6 +62,17 @@ Contact belge : {PHONE:BEi}. Numéro national belge du délégué : {BENN}.""",
 Dossiers traités : 12 458 (contre 11 902 en 2022, +4,7 %). Délai moyen : 23 jours. Appels reçus : 45 210.
 Budget : 1 234 567,89 €. Numéros d'affaires 2023-00451, 2023-00452. Référence BOAMP 23-123456.
 Identifiant mal recopié dans le formulaire : {BAD_SIREN} (clé invalide). Contact presse : {EMAIL}.""",
+        """Coordonnées mises à jour (mail du 02/10/2023)
+Écrire à <{EMAILV}> ou mailto:{EMAIL}. Appeler le {PHONEV:FR} ou, depuis Bruxelles, le {PHONEV:BEi}.
+Virement : {IBANC:FR}. Carte enregistrée {CARD}, NIR {NIR}. Interface d'administration : http://{IP}:8080/admin.
+Ne pas confondre avec la référence client 0612345678-B, le lot n° 06 12 34, l'ISSN 0335-5322, le code APE 4711D,
+la commande 1234 5678 9012 3456 7890, le dossier n° 0612345678
+ni le montant de 612 345 678 €. Téléphones de la fiche 2019 : voir annexe 3.""",
+        """Fiche adhérent n° 2024/0312
+Nom : Mme Claire Moreau, née le 21/06/1979 à Ajaccio, NIR {NIR}. Portable : {PHONEV:FR}. Courriel : {EMAILV}.
+Prélèvement sur {IBANC:FR} (mandat SEPA n° 2024-000318). Accès au portail depuis {IP} le 03/01/2024 à 10:42:17.
+Montants des cotisations 2021 2022 2023 : 45,00 ; 48,00 ; 50,00. Code postal 20000. Ancien numéro {BAD_NIR}.
+Tél. du club, à ne pas confondre avec le n° de licence 0123456789-FFT : {PHONEV:FR}.""",
     ],
     "de": [
         """Sehr geehrte Damen und Herren,
@@ -102,6 +113,17 @@ Viele Grüße aus Salzburg, {EMAIL}""",
 Mitgliedsbeiträge 2024: Erwachsene 60 €, Jugendliche 30 €. Mitgliederzahl: 1.245 (Stand 01.01.2024).
 Kassenwart: Thomas Krüger, {PHONE:DE}, {EMAIL}. Bankverbindung des Vereins: {IBAN:DE}.
 Steuernummer des Vereins 143/215/50917 (kein persönliches Merkmal).""",
+        """Neue Kontaktdaten ab 01.04.2024
+Schreiben Sie an <{EMAILV}> oder {EMAIL}. Telefon {PHONEV:DE}, aus der Schweiz {PHONEV:CHi}.
+Überweisung: {IBANC:DE}. Kreditkarte {CARD}. Verwaltungsoberfläche: http://{IP}:8443/.
+Nicht verwechseln mit Kundennummer 0301234567-K, Los 030 12 34, ISSN 0044-2976, Artikel 4006381333931,
+Bestellnummer 1234 5678 9012 3456 7890 oder dem Betrag 301.234.567 €. Kundennummer 0301234567.
+Aktenzeichen-Nr. 0891234567. Steuer-ID im Formular: {IDNR}.""",
+        """Mitgliedsantrag Nr. 2024/0815
+Name: Jonas Wagner, geboren am 17.08.1982 in Köln, Steueridentifikationsnummer {IDNR}. Mobil: {PHONEV:DE}.
+E-Mail: {EMAILV}. Lastschrift von {IBANC:DE} (Mandatsreferenz 2024-000815). Anmeldung von {IP} am 05.01.2024 um
+09:13:55. Beiträge 2021 2022 2023: 96,00; 96,00; 108,00. PLZ 50667. Vereinsregister VR 12345, Amtsgericht Köln.
+Telefon der Geschäftsstelle (nicht die Mitgliedsnummer 0221123456): {PHONEV:DE}.""",
     ],
     "it": [
         """Gentile dottoressa,
@@ -141,6 +163,16 @@ Tesoriera: Lucia Ferri, {PHONE:IT}, {EMAIL}. Soci iscritti: 312.""",
         """Lettera di assunzione
 Si conferma l'assunzione di Francesca Conti, codice fiscale {CF}, dal 1° aprile 2024, livello 3, retribuzione
 annua lorda 28.500 euro. Per comunicazioni: {EMAIL}. Contatto svizzero del consulente: {PHONE:CHi}.""",
+        """Nuovi recapiti dal 01/04/2024
+Scrivere a <{EMAILV}> o {EMAIL}. Telefono {PHONEV:IT}, dalla Svizzera {PHONEV:CHi}.
+Bonifico: {IBANC:IT}. Carta {CARD}. Pannello di amministrazione: http://{IP}:8080/.
+Da non confondere con il codice cliente 0612345678-R, il lotto 06 12 34, l'ISSN 0391-5239, il codice ATECO 47.11.10,
+l'ordine 1234 5678 9012 3456 7890 o l'importo di 345.678.901 euro. Pratica n. 0612345678. Codice fiscale del titolare: {CF}.""",
+        """Domanda di adesione n. 2024/0412
+Nome: Sara Galli, nata il 03/05/1990 a Bologna, codice fiscale {CF}. Cellulare: {PHONEV:IT}. E-mail: {EMAILV}.
+Addebito su {IBANC:IT} (mandato SEPA 2024-000412). Accesso da {IP} il 07/01/2024 alle 11:21:09.
+Quote 2021 2022 2023: 30,00; 30,00; 35,00. CAP 40121. Tessera n. 0512345678 (non è un telefono).
+Telefono della segreteria: {PHONEV:IT}.""",
     ],
     "es": [
         """Estimado señor:
@@ -179,6 +211,16 @@ era incorrecto. Tesorero: Pablo Ruiz, DNI {DNI}, móvil {PHONE:ES}, {EMAIL}. Soc
         """Contrato de alquiler
 Arrendador: Carmen Díaz, DNI {DNI}. Arrendatario: Mark Jones, NIE {NIE}. Renta mensual 850 €, fianza 1.700 €.
 Duración: 5 años desde el 01/02/2024. Teléfonos: {PHONE:ES} y {PHONE:GBi}. Referencia 2024/ALQ/0042.""",
+        """Nuevos datos de contacto desde el 01/04/2024
+Escriba a <{EMAILV}> o {EMAIL}. Teléfono {PHONEV:ES}, desde el Reino Unido {PHONEV:GBi}.
+Transferencia: {IBANC:ES}. Tarjeta {CARD}. Panel de administración: http://{IP}:8080/.
+No confundir con el código de cliente 612345678-C, el lote 91 234, el ISSN 0210-1963, el CNAE 4711,
+el pedido 1234 5678 9012 3456 7890 ni el importe de 612.345.678 €. Expediente n.º 912345678. NIE del titular: {NIE}.""",
+        """Solicitud de alta n.º 2024/0519
+Nombre: Marta Sánchez, nacida el 09/02/1987 en Sevilla, DNI {DNI}. Móvil: {PHONEV:ES}. Correo: {EMAILV}.
+Domiciliación en {IBANC:ES} (mandato SEPA 2024-000519). Acceso desde {IP} el 08/01/2024 a las 12:30:45.
+Cuotas 2021 2022 2023: 60,00; 60,00; 65,00. C. P. 41004. DNI mal escrito en el formulario anterior: {BAD_DNI}.
+Teléfono de la secretaría: {PHONEV:ES}.""",
     ],
     "pl": [
         """Szanowni Państwo,
@@ -217,6 +259,16 @@ rachunek {IBAN:PL} do 10. dnia miesiąca. Okres: 01.03.2024 – 31.08.2024. Kont
         """Ogłoszenie
 Zebranie wspólnoty mieszkaniowej odbędzie się 12.04.2024 o godz. 18:00 w lokalu nr 3. Zaliczka na fundusz
 remontowy: 2,50 zł/m². Zarządca: {PHONE:PL}, {EMAIL}. Numer konta wspólnoty: {IBAN:PL}. Lokali: 48.""",
+        """Nowe dane kontaktowe od 01.04.2024
+Prosimy pisać na <{EMAILV}> lub {EMAIL}. Telefon {PHONEV:PL}, z Niemiec {PHONEV:DEi}.
+Przelew: {IBANC:PL}. Karta {CARD}. Panel administracyjny: http://{IP}:8080/.
+Nie mylić z numerem klienta 512345678-K, partią 12 34, ISSN 0137-9585, kodem PKD 47.11.Z,
+zamówieniem 1234 5678 9012 3456 7890 ani kwotą 512 345 678 zł. Nr klienta 512345678. PESEL właściciela: {PESEL}.""",
+        """Deklaracja członkowska nr 2024/0620
+Imię i nazwisko: Katarzyna Zielińska, ur. 14.07.1984 w Gdańsku, PESEL {PESEL}. Komórka: {PHONEV:PL}.
+E-mail: {EMAILV}. Polecenie zapłaty z rachunku {IBANC:PL}. Logowanie z {IP} dnia 09.01.2024 o 13:45:02.
+Składki 2021 2022 2023: 120,00; 120,00; 150,00. Kod pocztowy 80-001. Błędny PESEL z formularza: {BAD_PESEL}.
+Telefon sekretariatu: {PHONEV:PL}.""",
     ],
     "en": [
         """Dear Sir or Madam,
@@ -256,5 +308,15 @@ This is to confirm that Ms Ana Silva has worked with us since 1 March 2020. For 
 Membership renewals (£25) are due by 31/03/2024. Bank details: {IBAN:IE}. The account {BAD_IBAN:IE} printed last
 month was wrong. Treasurer: {PHONE:IE}, {EMAIL}. Members: 1,024. Italian tax code of our Rome contact: {CF}.
 Polish partner's PESEL {PESEL} was sent by post. Data protection officer: {EMAIL}.""",
+        """New contact details from 1 April 2024
+Write to <{EMAILV}> or {EMAIL}. Phone {PHONEV:GB}, from Ireland {PHONEV:IEi}.
+Transfer: {IBANC:GB}. Card {CARD}. Admin panel: http://{IP}:8080/.
+Not to be confused with customer number 07400123456-C, batch 020 79, ISSN 0028-0836, SIC code 47110,
+order 1234 5678 9012 3456 7890 or the amount of £740,012,345. Account no. 07400123456. Dutch BSN of the account holder: {BSN}.""",
+        """Membership application no. 2024/0721
+Name: Oliver Brown, born 30/11/1981 in Leeds. Mobile: {PHONEV:GB}. Email: {EMAILV}.
+Direct debit from {IBANC:GB} (mandate 2024-000721). Logged in from {IP} on 10/01/2024 at 14:02:33.
+Fees 2021 2022 2023: £40.00; £40.00; £45.00. Postcode LS1 4DY. Membership card 0113 4960 (not a phone number).
+Office phone: {PHONEV:GB}. Italian codice fiscale of the partner: {CF}.""",
     ],
 }
