@@ -235,3 +235,8 @@ def test_references_shaped_like_phone_numbers(text: str, language: str, expected
     """A number named as a file, customer or member number, glued to letters, or an ISSN is not dialled;
     the word for a telephone, or a country code, says it is."""
     assert found(text, language) == expected
+
+
+def test_ids_inside_urls_are_not_cards() -> None:
+    assert found("https://www.facebook.com/parcoabruzzo/posts/2395361813834269 I risultati", "it") == []
+    assert found("pagato con 2395 3618 1383 4269.", "it") == [("CARD", "2395 3618 1383 4269")]
