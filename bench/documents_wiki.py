@@ -25,20 +25,18 @@ from __future__ import annotations
 
 import argparse
 import bz2
-import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-import unicodedata
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.documents_xml import f1  # noqa: E402
 from bench.shared_data import SHARED, require  # noqa: E402
 from moisson.mediawiki_dump import DumpStats, WikiPage, iter_pages  # noqa: E402
 from moisson.wikitext import lead_section, plain_text  # noqa: E402
@@ -52,24 +50,13 @@ HEADER = ('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version=
           "<dbname>synthwiki</dbname><base>https://xx.wikipedia.org/wiki/Main_Page</base></siteinfo>\n")
 
 
-def tokens(text: str) -> Counter[str]:
-    return Counter(re.findall(r"\w+", unicodedata.normalize("NFC", text).lower()))
-
-
-def f1(ours: str, reference: str) -> float:
-    mine, gold = tokens(ours), tokens(reference)
-    common = sum((mine & gold).values())
-    if not common:
-        return 0.0
-    precision, recall = common / sum(mine.values()), common / sum(gold.values())
-    return 2 * precision * recall / (precision + recall)
 
 
 def abstract_scores() -> list[float]:
     scores = []
     for wiki in sorted((WIKI / "dbpedia-abstracts").glob("*.wiki")):
         gold = wiki.with_suffix(".gold.txt").read_text(encoding="utf-8")
-        score = f1(plain_text(lead_section(wiki.read_text(encoding="utf-8"))), gold)
+        score = f1(plain_text(lead_section(wiki.read_text(encoding="utf-8"))), gold, lowercase=True)
         scores.append(score)
         print(f"  en {wiki.stem:28} F1 {score:.3f}")
     return scores

@@ -44,14 +44,15 @@ JATS_UNITS = {"article-title", "p", "title", "td", "th"}
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
-def words(text: str) -> Counter[str]:
-    """Word multiset of a text after NFC (case kept: a dropped capital is a real difference)."""
-    return Counter(WORD.findall(unicodedata.normalize("NFC", text)))
+def words(text: str, lowercase: bool = False) -> Counter[str]:
+    """Word multiset of a text after NFC (case kept unless asked: a dropped capital is a real difference)."""
+    text = unicodedata.normalize("NFC", text)
+    return Counter(WORD.findall(text.lower() if lowercase else text))
 
 
-def f1(candidate: str, reference: str) -> float:
-    """Bag-of-words F1 of `candidate` against `reference`."""
-    ours, theirs = words(candidate), words(reference)
+def f1(candidate: str, reference: str, lowercase: bool = False) -> float:
+    """Bag-of-words F1 of `candidate` against `reference` (the one word score of the document benches and tests)."""
+    ours, theirs = words(candidate, lowercase), words(reference, lowercase)
     common = sum((ours & theirs).values())
     if not common:
         return 0.0

@@ -14,13 +14,13 @@ import subprocess
 import sys
 import urllib.request
 import zipfile
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
+from bench.documents_xml import f1
 from e2e import MOISSON, corpus_rows, expected_decisions, warehouse
 from test_ocr import character_error_rate
 
@@ -199,17 +199,12 @@ def words_cut_at_line_ends(pdf: Path) -> list[str]:
 
 
 def words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.replace("’", "'").lower())
+    return re.findall(r"\w+", text.lower())
 
 
 def word_f1(text: str, reference: str) -> float:
-    """Bag-of-words F1: low precision means extra text (headers, notes), low recall lost or broken words."""
-    got, want = Counter(words(text)), Counter(words(reference))
-    common = sum((got & want).values())
-    if not common:
-        return 0.0
-    precision, recall = common / sum(got.values()), common / sum(want.values())
-    return 2 * precision * recall / (precision + recall)
+    """Bag-of-words F1, case aside: low precision means extra text (headers, notes), low recall lost or broken words."""
+    return f1(text, reference, lowercase=True)
 
 
 def normalised(text: str) -> str:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import re
 import shutil
 import time
-import unicodedata
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from bench.documents_xml import f1
 from moisson.mediawiki_dump import iter_pages
 from moisson.wikitext import MAX_WIKITEXT_CHARS, WikitextRefused, lead_section, plain_text
 
@@ -155,17 +155,6 @@ def test_big_template_heavy_page_is_linear_in_time() -> None:
     assert text.count("Lyon (Liyon en arpitan)") == 1_500_000 // len(PAGE)
 
 
-def _tokens(text: str) -> Counter[str]:
-    return Counter(re.findall(r"\w+", unicodedata.normalize("NFC", text).lower()))
-
-
-def _f1(ours: str, gold: str) -> float:
-    mine, reference = _tokens(ours), _tokens(gold)
-    common = sum((mine & reference).values())
-    if not common:
-        return 0.0
-    precision, recall = common / sum(mine.values()), common / sum(reference.values())
-    return 2 * precision * recall / (precision + recall)
 
 
 def test_lead_sections_match_dbpedia_gold_abstracts(shared_data: Path, tmp_path: Path) -> None:
@@ -176,7 +165,7 @@ def test_lead_sections_match_dbpedia_gold_abstracts(shared_data: Path, tmp_path:
         copy = tmp_path / wiki.name
         shutil.copyfile(wiki, copy)
         gold = wiki.with_suffix(".gold.txt").read_text(encoding="utf-8")
-        assert _f1(plain_text(lead_section(copy.read_text(encoding="utf-8"))), gold) >= 0.995, wiki.name
+        assert f1(plain_text(lead_section(copy.read_text(encoding="utf-8"))), gold, lowercase=True) >= 0.995, wiki.name
 
 
 def test_shared_dumps_leave_no_markup(shared_data: Path, tmp_path: Path) -> None:
