@@ -4,6 +4,8 @@ redacted, counted or rejecting as the policy says, and in linear time on hostile
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -240,3 +242,19 @@ def test_references_shaped_like_phone_numbers(text: str, language: str, expected
 def test_ids_inside_urls_are_not_cards() -> None:
     assert found("https://www.facebook.com/parcoabruzzo/posts/2395361813834269 I risultati", "it") == []
     assert found("pagato con 2395 3618 1383 4269.", "it") == [("CARD", "2395 3618 1383 4269")]
+
+
+def test_the_labelled_set_is_what_its_builder_writes(tmp_path: Path) -> None:
+    """The committed JSONL files are the templates filled by build.py: edit the templates, rebuild."""
+    subprocess.run([sys.executable, str(SET / "build.py"), str(tmp_path)], check=True, capture_output=True, timeout=300)
+    for split in ("dev", "test"):
+        assert (tmp_path / f"{split}.jsonl").read_bytes() == (SET / f"{split}.jsonl").read_bytes()
+
+
+def test_the_bench_prints_its_figure_line() -> None:
+    result = subprocess.run([sys.executable, str(SET.parents[1] / "personal_data.py"), "--skip-speed"],
+                            capture_output=True, text=True, timeout=300, check=True)
+    figure = result.stdout.strip().splitlines()[-1].split()
+    assert figure[:2] == ["FIGURE", "personal_data"]
+    values = dict(item.split("=") for item in figure[2:])
+    assert values["split"] == "test" and float(values["precision_min"]) >= 0.95 and float(values["recall_min"]) >= 0.95

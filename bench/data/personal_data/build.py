@@ -8,7 +8,7 @@ kind of number with a wrong check digit, labelled as nothing. Plain numbers type
 (dates, amounts, postcodes, ISBNs, article and invoice numbers, statistics) are labelled as nothing too.
 
 Templates alternate between the splits (even index: dev, odd: test) and each is filled COPIES times with
-fresh values. Run: .venv/bin/python bench/data/personal_data/build.py  (writes the two files beside it).
+fresh values. Run: .venv/bin/python bench/data/personal_data/build.py [OUT_DIR]  (default: writes the two files beside it).
 """
 
 from __future__ import annotations
@@ -260,7 +260,7 @@ def fill(template: str, language: str, seed: int) -> dict:
     return {"language": language, "text": text, "spans": spans}
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
     from templates import TEMPLATES  # bench/data/personal_data/templates.py
     splits: dict[str, list[dict]] = {"dev": [], "test": []}
     for language, templates in TEMPLATES.items():
@@ -271,13 +271,13 @@ def main() -> None:
                 record["id"] = f"{language}-{index:02d}-{copy}"
                 splits[split].append(record)
     for split, records in splits.items():
-        with open(HERE / f"{split}.jsonl", "w", encoding="utf-8") as out:
+        with open(out / f"{split}.jsonl", "w", encoding="utf-8") as lines:
             for record in records:
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                lines.write(json.dumps(record, ensure_ascii=False) + "\n")
         print(split, len(records), "texts", sum(len(r["spans"]) for r in records), "spans")
 
 
 if __name__ == "__main__":
     import sys
     sys.path.insert(0, str(HERE))
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
