@@ -95,14 +95,24 @@ EMAIL = re.compile(
     r"(?:[^\W_](?:[\w\-]{0,61}[^\W_])?\.){1,8}[^\W\d_]{2,24}(?![\w\-]|\.[^\W_])")
 
 
+# The address written so that harvesters miss it: "info(at)firma.de", "jean [at] exemple [dot] fr".
+AT_WORD = r"[\[({]\s?(?:at|@|arobase|chez|malpa)\s?[\])}]"
+DOT_WORD = r"[\[({]\s?(?:dot|punkt|point|punto|kropka)\s?[\])}]"
+OBFUSCATED_AT = re.compile(r"(?i)" + AT_WORD)
+OBFUSCATED_EMAIL = re.compile(
+    r"(?i)(?<![\w.%+\-])[\w.%+\-]{1,64}\s?" + AT_WORD + r"\s?"
+    r"(?:[^\W_](?:[\w\-]{0,61}[^\W_])?(?:\s?" + DOT_WORD + r"\s?|\.)){1,8}[^\W\d_]{2,24}(?![\w\-]|\.[^\W_])")
+
+
 def _emails(text: str) -> Iterator[Span]:
-    if "@" not in text:
-        return
-    for match in EMAIL.finditer(text):
-        local = match.group().split("@", 1)[0]
-        if local.startswith(".") or local.endswith(".") or ".." in local:
-            continue
-        yield Span("EMAIL", match.start(), match.end(), match.group())
+    if "@" in text:
+        for match in EMAIL.finditer(text):
+            local = match.group().split("@", 1)[0]
+            if not (local.startswith(".") or local.endswith(".") or ".." in local):
+                yield Span("EMAIL", match.start(), match.end(), match.group())
+    if OBFUSCATED_AT.search(text):
+        for match in OBFUSCATED_EMAIL.finditer(text):
+            yield Span("EMAIL", match.start(), match.end(), match.group())
 
 
 # --- IBAN -----------------------------------------------------------------------------------------------
@@ -240,7 +250,7 @@ IPV6 = re.compile(r"[0-9A-Fa-f:](?<![\w:.][0-9A-Fa-f:])[0-9A-Fa-f]{0,3}:[0-9A-Fa
 NOT_AN_ADDRESS = re.compile(
     r"(?i)(?:\bv|\bver|version|versión|versione|wersja|release|build|\bart|article|artikel|articolo|artículo"
     r"|artykuł|section|sección|sezione|abschnitt|rozdział|chapitre|kapitel|capitolo|capítulo|paragraph|point|punkt"
-    r"|§|isbn|\bno|\bnr|\bn°)\.?\s*$")
+    r"|§|isbn|\bno|\bnr|\bn°)[.:]?\s*$")
 
 
 def _ips(text: str) -> Iterator[Span]:
@@ -287,7 +297,7 @@ INTERNATIONAL_ONLY = ("FR",)
 PHONE_MIN_DIGITS = 8
 # E.164 allows 15 digits; with a trunk 0, "(0)" and an 00 prefix a written number holds at most 17.
 PHONE_MAX_DIGITS = 17
-PHONE_RUN = re.compile(r"[+(\d](?<![\w+\-/.,][+(\d])[\d ()./\-\u00a0]{7,48}")
+PHONE_RUN = re.compile(r"[+(\d](?<![\w+\-/.,=?&#][+(\d])[\d ()./\-\u00a0]{7,48}")
 # Where a run too long for one number is cut: between two numbers ("01 23 45 67 89 / 01 98 76 54 32").
 BETWEEN_NUMBERS = re.compile(r"\s*/\s*|\s+-\s+|\s{2,}|\u00a0{2,}")
 RUN_END = re.compile(r"[^\d)]+$")
@@ -393,7 +403,7 @@ def find_personal_data(text: str, language: str | None = None) -> list[Span]:
     most specific type wins (SPECIFICITY), then the longest. `language` (ISO 639-1, e.g. 'fr', or None)
     chooses the phone numbering plans tried for numbers written without their country code and lets an
     11-digit number count as a PESEL (pl) or Steuer-ID (de) without the word that names it."""
-    if not ANY_CANDIDATE.search(text):
+    if not ANY_CANDIDATE.search(text) and not OBFUSCATED_AT.search(text):
         return []
     code = _language(language)
     candidates = [*_emails(text), *_ibans(text), *_cards(text), *_national_ids(text, code), *_business_ids(text),

@@ -99,7 +99,8 @@ class Filler:
         first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
         domain = self.rng.choice(DOMAINS[self.language])
         return self.rng.choice([f"{first}.{last}+newsletter@{domain}", f"{first.upper()}.{last.upper()}@{domain.upper()}",
-                                f"{first}_{last}@mail.{domain}", f"{last}-{first}@{domain}", f"{first}.{last}.2024@{domain}"])
+                                f"{first}_{last}@mail.{domain}", f"{last}-{first}@{domain}", f"{first}.{last}.2024@{domain}",
+                                f"{first}(at){domain}", f"{first}.{last} [at] {domain.replace('.', ' [dot] ')}"])
 
     def _iban(self, country: str) -> str:
         struct = iban._ibandb.info(country + "00")[0][1]["bban"]

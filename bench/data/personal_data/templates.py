@@ -37,7 +37,8 @@ Codes postaux concernés : 75001 à 75020, 13001 à 13016. Série chronologique 
 Indice des prix : 104,7 ; 106,3 ; 111,8. Taux de chômage : 7,1 %.""",
         """Objet : rectification de mon dossier
 Le numéro {BAD_NIR} figurant sur votre courrier du 3 mai 2024 est erroné. Mon numéro de sécurité sociale correct
-est {NIR}. Vous pouvez vérifier auprès de la CPAM ou m'appeler au {PHONE:FR}. Dossier n° 2024-118-774.""",
+est {NIR}. Vous pouvez vérifier auprès de la CPAM ou m'appeler au {PHONE:FR}. Dossier n° 2024-118-774.
+Employeur : SAS Dupuis et Fils, SIRET {SIRET}.""",
         """Paiement de votre commande n° 10458872 du 17/11/2023
 Carte bancaire : {CARD} (expire 09/27). Montant débité : 89,90 €. Une carte de test {BAD_CARD} a été refusée.
 Adresse IP de connexion enregistrée : {IP}. Pour toute réclamation : {EMAIL}.""",
@@ -50,7 +51,7 @@ Nous certifions que M. Karim Benali, né le 02/07/1988, numéro de sécurité so
 1er septembre 2019 en CDI, rémunération brute annuelle 32 400 €. Entreprise : SARL Bâti-Sud, SIREN {SIREN}.
 Contact RH : {EMAIL}, {PHONE:FR}.""",
         """Relevé d'identité bancaire
-Titulaire : Mme Sophie Martin
+Titulaire : Mme Sophie Martin, entrepreneur individuel (SIREN {SIREN})
 IBAN : {IBAN:FR}
 Code banque 30004, code guichet 00823, clé RIB 47. Domiciliation : Agence Paris-Bastille, référence
 interne R-01-44-55. Ancien IBAN (clé erronée) : {BAD_IBAN:FR}.""",
@@ -61,7 +62,7 @@ Contact belge : {PHONE:BEi}. Numéro national belge du délégué : {BENN}.""",
         """Rapport annuel d'activité 2023
 Dossiers traités : 12 458 (contre 11 902 en 2022, +4,7 %). Délai moyen : 23 jours. Appels reçus : 45 210.
 Budget : 1 234 567,89 €. Numéros d'affaires 2023-00451, 2023-00452. Référence BOAMP 23-123456.
-Identifiant mal recopié dans le formulaire : {BAD_SIREN} (clé invalide). Contact presse : {EMAIL}.""",
+Identifiant mal recopié dans le formulaire : {BAD_SIREN} (clé invalide). Contact presse : {EMAIL}. SIREN de l'organisme : {SIREN}.""",
         """Coordonnées mises à jour (mail du 02/10/2023)
 Écrire à <{EMAILV}> ou mailto:{EMAIL}. Appeler le {PHONEV:FR} ou, depuis Bruxelles, le {PHONEV:BEi}.
 Virement : {IBANC:FR}. Carte enregistrée {CARD}, NIR {NIR}. Interface d'administration : http://{IP}:8080/admin.
@@ -86,11 +87,13 @@ Einwohnerzahl am 31.12.2022: 12.874. Postleitzahl 79098.""",
         """Kontakt und Impressum
 Musterfirma GmbH, Industriestraße 5, 80331 München
 Telefon: {PHONE:DE} | Fax: {PHONE:DE} | International: {PHONE:DEi}
-E-Mail: {EMAIL} | Registergericht: Amtsgericht München, HRB 123456 | USt-IdNr.: siehe Rechnung""",
+E-Mail: {EMAIL} | Registergericht: Amtsgericht München, HRB 123456 | USt-IdNr.: siehe Rechnung
+Französische Niederlassung: Musterfirma France SARL, SIRET {SIRET}""",
         """Rechnung Nr. 2024-0457 vom 12.02.2024
 Artikel 4006381333931: 3 Stück à 24,95 € = 74,85 €; ISBN 978-3-16-148410-0: 1 Stück 39,90 €
 Summe netto 114,75 €, USt 19 % 21,80 €, Gesamt 136,55 €. Zahlbar innerhalb von 14 Tagen auf
-IBAN {IBAN:DE} (BIC COBADEFFXXX). Die IBAN {BAD_IBAN:DE} aus dem letzten Schreiben ist ungültig.""",
+IBAN {IBAN:DE} (BIC COBADEFFXXX). Die IBAN {BAD_IBAN:DE} aus dem letzten Schreiben ist ungültig.
+Lieferant: Dupont SARL (Frankreich), SIRET {SIRET}.""",
         """Statistischer Bericht 2022
 Bevölkerung: 83.237.124; Haushalte: 40.937.000; Fläche 357.588 km². Arbeitslose im Jahresdurchschnitt: 2.418.000.
 Tabellenwerte: 2018 2019 2020 2021 2022 — 102,3 104,1 105,8 109,2 117,4
@@ -141,7 +144,8 @@ Sede legale: Via Garibaldi 8, 10122 Torino. Capitale sociale 50.000 euro. Partit
         """Fattura n. 2024/00318 del 15/01/2024
 Articolo 8001234567890: 5 pezzi x 12,40 euro = 62,00 euro; ISBN 978-88-04-66289-3: 2 x 18,00 euro
 Imponibile 98,00 euro, IVA 22 % 21,56 euro, totale 119,56 euro. Pagamento con bonifico su IBAN {IBAN:IT}.
-Il codice fiscale {CF} del cliente è stato verificato. Ordine n. 457812.""",
+Il codice fiscale {CF} del cliente è stato verificato. Ordine n. 457812.
+Fornitore francese: Fromagerie Petit SAS, SIREN {SIREN}.""",
         """Dati statistici regionali 2022
 Popolazione residente: 9.943.004; superficie 23.863 km²; densità 416,7 ab./km². Occupati: 4.512.000.
 Serie storica: 2018 2019 2020 2021 2022 — tasso di disoccupazione 6,7 7,1 7,8 6,9 5,9.
@@ -190,7 +194,8 @@ Domicilio social: Paseo de Gracia 12, 08007 Barcelona. Capital social 60.000 €
         """Factura n.º 2024-A-0099 de 20/02/2024
 Artículo 8412345678905: 4 unidades x 9,95 € = 39,80 €; ISBN 978-84-376-0494-7: 1 x 21,00 €
 Base imponible 60,80 €, IVA 21 % 12,77 €, total 73,57 €. Pago por transferencia a {IBAN:ES}.
-NIF del cliente: {DNI}. El DNI {BAD_DNI} indicado en el pedido no es válido.""",
+NIF del cliente: {DNI}. El DNI {BAD_DNI} indicado en el pedido no es válido.
+Proveedor francés: Vins du Sud SARL, SIRET {SIRET}.""",
         """Estadísticas provinciales 2022
 Población: 6.751.251 habitantes; superficie 8.028 km². Parados registrados: 345.678. Afiliados: 3.456.789.
 Serie: 2018 2019 2020 2021 2022 — 10,2 11,4 15,5 13,3 12,9. Viviendas iniciadas: 23.456.
@@ -281,11 +286,13 @@ to 1. Enquiries to the Clerk, tel. {PHONE:GB}, {EMAIL}. Electorate: 3,412. Popul
         """Contact us
 Switchboard: {PHONE:GB} · From abroad: {PHONE:GBi} · Dublin office: {PHONE:IEi}
 Email: {EMAIL}
-Registered office: 1 High Street, London EC1A 1BB. Company number 01234567. VAT registration on invoices.""",
+Registered office: 1 High Street, London EC1A 1BB. Company number 01234567. VAT registration on invoices.
+French branch: Example France SAS, R.C.S. Paris {SIREN}.""",
         """INVOICE No. INV-2024-0311, dated 21/02/2024
 Item 5012345678900: 2 x £18.50 = £37.00; ISBN 978-0-14-103614-4: 1 x £9.99
 Subtotal £46.99, VAT 20 % £9.40, total £56.39. Pay by transfer to {IBAN:GB} (BIC NWBKGB2L).
-Please do not use the old account {BAD_IBAN:GB}. Customer phone: {PHONE:GB}.""",
+Please do not use the old account {BAD_IBAN:GB}. Customer phone: {PHONE:GB}.
+Supplier: Atelier Martin SAS, RCS Lyon {SIREN}.""",
         """Regional statistics 2022
 Population: 5,479,900; area 77,933 km². Claimant count: 123,456. Median weekly pay £612.30.
 Series: 2018 2019 2020 2021 2022 — 4.1 3.9 4.8 4.6 3.8. Dwellings completed: 17,890.
