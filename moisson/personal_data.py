@@ -9,9 +9,20 @@ fails its checksum is never redacted. Identifiers whose checksum passes for one 
 eleven (BSN, PESEL, Steuer-ID, a bare Belgian national number, SIREN/SIRET) are accepted only next to
 the word that names them, or (PESEL, Steuer-ID) in a text of that country's language.
 
-Pure: text in, spans and text out. Cost: a text with neither a digit nor an '@' costs one scan; every
-pattern is anchored by a look-behind so that only the start of a run of candidate characters is tried
-and every repetition is bounded, which keeps hostile inputs (megabytes of digits or '@') linear.
+Decisions, each tested (tests/test_personal_data.py) and measured (bench/personal_data.py):
+- Phone numbers written the national way are tried in the numbering plans of the text's language
+  (LANGUAGE_REGIONS: a French text tries France, Belgium, Switzerland); written the international way
+  (+CC, 00CC) they are found in any text. Trying all 27 plans on every number would make any eight
+  digits a phone somewhere. A number right after the word for a file, customer or member number (and
+  no word for a telephone), glued to letters, a date, years, dotted thousands or an ISSN is not a phone.
+- Dotted quads after "version", "art.", "section"... are release or clause numbers, not IP addresses.
+- 13 digits that make a valid EAN-13 are an article number, not a card; card numbers inside URLs are ids.
+
+Pure: text in, spans and text out. Cost: a text with neither a digit nor an '@' (nor an "(at)") costs
+one scan. Every pattern starts with a character class (which the regex engine skips to quickly) followed
+by a look-behind, so that only the start of a run of candidate characters is tried, and every repetition
+is bounded: hostile inputs (megabytes of digits or '@') take linear time. A run of digits too long for one
+phone number is cut between numbers before libphonenumber sees it, whose retries on long runs cost most.
 """
 
 from __future__ import annotations
@@ -43,8 +54,9 @@ Action = Literal["redact", "count", "reject"]
 DATA_TYPES: tuple[DataType, ...] = ("EMAIL", "PHONE", "IBAN", "CARD", "IP", "NATIONAL_ID", "BUSINESS_ID")
 # Overlapping candidates: the most specific type wins (an IBAN's digits are not also a phone number),
 # then the longest span.
-# A SIREN/SIRET is only accepted after the word that names it, so there it beats a card (14 Luhn digits are both).
-SPECIFICITY: dict[str, int] = {"EMAIL": 0, "IBAN": 1, "BUSINESS_ID": 2, "CARD": 3, "NATIONAL_ID": 4, "IP": 5, "PHONE": 6}
+# A SIREN/SIRET is only accepted after the word that names it, so there it beats a card (14 Luhn digits
+# are both); a national number's structure (birth month, department) is more telling than a Luhn digit.
+SPECIFICITY: dict[str, int] = {"EMAIL": 0, "IBAN": 1, "BUSINESS_ID": 2, "NATIONAL_ID": 3, "CARD": 4, "IP": 5, "PHONE": 6}
 
 
 class Span(NamedTuple):
@@ -142,14 +154,20 @@ def _ibans(text: str) -> Iterator[Span]:
 CARD = re.compile(r"\d(?<![\w.,\-/=#?&]\d)(?<!\d[ \-]\d)(?:[ \-]?\d){12,18}(?![ \-]?\d|[.,]\d|[\w/])")
 CARD_GROUPS = ((4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 1), (4, 4, 4, 4, 1), (4, 4, 4, 4, 2),
                (4, 4, 4, 3), (4, 4, 4, 2), (4, 4, 5))
-CARD_ISSUER = re.compile(
-    r"4"                                      # Visa (and Carte Bancaire co-badged)
-    r"|5[1-5]|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)"   # Mastercard
-    r"|3[47]"                                 # American Express
-    r"|6011|65|64[4-9]|62"                     # Discover, UnionPay
-    r"|35(?:2[89]|[3-8]\d)"                    # JCB
-    r"|30[0-5]|36|3[89]"                      # Diners Club
-    r"|5[06-9]|6\d")                           # Maestro
+# Issuer prefixes and the lengths each issues: a 15-digit NIR starting 27 is no Mastercard (16 digits).
+CARD_ISSUERS: tuple[tuple[re.Pattern[str], range | tuple[int, ...]], ...] = tuple((re.compile(prefix), lengths) for prefix, lengths in (
+    (r"4", (13, 16, 19)),                                            # Visa (and Carte Bancaire co-badged)
+    (r"5[1-5]|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)", (16,)),  # Mastercard
+    (r"3[47]", (15,)),                                               # American Express
+    (r"6011|65|64[4-9]|62", range(16, 20)),                          # Discover, UnionPay
+    (r"35(?:2[89]|[3-8]\d)", range(16, 20)),                         # JCB
+    (r"30[0-5]|36|3[89]", range(14, 20)),                            # Diners Club
+    (r"5[06-9]|6\d", range(13, 20)),                                 # Maestro
+))
+
+
+def _issued(digits: str) -> bool:
+    return any(prefix.match(digits) and len(digits) in lengths for prefix, lengths in CARD_ISSUERS)
 
 
 def _card_grouping_ok(value: str) -> bool:
@@ -169,7 +187,7 @@ def _cards(text: str) -> Iterator[Span]:
     for match in CARD.finditer(text):
         value = match.group()
         digits = re.sub(r"\D", "", value)
-        if (13 <= len(digits) <= 19 and _card_grouping_ok(value) and CARD_ISSUER.match(digits)
+        if (13 <= len(digits) <= 19 and _card_grouping_ok(value) and _issued(digits)
                 and luhn.is_valid(digits) and not _article_number(digits)):
             yield Span("CARD", match.start(), match.end(), value)
 
