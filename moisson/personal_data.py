@@ -315,9 +315,9 @@ INTERNATIONAL_ONLY = ("FR",)
 PHONE_MIN_DIGITS = 8
 # E.164 allows 15 digits; with a trunk 0, "(0)" and an 00 prefix a written number holds at most 17.
 PHONE_MAX_DIGITS = 17
-PHONE_RUN = re.compile(r"[+(\d](?<![\w+\-/.,=?&#][+(\d])[\d ()./\-\u00a0]{7,48}")
+PHONE_RUN = re.compile(r"[+(\d](?<![\w+\-/.,=?&#][+(\d])[\d ()./\-\u00a0\u2010-\u2015]{7,48}")
 # Where a run too long for one number is cut: between two numbers ("01 23 45 67 89 / 01 98 76 54 32").
-BETWEEN_NUMBERS = re.compile(r"\s*/\s*|\s+-\s+|\s{2,}|\u00a0{2,}")
+BETWEEN_NUMBERS = re.compile(r"\s*/\s*|\s+[\-\u2010-\u2015]\s+|\s{2,}|\u00a0{2,}")
 RUN_END = re.compile(r"[^\d)]+$")
 # A run followed by a currency or a unit is an amount or a measure, whatever its digits.
 AMOUNT_AFTER = re.compile(r"(?i)\s?(?:€|eur\b|euros?\b|zł|pln\b|\$|£|%|chf\b|km\b|kg\b|m2|m²|ha\b|habitants|inhabitants"
@@ -395,8 +395,13 @@ def _a_reference(text: str, start: int) -> bool:
     return REFERENCE_BEFORE.search(window) is not None and PHONE_WORDS.search(window) is None
 
 
+# A date inside the match: a timestamp ("05.12.1972 00", "2022-12-01 09") that a plan happens to accept.
+DATE_INSIDE = re.compile(r"(?:19|20)\d\d-[01]\d-[0-3]\d|[0-3]?\d[./][01]?\d[./](?:19|20)\d\d")
+
+
 def _other_number(value: str) -> bool:
-    return NOT_A_PHONE.fullmatch(value) is not None or (ISSN_SHAPE.fullmatch(value) is not None and issn.is_valid(value))
+    return (NOT_A_PHONE.fullmatch(value) is not None or DATE_INSIDE.search(value) is not None
+            or (ISSN_SHAPE.fullmatch(value) is not None and issn.is_valid(value)))
 
 
 def _phones_in(value: str, start: int, regions: tuple[str, ...]) -> list[Span]:

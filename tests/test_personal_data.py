@@ -234,6 +234,8 @@ def test_span_is_a_tuple_the_pipeline_can_store() -> None:
     ("Mobile no. 07400 123456", "en", [("PHONE", "07400 123456")]),
     ("Kundennummer +49 30 1234567", "de", [("PHONE", "+49 30 1234567")]),
     ("01 42 68 53 00 / 06 12 34 56 78", "fr", [("PHONE", "01 42 68 53 00"), ("PHONE", "06 12 34 56 78")]),
+    ("bis zum 05.12.1972 00 UTC, Stand 09:16:022022-12-01 09:22", "de", []),        # timestamps (websample)
+    ("Tel.: 0221 / 9822 – 2220 oder", "de", [("PHONE", "0221 / 9822 – 2220")]),      # en dash before the extension
 ])
 def test_references_shaped_like_phone_numbers(text: str, language: str, expected: list) -> None:
     """A number named as a file, customer or member number, glued to letters, or an ISSN is not dialled;
