@@ -11,7 +11,7 @@ languages, from ../shared/data/text when present) and on web pages (the first 30
 websample, when present), with the CPU of Moisson's extraction of those same pages beside, whose ratio
 is the share of a run's extraction work that detection adds.
 
-Run: .venv/bin/python bench/personal_data.py [--split dev|test] [--errors]
+Run: .venv/bin/python bench/personal_data.py [--split dev|test] [--errors] [--skip-speed] [--show-web]
 Ends with `FIGURE personal_data precision_min=... recall_min=... us_per_kb_prose=... us_per_kb_demo=...`.
 """
 
@@ -122,7 +122,7 @@ def extracted(pages: list[tuple[bytes, str]]) -> tuple[list[tuple[str, str]], fl
     return [(text, identify_language(text).language) for text in texts], seconds
 
 
-def costs() -> dict[str, float]:
+def costs(show_web: bool) -> dict[str, float]:
     figures: dict[str, float] = {}
     demo_pages = [page for name in ("web-sample.warc.gz", "web-extra.warc")
                   for page in warc_pages(ROOT / "demo" / "archives" / name, 1000)]
@@ -143,6 +143,13 @@ def costs() -> dict[str, float]:
         detection_us = cpu_us_per_kb(web_texts, find_personal_data)
         size_kb = sum(len(t.encode("utf-8")) for t, _ in web_texts) / 1000
         figures["us_per_kb_web"] = detection_us
+        found: Counter = Counter()
+        for text, language in web_texts:
+            for span in find_personal_data(text, language):
+                found[span.type] += 1
+                if show_web:
+                    print(f"  {language} {span.type:<11} {text[max(0, span.start - 30):span.start]!r} [{span.value}]")
+        print(f"websample: found per type (unlabelled; read them with --show-web): {dict(found)}")
         figures["share_of_extraction"] = detection_us * size_kb / 1e6 / extraction_s
         print(f"websample: {len(web_texts)} pages, {size_kb:.0f} kB of text, detection {detection_us:.1f} µs/kB, "
               f"extraction {extraction_s * 1e6 / size_kb:.0f} µs/kB of text: detection = "
@@ -155,13 +162,14 @@ def main() -> None:
     parser.add_argument("--split", choices=("dev", "test"), default="test")
     parser.add_argument("--errors", action="store_true", help="list every false positive and miss")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--show-web", action="store_true", help="print what is found in the websample's pages, to read")
     args = parser.parse_args()
     records = load(args.split)
     languages = sorted({r["language"] for r in records})
     print(f"labelled set {DATA} split {args.split}: {len(records)} texts, {sum(len(r['spans']) for r in records)} spans")
     tp, fp, fn = score(records, args.errors)
     precision_min, recall_min = report(tp, fp, fn, languages)
-    figures = {} if args.skip_speed else costs()
+    figures = {} if args.skip_speed else costs(args.show_web)
     tail = " ".join(f"{key}={value:.3g}" for key, value in figures.items())
     print(f"FIGURE personal_data split={args.split} precision_min={precision_min:.3f} recall_min={recall_min:.3f} {tail}")
 
