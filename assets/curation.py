@@ -145,8 +145,10 @@ class _Steps:
 
     def licence_filtered(self, documents: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         declared = self.config.source(self.source).license
-        documents = self._write(LICENCE, curation.decide_licences(documents, declared, self.policy))
-        return documents, describe(documents, rejected_by=["licence"], licences=_counts(documents, "license"))
+        decided = curation.decide_opt_outs(curation.decide_licences(documents, declared, self.policy), self.policy)
+        documents = self._write(LICENCE, decided)
+        return documents, describe(documents, rejected_by=["licence", "opt_out"], licences=_counts(documents, "license"),
+                                   opt_out=_counts(documents, "opt_out"))
 
     def quality_filtered(self, documents: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         verdicts = curation.measured(self.outcomes, "quality_verdict")

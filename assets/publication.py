@@ -56,7 +56,7 @@ def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) ->
         frames = [read_frame(p) for s in config.source_names if (p := layout.stage_file("quality_filtered", s)).exists()]
         if not frames:
             raise dg.Failure("no source has been curated yet: materialise quality_filtered for at least one source")
-        documents = curation.with_extraction_columns(pl.concat(frames, how="diagonal_relaxed"))
+        documents = curation.with_curation_columns(pl.concat(frames, how="diagonal_relaxed"))
         if config.policy.dedup.enabled:
             store, provenance = open_store(layout.dedup_store, layout.corpus_dir, config.policy.dedup, layout.tmp_dir,
                                            corpus_texts(layout.corpus_dir), data_root=layout.root)

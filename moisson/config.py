@@ -514,6 +514,27 @@ class CorpusPolicy(_Strict):
                                           "after it (0.0: a single missing document fails the run).")
 
 
+# sources/tdm_reservation.py's protocol ids (a test holds the two lists equal; config does not import the HTTP layer)
+OPT_OUT_PROTOCOLS = ("tdmrep-file", "tdmrep-header", "tdmrep-html", "tdmrep-epub", "tdmrep-pdf", "robots-ai",
+                     "x-robots-tag", "meta-robots")
+
+
+class OptOutPolicy(_Strict):
+    """Text and data mining reservations (DSM Directive art. 4): which protocols are read and what they decide."""
+
+    honour: bool = Field(default=True, description="Reject a document whose rights holder reserved text and data "
+                                                   "mining (reason opt_out).")
+    protocols: list[Literal[OPT_OUT_PROTOCOLS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(OPT_OUT_PROTOCOLS),
+        description="TDMRep (tdmrep-file, -header, -html, -epub, -pdf), robots.txt AI agents (robots-ai), "
+                    "X-Robots-Tag and meta robots noai (x-robots-tag, meta-robots).")
+    unchecked: Literal["reject", "keep"] = Field(
+        default="reject", description="A document whose opt-out could not be checked (a signal too large to read, "
+                                      "a site's tdmrep.json answering 5xx): reject it (fail-closed) or keep it.")
+    licence_overrides: bool = Field(
+        default=False, description="An allowed open licence wins over a reservation (off: the reservation wins).")
+
+
 class Policy(_Strict):
     languages: list[str] | Literal["all"] = "all"
     extraction: ExtractionPolicy = ExtractionPolicy()
@@ -525,6 +546,7 @@ class Policy(_Strict):
     failures: FailurePolicy = FailurePolicy()
     checks: CheckPolicy = CheckPolicy()
     corpus: CorpusPolicy = CorpusPolicy()
+    opt_out: OptOutPolicy = OptOutPolicy()
 
     @field_validator("languages")
     @classmethod

@@ -27,6 +27,7 @@ from moisson.licence import Evidence, decide_licence
 from moisson.text_quality import QualityVerdict, check_quality
 from moisson.workers import Outcome, map_documents
 from sources.records import ReadFailure
+from sources.tdm_reservation import OptOut, combine, from_headers
 
 Decider = Callable[[dict], tuple[dict, str | None]]
 # per document: one pathological page must not stall a worker; held by killing the worker that overruns it
@@ -64,13 +65,14 @@ def apply_step(frame: pl.DataFrame, reason: str, schema: dict[str, pl.DataType],
 EXTRACTION_SCHEMA = {
     "text": pl.String, "title": pl.String, "language_hint": pl.String, "licence_evidence": pl.String,
     "n_chars": pl.Int64, "n_words": pl.Int64, "format": pl.String, "page_starts": pl.List(pl.Int64),
-    "ocr_confidence": pl.Float64,
+    "ocr_confidence": pl.Float64, "opt_out_signals": pl.String,
 }
 
 
-def with_extraction_columns(documents: pl.DataFrame) -> pl.DataFrame:
-    """Every extraction column, as nulls where a stage file written by an earlier version lacks it."""
-    return documents.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in EXTRACTION_SCHEMA.items()
+def with_curation_columns(documents: pl.DataFrame) -> pl.DataFrame:
+    """Every column the curation steps add, as nulls where a stage file written by an earlier version lacks it."""
+    added = {**EXTRACTION_SCHEMA, **OPT_OUT_SCHEMA}
+    return documents.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in added.items()
                                   if name not in documents.columns)
 
 
@@ -104,6 +106,7 @@ def extract_documents(raw: pl.DataFrame, outcomes: Mapping[str, Outcome] | None 
             "format": doc.get("format", row["content_type"]),
             "page_starts": doc.get("page_starts"),
             "ocr_confidence": doc.get("ocr_confidence"),
+            "opt_out_signals": json.dumps(doc.get("opt_out", []), ensure_ascii=False),
         }, None
 
     start = raw.drop("payload", strict=False).with_columns(reason=pl.lit(None, pl.String), reason_detail=pl.lit(None, pl.String))
@@ -246,6 +249,38 @@ def decide_licences(documents: pl.DataFrame, declared: str | None, policy: Polic
         return {"license": decision.license, "license_evidence": decision.evidence}, (None if decision.allowed else decision.detail)
 
     return apply_step(documents, "licence", LICENCE_SCHEMA, decide)
+
+
+OPT_OUT_SCHEMA = {"opt_out": pl.String, "opt_out_evidence": pl.String}
+
+
+def decide_opt_outs(documents: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """Each document's text-and-data-mining reservation (reserved, not_reserved, unknown) from what its record's
+    response headers and its content state, with the evidence; a reserved document is rejected for `opt_out` when
+    the policy honours reservations, whatever its licence unless `licence_overrides` says an open one wins."""
+    settings = policy.opt_out
+
+    def decide(row: dict) -> tuple[dict, str | None]:
+        found = opt_out_of(row, settings.protocols)
+        values = {"opt_out": found.status, "opt_out_evidence": "; ".join(found.evidence)}
+        if not settings.honour or (settings.licence_overrides and row.get("license") in policy.licenses.allow):
+            return values, None
+        if found.status == "reserved":
+            return values, f"text and data mining reserved: {values['opt_out_evidence']}"
+        if found.incomplete and settings.unchecked == "reject":
+            return values, f"opt-out could not be checked: {values['opt_out_evidence']}"
+        return values, None
+
+    return apply_step(documents, "opt_out", OPT_OUT_SCHEMA, decide)
+
+
+def opt_out_of(row: dict, protocols: Sequence[str]) -> OptOut:
+    """What the protocols the policy follows say about one document: its response's headers, its content's
+    own statements (HTML meta, EPUB package, PDF XMP), combined, any reservation winning."""
+    signals = from_headers(json.loads(row.get("opt_out_headers") or "[]"))
+    signals += [OptOut(**{**item, "evidence": tuple(item["evidence"])})
+                for item in json.loads(row.get("opt_out_signals") or "[]")]
+    return combine(signal for signal in signals if signal.protocol in protocols)
 
 
 QUALITY_SCHEMA = {"quality_signals": pl.String}  # the signals measured, and which thresholds judged them

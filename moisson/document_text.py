@@ -20,10 +20,12 @@ from moisson.extraction import Extracted, ExtractionError, PageFailure, primary_
 from moisson.jats import jats_document
 from moisson.licence import Evidence, to_spdx
 from moisson.office_text import READERS as OFFICE_READERS
+from moisson.office_text import epub_package_document
 from moisson.pdf_text import join_pages, pdf_document
 from moisson.tei import tei_document
 from moisson.wikitext import plain_text
 from moisson.xml_text import XmlText
+from sources.tdm_reservation import from_epub_opf, from_pdf
 
 URL = re.compile(r"https?://[^\s<>\"']+")
 XML_READERS = {"tei": tei_document, "jats": jats_document} | OFFICE_READERS
@@ -56,16 +58,27 @@ def extract_document(payload: bytes, kind: str, options: DocumentOptions = Docum
     if kind == "image":
         return _image(payload, options)
     if kind in XML_READERS:
-        return _structured(XML_READERS[kind](payload), kind)
+        return _structured(XML_READERS[kind](payload), kind, _content_opt_out(payload, kind))
     if kind == "wikitext":
         return Extracted(text=_required(plain_text(payload.decode("utf-8")), kind), format=kind)
     raise ExtractionError(f"unsupported content type {kind!r}")
 
 
-def _structured(document: XmlText, kind: str) -> Extracted:
+def _structured(document: XmlText, kind: str, opt_out: list[dict]) -> Extracted:
     return Extracted(text=_required(document.text, kind), title=document.title,
                      language_hint=primary_subtag(document.language), format=kind,
-                     licence_evidence=metadata_evidence(document.licence_evidence))
+                     licence_evidence=metadata_evidence(document.licence_evidence), opt_out=opt_out)
+
+
+def _content_opt_out(payload: bytes, kind: str) -> list[dict]:
+    """TDM reservations a file states in its own metadata (TDMRep: an EPUB's package document, a PDF's XMP)."""
+    if kind == "pdf":
+        signals = from_pdf(payload)
+    elif kind == "epub":
+        signals = from_epub_opf(epub_package_document(payload))
+    else:
+        return []
+    return [signal.as_dict() for signal in signals]
 
 
 def metadata_evidence(statements: Iterable[str]) -> list[Evidence]:
@@ -102,7 +115,8 @@ def _pdf(payload: bytes, options: DocumentOptions) -> Extracted:
         raise _nothing_read(pages.failures, len(pages.texts))
     return Extracted(text=text, title=document.title, language_hint=primary_subtag(document.language), format="pdf",
                      licence_evidence=metadata_evidence(e.value for e in document.licence_evidence),
-                     page_starts=starts, page_failures=pages.failures, ocr_confidence=_mean_confidence(pages))
+                     page_starts=starts, page_failures=pages.failures, ocr_confidence=_mean_confidence(pages),
+                     opt_out=_content_opt_out(payload, "pdf"))
 
 
 def _read_scanned_pages(payload: bytes, numbers: list[int], pages: _Pages, options: DocumentOptions,

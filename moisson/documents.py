@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from sources.records import RawRecord, ReadFailure
 
-REASONS = ("extraction", "language", "licence", "quality", "exact_duplicate", "near_duplicate")
+REASONS = ("extraction", "language", "licence", "opt_out", "quality", "exact_duplicate", "near_duplicate")
 
 RAW_SCHEMA = pa.schema(
     [
@@ -32,6 +32,7 @@ RAW_SCHEMA = pa.schema(
         ("record_title", pa.string()),
         ("record_license", pa.string()),
         ("record_language", pa.string()),
+        ("opt_out_headers", pa.string()),
         ("payload", pa.large_binary()),
     ]
 )
@@ -51,7 +52,7 @@ RAW_FIELDS = {  # column -> RawRecord attribute
     "id": "id", "source": "source", "source_kind": "source_kind", "record_key": "record_key", "locator": "locator",
     "source_position": "position", "url": "url", "retrieved_at": "retrieved_at", "content_type": "content_type", "charset": "charset",
     "content_sha256": "content_sha256", "record_title": "title", "record_license": "license",
-    "record_language": "language", "payload": "payload",
+    "record_language": "language", "opt_out_headers": "opt_out_headers", "payload": "payload",
 }
 
 

@@ -31,6 +31,7 @@ from trafilatura.xml import xmltotxt
 
 from moisson import markup_limits
 from moisson.licence import Evidence, evidence_from_html
+from sources.tdm_reservation import from_html
 
 if TYPE_CHECKING:
     from moisson.document_text import DocumentOptions
@@ -85,6 +86,7 @@ class Extracted:
     page_starts: list[int] | None = None  # paged formats: the offset in `text` where each page starts
     page_failures: list[PageFailure] = field(default_factory=list)
     ocr_confidence: float | None = None  # mean Tesseract word confidence (0-100) of the OCRed text, a quality signal
+    opt_out: list[dict] = field(default_factory=list)  # TDM reservations the content states (sources/tdm_reservation.py)
 
 
 def extract(payload: bytes, content_type: str, charset: str | None = None, url: str | None = None,
@@ -112,6 +114,7 @@ def extract_html(payload: bytes, charset: str | None = None, url: str | None = N
     if tree is None:
         raise ExtractionError("not parseable as HTML")
     evidence = evidence_from_html(tree)
+    opt_out = [signal.as_dict() for signal in from_html(tree)]
     language_hint = primary_subtag(tree.get("lang") or tree.get("xml:lang"))
     page_title = _page_title(tree)
     main_text = _resiliparse_text(markup) if backend == "resiliparse" and not TOO_DEEP_FOR_RESILIPARSE(tree) else ""
@@ -124,6 +127,7 @@ def extract_html(payload: bytes, charset: str | None = None, url: str | None = N
         title=page_title,
         language_hint=language_hint,
         licence_evidence=evidence,
+        opt_out=opt_out,
     )
 
 
@@ -300,4 +304,5 @@ def extract_record(item: tuple[bytes, str, str | None, str | None], backend: Bac
         "page_starts": doc.page_starts,
         "page_failures": [vars(f) for f in doc.page_failures],
         "ocr_confidence": doc.ocr_confidence,
+        "opt_out": doc.opt_out,
     }

@@ -41,7 +41,7 @@ SCHEMA = pa.schema([
     ("content_sha256", pa.string()), ("text", pa.large_string()), ("title", pa.large_string()),
     ("language_hint", pa.string()), ("licence_evidence", pa.large_string()),
     ("format", pa.string()), ("page_starts", pa.list_(pa.int64())), ("page_failures", pa.large_string()),
-    ("ocr_confidence", pa.float64()),
+    ("ocr_confidence", pa.float64()), ("opt_out", pa.large_string()),
     *[(name, pa.large_string()) for name in MEASURES],
 ])
 DOCUMENT_COLUMNS = [field.name for field in SCHEMA if field.name not in MEASURES]
@@ -137,7 +137,8 @@ def _row(digest: str, document: dict, current: Fingerprints) -> dict:
            "licence_evidence": json.dumps(document["licence_evidence"], ensure_ascii=False),
            "format": document.get("format"), "page_starts": document.get("page_starts"),
            "page_failures": json.dumps(document.get("page_failures", []), ensure_ascii=False),
-           "ocr_confidence": document.get("ocr_confidence")}
+           "ocr_confidence": document.get("ocr_confidence"),
+           "opt_out": json.dumps(document.get("opt_out", []), ensure_ascii=False)}
     for name in MEASURES:
         if getattr(current, name) and name in document:
             row[name] = json.dumps(dataclasses.asdict(document[name]), ensure_ascii=False)
@@ -146,7 +147,7 @@ def _row(digest: str, document: dict, current: Fingerprints) -> dict:
 
 def _document(row: dict, reusable: list[str]) -> dict:
     document = {**row, "licence_evidence": json.loads(row["licence_evidence"]),
-                "page_failures": json.loads(row["page_failures"] or "[]")}
+                "page_failures": json.loads(row["page_failures"] or "[]"), "opt_out": json.loads(row["opt_out"] or "[]")}
     for name in reusable:
         measured = document.pop(name)
         if measured is not None:

@@ -670,6 +670,12 @@ def epub_document(data: bytes, limits: ZipLimits = ZipLimits()) -> XmlText:
     return _result(blocks, title, language, [e for e in evidence if e])
 
 
+def epub_package_document(data: bytes, limits: ZipLimits = ZipLimits()) -> bytes:
+    """An EPUB's package document (OPF) as bytes: where its metadata, TDMRep's reservation among them, lives."""
+    container = ZipContainer(data, limits)
+    return container.read(_opf_name(container))
+
+
 def _opf_name(container: ZipContainer) -> str:
     root = _xml(container.read("META-INF/container.xml"), "META-INF/container.xml")
     for element in root.iter():

@@ -53,6 +53,7 @@ class Remembered:
     last_modified: str | None = None
     catalogue_modified: str | None = None  # the resource's (or dataset's) modification date in the catalogue then
     fetched_at: str | None = None
+    opt_out_headers: str | None = None  # the response's opt-out header fields (sources/tdm_reservation.py)
 
     def conditional_headers(self) -> dict[str, str]:
         headers = {}

@@ -36,6 +36,9 @@ class RawRecord:
     # file; a portal's resources in the order they are fetched), set by `sources.read_source`; deduplication keeps
     # the first occurrence. Not part of the id: the same record read at another place is the same record.
     position: int | None = None
+    # the response's header fields that may reserve text and data mining (tdm-reservation, tdm-policy,
+    # X-Robots-Tag), as JSON pairs: sources/tdm_reservation.py reads them in the licence stage
+    opt_out_headers: str | None = None
 
     @cached_property
     def content_sha256(self) -> str:

@@ -28,6 +28,7 @@ from sources.http import FetchError, HttpClient
 from sources.raw_store import FetchMemory, RawStore, Remembered
 from moisson.formats import sniff_format
 from sources.records import RawRecord, ReadFailure, ReadStats, text_charset
+from sources.tdm_reservation import opt_out_headers
 
 # the media type a catalogue's format field stands for, when the server sends none
 FORMAT_TYPES = {"html": "text/html", "txt": "text/plain", "xml": "application/xml", "pdf": "application/pdf"}
@@ -109,7 +110,8 @@ def obtain(source, dataset: Dataset, resource: Resource, client: HttpClient, sto
         digest, new = store.put(response.body)
         stats.skipped["stored_new" if new else "stored_already"] += 1
         entry = Remembered(digest, response.content_type, response.charset, response.headers.get("etag"),
-                           response.headers.get("last-modified"), changed_at, now_iso())
+                           response.headers.get("last-modified"), changed_at, now_iso(),
+                           opt_out_headers(response.headers))
     memory.remember(resource.url, entry)
     return entry
 
@@ -153,6 +155,7 @@ def _record(source, dataset: Dataset, resource: Resource, member: str | None, pa
         url=resource.url, charset=trusted_charset(payload, remembered.charset) if member is None else None,
         title=None if kind == "html" else (resource.title or dataset.title),
         license=dataset.license or dataset.license_raw,
+        opt_out_headers=remembered.opt_out_headers if member is None else None,
     )
 
 

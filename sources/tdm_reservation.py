@@ -247,6 +247,19 @@ def from_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]], *, imag
     return found
 
 
+OPT_OUT_HEADERS = frozenset({"tdm-reservation", "tdm-policy", "x-robots-tag"})
+
+
+def opt_out_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> str | None:
+    """The response's header fields that can carry an opt-out, as JSON pairs for a record to carry (None: none).
+
+    Why only these: a record keeps what a later stage reads, not a whole response's headers (cookies, tokens)."""
+    pairs = [[name.strip().lower(), str(value)[:MAX_VALUE_CHARS]]
+             for name, value in (headers.items() if isinstance(headers, Mapping) else headers)
+             if name.strip().lower() in OPT_OUT_HEADERS]
+    return json.dumps(pairs[:100], ensure_ascii=False) if pairs else None
+
+
 def _ai_directive(value: str, image: bool) -> str | None:
     """`noai` (or, for an image, `noimageai`) among the comma-separated directives, with or without an
     `agent:` prefix (a directive aimed at one crawler still states the rights holder's choice)."""

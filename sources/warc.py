@@ -19,6 +19,7 @@ from warcio.bufferedreaders import DecompressingBufferedReader
 
 from moisson.formats import sniff_format
 from sources.records import RawRecord, ReadFailure, ReadStats, display_name, text_charset
+from sources.tdm_reservation import opt_out_headers
 
 PAYLOAD_RECORD_TYPES = {"response", "resource", "conversion"}
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -207,6 +208,7 @@ def _to_raw_record(record, source: str, stats: ReadStats, max_record_bytes: int,
         retrieved_at=parse_warc_date(headers.get_header("WARC-Date")),
         url=headers.get_header("WARC-Target-URI"),
         charset=_charset(content_type),
+        opt_out_headers=opt_out_headers(record.http_headers.headers) if record.http_headers is not None else None,
     )
 
 

@@ -48,7 +48,8 @@ def test_the_faster_extractor_decides_the_demo_alike_and_the_run_records_it(tmp_
     assert_expected_decisions(demo, tmp_path / "data")
     with warehouse(tmp_path / "data") as con:
         policy = json.loads(con.execute("SELECT policy FROM runs").fetchone()[0])
-    assert policy["extraction"] == {"backend": "resiliparse", "mode": "default", "ocr": "auto", "max_pages": 2000}  # defaults too
+    assert policy["extraction"] == {"backend": "resiliparse", "mode": "default", "ocr": "auto", "max_pages": 2000,
+                                    "max_document_seconds": 300.0}  # defaults too
 
 
 def assert_expected_decisions(demo: Path, data: Path) -> None:

@@ -52,7 +52,7 @@ def saved(tmp_path):
 def test_a_saved_extraction_comes_back_as_the_workers_made_it_and_failures_are_not_kept(saved):
     root, page = saved
     assert set(page.value) == {"text", "title", "language_hint", "licence_evidence", "format", "page_starts",
-                               "page_failures", "ocr_confidence", "language_guess", "quality_verdict"}
+                               "page_failures", "ocr_confidence", "opt_out", "language_guess", "quality_verdict"}
     assert load(root, work()) == {"page": page}  # measurements included, "timed-out" will be retried
 
 

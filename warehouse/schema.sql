@@ -29,12 +29,16 @@ CREATE TABLE IF NOT EXISTS documents (
     first_seen_run   VARCHAR,
     format           VARCHAR,               -- what was read: html, text, pdf, docx, odt, epub, tei, jats, image, wikitext
     page_starts      BIGINT[],              -- paged formats: offset in text where each page starts
-    ocr_confidence   DOUBLE                 -- mean Tesseract word confidence (0-100) when pages were OCRed
+    ocr_confidence   DOUBLE,                -- mean Tesseract word confidence (0-100) when pages were OCRed
+    opt_out          VARCHAR,               -- text and data mining: reserved | not_reserved | unknown
+    opt_out_evidence VARCHAR                -- what said so (protocol: value read)
 );
 -- warehouses written before documents had formats
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS format VARCHAR;
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS page_starts BIGINT[];
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS ocr_confidence DOUBLE;
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS opt_out VARCHAR;
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS opt_out_evidence VARCHAR;
 
 CREATE TABLE IF NOT EXISTS sources (
     name             VARCHAR PRIMARY KEY,

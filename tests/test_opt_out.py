@@ -1,0 +1,104 @@
+"""Text and data mining reservations through a whole run: what an archived response's headers and a document's own
+metadata say is recorded for every document with its evidence, and a reservation keeps the document out of the
+corpus under the default policy, whatever its licence."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from e2e import corpus_rows, run_moisson, warehouse
+from moisson.config import OPT_OUT_PROTOCOLS
+from pdf_samples import make_pdf
+from sources.tdm_reservation import PROTOCOLS
+
+BY = "https://creativecommons.org/licenses/by/4.0/"
+PROSE = ("La commune de Valbrune publie chaque mois un bulletin sur la vie des quartiers, les travaux en cours et les "
+         "rendez-vous culturels. Ce numéro présente {topic}, les horaires des services municipaux et les projets "
+         "votés par le conseil lors de sa dernière séance publique, ouverte à tous les habitants.")
+TDM_XMP = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description xmlns:tdm="http://www.w3.org/ns/tdmrep/" xmlns:xmpRights="http://ns.adobe.com/xap/1.0/rights/"
+ tdm:reservation="1" xmpRights:WebStatement="https://creativecommons.org/licenses/by/4.0/"/></rdf:RDF></x:xmpmeta>"""
+
+
+def page(topic: str, head: str = "") -> bytes:
+    return (f'<html lang="fr"><head><title>{topic}</title><link rel="license" href="{BY}">{head}</head>'
+            f"<body><article><h1>{topic}</h1><p>{PROSE.format(topic=topic)}</p></article></body></html>").encode()
+
+
+# url -> (extra response headers, body, content type); every one is under CC BY 4.0
+CAPTURES = {
+    "https://valbrune.example/header": ([("tdm-reservation", "1"), ("tdm-policy", "https://valbrune.example/tdm.json")],
+                                        page("la médiathèque"), "text/html"),
+    "https://valbrune.example/meta": ([], page("le marché couvert", '<meta name="tdm-reservation" content="1">'),
+                                      "text/html"),
+    "https://valbrune.example/noai": ([("X-Robots-Tag", "noai, noimageai")], page("la piscine"), "text/html"),
+    "https://valbrune.example/open": ([("tdm-reservation", "0")], page("le jardin partagé"), "text/html"),
+    "https://valbrune.example/silent": ([], page("la fête du quartier"), "text/html"),
+    "https://valbrune.example/rapport.pdf": ([], make_pdf([[(72, 720 - 14 * i, line) for i, line in enumerate(
+        PROSE.format(topic="le rapport annuel").split(". "))]], xmp=TDM_XMP), "application/pdf"),
+}
+RESERVED = {"https://valbrune.example/header": "tdmrep-header", "https://valbrune.example/meta": "tdmrep-html",
+            "https://valbrune.example/noai": "x-robots-tag", "https://valbrune.example/rapport.pdf": "tdmrep-pdf"}
+
+
+def archive(path: Path) -> None:
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        for url, (headers, body, content_type) in CAPTURES.items():
+            http = StatusAndHeaders("200 OK", [("Content-Type", content_type), *headers], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http))
+
+
+def run(root: Path, opt_out: str = "") -> Path:
+    (root / "archives").mkdir(parents=True)
+    archive(root / "archives" / "crawl.warc.gz")
+    (root / "sources.yaml").write_text(
+        "sources:\n  - {name: crawl, kind: warc, paths: ['archives/*.warc.gz']}\n"
+        "policy:\n  languages: [fr]\n  licenses: {allow: [CC-BY-4.0]}\n  quality: {enabled: false}\n"
+        f"  dedup: {{enabled: false}}\n{opt_out}", encoding="utf-8")
+    result = run_moisson(root / "sources.yaml", root / "data")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return root / "data"
+
+
+@pytest.fixture(scope="module")
+def honoured(tmp_path_factory) -> Path:
+    return run(tmp_path_factory.mktemp("honoured"))
+
+
+def test_every_reservation_keeps_its_document_out_with_the_protocol_that_said_so(honoured) -> None:
+    with warehouse(honoured) as con:
+        rows = {url: tuple(rest) for url, *rest in con.execute(
+            "SELECT url, status, reason, license, opt_out, opt_out_evidence FROM documents").fetchall()}
+    for url, protocol in RESERVED.items():
+        status, reason, licence, opt_out, evidence = rows[url]
+        assert (status, reason, licence, opt_out) == ("rejected", "opt_out", "CC-BY-4.0", "reserved"), url
+        assert evidence.startswith(protocol), (url, evidence)
+    assert rows["https://valbrune.example/open"][:2] == ("kept", None)
+    assert rows["https://valbrune.example/open"][3] == "not_reserved"
+    assert rows["https://valbrune.example/silent"][3] == "unknown"
+    assert sorted(url for url, in corpus_rows(honoured, "url")) == ["https://valbrune.example/open",
+                                                                     "https://valbrune.example/silent"]
+
+
+def test_the_tdm_policy_link_is_kept_as_evidence(honoured) -> None:
+    with warehouse(honoured) as con:
+        evidence, = con.execute("SELECT opt_out_evidence FROM documents WHERE url LIKE '%/header'").fetchone()
+    assert evidence == ("tdmrep-header: HTTP header tdm-reservation='1'; "
+                        "tdmrep-header: tdm-policy=https://valbrune.example/tdm.json")
+
+
+def test_a_policy_that_does_not_honour_reservations_keeps_them_and_still_records_them(tmp_path) -> None:
+    data = run(tmp_path, "  opt_out: {honour: false}\n")
+    assert len(corpus_rows(data, "url")) == len(CAPTURES)
+    with warehouse(data) as con:
+        assert con.execute("SELECT count(*) FROM documents WHERE opt_out = 'reserved'").fetchone()[0] == len(RESERVED)
+
+
+def test_the_policys_protocol_ids_are_the_readers() -> None:
+    assert OPT_OUT_PROTOCOLS == PROTOCOLS
