@@ -8,6 +8,7 @@ its own file with every document in it, rejected ones with their reason, so the 
 to bottom and any document followed from archive to decision.
 """
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,8 +153,10 @@ class _Steps:
 
     def quality_filtered(self, documents: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         verdicts = curation.measured(self.outcomes, "quality_verdict")
-        documents = self._write(QUALITY, curation.filter_quality(documents, self.policy, verdicts))
-        return documents, describe(documents, rejected_by=["quality"])
+        judged = curation.filter_quality(documents, self.policy, verdicts)
+        documents = self._write(QUALITY, curation.redact_personal_data(judged, self.policy))
+        return documents, describe(documents, rejected_by=["quality", "personal_data"],
+                                   personal_data=_personal_data_counts(documents))
 
     def _write(self, stage: str, documents: pl.DataFrame) -> pl.DataFrame:
         write_stage(self.layout, stage, self.source, documents)
@@ -163,6 +166,15 @@ class _Steps:
         """Written for the warehouse, logged, and counted and listed (the first ones) in the asset's metadata."""
         write_failures(self.layout, stage, self.source, failures, self.context.run.run_id, self.context.log)
         return describe_failures(failures)
+
+
+def _personal_data_counts(frame: pl.DataFrame) -> dg.MetadataValue:
+    """Identifiers found per type over the source's documents (redacted, counted or rejecting alike)."""
+    totals: dict[str, int] = {}
+    for counts in frame["personal_data"].drop_nulls():
+        for kind, count in json.loads(counts).items():
+            totals[kind] = totals.get(kind, 0) + count
+    return dg.MetadataValue.json(dict(sorted(totals.items())))
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dg.MetadataValue:

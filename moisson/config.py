@@ -535,6 +535,28 @@ class OptOutPolicy(_Strict):
         default=False, description="An allowed open licence wins over a reservation (off: the reservation wins).")
 
 
+PersonalDataAction = Literal["redact", "count", "reject"]
+
+
+class PersonalDataPolicy(_Strict):
+    """What happens to each type of identifier: replaced by its placeholder (`redact`), only counted
+    (`count`), or the document rejected (`reject`, which also redacts, so a kept copy holds none).
+    SIREN/SIRET and IP addresses are counted only by default: a company's public register number is not
+    personal data, and an IP address in a technical text is usually a server's."""
+
+    enabled: bool = True
+    email: PersonalDataAction = "redact"
+    phone: PersonalDataAction = "redact"
+    iban: PersonalDataAction = "redact"
+    card: PersonalDataAction = "redact"
+    national_id: PersonalDataAction = "redact"
+    ip: PersonalDataAction = "count"
+    business_id: PersonalDataAction = "count"
+
+    def action(self, data_type: str) -> PersonalDataAction:
+        return getattr(self, data_type.lower())
+
+
 class Policy(_Strict):
     languages: list[str] | Literal["all"] = "all"
     extraction: ExtractionPolicy = ExtractionPolicy()
@@ -547,6 +569,7 @@ class Policy(_Strict):
     checks: CheckPolicy = CheckPolicy()
     corpus: CorpusPolicy = CorpusPolicy()
     opt_out: OptOutPolicy = OptOutPolicy()
+    personal_data: PersonalDataPolicy = PersonalDataPolicy()
 
     @field_validator("languages")
     @classmethod

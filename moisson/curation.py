@@ -14,16 +14,17 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from moisson import personal_data
+from moisson.code_fingerprint import fingerprint
 from moisson.config import ExtractionPolicy, LanguagePolicy, Policy, QualityPolicy
 from moisson.deduplication import DedupStore
-from moisson.documents import pending
 from moisson.document_text import DocumentOptions
+from moisson.documents import pending
 from moisson.extraction import extract_record
-from moisson.ocr import tesseract_version, installed_languages
-from moisson.code_fingerprint import fingerprint
 from moisson.extraction_cache import Fingerprints
 from moisson.language import LanguageGuess, declared_language, identify_language
 from moisson.licence import Evidence, decide_licence
+from moisson.ocr import installed_languages, tesseract_version
 from moisson.text_quality import QualityVerdict, check_quality
 from moisson.workers import Outcome, map_documents
 from sources.records import ReadFailure
@@ -51,8 +52,8 @@ def apply_step(frame: pl.DataFrame, reason: str, schema: dict[str, pl.DataType],
             new, detail = {}, None
         else:
             new, detail = decide(row)
-        for name in schema:
-            values[name].append(new.get(name))
+        for name in schema:  # a column the step rewrites (text, after redaction) keeps its value where it decides nothing
+            values[name].append(new.get(name, row.get(name)))
         details.append(detail)
     rejected = pl.Series("detail", details, dtype=pl.String)
     return frame.with_columns(
@@ -71,7 +72,7 @@ EXTRACTION_SCHEMA = {
 
 def with_curation_columns(documents: pl.DataFrame) -> pl.DataFrame:
     """Every column the curation steps add, as nulls where a stage file written by an earlier version lacks it."""
-    added = {**EXTRACTION_SCHEMA, **OPT_OUT_SCHEMA}
+    added = {**EXTRACTION_SCHEMA, **OPT_OUT_SCHEMA, "personal_data": pl.String}
     return documents.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in added.items()
                                   if name not in documents.columns)
 
@@ -309,6 +310,28 @@ def filter_quality(documents: pl.DataFrame, policy: Policy, verdicts: Mapping[st
         return {"quality_signals": signals}, (None if verdict.passed else f"{verdict.rule}: {verdict.detail} [{verdict.thresholds} thresholds]")
 
     return apply_step(documents, "quality", QUALITY_SCHEMA, decide)
+
+
+PERSONAL_DATA_SCHEMA = {"text": pl.String, "n_chars": pl.Int64, "n_words": pl.Int64, "personal_data": pl.String}
+
+
+def redact_personal_data(documents: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """E-mail addresses, phone numbers, IBANs, payment cards, national identifiers (checksums verified) replaced
+    by typed placeholders in the text every later step sees (deduplication, the corpus), counted per type in
+    `personal_data`; the policy may only count a type, or reject the documents that hold it (`personal_data`)."""
+    settings = policy.personal_data
+
+    def decide(row: dict) -> tuple[dict, str | None]:
+        if not settings.enabled:
+            return {}, None
+        done = personal_data.redact_personal_data(row["text"], row["language"], settings)
+        values = {"text": done.text, "n_chars": len(done.text), "n_words": len(done.text.split()),
+                  "personal_data": json.dumps(done.counts, sort_keys=True)}
+        if done.rejected_by:
+            return values, f"holds {done.rejected_by} ({done.counts[done.rejected_by]}), which the policy rejects"
+        return values, None
+
+    return apply_step(documents, "personal_data", PERSONAL_DATA_SCHEMA, decide)
 
 
 def deduplicate_documents(documents: pl.DataFrame, store: DedupStore, source_order: Sequence[str] | None = None) -> pl.DataFrame:

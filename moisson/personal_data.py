@@ -34,7 +34,6 @@ from typing import Callable, Iterator, Literal, NamedTuple
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
-from pydantic import BaseModel, ConfigDict
 from stdnum import ean, issn
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
@@ -49,8 +48,9 @@ from stdnum.it import codicefiscale as it_codicefiscale
 from stdnum.nl import bsn as nl_bsn
 from stdnum.pl import pesel as pl_pesel
 
+from moisson.config import PersonalDataPolicy
+
 DataType = Literal["EMAIL", "PHONE", "IBAN", "CARD", "IP", "NATIONAL_ID", "BUSINESS_ID"]
-Action = Literal["redact", "count", "reject"]
 DATA_TYPES: tuple[DataType, ...] = ("EMAIL", "PHONE", "IBAN", "CARD", "IP", "NATIONAL_ID", "BUSINESS_ID")
 # Overlapping candidates: the most specific type wins (an IBAN's digits are not also a phone number),
 # then the longest span.
@@ -65,26 +65,6 @@ class Span(NamedTuple):
     start: int
     end: int
     value: str
-
-
-class PersonalDataPolicy(BaseModel):
-    """What happens to each type of identifier: replaced by its placeholder (`redact`), only counted
-    (`count`), or the document rejected (`reject`, which also redacts, so a kept copy holds none).
-    SIREN/SIRET and IP addresses are counted only by default: a company's public register number is not
-    personal data, and an IP address in a technical text is usually a server's."""
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    email: Action = "redact"
-    phone: Action = "redact"
-    iban: Action = "redact"
-    card: Action = "redact"
-    national_id: Action = "redact"
-    ip: Action = "count"
-    business_id: Action = "count"
-
-    def action(self, data_type: DataType) -> Action:
-        return getattr(self, data_type.lower())
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ DOCUMENT_COLUMNS = (
     "id, status, reason, reason_detail, duplicate_of, similarity, text, url, title, language, language_score, "
     "language_method, language_hint, license, license_evidence, source, source_kind, locator, record_key, content_type, "
     "retrieved_at, content_sha256, n_chars, n_words, quality_signals, run_id, first_seen_run, format, page_starts, "
-    "ocr_confidence, opt_out, opt_out_evidence"
+    "ocr_confidence, opt_out, opt_out_evidence, personal_data"
 )
 
 STAGE_INCOMING = """

@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS documents (
     page_starts      BIGINT[],              -- paged formats: offset in text where each page starts
     ocr_confidence   DOUBLE,                -- mean Tesseract word confidence (0-100) when pages were OCRed
     opt_out          VARCHAR,               -- text and data mining: reserved | not_reserved | unknown
-    opt_out_evidence VARCHAR                -- what said so (protocol: value read)
+    opt_out_evidence VARCHAR,               -- what said so (protocol: value read)
+    personal_data    JSON                   -- identifiers found per type ({"EMAIL": 2}); redacted unless counted only
 );
 -- warehouses written before documents had formats
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS format VARCHAR;
@@ -39,6 +40,7 @@ ALTER TABLE documents ADD COLUMN IF NOT EXISTS page_starts BIGINT[];
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS ocr_confidence DOUBLE;
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS opt_out VARCHAR;
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS opt_out_evidence VARCHAR;
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS personal_data JSON;
 
 CREATE TABLE IF NOT EXISTS sources (
     name             VARCHAR PRIMARY KEY,
