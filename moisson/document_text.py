@@ -42,7 +42,6 @@ class DocumentOptions:
     languages: tuple[str, ...] = ()  # the policy's languages, () for all: OCR's language models
     max_pages: int = 2000
     budget_s: float = 20.0
-    licence: str | None = None  # a dump's licence (a wiki's CC BY-SA), carried by the record
 
 
 @dataclass
