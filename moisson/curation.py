@@ -277,10 +277,11 @@ def decide_opt_outs(documents: pl.DataFrame, policy: Policy) -> pl.DataFrame:
 
 def opt_out_of(row: dict, protocols: Sequence[str]) -> OptOut:
     """What the protocols the policy follows say about one document: its response's headers, its content's
-    own statements (HTML meta, EPUB package, PDF XMP), combined, any reservation winning."""
+    own statements (HTML meta, EPUB package, PDF XMP), its site's (tdmrep.json, robots.txt AI agents), combined,
+    any reservation winning."""
     signals = from_headers(json.loads(row.get("opt_out_headers") or "[]"))
-    signals += [OptOut(**{**item, "evidence": tuple(item["evidence"])})
-                for item in json.loads(row.get("opt_out_signals") or "[]")]
+    signals += [OptOut(**{**item, "evidence": tuple(item["evidence"])}) for column in ("opt_out_signals", "opt_out_site")
+                for item in json.loads(row.get(column) or "[]")]
     return combine(signal for signal in signals if signal.protocol in protocols)
 
 

@@ -33,6 +33,7 @@ RAW_SCHEMA = pa.schema(
         ("record_license", pa.string()),
         ("record_language", pa.string()),
         ("opt_out_headers", pa.string()),
+        ("opt_out_site", pa.string()),
         ("payload", pa.large_binary()),
     ]
 )
@@ -52,7 +53,8 @@ RAW_FIELDS = {  # column -> RawRecord attribute
     "id": "id", "source": "source", "source_kind": "source_kind", "record_key": "record_key", "locator": "locator",
     "source_position": "position", "url": "url", "retrieved_at": "retrieved_at", "content_type": "content_type", "charset": "charset",
     "content_sha256": "content_sha256", "record_title": "title", "record_license": "license",
-    "record_language": "language", "opt_out_headers": "opt_out_headers", "payload": "payload",
+    "record_language": "language", "opt_out_headers": "opt_out_headers", "opt_out_site": "opt_out_site",
+    "payload": "payload",
 }
 
 

@@ -69,6 +69,11 @@ class DataLayout:
         return self.root / "state" / "fetch" / f"{source}.json"
 
     @property
+    def tdmrep_dir(self) -> Path:
+        """Each site's /.well-known/tdmrep.json as last fetched (sources/tdm_reservation.py's WellKnownCache)."""
+        return self.root / "state" / "tdmrep"
+
+    @property
     def harvest_state_dir(self) -> Path:
         return self.root / "state" / "harvest"
 

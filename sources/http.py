@@ -200,6 +200,11 @@ class HttpClient:
             raise FetchError("RefusedAddress", url, str(exc)) from None
         return _Hop(target, url, credential_headers)
 
+    def robots_rules(self, url: str) -> RobotsRules:
+        """The robots.txt rules of a URL's origin, fetched once per client (the ones every fetch is checked
+        against; also read for the AI-training agents' opt-outs, sources/tdm_reservation.py)."""
+        return self._robots_for(self._prepare(url).target)
+
     def _check_robots(self, hop: _Hop) -> None:
         rules = self._robots_for(hop.target)
         if not rules.allows(self.settings.robots_token, hop.target.url):

@@ -39,6 +39,8 @@ class RawRecord:
     # the response's header fields that may reserve text and data mining (tdm-reservation, tdm-policy,
     # X-Robots-Tag), as JSON pairs: sources/tdm_reservation.py reads them in the licence stage
     opt_out_headers: str | None = None
+    # what the record's site says for all its pages (its tdmrep.json, robots.txt AI agents), as JSON OptOut dicts
+    opt_out_site: str | None = None
 
     @cached_property
     def content_sha256(self) -> str:

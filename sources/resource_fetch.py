@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from urllib.parse import quote
 
@@ -28,7 +29,7 @@ from sources.http import FetchError, HttpClient
 from sources.raw_store import FetchMemory, RawStore, Remembered
 from moisson.formats import sniff_format
 from sources.records import RawRecord, ReadFailure, ReadStats, text_charset
-from sources.tdm_reservation import opt_out_headers
+from sources.tdm_reservation import SiteOptOuts, opt_out_headers
 
 # the media type a catalogue's format field stands for, when the server sends none
 FORMAT_TYPES = {"html": "text/html", "txt": "text/plain", "xml": "application/xml", "pdf": "application/pdf"}
@@ -39,6 +40,7 @@ def fetch_documents(source: PortalSource, datasets: list[Dataset], client: HttpC
                     stats: ReadStats) -> Iterator[RawRecord | ReadFailure]:
     store = RawStore(layout.raw_store_dir, layout.tmp_dir)
     memory = FetchMemory(layout.fetch_memory_file(source.name), layout.tmp_dir)
+    sites = SiteOptOuts(client, layout.tdmrep_dir)
     policy, fetched = source.fetch, 0
     try:
         for dataset in datasets:
@@ -57,9 +59,16 @@ def fetch_documents(source: PortalSource, datasets: list[Dataset], client: HttpC
                     stats.skipped[reason] += 1
                     continue
                 fetched += 1
-                yield from _records_of(source, dataset, resource, client, store, memory, stats)
+                yield from _with_site_opt_outs(_records_of(source, dataset, resource, client, store, memory, stats),
+                                               sites)
     finally:
         memory.save()
+
+
+def _with_site_opt_outs(items: Iterator[RawRecord | ReadFailure], sites: SiteOptOuts) -> Iterator[RawRecord | ReadFailure]:
+    """Each record with what its site says of mining it (tdmrep.json, robots.txt AI agents), read once per site."""
+    for item in items:
+        yield replace(item, opt_out_site=sites.of(item.url)) if isinstance(item, RawRecord) and item.url else item
 
 
 def _not_wanted(resource: Resource, source: PortalSource) -> str | None:

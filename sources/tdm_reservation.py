@@ -725,6 +725,28 @@ class WellKnownEntry:
                 "body": self.body}
 
 
+class SiteOptOuts:
+    """What the sites a source fetches from say for all their pages: their `/.well-known/tdmrep.json` (fetched once
+    per origin, kept under `folder`) and the robots.txt groups of AI-training agents (the HTTP client's own copy).
+
+    `of(url)` is one JSON list of OptOut dicts, for a record to carry to the licence stage (None: the sites said
+    nothing). A fetch that failed is there too, `unknown` and incomplete: the policy decides (fail-closed)."""
+
+    def __init__(self, http: HttpClient, folder: Path, agents: Iterable[str] = DEFAULT_AI_AGENTS):
+        self.http, self.well_known, self.agents = http, WellKnownCache(http, folder), tuple(agents)
+
+    def of(self, url: str) -> str | None:
+        found = [self.well_known.opt_out(url), self._robots(url)]
+        signals = [signal.as_dict() for signal in found if signal is not None]
+        return json.dumps(signals, ensure_ascii=False) if signals else None
+
+    def _robots(self, url: str) -> OptOut | None:
+        try:
+            return robots_ai_from_rules(self.http.robots_rules(url), url, self.agents)
+        except FetchError as exc:  # the address guard refused the origin: nothing was read there
+            return OptOut(UNKNOWN, "robots-ai", (f"robots-ai: {exc.error_class}",), incomplete=True)
+
+
 class WellKnownCache:
     """Each origin's tdmrep.json, fetched once through the project's HttpClient (its manners, address guard and
     size caps), kept in memory and persisted as `<folder>/<origin digest>.json` with the fetch time.

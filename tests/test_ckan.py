@@ -62,7 +62,9 @@ def test_incremental_run_asks_from_the_watermark_and_fetches_nothing_unchanged(t
         again, _, stats = fetch(config, "demo-ckan", layout, second.datasets)
         new_requests = server.log[served_before:]
     assert "metadata_modified:[2017-" in new_requests[0][1]["fq"]
-    assert all(path == "/api/3/action/package_search" for path, _, _ in new_requests)
+    # no document is asked for again; robots.txt is read again once, for the AI-training agents' opt-outs
+    assert sorted({path for path, _, _ in new_requests}) == ["/api/3/action/package_search", "/robots.txt"]
+    assert [path for path, _, _ in new_requests].count("/robots.txt") == 1
     assert stats.skipped["unchanged_not_fetched"] == 3
     assert sorted(r.id for r in again) == sorted(r.id for r in records)
     assert len(second.datasets) == 3

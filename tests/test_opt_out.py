@@ -102,3 +102,40 @@ def test_a_policy_that_does_not_honour_reservations_keeps_them_and_still_records
 
 def test_the_policys_protocol_ids_are_the_readers() -> None:
     assert OPT_OUT_PROTOCOLS == PROTOCOLS
+
+
+def test_a_sites_tdmrep_file_and_its_robots_ai_agents_reserve_what_they_match(tmp_path) -> None:
+    """A portal's site reserves /reserved/* in its tdmrep.json and keeps GPTBot out of /private/ in robots.txt:
+    documents there carry the reservation to the licence stage, the others the site's silence."""
+    import polars as pl
+
+    from harvest_helpers import config_for, fetch
+    from moisson.config import Policy
+    from moisson.curation import decide_opt_outs
+    from moisson.layout import DataLayout
+    from portal_server import PortalServer
+    from sources.catalogue import Dataset, Resource
+
+    layout = DataLayout.at(tmp_path)
+    with PortalServer() as server:
+        server.file("/.well-known/tdmrep.json", '[{"location": "/reserved/*", "tdm-reservation": 1}]',
+                    content_type="application/json")
+        server.file("/robots.txt", "User-agent: GPTBot\nDisallow: /private/\n\nUser-agent: *\nAllow: /\n",
+                    content_type="text/plain")
+        urls = {name: server.file(f"/{name}/page.html", page(name)) for name in ("reserved", "private", "open")}
+        dataset = Dataset(portal=server.base, dataset_id="d", title="Pages", modified="2026-01-01",
+                          license_raw="cc-by-4.0", license="CC-BY-4.0", license_verdict="allow",
+                          resources=tuple(Resource(name, url, format="html") for name, url in urls.items()))
+        config = config_for({"name": "site", "kind": "ckan", "url": server.base, "allow_private_addresses": True})
+        records, failures, _ = fetch(config, "site", layout, [dataset])
+        asked = [path for path, _, _ in server.log]
+    assert not failures and asked.count("/.well-known/tdmrep.json") == 1  # once for the site, not per page
+    policy = Policy.model_validate({"languages": ["fr"], "licenses": {"allow": ["CC-BY-4.0"]}})
+    rows = pl.DataFrame([{"url": r.url, "opt_out_site": r.opt_out_site, "opt_out_headers": r.opt_out_headers,
+                          "opt_out_signals": None, "license": "CC-BY-4.0", "reason": None, "reason_detail": None}
+                         for r in records])
+    decided = {row["url"].rsplit("/", 2)[1]: row for row in decide_opt_outs(rows, policy).to_dicts()}
+    assert decided["reserved"]["opt_out"] == "reserved" and decided["reserved"]["opt_out_evidence"].startswith("tdmrep-file")
+    assert decided["private"]["opt_out"] == "reserved" and "GPTBot" in decided["private"]["opt_out_evidence"]
+    assert decided["open"]["opt_out"] == "unknown" and decided["open"]["reason"] is None
+    assert {decided[name]["reason"] for name in ("reserved", "private")} == {"opt_out"}
