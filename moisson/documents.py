@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from sources.records import RawRecord, ReadFailure
 
-REASONS = ("extraction", "language", "licence", "opt_out", "quality", "personal_data", "exact_duplicate", "near_duplicate")
+REASONS = ("extraction", "language", "licence", "opt_out", "quality", "personal_data", "exact_duplicate", "near_duplicate", "takedown")
 
 RAW_SCHEMA = pa.schema(
     [

@@ -31,6 +31,16 @@ class DataLayout:
     def warehouse(self) -> Path:
         return self.root / "warehouse.duckdb"
 
+    @property
+    def releases_dir(self) -> Path:
+        """Frozen corpora, one folder per version (`moisson release`), never changed once written."""
+        return self.root / "releases"
+
+    @property
+    def takedowns_file(self) -> Path:
+        """Removal requests the next publication applies (moisson/takedowns.py)."""
+        return self.root / "takedowns.csv"
+
     # internal, between assets
     def stage_file(self, stage: str, source: str) -> Path:
         return self.root / "stages" / stage / f"{source}.parquet"
