@@ -29,7 +29,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 1, 2, 3
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 SHOWN = ("dagster/row_count", "failures", "inputs_unchanged", "extractions_reused", "added", "kept_in_index", "words",
-         "documents", "kept", "added_to_corpus", "open_failures")  # the metadata keys the run report prints, besides rejected_* and skipped_*
+         "documents", "kept", "added_to_corpus", "open_failures", "personal_data_cpu_s")  # the metadata keys the run report prints, besides rejected_* and skipped_*
 
 
 def main(argv: list[str] | None = None) -> int:
