@@ -13,6 +13,7 @@ matplotlib is imported inside the functions: importing the card modules stays ch
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from contextlib import contextmanager
 
@@ -50,7 +51,7 @@ def breakdown_png(title: str, rows: Sequence[tuple[str, int, int]], measures: tu
 
 def histogram_png(title: str, bins: Sequence[tuple[float, float, int]], xlabel: str) -> bytes:
     """A histogram on a logarithmic x axis: `bins` are (lower edge, upper edge, count)."""
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
     with _style():
         figure = _figure(height=3.2)
@@ -58,7 +59,10 @@ def histogram_png(title: str, bins: Sequence[tuple[float, float, int]], xlabel: 
         axis.bar([low for low, _, _ in bins], [n for _, _, n in bins], width=[high - low for low, high, _ in bins],
                  align="edge", color=COLOURS[0], edgecolor="white", linewidth=0.5)
         axis.set_xscale("log")
+        low, high = min(b[0] for b in bins), max(b[1] for b in bins)
+        axis.set_xlim(10 ** math.floor(math.log10(low) + 1e-9), 10 ** math.ceil(math.log10(high) - 1e-9))  # whole decades
         axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: human(round(value))))
+        axis.xaxis.set_minor_formatter(NullFormatter())
         axis.yaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_xlabel(xlabel)
         axis.set_ylabel("documents")

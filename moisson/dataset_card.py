@@ -45,7 +45,7 @@ REASON_MEANINGS = {  # one line per moisson.documents.REASONS (a test holds the 
     "language": "the detected language is not one the policy keeps, or detection was too unsure",
     "licence": "no licence the policy allows was found for the document",
     "opt_out": "the rights holder reserved text and data mining (TDMRep, robots.txt AI agents, noai)",
-    "quality": "the text failed the quality thresholds (too short, repetitive, boilerplate, not prose)",
+    "quality": "the text failed the policy's quality thresholds (length, repetition, character and word ratios)",
     "personal_data": "the document held an identifier the policy rejects (personal data)",
     "exact_duplicate": "the same normalised text is already in the corpus",
     "near_duplicate": "a near copy (MinHash estimate of Jaccard similarity over the threshold) is already in the corpus",
@@ -333,8 +333,8 @@ def release_section(summary: dict | None) -> str:
     ]
     if summary.get("rows") is not None:
         lines.append(f"- rows: {summary['rows']}")
-    lines.append(f"- manifest sha256: `{summary.get('manifest_sha256', NOT_KNOWN)}` (`manifest.json` lists every file "
-                 "with its sha256 and row count)")
+    lines.append(f"- manifest sha256: `{summary.get('manifest_sha256', NOT_KNOWN)}` (the manifest lists every file with "
+                 "its sha256 and row count)")
     previous = summary.get("previous_version")
     changes = summary.get("changes") or {}
     if previous is None and not changes:
@@ -408,6 +408,7 @@ def cleaning(filtering: FilteringFacts | None, policy: dict, images: set[str]) -
              "its quality measured, personal data redacted as the policy says, and exact and near duplicates "
              "removed, across sources and runs. Rejected documents are kept beside the corpus (`rejected/<reason>/`) "
              "with the reason, so every decision can be checked.\n",
+             personal_data_line(policy.get("personal_data")),
              "### Filtering statistics\n"]
     if filtering is None:
         lines.append(_UNAVAILABLE)
@@ -419,6 +420,22 @@ def cleaning(filtering: FilteringFacts | None, policy: dict, images: set[str]) -
                   _image(images, "rejections", "Rejected documents by reason")]
     lines += ["### Curation policy used\n", "```yaml\n" + yaml.safe_dump(policy, sort_keys=False, allow_unicode=True) + "```\n"]
     return "\n".join(line for line in lines if line)
+
+
+def personal_data_line(settings: dict | None) -> str:
+    """What the policy does with each type of identifier, as the run applied it."""
+    if not settings:
+        return f"- Personal data: {NOT_KNOWN} (the policy given to the card does not say).\n"
+    if settings.get("enabled") is False:
+        return "- Personal data: detection turned off by the policy; identifiers may remain in the text.\n"
+    actions = {"redact": "replaced by a typed placeholder (`<EMAIL>`, `<PHONE>`...)", "count": "counted only",
+               "reject": "the document rejected"}
+    by_action: dict[str, list[str]] = {}
+    for data_type, action in settings.items():
+        if action in actions:
+            by_action.setdefault(action, []).append(data_type)
+    described = "; ".join(f"{actions[a]}: {', '.join(types)}" for a, types in by_action.items())
+    return f"- Personal data: {described}.\n"
 
 
 def uses(corpus: CorpusFacts) -> str:

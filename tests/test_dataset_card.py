@@ -209,3 +209,11 @@ def test_a_corpus_file_outside_the_card_folder_is_refused(tmp_path):
 def test_importing_the_card_does_not_import_matplotlib():
     code = "import sys, moisson.dataset_card; print('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_personal_data_handling_is_read_from_the_policy(tmp_path):
+    policy = POLICY | {"personal_data": {"enabled": True, "email": "redact", "phone": "reject", "ip": "count"}}
+    out = tmp_path / "corpus"
+    write_dataset_card(out, corpus(out, tmp_path / "tmp", {"fr": 1}), None, policy, SOURCES, tmp_path / "tmp")
+    readme = (out / "README.md").read_text()
+    assert "placeholder (`<EMAIL>`, `<PHONE>`...): email; the document rejected: phone; counted only: ip." in readme
