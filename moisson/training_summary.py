@@ -126,9 +126,11 @@ def build_summary(warehouse: Path, corpus_files: list[Path], facts: dict) -> dic
     `facts` gives what the warehouse does not hold: version, released_at, dataset_name, and optionally
     user_agent (the sources file's `http.full_user_agent`; Moisson's default otherwise), provider, homepage."""
     figures = run_queries(warehouse, corpus_files)
-    policy = json.loads(figures["policy"][0]["policy"]) if figures["policy"] else {}
+    policy = json.loads(figures["policy"][0]["policy"] or "{}") if figures["policy"] else {}
     return {
         "template": TEMPLATE,
+        "version_of_the_summary": facts.get("version"),
+        "last_update": facts.get("released_at"),
         "summary_of": ("a dataset, not a model: the sections a dataset can fill, for a model provider to carry into "
                        "the model's own summary"),
         "dataset": {"name": facts.get("dataset_name"), "version": facts.get("version"),
@@ -168,7 +170,7 @@ def _release_view(warehouse: Path, corpus_files: list[Path]) -> duckdb.DuckDBPyC
             raise SummaryError(f"{missing} document(s) of the release are not in the warehouse {warehouse} "
                                f"(e.g. id {example}): its figures would be wrong; run `moisson run` to load them")
         con.execute("""CREATE VIEW documents AS
-            SELECT * REPLACE ('kept' AS status, NULL::VARCHAR AS reason) FROM warehouse.documents
+            SELECT * REPLACE ('kept' AS status, NULL::VARCHAR AS reason, NULL::VARCHAR AS reason_detail) FROM warehouse.documents
             WHERE id IN (SELECT id FROM release_ids)
             UNION ALL
             SELECT * FROM warehouse.documents WHERE status <> 'kept' AND id NOT IN (SELECT id FROM release_ids)""")
@@ -372,7 +374,7 @@ def render_summary_markdown(summary: dict) -> str:
 def _general_markdown(general: dict) -> list[str]:
     text = general["modalities"]["text"]
     lines = ["## 1. General information", "",
-             f"### 1.1 Provider identification", "", str(general["provider_identification"]), "",
+             "### 1.1 Provider identification", "", str(general["provider_identification"]), "",
              "### 1.2 Model identification", "", f"{general['model_identification']}; date placed on the market: "
              f"{general['date_placed_on_the_market']}.", "",
              "### 1.3 Modalities, overall training data size and other characteristics", "",
@@ -396,7 +398,7 @@ def _general_markdown(general: dict) -> list[str]:
 def _sources_markdown(sources: dict) -> list[str]:
     public = sources["publicly_available_datasets"]
     lines = ["## 2. List of data sources", "", "### 2.1 Publicly available datasets", "",
-             f"Used: {_yes(public['used'])}. {public['note'][0].upper()}{public['note'][1:]}.", ""]
+             f"Used: {_yes(public['used'])}. {_sentence(public['note'])}.", ""]
     lines += _table(["source", "kind", "endpoint", "documents", "tokens"],
                     [[s["source"], s["kind"], " ".join(s["paths"]), _number(s["documents"]), _number(s["words"])]
                      for s in public["sources"]])
@@ -411,12 +413,12 @@ def _sources_markdown(sources: dict) -> list[str]:
                   ""]
     private = sources["private_datasets_from_third_parties"]
     lines += ["### 2.2 Private non-publicly available datasets obtained from third parties", "",
-              f"{private['note'][0].upper()}{private['note'][1:]}.", ""]
+              f"{_sentence(private['note'])}.", ""]
     lines += _crawled_markdown(sources["data_crawled_and_scraped_from_online_sources"])
     other = sources["other_sources_of_data"]
-    lines += ["### 2.4 User data", "", f"{sources['user_data']['note'].capitalize()}.", "",
-              "### 2.5 Synthetic data", "", f"{sources['synthetic_data']['note'].capitalize()}.", "",
-              "### 2.6 Other sources of data", "", f"Used: {_yes(other['used'])}. {other['note'].capitalize()}.", ""]
+    lines += ["### 2.4 User data", "", f"{_sentence(sources['user_data']['note'])}.", "",
+              "### 2.5 Synthetic data", "", f"{_sentence(sources['synthetic_data']['note'])}.", "",
+              "### 2.6 Other sources of data", "", f"Used: {_yes(other['used'])}. {_sentence(other['note'])}.", ""]
     lines += _table(["source", "kind", "documents", "tokens"],
                     [[s["source"], s["kind"], _number(s["documents"]), _number(s["words"])] for s in other["sources"]])
     return lines
@@ -454,7 +456,7 @@ def _processing_markdown(processing: dict) -> list[str]:
     actions = ", ".join(f"{k}: {v}" for k, v in personal["policy"].items() if k != "enabled")
     lines = ["## 3. Data processing aspects", "",
              "### 3.1 Respect of reservation of rights from text and data mining exception or limitation", "",
-             f"Code of practice signatory: {rights['code_of_practice_signatory']}. {rights['measures'].capitalize()}. "
+             f"Code of practice signatory: {rights['code_of_practice_signatory']}. {_sentence(rights['measures'])}. "
              f"Documents rejected for opt_out: {_number(rights['rejected_for_opt_out'])}.", ""]
     lines += _table(["protocol that reserved", "documents rejected"],
                     [[r["protocol"], _number(r["documents"])] for r in rights["rejected_for_opt_out_by_protocol"]])
@@ -488,6 +490,11 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 def _cell(value: Any) -> str:
     return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def _sentence(text: str) -> str:
+    """`text` with a capital first letter and the rest as written (str.capitalize would lower 'Moisson', 'DSM')."""
+    return text[:1].upper() + text[1:]
 
 
 def _number(value: Any) -> str:
