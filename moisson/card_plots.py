@@ -81,15 +81,15 @@ def capped(rows: Sequence[tuple[str, int, int]], limit: int = MAX_BARS) -> list[
 
 
 def human(n: int) -> str:
-    """12345 -> 12.3k: bar labels stay short whatever the corpus size."""
+    """12345 -> 12.3k, 10000 -> 10k: bar labels and ticks stay short whatever the corpus size."""
     for size, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
         if abs(n) >= size:
-            return f"{n / size:.1f}{suffix}"
+            return f"{n / size:.1f}".removesuffix(".0") + suffix
     return str(n)
 
 
 def _bars(axis, labels: list[str], values: list[int], colour: str) -> None:
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     positions = range(len(labels))
     axis.barh(positions, values, color=colour, height=0.7)
@@ -101,6 +101,7 @@ def _bars(axis, labels: list[str], values: list[int], colour: str) -> None:
     axis.spines[["top", "right"]].set_visible(False)
     axis.tick_params(axis="x", labelsize=8)
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: human(round(value))))
 
 
 def _short(label: str, limit: int = 28) -> str:

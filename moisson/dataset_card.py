@@ -157,7 +157,7 @@ def write_dataset_card(out_dir: Path, corpus_files: list[Path], warehouse: Path 
 
 def source_rows(config: MoissonConfig) -> list[dict]:
     """The sources file's sources as the warehouse's `sources` rows, for `write_dataset_card`."""
-    return [{"name": s.name, "kind": s.kind, "paths": json.dumps(getattr(s, "paths", []), default=str), "declared_license": s.license,
+    return [{"name": s.name, "kind": s.kind, "paths": json.dumps(list(s.paths)), "declared_license": s.license,
              "description": s.description, "citation": s.citation} for s in config.sources]
 
 

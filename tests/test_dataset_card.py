@@ -217,3 +217,18 @@ def test_personal_data_handling_is_read_from_the_policy(tmp_path):
     write_dataset_card(out, corpus(out, tmp_path / "tmp", {"fr": 1}), None, policy, SOURCES, tmp_path / "tmp")
     readme = (out / "README.md").read_text()
     assert "placeholder (`<EMAIL>`, `<PHONE>`...): email; the document rejected: phone; counted only: ip." in readme
+
+
+def test_render_card_still_describes_a_corpus_folder_for_the_publication_asset(tmp_path):
+    from moisson.config import MoissonConfig
+    from moisson.dataset_card import corpus_counts, render_card
+
+    config = MoissonConfig.model_validate({
+        "sources": [{"name": "web-sample", "kind": "warc", "paths": ["a.warc.gz"], "citation": "Moisson demo web archive"}],
+        "policy": {"licenses": {"allow": ["CC-BY-4.0"]}, "dedup": {"threshold": 0.8}}})
+    corpus(tmp_path / "corpus", tmp_path / "tmp", {"fr": 4, "en": 2})
+    text = render_card(config, corpus_counts(tmp_path / "corpus"))
+    front = yaml.safe_load(text.split("---\n")[1])
+    assert front["language"] == ["en", "fr"] and {c["config_name"] for c in front["configs"]} == {"default", "en", "fr"}
+    assert "| CC-BY-4.0 |" in text and "threshold: 0.8" in text and "Cite as: Moisson demo web archive" in text
+    assert "example.org" not in text and "Unavailable" in text
