@@ -170,8 +170,8 @@ def _release_view(warehouse: Path, corpus_files: list[Path]) -> duckdb.DuckDBPyC
             raise SummaryError(f"{missing} document(s) of the release are not in the warehouse {warehouse} "
                                f"(e.g. id {example}): its figures would be wrong; run `moisson run` to load them")
         con.execute("""CREATE VIEW documents AS
-            SELECT * REPLACE ('kept' AS status, NULL::VARCHAR AS reason, NULL::VARCHAR AS reason_detail) FROM warehouse.documents
-            WHERE id IN (SELECT id FROM release_ids)
+            SELECT * REPLACE ('kept' AS status, NULL::VARCHAR AS reason, NULL::VARCHAR AS reason_detail)
+            FROM warehouse.documents WHERE id IN (SELECT id FROM release_ids)
             UNION ALL
             SELECT * FROM warehouse.documents WHERE status <> 'kept' AND id NOT IN (SELECT id FROM release_ids)""")
         return con

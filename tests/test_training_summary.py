@@ -15,13 +15,17 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+import yaml
+
 from e2e import MOISSON, run_moisson
+from harvest_helpers import fake_ckan
 from moisson.config import Policy
 from moisson.layout import DataLayout
 from moisson.parquet_files import parts
 from moisson.training_summary import (NOT_APPLICABLE, SUMMARY_QUERIES, SummaryError, build_summary,
                                       render_summary_markdown, size_bin, write_summary)
 from pipelines.warehouse_sql import run_query
+from portal_server import PortalServer
 from test_opt_out import page
 from warehouse.load import connect
 
@@ -53,53 +57,82 @@ def archive(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
-    """A real `moisson run` on a small web archive: four pages kept (three sites, fr and en), one reserved."""
+    """A real `moisson run` on a small web archive (four pages kept: three sites, fr and en; one reserved) and a
+    CKAN portal served on 127.0.0.1 (one dataset, one page)."""
     root = tmp_path_factory.mktemp("summary")
     (root / "archives").mkdir()
     archive(root / "archives" / "crawl.warc.gz")
-    (root / "sources.yaml").write_text(
-        "sources:\n  - {name: crawl, kind: warc, paths: ['archives/*.warc.gz'], description: A small crawl}\n"
-        "policy:\n  languages: [fr, en]\n  licenses: {allow: [CC-BY-4.0]}\n  quality: {enabled: false}\n"
-        "  dedup: {enabled: false}\n", encoding="utf-8")
-    result = run_moisson(root / "sources.yaml", root / "data")
+    with PortalServer() as server:
+        url = server.file("/files/budget.html", page("le budget participatif de la commune"))
+        server.handler("/api/3/action/package_search", fake_ckan([{
+            "id": "pkg-budget", "name": "budget", "title": "Budget participatif", "license_id": "cc-by-4.0",
+            "metadata_modified": "2026-01-01T10:00:00.000000", "state": "active",
+            "resources": [{"id": "res-budget", "url": url, "format": "HTML", "name": "budget"}]}]))
+        (root / "sources.yaml").write_text(yaml.safe_dump({
+            "sources": [{"name": "crawl", "kind": "warc", "paths": ["archives/*.warc.gz"]},
+                        {"name": "city", "kind": "ckan", "url": server.base, "allow_private_addresses": True}],
+            "http": {"requests_per_second": 100},
+            "policy": {"languages": ["fr", "en"], "licenses": {"allow": ["CC-BY-4.0"]}, "quality": {"enabled": False},
+                       "dedup": {"enabled": False}}}), encoding="utf-8")
+        result = run_moisson(root / "sources.yaml", root / "data")
+        (root / "portal").write_text(server.base, encoding="utf-8")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return root / "data"
+
+
+def portal(data: Path) -> str:
+    return (data.parent / "portal").read_text(encoding="utf-8")
 
 
 def corpus(data: Path, language: str = "*") -> list[Path]:
     return parts(data / "corpus", f"{language}/*.parquet")
 
 
-def published(data: Path) -> dict[str, tuple]:
+def published(data: Path, source_kind: str = "warc") -> dict[str, tuple]:
+    """url -> (language, n_words, n_chars) of the published documents of that kind of source."""
     with duckdb.connect() as con:
         return {url: rest for url, *rest in con.execute(
-            "SELECT url, language, n_words, n_chars FROM read_parquet(?)", [[str(p) for p in corpus(data)]]).fetchall()}
+            "SELECT url, language, n_words, n_chars FROM read_parquet(?) WHERE source_kind = ?",
+            [[str(p) for p in corpus(data)], source_kind]).fetchall()}
 
 
 def test_the_summary_of_a_real_run_holds_its_figures(data) -> None:
     summary = build_summary(data / "warehouse.duckdb", corpus(data), FACTS)
-    rows = published(data)
-    assert sorted(rows) == sorted(url for url in CAPTURES if not url.endswith("/reserved"))
+    web, fetched = published(data), published(data, "ckan")
+    assert sorted(web) == sorted(url for url in CAPTURES if not url.endswith("/reserved")) and len(fetched) == 1
     general = summary["general_information"]
     text = general["modalities"]["text"]
-    assert text["tokens"] == sum(words for _, words, _ in rows.values()) > 0
-    assert text["size_bin"] == "Less than 1 billion tokens" and text["documents"] == 4
+    assert text["tokens"] == sum(words for _, words, _ in [*web.values(), *fetched.values()]) > 0
+    assert text["size_bin"] == "Less than 1 billion tokens" and text["documents"] == 5
     assert "n_words" in text["token_count_method"]
-    assert general["latest_collection_date"] == "2024-03-05T09:15:00+00:00"  # the reserved page, later, is not in it
-    assert general["latest_collection_month"] == "03/2024"
     assert general["earliest_collection_date"] == "2024-02-10T08:30:00+00:00"
+    with duckdb.connect() as con:
+        fetched_at, = con.execute("SELECT retrieved_at FROM read_parquet(?) WHERE source_kind = 'ckan'",
+                                  [[str(p) for p in corpus(data)]]).fetchone()
+    assert general["latest_collection_date"] == fetched_at.astimezone(timezone.utc).isoformat()
+    assert general["latest_collection_month"] == fetched_at.astimezone(timezone.utc).strftime("%m/%Y")
     assert {r["language"]: (r["documents"], r["words"]) for r in general["languages"]} == {
-        "fr": (3, sum(w for lang, w, _ in rows.values() if lang == "fr")),
-        "en": (1, sum(w for lang, w, _ in rows.values() if lang == "en"))}
+        "fr": (4, sum(w for lang, w, _ in [*web.values(), *fetched.values()] if lang == "fr")),
+        "en": (1, sum(w for lang, w, _ in web.values() if lang == "en"))}
     assert general["model_identification"] == NOT_APPLICABLE
 
-    crawled = summary["list_of_data_sources"]["data_crawled_and_scraped_from_online_sources"]
-    assert crawled["used"] and crawled["documents"] == 4
-    assert crawled["collection_period"]["from_month"] == "02/2024" and crawled["collection_period"]["to_month"] == "03/2024"
+    sources = summary["list_of_data_sources"]
+    public = sources["publicly_available_datasets"]
+    assert public["used"] and [(s["source"], s["kind"], s["paths"]) for s in public["sources"]] == [
+        ("city", "ckan", [portal(data)])]
+    assert [(d["dataset_id"], d["title"], d["landing_page"], d["license"], d["documents"])
+            for d in public["datasets"]] == [
+        ("pkg-budget", "Budget participatif", f"{portal(data)}/dataset/budget", "CC-BY-4.0", 1)]
+
+    crawled = sources["data_crawled_and_scraped_from_online_sources"]
+    assert crawled["used"] and crawled["documents"] == 4  # the web archive's pages, not the portal's
+    period = crawled["collection_period"]
+    assert (period["from"], period["to"]) == ("2024-02-10T08:30:00+00:00", "2024-03-05T09:15:00+00:00")
+    assert (period["from_month"], period["to_month"]) == ("02/2024", "03/2024")  # the reserved page, later, is out
     assert crawled["crawlers"][0]["name"] == "Moisson/0.1 (+https://github.com/moisson/moisson)"
     assert crawled["behaviour"]["opt_outs"]["honoured"] is True
-    chars = {}
-    for url, (_, _, n_chars) in rows.items():
+    chars: dict[str, int] = {}
+    for url, (_, _, n_chars) in web.items():
         host = url.split("/")[2].removeprefix("www.")
         chars[host] = chars.get(host, 0) + n_chars
     top = crawled["most_relevant_domain_names"]
@@ -111,15 +144,15 @@ def test_the_summary_of_a_real_run_holds_its_figures(data) -> None:
     assert rights["rejected_for_opt_out"] == 1
     assert rights["rejected_for_opt_out_by_protocol"] == [{"protocol": "tdmrep-header", "documents": 1}]
     assert {(r["opt_out"], r["status"]): r["documents"] for r in rights["opt_out_status"]} == {
-        ("unknown", "kept"): 4, ("reserved", "rejected"): 1}
-    assert summary["list_of_data_sources"]["publicly_available_datasets"]["used"] is False
+        ("unknown", "kept"): 5, ("reserved", "rejected"): 1}
 
 
 def test_a_release_of_some_files_counts_only_their_documents_as_kept(data) -> None:
-    summary = build_summary(data / "warehouse.duckdb", corpus(data, "fr"), FACTS)
+    summary = build_summary(data / "warehouse.duckdb", corpus(data, "en"), FACTS)
     general = summary["general_information"]
-    assert [(r["language"], r["documents"]) for r in general["languages"]] == [("fr", 3)]
-    assert general["latest_collection_date"] == "2024-03-02T10:00:00+00:00"
+    assert [(r["language"], r["documents"]) for r in general["languages"]] == [("en", 1)]
+    assert general["latest_collection_date"] == general["earliest_collection_date"] == "2024-03-05T09:15:00+00:00"
+    assert summary["list_of_data_sources"]["publicly_available_datasets"]["datasets"] == []
     assert summary["data_processing_aspects"]["respect_of_reservation_of_rights"]["rejected_for_opt_out"] == 1
 
 
@@ -172,7 +205,8 @@ def crafted(path: Path, domains: int) -> Path:
               "reserved", "tdmrep-html: <meta>"),
              ("pd", "kept", None, "https://files.portal.example/r.txt", "de", "portal", "ckan", 50, 7, start,
               '{"EMAIL": 2, "PHONE": 1}', "not_reserved", None),
-             ("pd2", "rejected", "personal_data", None, "de", "portal", "ckan", 10, 2, start, '{"IBAN": 1}', None, None)]
+             ("pd2", "rejected", "personal_data", None, "de", "portal", "ckan", 10, 2, start, '{"IBAN": 1}', None,
+              None)]
     con = connect(path)
     con.executemany("INSERT INTO documents (id, status, reason, url, language, source, source_kind, n_chars, n_words, "
                     "retrieved_at, personal_data, opt_out, opt_out_evidence, record_key) "
