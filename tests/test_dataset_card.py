@@ -232,3 +232,23 @@ def test_render_card_still_describes_a_corpus_folder_for_the_publication_asset(t
     assert front["language"] == ["en", "fr"] and {c["config_name"] for c in front["configs"]} == {"default", "en", "fr"}
     assert "| CC-BY-4.0 |" in text and "threshold: 0.8" in text and "Cite as: Moisson demo web archive" in text
     assert "example.org" not in text and "Unavailable" in text
+
+
+def test_hugging_face_reads_the_card_and_loads_each_config(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    from huggingface_hub import DatasetCard
+
+    out, _ = card(tmp_path, "a", {"fr": 3, "en": 2})
+    data = DatasetCard.load(out / "README.md").data
+    assert data.pretty_name == "Moisson corpus" and data.license == ["cc-by-4.0", "cc0-1.0"]
+    assert datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "hf")).num_rows == 5
+    french = datasets.load_dataset(str(out), "fr", split="train", cache_dir=str(tmp_path / "hf"))
+    assert set(french["language"]) == {"fr"} and french.num_rows == 3
+
+
+def test_an_empty_corpus_gets_an_honest_card(tmp_path):
+    out = tmp_path / "corpus"
+    written = write_dataset_card(out, [], None, POLICY, SOURCES, tmp_path / "tmp")
+    readme = (out / "README.md").read_text()
+    assert written == [out / "README.md"] and "- documents: 0" in readme and "data as of: not known" in readme
+    assert front_matter(out / "README.md")["size_categories"] == ["n<1K"]
