@@ -5,7 +5,8 @@ partition, against the instance in DIR/dagster, recorded under the code location
 then publishes. After doing everything it could, it prints a summary per source and for the
 publication, and exits 1 when a source or the publication did not produce what it should (see
 pipelines/run_summary.py), 2 for a sources file that cannot be used, 3 when the data directory is busy.
-`moisson check` validates a sources file and says what it would read; `moisson sql` queries the warehouse.
+`moisson check` validates a sources file and says what it would read; `moisson sql` queries the warehouse;
+`moisson release` freezes the published corpus as releases/VERSION (moisson/release.py).
 """
 
 from __future__ import annotations
@@ -47,9 +48,17 @@ def main(argv: list[str] | None = None) -> int:
                                           "without installing the duckdb CLI")
     sql.add_argument("query")
     sql.add_argument("--data-dir", default=Path("data"), type=Path)
+    release = commands.add_parser("release", help="freeze the published corpus as releases/VERSION (files, card, "
+                                                  "manifest, changes, DCAT-AP); a release never changes once written")
+    release.add_argument("--data-dir", default=Path("data"), type=Path)
+    release.add_argument("--version", required=True, help="the release's name: letters, digits, '.', '_', '-'")
+    release.add_argument("--base-url", help="where the release folder will be served (absolute IRIs in the DCAT "
+                                            "files); without it they are relative to the files")
     args = parser.parse_args(argv)
     if args.command == "sql":
         return run_query(args.query, DataLayout.at(args.data_dir))
+    if args.command == "release":
+        return _release(DataLayout.at(args.data_dir), args.version, args.base_url)
     try:
         config = load_config(args.sources)
     except ConfigError as exc:
@@ -83,6 +92,26 @@ def _check(config: MoissonConfig, path: Path) -> int:
         print(f"{path}: {len(report.problems)} problem(s): a run would read nothing from what they name", file=sys.stderr)
         return EXIT_FAILED
     print(f"{path}: ok")
+    return 0
+
+
+def _release(layout: DataLayout, version: str, base_url: str | None) -> int:
+    from moisson.publication_lock import PublicationBusy
+    from moisson.release import ReleaseError, release
+
+    try:
+        outcome = release(layout, version, base_url, log=lambda message: print(message, flush=True))
+    except ReleaseError as error:
+        print(f"release {version}: {error}", file=sys.stderr)
+        return error.exit_code
+    except PublicationBusy as busy:
+        print(f"release {version}: {busy}", file=sys.stderr)
+        return EXIT_LOCKED
+    if outcome.created:
+        counts = outcome.manifest["counts"]["total"]
+        print(f"released {version}: {counts['documents']} documents, {counts['words']} words in {outcome.path}")
+    else:
+        print(f"{outcome.path}: already released and unchanged (nothing written)")
     return 0
 
 

@@ -1,0 +1,374 @@
+"""`moisson release`: the published corpus frozen as `releases/V/`, described so that anyone can check it.
+
+A release holds the corpus Parquet files as they were published (byte copies, `data/<language>/`), the
+dataset card, the AI Act training content summary, the changes since the previous release
+(`changes.parquet`, `RELEASE_NOTES.md`), a manifest, and a DCAT-AP description (moisson/release_dcat.py).
+
+Why the manifest is canonical: two releases of the same data must be comparable by their manifests
+alone, so it holds nothing that depends on the wall clock or on where the data directory is, except
+the one `released_at` line (JSON with sorted keys, every list in a stable order). The files that state the
+release date (the DCAT description, the AI Act summary) are named in `dated_files`, not hashed. The same rule lets a
+release be asked for twice: the second time the manifest is rebuilt and compared, and a release that
+would come out different is refused, since a release never changes once written.
+
+Why the publication lock: a run publishing while the corpus is copied would give a release whose files
+match no moment of the corpus. Why a folder renamed into place: nobody ever sees half a release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from moisson.atomic_files import write_parquet, write_text
+from moisson.code_fingerprint import fingerprint
+from moisson.layout import DataLayout
+from moisson.parquet_files import duckdb_paths, parts
+from moisson.publication_lock import publication_lock, wait_seconds_from_env
+
+VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+MANIFEST, CHANGES, NOTES = "manifest.json", "changes.parquet", "RELEASE_NOTES.md"
+DCAT_FILES = ("dcat.jsonld", "dcat.ttl")
+SUMMARY_FILES = ("training-content-summary.json", "training-content-summary.md")
+# Files that state the release date: named by the manifest, not hashed, or two releases of the same data would
+# have different manifests (the manifest cannot hash itself either).
+DATED_FILES = (*DCAT_FILES, *SUMMARY_FILES)
+CODE_PACKAGES = ("moisson", "pipelines", "assets", "quality", "sources", "warehouse")
+CHANGES_SCHEMA = pa.schema([("id", pa.string()), ("change", pa.string())])
+SOURCE_COLUMNS = ("name", "kind", "paths", "declared_license", "description", "citation")  # not the run ids or dates
+
+# Each id counted once, even in a corpus that holds one twice (moisson.publication.remove_repeated_ids).
+PUBLISHED = "(SELECT DISTINCT ON (id) id, language, license, source, n_words FROM read_parquet($files))"
+COUNTS = "SELECT {key}, count(*), coalesce(sum(n_words), 0) FROM " + PUBLISHED + " GROUP BY 1 ORDER BY 1"
+LANGUAGE_LICENCE = "SELECT language, license, count(*), coalesce(sum(n_words), 0) FROM " + PUBLISHED + " GROUP BY 1, 2"
+INPUTS = """
+SELECT source, count(*) AS documents,
+       (SELECT sha256(coalesce(string_agg(h, chr(10) ORDER BY h), ''))
+        FROM (SELECT DISTINCT content_sha256 AS h FROM documents i WHERE i.source = d.source AND h IS NOT NULL))
+FROM documents d GROUP BY source ORDER BY source
+"""
+
+
+class ReleaseError(Exception):
+    """The release could not be made; nothing under releases/ was changed."""
+
+    exit_code = 1
+
+
+class BadVersion(ReleaseError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Outcome:
+    path: Path
+    created: bool  # False: the same release was already there, unchanged
+    manifest: dict
+
+
+def release(layout: DataLayout, version: str, base_url: str | None = None, now: datetime | None = None,
+            log: Callable[[str], None] = lambda message: None) -> Outcome:
+    """Freeze the published corpus as releases/<version>; refuse (ReleaseError) to change an existing one."""
+    check_version(version)
+    if not layout.warehouse.is_file():
+        raise ReleaseError(f"{layout.warehouse}: no warehouse: run `moisson run` on {layout.root} first")
+    target = layout.releases_dir / version
+    with publication_lock(layout.publish_lock_file, f"moisson release {version}", wait_seconds_from_env(), log):
+        corpus_files = parts(layout.corpus_dir)
+        if not corpus_files:
+            raise ReleaseError(f"{layout.corpus_dir}: no published corpus (no <language>/*.parquet): nothing to release")
+        existing = read_manifest(target) if target.exists() else None
+        released_at = existing["released_at"] if existing else _timestamp(now)
+        staging = layout.releases_dir / f".building-{version}-{uuid.uuid4().hex}"
+        try:
+            manifest = _build(layout, version, corpus_files, staging, released_at, link=existing is not None)
+            if existing is not None:
+                return _compare(target, existing, manifest)
+            write_text(_canonical_json(manifest), staging / MANIFEST, layout.tmp_dir)
+            from moisson.release_dcat import write_dcat
+
+            write_dcat(staging, manifest, _catalogue(layout.warehouse), base_url, layout.tmp_dir)
+            _freeze(staging)
+            os.rename(staging, target)  # the release appears whole or not at all
+            _fsync_dir(layout.releases_dir)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
+    log(f"release {version}: {len(manifest['files'])} files in {target}")
+    return Outcome(target, True, manifest)
+
+
+def check_version(version: str) -> None:
+    if not VERSION_PATTERN.fullmatch(version) or version in {".", ".."} or ".." in version:
+        raise BadVersion(f"release version {version!r}: letters, digits, '.', '_' and '-' only, starting with a "
+                         "letter or digit (it names the folder releases/<version>)")
+
+
+def read_manifest(release_dir: Path) -> dict:
+    path = release_dir / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ReleaseError(f"{path}: unreadable release manifest ({error}): releases never change, "
+                           "so this one is left as it is; choose another version") from None
+
+
+def without_date(manifest: dict) -> dict:
+    return {key: value for key, value in manifest.items() if key != "released_at"}
+
+
+def _compare(target: Path, existing: dict, manifest: dict) -> Outcome:
+    if without_date(existing) != without_date(manifest):
+        changed = sorted(k for k in set(existing) | set(manifest) if existing.get(k) != manifest.get(k))
+        raise ReleaseError(f"{target} exists and the corpus has changed since ({', '.join(changed)} differ): "
+                           "releases never change; release it under a new version")
+    return Outcome(target, False, existing)
+
+
+# ------------------------------------------------------------------ what the release holds
+
+
+def _build(layout: DataLayout, version: str, corpus_files: list[Path], staging: Path, released_at: str,
+           link: bool) -> dict:
+    """Every file of the release but the manifest and the DCAT files, written into `staging`; returns the manifest.
+
+    `link`: the data files are hard links, not copies (the release is only being compared with one made earlier)."""
+    staging.mkdir(parents=True)
+    data_files = _copy_corpus(corpus_files, layout.corpus_dir, staging / "data", link)
+    previous = previous_release(layout.releases_dir, version, released_at)
+    with duckdb.connect(str(layout.warehouse), read_only=True) as warehouse:
+        policy, sources = _policy(warehouse), _sources(warehouse)
+        changes = _changes(warehouse, data_files, previous)
+    counts = _counts(data_files)
+    write_parquet(pa.Table.from_pylist(changes, CHANGES_SCHEMA), staging / CHANGES, layout.tmp_dir)
+    write_text(release_notes(version, previous, changes), staging / NOTES, layout.tmp_dir)
+    changed = {kind: sum(1 for c in changes if c["change"] == kind) for kind in ("added", "removed", "taken_down")}
+    summary = {"version": version, "previous_version": previous.name if previous else None, "changes": changed,
+               "files": len(data_files), "rows": counts["total"]["documents"]}
+    _write_card(staging, data_files, layout, policy, sources, summary)
+    _write_training_summary(staging, data_files, layout, {"version": version, "released_at": released_at})
+    files = [_entry(path, path.relative_to(staging).as_posix()) for path in sorted(staging.rglob("*"))
+             if path.is_file() and path.name not in DATED_FILES]
+    return {
+        "version": version,
+        "released_at": released_at,
+        "previous_release": previous.name if previous else None,
+        "files": sorted(files, key=lambda f: f["path"]),
+        "dated_files": sorted(DCAT_FILES + tuple(n for n in SUMMARY_FILES if (staging / n).is_file())),
+        "policy": policy,
+        "code": code_version(),
+        "sources": sources,
+        "counts": counts,
+        "changes": changed,
+    }
+
+
+def _entry(path: Path, relative: str) -> dict:
+    entry = {"path": relative, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+    if path.suffix == ".parquet":
+        entry["rows"] = pq.ParquetFile(path).metadata.num_rows
+    return entry
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def code_version() -> dict:
+    """The package version, and a fingerprint of every module's source: a release says which code made it."""
+    modules = sorted(_modules())
+    return {"package": "moisson", "version": metadata.version("moisson"),
+            "fingerprint": fingerprint("moisson release", modules, []), "modules": len(modules)}
+
+
+def _modules() -> list[str]:
+    import importlib.util
+
+    names = []
+    for package in CODE_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        root = Path(next(iter(spec.submodule_search_locations)))
+        for path in root.rglob("*.py"):
+            names.append(".".join((package, *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__"))
+    return names
+
+
+def _policy(warehouse: duckdb.DuckDBPyConnection) -> dict:
+    """The policy of the latest run, the one that decided what the corpus holds now."""
+    row = warehouse.execute("SELECT policy FROM runs ORDER BY started_at DESC NULLS LAST, run_id DESC LIMIT 1").fetchone()
+    return json.loads(row[0]) if row and row[0] else {}
+
+
+def _sources(warehouse: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Each source as declared, and a fingerprint of its input: every document seen, by content hash."""
+    declared = {row[0]: dict(zip(SOURCE_COLUMNS, row)) for row in warehouse.execute(
+        f"SELECT {', '.join(SOURCE_COLUMNS)} FROM sources ORDER BY name").fetchall()}
+    seen = {name: (documents, digest) for name, documents, digest in warehouse.execute(INPUTS).fetchall()}
+    sources = []
+    for name in sorted(set(declared) | set(seen)):
+        source = declared.get(name, {"name": name})
+        if isinstance(source.get("paths"), str):
+            source["paths"] = json.loads(source["paths"])
+        documents, digest = seen.get(name, (0, hashlib.sha256(b"").hexdigest()))
+        sources.append({**source, "input": {"documents_seen": documents, "content_sha256": digest}})
+    return sources
+
+
+def _counts(corpus_files: list[Path]) -> dict:
+    with duckdb.connect() as con:
+        grouped = {name: {value if value is not None else "unknown": {"documents": n, "words": int(words)}
+                          for value, n, words in con.execute(COUNTS.format(key=key), {"files": duckdb_paths(corpus_files)}).fetchall()}
+                   for name, key in (("by_language", "language"), ("by_licence", "license"), ("by_source", "source"))}
+        crossed: dict[str, dict] = {}
+        for language, licence, n, words in con.execute(LANGUAGE_LICENCE, {"files": duckdb_paths(corpus_files)}).fetchall():
+            crossed.setdefault(language or "unknown", {})[licence or "unknown"] = {"documents": n, "words": int(words)}
+    total = {"documents": sum(v["documents"] for v in grouped["by_source"].values()),
+             "words": sum(v["words"] for v in grouped["by_source"].values())}
+    return {**grouped, "by_language_licence": crossed, "total": total}
+
+
+# ------------------------------------------------------------------ changes since the previous release
+
+
+def previous_release(releases_dir: Path, version: str, released_at: str) -> Path | None:
+    """The release made last before this one (by release date, then version), if any."""
+    earlier = []
+    for folder in sorted(releases_dir.glob("*")) if releases_dir.is_dir() else []:
+        if folder.name.startswith(".") or folder.name == version or not (folder / MANIFEST).is_file():
+            continue
+        made = read_manifest(folder).get("released_at", "")
+        if (made, folder.name) < (released_at, version):
+            earlier.append((made, folder.name, folder))
+    return max(earlier)[2] if earlier else None
+
+
+def _changes(warehouse: duckdb.DuckDBPyConnection, corpus_files: list[Path], previous: Path | None) -> list[dict]:
+    """added, removed and taken_down ids (disjoint: a taken-down id is not also counted as removed), sorted."""
+    now = _ids(corpus_files)
+    before = _ids(parts(previous / "data")) if previous else set()
+    removed = sorted(before - now)
+    taken_down = _taken_down(warehouse, removed)
+    rows = [{"id": i, "change": "added"} for i in sorted(now - before)]
+    rows += [{"id": i, "change": "taken_down" if i in taken_down else "removed"} for i in removed]
+    return sorted(rows, key=lambda row: (row["change"], row["id"]))
+
+
+def _ids(files: list[Path]) -> set[str]:
+    return {i for path in files for i in pq.read_table(path, columns=["id"]).column("id").to_pylist()}
+
+
+def _taken_down(warehouse: duckdb.DuckDBPyConnection, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    removed = pa.table({"id": ids})  # noqa: F841  (read by the query below, by name)
+    return {row[0] for row in warehouse.execute(
+        "SELECT d.id FROM documents d JOIN removed r USING (id) WHERE d.reason = 'takedown'").fetchall()}
+
+
+def release_notes(version: str, previous: Path | None, changes: list[dict]) -> str:
+    """What changed, counted, and the ids that left the corpus (ids only: never the text of a removed document)."""
+    by_kind = {kind: [c["id"] for c in changes if c["change"] == kind] for kind in ("added", "removed", "taken_down")}
+    since = f"since release {previous.name}" if previous else "first release: every document is added"
+    lines = [f"# Release {version}\n", f"Changes {since}.\n",
+             f"- added: {len(by_kind['added'])}",
+             f"- removed (no longer in the corpus, not by a takedown): {len(by_kind['removed'])}",
+             f"- taken down (removal or erasure requests): {len(by_kind['taken_down'])}\n",
+             "Every change, with the added ids too, is in `changes.parquet` (columns `id`, `change`).\n"]
+    for kind, heading in (("taken_down", "Taken down"), ("removed", "Removed")):
+        if by_kind[kind]:
+            lines += [f"## {heading}\n", *(f"- `{i}`" for i in by_kind[kind]), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# ------------------------------------------------------------------ the card and the training content summary
+
+
+def _write_card(staging: Path, data_files: list[Path], layout: DataLayout, policy: dict, sources: list[dict],
+                summary: dict) -> None:
+    from moisson.dataset_card import write_dataset_card
+
+    write_dataset_card(staging, data_files, layout.warehouse, policy, sources, layout.tmp_dir, summary)
+
+
+def _write_training_summary(staging: Path, corpus_files: list[Path], layout: DataLayout, facts: dict) -> None:
+    try:
+        from moisson.training_summary import build_summary, render_summary_markdown
+    except ImportError:
+        return
+    summary = build_summary(layout.warehouse, corpus_files, facts)
+    write_text(_canonical_json(summary), staging / "training-content-summary.json", layout.tmp_dir)
+    write_text(render_summary_markdown(summary), staging / "training-content-summary.md", layout.tmp_dir)
+
+
+# ------------------------------------------------------------------ the catalogue records the DCAT file derives from
+
+
+def _catalogue(warehouse_path: Path) -> list[dict]:
+    """The harvested datasets still listed upstream, for prov:wasDerivedFrom."""
+    with duckdb.connect(str(warehouse_path), read_only=True) as warehouse:
+        rows = warehouse.execute(
+            "SELECT source, portal, dataset_id, title, landing_page, license FROM datasets WHERE NOT deleted "
+            "ORDER BY source, dataset_id").fetchall()
+    return [dict(zip(("source", "portal", "dataset_id", "title", "landing_page", "license"), row)) for row in rows]
+
+
+# ------------------------------------------------------------------ files
+
+
+def _copy_corpus(corpus_files: list[Path], corpus_dir: Path, data_dir: Path, link: bool) -> list[Path]:
+    """Byte copies of the corpus files under data_dir/<language>/, flushed to disk; their paths, sorted."""
+    copies = []
+    for source in corpus_files:
+        copy = data_dir / source.relative_to(corpus_dir)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if link:
+            os.link(source, copy)
+        else:
+            shutil.copyfile(source, copy)
+            with copy.open("rb+") as handle:
+                os.fsync(handle.fileno())
+        copies.append(copy)
+    return sorted(copies)
+
+
+def _freeze(folder: Path) -> None:
+    """Every file read-only: a release is not edited in place by mistake."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _canonical_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def _timestamp(now: datetime | None) -> str:
+    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
