@@ -241,12 +241,10 @@ def _general_information(figures: dict, facts: dict) -> dict:
 
 
 def _data_sources(figures: dict, policy: dict, facts: dict) -> dict:
-    sources = figures["sources"]
-    portals = [s | {"paths": json.loads(s["paths"]) if s["paths"] else []} for s in sources
-               if s["kind"] in PORTAL_KINDS]
-    crawled = figures["crawl_period"][0]
-    others = [s | {"paths": json.loads(s["paths"]) if s["paths"] else []} for s in sources
-              if s["kind"] not in PORTAL_KINDS + CRAWL_KINDS]
+    sources = [s | {"paths": json.loads(s["paths"]) if s["paths"] else []} for s in figures["sources"]]
+    portals = [s for s in sources if s["kind"] in PORTAL_KINDS]
+    archives = [s for s in sources if s["kind"] in CRAWL_KINDS]
+    others = [s for s in sources if s["kind"] not in PORTAL_KINDS + CRAWL_KINDS]
     return {
         "publicly_available_datasets": {
             "used": bool(portals),
@@ -260,7 +258,7 @@ def _data_sources(figures: dict, policy: dict, facts: dict) -> dict:
             "note": ("not recorded: Moisson does not know whether access to a source was licensed; a portal reached "
                      "with credentials is listed with the public ones above, local files under other sources"),
         },
-        "data_crawled_and_scraped_from_online_sources": _crawled(figures, policy, facts, crawled),
+        "data_crawled_and_scraped_from_online_sources": _crawled(figures, policy, facts, archives),
         "user_data": {"used": False, "note": "none: Moisson collects nothing from the users of a service; "
                                              + NOT_APPLICABLE + " for data of a model's own users"},
         "synthetic_data": {"used": False, "note": "none: Moisson generates no content"},
@@ -269,11 +267,12 @@ def _data_sources(figures: dict, policy: dict, facts: dict) -> dict:
     }
 
 
-def _crawled(figures: dict, policy: dict, facts: dict, crawled: dict) -> dict:
-    opt_out = policy.get("opt_out", {})
+def _crawled(figures: dict, policy: dict, facts: dict, archives: list[dict]) -> dict:
+    crawled, opt_out = figures["crawl_period"][0], policy.get("opt_out", {})
     user_agent = facts.get("user_agent") or HttpConfig().full_user_agent
     return {
         "used": crawled["documents"] > 0,
+        "web_archives": archives,
         "crawlers": [
             {"name": user_agent, "used_for": ("Moisson's own fetches: resources of portal datasets, remote web "
                                               "archives, robots.txt and /.well-known/tdmrep.json"),
@@ -380,7 +379,8 @@ def _general_markdown(general: dict) -> list[str]:
              "### 1.3 Modalities, overall training data size and other characteristics", "",
              f"- Modality: text ({_number(text['documents'])} documents, {_number(text['characters'])} characters). "
              "Image, audio, video, other: none.",
-             f"- Size: **{text['size_bin']}** ({_number(text['tokens'])} tokens, counted as {text['token_count_method']}).",
+             f"- Size: **{text['size_bin']}** ({_number(text['tokens'])} tokens, counted as "
+             f"{text['token_count_method']}).",
              f"- Latest date of data collection: {general['latest_collection_month'] or 'none'} "
              f"({general['latest_collection_date'] or 'no document'}); earliest: "
              f"{general['earliest_collection_date'] or 'none'}; {general['collection_continues_after_that_date']}.",
@@ -430,6 +430,9 @@ def _crawled_markdown(crawled: dict) -> list[str]:
     lines = ["### 2.3 Data crawled and scraped from online sources", "",
              f"Used: {_yes(crawled['used'])} ({_number(crawled['documents'])} documents, "
              f"{_number(crawled['tokens'])} tokens).", ""]
+    lines += _table(["source", "web archives", "documents", "tokens"],
+                    [[s["source"], " ".join(s["paths"]), _number(s["documents"]), _number(s["words"])]
+                     for s in crawled["web_archives"]])
     lines += [f"- Crawler: {c['name']}: {c['used_for']}." for c in crawled["crawlers"]]
     lines += [f"- Purpose: {crawled['purpose']}.",
               f"- Collection period: {period['from_month'] or 'none'} to {period['to_month'] or 'none'} "

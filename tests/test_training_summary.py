@@ -126,6 +126,8 @@ def test_the_summary_of_a_real_run_holds_its_figures(data) -> None:
 
     crawled = sources["data_crawled_and_scraped_from_online_sources"]
     assert crawled["used"] and crawled["documents"] == 4  # the web archive's pages, not the portal's
+    assert [(s["source"], s["paths"], s["documents"]) for s in crawled["web_archives"]] == [
+        ("crawl", ["archives/*.warc.gz"], 4)]
     period = crawled["collection_period"]
     assert (period["from"], period["to"]) == ("2024-02-10T08:30:00+00:00", "2024-03-05T09:15:00+00:00")
     assert (period["from_month"], period["to_month"]) == ("02/2024", "03/2024")  # the reserved page, later, is out
