@@ -281,7 +281,7 @@ def render_datasheet(corpus: CorpusFacts, filtering: FilteringFacts | None, poli
         collection(corpus, filtering, sources, policy, images),
         cleaning(filtering, policy, images),
         uses(corpus),
-        distribution(corpus),
+        distribution(corpus, manifest_summary),
         maintenance(),
         columns(),
     ]
@@ -321,8 +321,10 @@ def overview(corpus: CorpusFacts, manifest_summary: dict | None) -> str:
 
 
 def release_section(summary: dict | None) -> str:
-    """The release manifest's summary. Keys read: version, manifest_sha256, files (a count or a list),
-    rows, previous_version, changes ({name: count or list of ids}, e.g. added, removed, taken_down)."""
+    """The release manifest's summary. Keys read: version, files (a count or a list), rows, previous_version
+    (None: the first release), changes ({name: count or list of ids}: added, removed, taken_down), and
+    manifest_sha256 when the caller has it (a release's card is itself listed in its manifest, so it
+    cannot carry the manifest's hash: the manifest names the card's)."""
     if not summary:
         return ""
     files = summary.get("files")
@@ -333,16 +335,17 @@ def release_section(summary: dict | None) -> str:
     ]
     if summary.get("rows") is not None:
         lines.append(f"- rows: {summary['rows']}")
-    lines.append(f"- manifest sha256: `{summary.get('manifest_sha256', NOT_KNOWN)}` (the manifest lists every file with "
-                 "its sha256 and row count)")
+    if summary.get("manifest_sha256"):
+        lines.append(f"- manifest sha256: `{summary['manifest_sha256']}`")
+    lines.append("- the release's manifest lists every file with its sha256 and row count")
     previous = summary.get("previous_version")
     changes = summary.get("changes") or {}
-    if previous is None and not changes:
-        lines.append("- changes: first release")
+    described = ", ".join(f"{name.replace('_', ' ')} {len(v) if isinstance(v, (list, tuple, set)) else v}"
+                          for name, v in changes.items())
+    if previous is None:
+        lines.append("- changes: first release" + (f" ({described})" if described else ""))
     else:
-        described = ", ".join(f"{name.replace('_', ' ')} {len(v) if isinstance(v, (list, tuple, set)) else v}"
-                              for name, v in changes.items()) or "none"
-        lines.append(f"- changes since {previous or 'the previous release'}: {described}")
+        lines.append(f"- changes since release {previous}: {described or 'none'}")
     return "\n".join(lines) + "\n"
 
 
@@ -398,7 +401,11 @@ def collection(corpus: CorpusFacts, filtering: FilteringFacts | None, sources: l
         lines.append(_UNAVAILABLE)
     else:
         lines += [_image(images, "opt_out", "Documents seen by opt-out status"),
-                  _table_rows(("opt-out status", "kept", "rejected"), filtering.opt_out)]
+                  _table_rows(("opt-out status", "kept", "rejected"), filtering.opt_out),
+                  "`reserved`: a protocol said the rights holder reserves text and data mining; `not_reserved`: the "
+                  "protocols read said nothing against it; `unknown`: it could not be checked (the policy's "
+                  "`opt_out.unchecked` decides); `not recorded`: decided before the status was recorded, or rejected "
+                  "before it was read.\n"]
     return "\n".join(line for line in lines if line is not None) + "\n"
 
 
@@ -439,8 +446,7 @@ def personal_data_line(settings: dict | None) -> str:
 
 
 def uses(corpus: CorpusFacts) -> str:
-    default = corpus.data_files.get("default") or ["*/*.parquet"]
-    glob = "DIR/" + (default[0] if len(default) == 1 else "*/*.parquet")
+    glob = "DIR/" + _one_glob(corpus.data_files.get("default") or ["*/*.parquet"])
     language = next((name for name in corpus.data_files if name != "default"), "fr")
     return (
         "## Uses\n\n"
@@ -457,13 +463,24 @@ def uses(corpus: CorpusFacts) -> str:
     )
 
 
-def distribution(corpus: CorpusFacts) -> str:
+def _one_glob(patterns: list[str]) -> str:
+    """One pattern for the examples: `data/fr/*.parquet` and `data/en/*.parquet` give `data/*/*.parquet`."""
+    if len(patterns) == 1:
+        return patterns[0]
+    grandparents = {Path(p).parent.parent for p in patterns}
+    return (grandparents.pop() / "*" / "*.parquet").as_posix() if len(grandparents) == 1 else patterns[0]
+
+
+def distribution(corpus: CorpusFacts, manifest_summary: dict | None) -> str:
     licences = ", ".join(f"`{row[0]}`" for row in corpus.counts["license"]) or "none"
+    frozen = (f"- This is release {manifest_summary.get('version', NOT_KNOWN)}: its files never change, and its "
+              "manifest gives each one's sha256 to check them.\n") if manifest_summary else (
+              "- This folder grows with each run; releases freeze it (`moisson release`).\n")
     return (
         "## Distribution\n\n"
         "- Format: Parquet (zstd), one folder per language, with this card.\n"
         f"- Licences: each document keeps its own ({licences}); the `license` column says which, "
-        "`license_evidence` why. Attribution goes to the sources above.\n"
+        "`license_evidence` why. Attribution goes to the sources above.\n" + frozen
     )
 
 
@@ -536,6 +553,6 @@ def render_card(config: MoissonConfig, counts: dict[str, list[tuple]], title: st
         "default": ["*/*.parquet"], **{row[0]: [f"{row[0]}/*.parquet"] for row in sorted(counts["language"])}})
     sections = [front_matter(corpus, title), overview(corpus, None), composition(corpus, set()),
                 collection(corpus, None, source_rows(config), config.policy.model_dump(mode="json"), set()),
-                cleaning(None, config.policy.model_dump(mode="json"), set()), uses(corpus), distribution(corpus),
+                cleaning(None, config.policy.model_dump(mode="json"), set()), uses(corpus), distribution(corpus, None),
                 maintenance(), columns()]
     return "\n".join(sections)

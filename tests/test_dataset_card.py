@@ -181,7 +181,7 @@ def test_sources_policy_release_columns_and_a_real_project_link(tmp_path):
     readme = (out / "README.md").read_text()
     assert "Cite as: Moisson demo web archive (2026)" in readme and "declared licence CC0-1.0" in readme
     assert "honour: true" in readme and "- version: 2026.03" in readme and "ab" * 32 in readme
-    assert "changes since 2026.02: added 3, removed 1, taken down 1" in readme
+    assert "changes since release 2026.02: added 3, removed 1, taken down 1" in readme
     assert "data as of: 2026-03-03" in readme  # latest retrieved_at, not today
     for column in CORPUS_SCHEMA.names:
         assert f"| `{column}` |" in readme
@@ -252,3 +252,18 @@ def test_an_empty_corpus_gets_an_honest_card(tmp_path):
     readme = (out / "README.md").read_text()
     assert written == [out / "README.md"] and "- documents: 0" in readme and "data as of: not known" in readme
     assert front_matter(out / "README.md")["size_categories"] == ["n<1K"]
+
+
+def test_a_release_layout_gets_its_own_globs_and_first_release_changes(tmp_path):
+    release = tmp_path / "releases" / "1.0"
+    files = corpus(release / "data", tmp_path / "tmp", {"fr": 2, "en": 1})
+    summary = {"version": "1.0", "previous_version": None, "changes": {"added": 3, "removed": 0, "taken_down": 0},
+               "files": 2, "rows": 3}
+    write_dataset_card(release, files, None, POLICY, SOURCES, tmp_path / "tmp", summary)
+    readme = (release / "README.md").read_text()
+    configs = {c["config_name"]: c["data_files"] for c in front_matter(release / "README.md")["configs"]}
+    assert configs == {"default": ["data/en/*.parquet", "data/fr/*.parquet"], "en": ["data/en/*.parquet"],
+                       "fr": ["data/fr/*.parquet"]}
+    assert "read_parquet('DIR/data/*/*.parquet')" in readme
+    assert "- changes: first release (added 3, removed 0, taken down 0)" in readme and "- rows: 3" in readme
+    assert "manifest sha256" not in readme and "This is release 1.0: its files never change" in readme
