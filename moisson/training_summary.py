@@ -289,8 +289,10 @@ def _crawled(figures: dict, policy: dict, facts: dict, archives: list[dict]) -> 
         "behaviour": {
             "robots_txt": ("Moisson's own file fetches read each host's robots.txt once per harvest (RFC 9309) for its "
                            "user agent and obey it, with crawl-delay; a robots.txt answering 4xx means no rules, 5xx "
-                           "or unreachable means everything disallowed. Archived pages were collected under the "
-                           "archive crawler's own rules."),
+                           "or unreachable means everything disallowed. With the robots-ai protocol, a site's "
+                           "robots.txt group for an AI-training agent (GPTBot, CCBot, Google-Extended, ...) reserves "
+                           "the pages it disallows. Archived pages were collected under the archive crawler's own "
+                           "rules."),
             "opt_outs": {"honoured": opt_out.get("honour"), "protocols": opt_out.get("protocols"),
                          "unchecked": opt_out.get("unchecked"), "licence_overrides": opt_out.get("licence_overrides")},
         },
