@@ -22,9 +22,11 @@ from moisson.dataset_card import corpus_counts, render_card
 from moisson.deduplication import open_store
 from moisson.layout import DataLayout
 from moisson.parquet_files import parts, read_frame
-from moisson.publication import CORPUS_SCHEMA, REJECTED_SCHEMA, append_to_tree, corpus_texts, remove_repeated_ids
+from moisson.publication import (CORPUS_SCHEMA, REJECTED_SCHEMA, append_to_tree, corpus_texts, remove_repeated_ids,
+                                 take_down_published)
 from moisson.publication_lock import PublicationBusy, publication_lock, wait_seconds_from_env
 from moisson.quarantine import CorruptFile
+from moisson.takedowns import Takedown, TakedownError, load_takedowns
 from sources.harvest_state import HarvestStateFile
 from warehouse.load import Publication, load_publication
 
@@ -42,6 +44,17 @@ def publishing(context: dg.AssetExecutionContext, layout: DataLayout):
         raise dg.Failure(str(busy)) from None
 
 
+def takedowns(layout: DataLayout) -> list[Takedown]:
+    """The removal requests of `takedowns.csv`; one that cannot be applied fails the step before it writes anything
+    (fail-closed: no corpus is published while a removal request cannot be honoured)."""
+    try:
+        return load_takedowns(layout.takedowns_file)
+    except TakedownError as error:
+        raise dg.Failure(f"takedowns file not applied, nothing published: {error}",
+                         metadata={"takedowns_file": dg.MetadataValue.path(str(error.path)),
+                                   "line": error.line if error.line is not None else -1}) from None
+
+
 @dg.asset(deps=[QUALITY], kinds={"parquet", "datasketch"}, **PUBLICATION)
 def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
     """Exact (normalised text hash) and near duplicates (MinHash + LSH), across sources and across runs.
@@ -50,13 +63,19 @@ def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) ->
     published if any, else its first occurrence (sources in the sources file's order, then the order each
     was read in), then the earliest retrieved. Its output holds every document of the current sources with
     its decision.
+
+    Documents a takedown rule matches (`takedowns.csv`) are rejected with reason `takedown` first, so they never
+    enter the index as kept, however often they are harvested again. One the index already keeps from an earlier
+    run stays in it: its near duplicates keep losing to it and stay out of the corpus too.
     """
     config, layout = moisson.config(), moisson.layout()
+    rules = takedowns(layout)
     with publishing(context, layout) as waited:
         frames = [read_frame(p) for s in config.source_names if (p := layout.stage_file("quality_filtered", s)).exists()]
         if not frames:
             raise dg.Failure("no source has been curated yet: materialise quality_filtered for at least one source")
         documents = curation.with_curation_columns(pl.concat(frames, how="diagonal_relaxed"))
+        documents = curation.reject_taken_down(documents, rules)
         if config.policy.dedup.enabled:
             store, provenance = open_store(layout.dedup_store, layout.corpus_dir, config.policy.dedup, layout.tmp_dir,
                                            corpus_texts(layout.corpus_dir), data_root=layout.root)
@@ -69,20 +88,31 @@ def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) ->
         write_parquet(documents.to_arrow(), layout.deduplicated, layout.tmp_dir)
         kept_in_index = store.kept_count() if store else 0
     return dg.MaterializeResult(
-        metadata=describe(documents, rejected_by=["exact_duplicate", "near_duplicate"], sources=len(frames),
-                          kept_in_index=kept_in_index, index=provenance, publish_lock_waited_s=round(waited, 1))
+        metadata=describe(documents, rejected_by=["exact_duplicate", "near_duplicate", "takedown"], sources=len(frames),
+                          kept_in_index=kept_in_index, index=provenance, takedown_rules=len(rules),
+                          publish_lock_waited_s=round(waited, 1))
     )
 
 
 @dg.asset(deps=[deduplicated], kinds={"parquet"}, **PUBLICATION)
 def corpus(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
-    """The published corpus (Parquet, zstd, one folder per language), the rejected tree beside it, and the dataset card."""
+    """The published corpus (Parquet, zstd, one folder per language), the rejected tree beside it, and the dataset card.
+
+    Published rows a takedown rule matches, whichever run published them, leave the corpus (and any other rejected
+    folder) for `rejected/takedown/`, their content erased (`taken_down` counts those that left the corpus)."""
     config, layout = moisson.config(), moisson.layout()
     output = config.policy.output
     limits = dict(run_id=context.run.run_id, tmp_dir=layout.tmp_dir, max_rows=output.max_file_rows, max_bytes=output.max_file_mb << 20)
+    rules = takedowns(layout)
     with publishing(context, layout) as waited:
-        documents = read_frame(layout.deduplicated)
+        # a rule written since deduplication ran applies too: nothing it matches is appended
+        documents = curation.with_status(curation.reject_taken_down(read_frame(layout.deduplicated), rules))
         repaired = {tree.name: _repair(context, tree, layout) for tree in (layout.corpus_dir, layout.rejected_dir)}
+        taken = take_down_published(layout.corpus_dir, layout.rejected_dir, rules, layout.tmp_dir,
+                                    max_rows=limits["max_rows"], max_bytes=limits["max_bytes"])
+        for moved, where in ((taken.corpus, "the corpus"), (taken.rejected, "other rejected folders")):
+            if moved:
+                context.log.info(f"takedowns: {moved} document(s) moved from {where} to {layout.rejected_dir / 'takedown'}")
         added = append_to_tree(documents.filter(pl.col("status") == "kept"), layout.corpus_dir, "language", CORPUS_SCHEMA, **limits)
         rejected = append_to_tree(documents.filter(pl.col("status") == "rejected"), layout.rejected_dir, "reason", REJECTED_SCHEMA, **limits)
         counts = corpus_counts(layout.corpus_dir)
@@ -94,6 +124,8 @@ def corpus(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.Ma
             "added": added,
             "rejected_added": rejected,
             "repeated_copies_removed": sum(repaired.values()),
+            "taken_down": taken.corpus,
+            "taken_down_from_rejected": taken.rejected,
             "publish_lock_waited_s": round(waited, 1),
             "words": total_words,
             "by_language": dg.MetadataValue.json({lang: n for lang, n, _ in counts["language"]}),
@@ -125,9 +157,13 @@ def _harvest_lost_catalogues_again(layout: DataLayout, sources: list[str], unrea
 
 @dg.asset(deps=[corpus], kinds={"duckdb"}, **PUBLICATION)
 def warehouse(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
-    """warehouse.duckdb: every document seen (kept or rejected, with reason), sources, runs, failures, and views."""
+    """warehouse.duckdb: every document seen (kept or rejected, with reason), sources, runs, failures, takedowns, views.
+
+    Every takedown rule applies to every document of the warehouse, those of sources that did not run this time
+    included, in the same transaction as the load."""
     config, layout = moisson.config(), moisson.layout()
     started = datetime.fromtimestamp(context.instance.get_run_stats(context.run.run_id).start_time or 0, tz=timezone.utc)
+    rules = takedowns(layout)
     with publishing(context, layout) as waited:
         failure_files = [p for p in parts(layout.failures_dir) if p.stem in config.source_names]
         loaded = load_publication(
@@ -135,7 +171,7 @@ def warehouse(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg
                 context.run.run_id, started, layout.deduplicated, failure_files,
                 catalogue_files={s: (layout.stage_file("datasets", s), layout.stage_file("resources", s)) for s in config.source_names},
                 harvest_state_files={s: layout.harvest_state_file(s) for s in config.source_names},
-                data_root=layout.root,
+                data_root=layout.root, takedowns=rules,
             )
         )
     metadata = {**loaded.counts, "publish_lock_waited_s": round(waited, 1), "path": dg.MetadataValue.path(str(layout.warehouse))}

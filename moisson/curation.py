@@ -25,6 +25,8 @@ from moisson.extraction_cache import Fingerprints
 from moisson.language import LanguageGuess, declared_language, identify_language
 from moisson.licence import Evidence, decide_licence
 from moisson.ocr import installed_languages, tesseract_version
+from moisson.takedowns import REASON as TAKEDOWN
+from moisson.takedowns import Takedown, first_rules
 from moisson.text_quality import QualityVerdict, check_quality
 from moisson.workers import Outcome, map_documents
 from sources.records import ReadFailure
@@ -358,6 +360,27 @@ def deduplicate_documents(documents: pl.DataFrame, store: DedupStore, source_ord
         reason=pl.coalesce("reason", "dedup_reason"),
         reason_detail=pl.when(pl.col("dedup_reason").is_not_null()).then(detail).otherwise(pl.col("reason_detail")),
     ).drop("dedup_reason").pipe(with_status)
+
+
+def reject_taken_down(documents: pl.DataFrame, rules: Sequence[Takedown]) -> pl.DataFrame:
+    """Documents a takedown rule matches are rejected with reason `takedown` and the rule in `reason_detail`,
+    whatever an earlier step decided (a removal request outranks every other reason), and lose their text, title
+    and page offsets: what a removal request names is not published anywhere, rejected tree and warehouse included.
+
+    Applied before deduplication, so they never enter the dedup index as kept, whatever their text. A document
+    already kept in the index by an earlier run stays there (the index is not rewritten): its near duplicates
+    still lose to it and stay out, which is what the request wants of copies of a removed page."""
+    if not rules or documents.is_empty():
+        return documents
+    detail = first_rules(documents, rules)
+    hit = detail.is_not_null()
+    erased = {name: pl.when(hit).then(None).otherwise(pl.col(name)).alias(name)
+              for name in ("text", "title", "page_starts") if name in documents.columns}
+    return documents.with_columns(
+        *erased.values(),
+        reason=pl.when(hit).then(pl.lit(TAKEDOWN)).otherwise(pl.col("reason")),
+        reason_detail=pl.when(hit).then(detail).otherwise(pl.col("reason_detail")),
+    )
 
 
 def keep_pending(documents: pl.DataFrame) -> pl.DataFrame:

@@ -15,7 +15,8 @@ ids present are read again right before appending. A tree that holds an id twice
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,8 @@ import pyarrow.parquet as pq
 
 from moisson.atomic_files import write_parquet
 from moisson.parquet_files import duckdb_paths, parts
+from moisson.takedowns import REASON as TAKEDOWN
+from moisson.takedowns import Takedown, first_rules
 
 CORPUS_SCHEMA = pa.schema(
     [
@@ -54,8 +57,8 @@ REJECTED_SCHEMA = CORPUS_SCHEMA.append(pa.field("reason", pa.string())).append(p
 )
 
 
-def ids_in_tree(tree: Path) -> set[str]:
-    files = parts(tree)
+def ids_in_tree(tree: Path, pattern: str = "*/*.parquet") -> set[str]:
+    files = parts(tree, pattern)
     if not files:
         return set()
     with duckdb.connect() as con:
@@ -142,6 +145,87 @@ copies AS (
 )
 SELECT filename, list(file_row_number ORDER BY file_row_number) FROM copies WHERE copy > 1 GROUP BY filename ORDER BY filename
 """
+
+
+@dataclass(frozen=True)
+class TakenDown:
+    """What applying the takedowns did to the published trees: rows that left the corpus, and rows moved from another
+    rejected folder (documents rejected earlier for another reason) to `rejected/takedown/`."""
+
+    corpus: int
+    rejected: int
+
+
+ERASED = ("text", "title", "page_starts")  # what a taken-down row loses: the removed content is published nowhere
+
+
+def take_down_published(corpus_dir: Path, rejected_dir: Path, rules: Sequence[Takedown], tmp_dir: Path,
+                        max_rows: int, max_bytes: int) -> TakenDown:
+    """Move every published row a takedown rule matches to `rejected/takedown/` (reason `takedown`, the rule in
+    `reason_detail`, its text, title and page offsets erased), out of the corpus tree and out of the other
+    rejected folders. The parts that held them are rewritten atomically (a part left empty is deleted).
+
+    The rows are written to `rejected/takedown/` first and removed from their parts after: a run killed between
+    the two leaves a row in both places, never in neither; the next run removes it again, and the earlier copy
+    of an id kept by `remove_repeated_ids` is then moved again, so it converges."""
+    if not rules:
+        return TakenDown(0, 0)
+    conform_parts(corpus_dir, CORPUS_SCHEMA, tmp_dir)
+    conform_parts(rejected_dir, REJECTED_SCHEMA, tmp_dir)
+    takedown_folder = rejected_dir / TAKEDOWN
+    hits = {"corpus": _matching_rows(parts(corpus_dir), rules),
+            "rejected": _matching_rows([p for p in parts(rejected_dir) if p.parent != takedown_folder], rules)}
+    removed = [_taken_down_rows(path, rows) for found in hits.values() for path, rows in found.items()]
+    if removed:
+        _append_taken_down(pl.concat(removed, how="diagonal_relaxed"), takedown_folder, tmp_dir, max_rows, max_bytes)
+    for found in hits.values():
+        for path, rows in found.items():
+            _remove_rows(path, list(rows["file_row_number"]), tmp_dir)
+    return TakenDown(corpus=sum(rows.height for rows in hits["corpus"].values()),
+                     rejected=sum(rows.height for rows in hits["rejected"].values()))
+
+
+def _matching_rows(files: list[Path], rules: Sequence[Takedown]) -> dict[Path, pl.DataFrame]:
+    """Per part, its rows (file_row_number, takedown: the first matching rule's detail) some rule matches."""
+    if not files:
+        return {}
+    with duckdb.connect() as con:
+        published = pl.from_arrow(con.sql(
+            "SELECT filename, file_row_number, id, url, content_sha256 FROM "
+            "read_parquet(?, filename = true, file_row_number = true)", params=[duckdb_paths(files)]).to_arrow_table())
+    hits = published.with_columns(takedown=first_rules(published, rules)).filter(pl.col("takedown").is_not_null())
+    return {Path(name): rows.select("file_row_number", "takedown")
+            for (name,), rows in hits.group_by("filename", maintain_order=True)}
+
+
+def _taken_down_rows(path: Path, rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `path` that `rows` names, as rejected rows of reason takedown, content erased."""
+    table = pq.read_table(path).take(pa.array(rows["file_row_number"].to_list(), pa.int64()))
+    frame = pl.from_arrow(table)
+    return frame.with_columns(
+        *(pl.lit(None, frame.schema[name]).alias(name) for name in ERASED if name in frame.columns),
+        reason=pl.lit(TAKEDOWN), reason_detail=rows["takedown"], duplicate_of=pl.lit(None, pl.String))
+
+
+def _append_taken_down(frame: pl.DataFrame, folder: Path, tmp_dir: Path, max_rows: int, max_bytes: int) -> None:
+    """The rows whose id `folder` does not hold yet, in parts named after their ids (as `append_to_tree` does)."""
+    present = ids_in_tree(folder, "*.parquet")
+    new = (frame.filter(~pl.col("id").is_in(list(present))).unique("id", keep="first", maintain_order=True)
+           .sort("retrieved_at", "id"))
+    for part in _bounded_parts(new, max_rows, max_bytes):
+        table = part.select(REJECTED_SCHEMA.names).to_arrow().cast(REJECTED_SCHEMA)
+        write_parquet(table, folder / part_name(part["id"].to_list()), tmp_dir)
+
+
+def _remove_rows(path: Path, rows: list[int], tmp_dir: Path) -> None:
+    """Rewrite `path` without these row numbers, atomically; delete it when nothing is left."""
+    table = pq.read_table(path)
+    keep = pc.invert(pc.is_in(pa.array(range(table.num_rows), pa.int64()), pa.array(rows, pa.int64())))
+    kept = table.filter(keep)
+    if kept.num_rows:
+        write_parquet(kept, path, tmp_dir)
+    else:
+        path.unlink()
 
 
 def _bounded_parts(frame: pl.DataFrame, max_rows: int, max_bytes: int):

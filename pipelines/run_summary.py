@@ -11,7 +11,9 @@ when any source did not produce what it should or the publication is not what it
 - a failed asset check (`harvest_failure_rate` when a source's failures pass `policy.failures.max_rate`),
   unless `policy.checks.warn` lists it;
 - a published corpus holding fewer than `policy.corpus.min_documents` documents, or that lost more than
-  `policy.corpus.max_shrink` of the documents it held before the run.
+  `policy.corpus.max_shrink` of the documents it held before the run. Documents removed by a takedown
+  (`takedowns.csv`, the corpus asset's `taken_down`) are not lost: the corpus was asked to shed them. An empty
+  corpus still fails.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ class PublicationOutcome:
     max_shrink: float
     failed_steps: list[str] = field(default_factory=list)
     checks: list[CheckOutcome] = field(default_factory=list)
+    taken_down: int = 0  # documents the publication removed from the corpus because a takedown rule matched them
 
     @property
     def problems(self) -> list[str]:
@@ -115,9 +118,10 @@ class PublicationOutcome:
         if self.corpus_after < self.min_documents:
             found.append(f"the corpus holds {self.corpus_after} document(s), fewer than policy.corpus.min_documents "
                          f"({self.min_documents})")
-        lost = self.corpus_before - self.corpus_after
+        lost = self.corpus_before - self.corpus_after - self.taken_down
         if lost > 0 and lost / self.corpus_before > self.max_shrink:
-            found.append(f"the corpus shrank from {self.corpus_before} to {self.corpus_after} documents "
+            taken = f", {self.taken_down} taken down" if self.taken_down else ""
+            found.append(f"the corpus shrank from {self.corpus_before} to {self.corpus_after} documents{taken} "
                          f"({lost / self.corpus_before:.1%} lost, policy.corpus.max_shrink {self.max_shrink:.1%}); it "
                          "only grows, so published part files were deleted or lost")
         return found
@@ -125,8 +129,9 @@ class PublicationOutcome:
     def lines(self) -> list[str]:
         verdict = "FAILED: " + "; ".join(self.problems) if self.problems else "ok"
         change = self.corpus_after - self.corpus_before
+        taken = f", {self.taken_down} taken down" if self.taken_down else ""
         return [f"publication: {verdict}",
-                f"    corpus {self.corpus_after} documents ({self.corpus_before} before this run, {change:+d})",
+                f"    corpus {self.corpus_after} documents ({self.corpus_before} before this run, {change:+d}{taken})",
                 f"    checks: {', '.join(map(str, self.checks)) or 'none ran'}"]
 
 
@@ -193,7 +198,18 @@ def source_outcome(layout: DataLayout, config: MoissonConfig, name: str, result,
 def publication_outcome(config: MoissonConfig, result, before: int, after: int) -> PublicationOutcome:
     corpus = config.policy.corpus
     return PublicationOutcome(before, after, corpus.min_documents, corpus.max_shrink, _failed_steps(result),
-                              _checks(result, set(config.policy.checks.warn)))
+                              _checks(result, set(config.policy.checks.warn)), _taken_down(result))
+
+
+def _taken_down(result) -> int:
+    """The corpus asset's `taken_down`: documents this publication removed by takedown (0 when it did not run)."""
+    if result is None:
+        return 0
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == "corpus":
+            value = event.materialization.metadata.get("taken_down")
+            return int(value.value) if value is not None else 0
+    return 0
 
 
 def _materialized(result) -> set[str]:

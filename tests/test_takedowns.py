@@ -3,12 +3,18 @@ published corpus losing every matching document for good."""
 
 from __future__ import annotations
 
+import json
+import random
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
+
+from e2e import run_moisson, warehouse
 
 from moisson.takedowns import (TakedownError, add_takedown, first_rules, load_takedowns, matched_counts,
                                parse_takedowns, rule_pairs)
@@ -171,3 +177,158 @@ def test_add_takedown_refuses_a_bad_rule_or_a_broken_file_and_changes_nothing(tm
     with pytest.raises(TakedownError, match="line 2"):
         add_takedown(path, "id", "def", "asked", "2026-11-30")
     assert path.read_text(encoding="utf-8") == HEADER + "id,abc,2026-13-01,asked\n"
+
+
+# --- end to end: a real `moisson run` ---
+
+WORDS = ("commune quartier marché bibliothèque conseil habitants rivière jardin école musée théâtre fontaine place "
+         "horaires travaux projet séance rendez-vous culture associations sentier forêt village voisins fête saison "
+         "récolte vendanges boulangerie mairie chemin pont moulin église château collines vallée printemps automne "
+         "hiver été lecture concert exposition atelier randonnée patrimoine histoire archives mémoire rue avenue").split()
+
+
+def prose(seed: int) -> str:
+    """French-looking text of its own: different seeds share no run of five words, so no two are duplicates."""
+    rng = random.Random(seed)
+    sentences = [" ".join(rng.sample(WORDS, 9)).capitalize() + "." for _ in range(8)]
+    return "La commune publie un bulletin. " + " ".join(sentences)
+
+
+# name -> (source, url); the text is prose(index)
+PAGES = {
+    "kept": ("site", "https://keep.example/a"),
+    "kept-too": ("site", "https://keep.example/b"),
+    "look-alike": ("site", "https://evil-news.example/c"),
+    "by-id": ("site", "https://ids.example/x"),
+    "by-url": ("site", "https://pages.example/exact"),
+    "by-prefix-1": ("site", "https://pages.example/private/one"),
+    "by-prefix-2": ("site", "https://pages.example/private/two"),
+    "by-domain-1": ("site", "https://news.example/1"),
+    "by-domain-2": ("site", "https://www.News.example/2"),
+    "by-sha": ("site", "https://sha.example/s"),
+    "other-by-domain": ("other", "https://archive.news.example/3"),
+    "other-kept": ("other", "https://keep.example/other"),
+}
+TAKEN_DOWN = {name for name in PAGES if name.startswith(("by-", "other-by"))}
+
+
+def write_source(root: Path, source: str, changed: str | None = None) -> None:
+    lines = [{"id": name, "url": url, "text": prose(index) + (" Mise à jour du bulletin." if name == changed else "")}
+             for index, (name, (where, url)) in enumerate(PAGES.items()) if where == source]
+    (root / f"{source}.jsonl").write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n",
+                                         encoding="utf-8")
+
+
+def write_sources_file(root: Path, sources: Sequence[str] = ("site", "other")) -> Path:
+    path = root / f"sources-{'-'.join(sources)}.yaml"
+    path.write_text("sources:\n" + "".join(f"  - {{name: {s}, kind: files, paths: ['{s}.jsonl'], license: CC-BY-4.0}}\n"
+                                            for s in sources) +
+                    "policy:\n  languages: [fr]\n  licenses: {allow: [CC-BY-4.0]}\n  quality: {enabled: false}\n",
+                    encoding="utf-8")
+    return path
+
+
+def published(data: Path, folder: str = "corpus", columns: str = "id") -> dict[str, tuple]:
+    """name (the JSONL id) -> row, from a published tree (`corpus` or `rejected/takedown`)."""
+    pattern = data / folder / ("*.parquet" if folder.startswith("rejected/") else "*/*.parquet")
+    if not list(data.glob(str(pattern.relative_to(data)))):
+        return {}
+    with duckdb.connect() as con:
+        rows = con.execute(f"SELECT locator, {columns} FROM read_parquet(?)", [str(pattern)]).fetchall()
+    return {_name(row[0]): row[1:] for row in rows}
+
+
+def _name(locator: str) -> str:
+    line = int(locator.rsplit(":", 1)[1])  # file:line
+    source = Path(locator.rsplit(":", 1)[0]).stem
+    return [name for name, (where, _) in PAGES.items() if where == source][line - 1]
+
+
+def corpus_files(data: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(data)): p.read_bytes() for p in sorted(data.glob("corpus/*/*.parquet"))}
+
+
+def assert_ran(result) -> None:
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def takedown_runs(tmp_path_factory) -> dict:
+    """Publish both sources; write one rule of each kind and publish again with `site` alone in the sources file."""
+    root = tmp_path_factory.mktemp("takedowns")
+    for source in ("site", "other"):
+        write_source(root, source)
+    data = root / "data"
+    assert_ran(run_moisson(write_sources_file(root), data))
+    first = {name: row for name, row in published(data, columns="id, content_sha256").items()}
+    assert set(first) == set(PAGES), "every page is published before the takedowns"
+    (data / "takedowns.csv").write_text(
+        HEADER + f"id,{first['by-id'][0]},2026-11-30,erasure request from the author\n"
+        "url,https://pages.example/exact,2026-11-30,publisher's letter\n"
+        "url_prefix,https://pages.example/private/,2026-12-01,private pages published by mistake\n"
+        "domain,NEWS.example,2026-12-01,\"the site withdrew its licence, by e-mail\"\n"
+        f"content_sha256,{first['by-sha'][1]},2026-12-02,court order\n", encoding="utf-8")
+    second = run_moisson(write_sources_file(root, ["site"]), data)
+    return {"root": root, "data": data, "first": first, "second": second}
+
+
+def test_a_takedown_removes_every_matching_document_from_the_corpus(takedown_runs) -> None:
+    data, second = takedown_runs["data"], takedown_runs["second"]
+    assert_ran(second)  # the corpus shrank by takedown only: not a failure
+    assert "taken down" in second.stdout
+    assert set(published(data)) == set(PAGES) - TAKEN_DOWN
+    moved = published(data, "rejected/takedown", "id, reason, reason_detail, text, title")
+    assert set(moved) == TAKEN_DOWN  # the source left out of this run's sources file included
+    assert all(reason == "takedown" and text is None and title is None for _, reason, _, text, title in moved.values())
+    assert moved["by-prefix-1"][2] == ("takedown 2026-12-01 (url_prefix=https://pages.example/private/): "
+                                       "private pages published by mistake")
+    assert moved["other-by-domain"][2].startswith("takedown 2026-12-01 (domain=news.example): the site withdrew")
+
+
+def test_the_warehouse_rejects_them_for_takedown_and_counts_each_rules_documents(takedown_runs) -> None:
+    data = takedown_runs["data"]
+    ids = {name: row[0] for name, row in takedown_runs["first"].items()}
+    with warehouse(data) as con:
+        rows = {id_: rest for id_, *rest in con.execute("SELECT id, status, reason, text FROM documents").fetchall()}
+        rules = con.execute("SELECT line, match, documents FROM takedowns ORDER BY line").fetchall()
+        listed = {row[0] for row in con.execute("SELECT id FROM taken_down").fetchall()}
+    assert {name for name, id_ in ids.items() if rows[id_][:2] == ["rejected", "takedown"]} == TAKEN_DOWN
+    assert all(rows[ids[name]][2] is None for name in TAKEN_DOWN)  # no content kept for what was taken down
+    assert all(rows[ids[name]][:2] == ["kept", None] for name in set(PAGES) - TAKEN_DOWN)
+    assert rules == [(2, "id", 1), (3, "url", 1), (4, "url_prefix", 2), (5, "domain", 3), (6, "content_sha256", 1)]
+    assert listed == {ids[name] for name in TAKEN_DOWN}
+
+
+def test_a_later_harvest_does_not_bring_them_back(takedown_runs) -> None:
+    root, data = takedown_runs["root"], takedown_runs["data"]
+    write_source(root, "site", changed="by-url")  # that page changed: a new id, the same URL
+    raw = data / "stages" / "raw_records" / "site.parquet"
+    before = raw.stat().st_mtime_ns
+    assert_ran(run_moisson(write_sources_file(root), data))
+    assert raw.stat().st_mtime_ns > before, "the source was read again"
+    assert set(published(data)) == set(PAGES) - TAKEN_DOWN
+    moved = published(data, "rejected/takedown", "id")
+    with warehouse(data) as con:
+        changed = con.execute("SELECT id, status, reason, reason_detail FROM documents WHERE url = 'https://pages.example/exact' "
+                              "AND id <> ?", [takedown_runs["first"]["by-url"][0]]).fetchall()
+    assert [row[1:3] for row in changed] == [("rejected", "takedown")]
+    assert changed[0][0] in {id_ for (id_,) in moved.values()} or changed[0][0] in _ids(data / "rejected" / "takedown")
+    assert len(_ids(data / "rejected")) == len(set(_ids(data / "rejected")))  # every id once in the rejected tree
+
+
+def _ids(folder: Path) -> list[str]:
+    with duckdb.connect() as con:
+        return [id_ for (id_,) in con.execute("SELECT id FROM read_parquet(?)", [str(folder / "**" / "*.parquet")]).fetchall()]
+
+
+def test_a_malformed_takedowns_file_fails_the_run_and_publishes_nothing(takedown_runs) -> None:
+    root, data = takedown_runs["root"], takedown_runs["data"]
+    takedowns = data / "takedowns.csv"
+    takedowns.write_text(takedowns.read_text(encoding="utf-8") + "domain,keep.example,2026-11-31,asked\n", encoding="utf-8")
+    corpus, stage = corpus_files(data), (data / "stages" / "deduplicated.parquet").read_bytes()
+    write_source(root, "other", changed="other-kept")  # something new to publish, which must not be
+    result = run_moisson(write_sources_file(root), data)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert f"{takedowns}, line 7: date '2026-11-31'" in result.stdout + result.stderr
+    assert corpus_files(data) == corpus
+    assert (data / "stages" / "deduplicated.parquet").read_bytes() == stage

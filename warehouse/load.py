@@ -13,12 +13,14 @@ failure naming the file (stage `warehouse`, error class `CorruptFile`) and repor
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from importlib.resources import files
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -26,6 +28,8 @@ from moisson.config import MoissonConfig
 from moisson.documents import FAILURE_SCHEMA
 from moisson.parquet_files import duckdb_path
 from moisson.quarantine import CorruptFile, quarantine
+from moisson.takedowns import REASON as TAKEDOWN
+from moisson.takedowns import Takedown, first_rules, matched_counts
 
 DOCUMENT_COLUMNS = (
     "id, status, reason, reason_detail, duplicate_of, similarity, text, url, title, language, language_score, "
@@ -81,6 +85,12 @@ FROM incoming
 
 CATALOGUE_TABLES = ("datasets", "resources")  # replaced per source by name: DELETE, then INSERT BY NAME from the file's rows
 CATALOGUE_KEYS = {"datasets": {"source", "dataset_id"}, "resources": {"source", "dataset_id", "resource_id"}}
+# a takedown outranks every other decision, and what it names keeps no content in the warehouse either
+TAKE_DOWN = f"""
+UPDATE documents SET status = 'rejected', reason = '{TAKEDOWN}', reason_detail = t.detail, duplicate_of = NULL,
+       similarity = NULL, text = NULL, title = NULL, page_starts = NULL
+FROM takedown_hits AS t WHERE documents.id = t.id
+"""
 UPSERT_HARVEST_STATE = """
 INSERT OR REPLACE INTO harvest_state (source, watermark, checkpoint, pages_done, last_completed_at, last_error, loaded_run_id)
 VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -96,6 +106,7 @@ class Publication:
     catalogue_files: dict[str, tuple[Path, Path]] = field(default_factory=dict)  # source -> (datasets, resources)
     harvest_state_files: dict[str, Path] = field(default_factory=dict)  # source -> state/harvest/<source>.json
     data_root: Path | None = None  # unreadable files go to <data_root>/quarantine/; None: beside the warehouse
+    takedowns: Sequence[Takedown] = ()  # the rules of takedowns.csv, applied to every document of the warehouse
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,7 @@ def load_publication(warehouse: Path, config: MoissonConfig, publication: Public
         con.execute(STAGE_INCOMING, [publication.run_id, publication.run_id, duckdb_path(publication.documents_file)])
         added_to_corpus = con.execute(NEWLY_KEPT).fetchone()[0]
         con.execute(REPLACE_DOCUMENTS)
+        taken_down = _apply_takedowns(con, publication.takedowns, publication.run_id)
         for source in config.sources:
             con.execute(UPSERT_SOURCE, [source.name, source.kind, json.dumps(source.paths), source.license,
                                         source.description, source.citation, publication.run_id, now])
@@ -142,7 +154,7 @@ def load_publication(warehouse: Path, config: MoissonConfig, publication: Public
         con.execute(RECORD_RUN, [publication.run_id, publication.started_at, now, str(config.base_dir),
                                  config.policy.model_dump_json(), added_to_corpus])
         con.execute("COMMIT")
-        counts = {**_counts(con), "added_to_corpus": added_to_corpus}
+        counts = {**_counts(con), "added_to_corpus": added_to_corpus, "taken_down": taken_down}
         return WarehouseLoad(counts, [error for _, _, error in inputs.unreadable])
     except Exception:
         _rollback(con)
@@ -222,6 +234,25 @@ def _harvest_state(path: Path) -> dict:
 
 def _columns(con, table: str) -> set[str]:
     return {row[0] for row in con.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall()}
+
+
+def _apply_takedowns(con, rules: Sequence[Takedown], run_id: str) -> int:
+    """Reject every document a rule matches (sources that did not run this time included) and replace the
+    `takedowns` table with the rules and how many documents each matches. Return the documents taken down."""
+    con.execute("DELETE FROM takedowns")
+    if not rules:
+        return 0
+    documents = pl.from_arrow(con.sql("SELECT id, url, content_sha256 FROM documents").to_arrow_table())
+    hits = documents.select("id").with_columns(detail=first_rules(documents, rules)).filter(pl.col("detail").is_not_null())
+    con.register("takedown_hits", hits.to_arrow())
+    try:
+        con.execute(TAKE_DOWN)
+    finally:
+        con.unregister("takedown_hits")
+    con.executemany("INSERT INTO takedowns VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [[r.line, r.match, r.value, r.date, r.reason, n, run_id]
+                     for r, n in zip(rules, matched_counts(documents, rules))])
+    return hits.height
 
 
 def _load_failures(con, inputs: Inputs, run_id: str, sources: list[str], now: datetime, next_retry: datetime) -> None:

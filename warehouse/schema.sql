@@ -2,7 +2,7 @@
 CREATE TABLE IF NOT EXISTS documents (
     id               VARCHAR PRIMARY KEY,   -- stable: same input, same id
     status           VARCHAR NOT NULL,      -- kept | rejected
-    reason           VARCHAR,               -- extraction | language | licence | quality | exact_duplicate | near_duplicate
+    reason           VARCHAR,               -- extraction | language | licence | opt_out | quality | personal_data | exact_duplicate | near_duplicate | takedown
     reason_detail    VARCHAR,               -- why, in words
     duplicate_of     VARCHAR,               -- id of the kept document for duplicates
     similarity       DOUBLE,                -- estimated Jaccard similarity for near duplicates
@@ -128,4 +128,16 @@ CREATE TABLE IF NOT EXISTS harvest_state (
     last_completed_at VARCHAR,
     last_error        VARCHAR,
     loaded_run_id     VARCHAR
+);
+
+-- The removal requests of takedowns.csv as the last publication applied them (replaced by every load): each rule,
+-- and how many documents of the warehouse it matches (those documents are rejected with reason 'takedown').
+CREATE TABLE IF NOT EXISTS takedowns (
+    line             INTEGER PRIMARY KEY,   -- where the rule is written in takedowns.csv (the header is line 1)
+    match            VARCHAR NOT NULL,      -- id | url | url_prefix | domain | content_sha256
+    value            VARCHAR NOT NULL,      -- as compared: a domain in lower case, a content hash in lower case
+    date             DATE NOT NULL,         -- when the request was made
+    reason           VARCHAR NOT NULL,      -- who asked, on what grounds
+    documents        BIGINT NOT NULL,       -- documents it matches (one matched by two rules counts for both)
+    loaded_run_id    VARCHAR
 );

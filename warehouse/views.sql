@@ -40,3 +40,8 @@ CREATE OR REPLACE VIEW document_lineage AS
     JOIN resources r ON r.source = d.source
         AND (d.record_key = r.record_key OR starts_with(d.record_key, r.record_key || '!'))
     JOIN datasets ds ON ds.source = r.source AND ds.dataset_id = r.dataset_id;
+
+-- What removal requests took out: one row per document, with the rule that matched it (ids for release notes).
+CREATE OR REPLACE VIEW taken_down AS
+    SELECT id, source, url, content_sha256, reason_detail AS takedown, run_id
+    FROM documents WHERE reason = 'takedown' ORDER BY id;
