@@ -4,8 +4,8 @@ Why byte-stable: a release must be byte-identical to another release of the same
 date, and the card's images are part of it. So every figure is drawn from matplotlib's own defaults
 (not the user's matplotlibrc), with the font matplotlib ships (DejaVu Sans), fixed sizes and dpi, by
 the Agg renderer, and saved without the PNG text chunks (matplotlib's version) that would change with
-the library. Figures are built with `matplotlib.figure.Figure`, not pyplot: no global figure state,
-no GUI backend, safe inside a Dagster step.
+the library. Figures are built with `matplotlib.figure.Figure` on an Agg canvas, not pyplot: no global
+figure state, no GUI backend, and the host's pyplot backend left as it was.
 
 matplotlib is imported inside the functions: importing the card modules stays cheap for the CLI.
 """
@@ -113,15 +113,18 @@ def _style():
     import matplotlib
     import matplotlib.style
 
-    matplotlib.use("Agg")  # no display; a no-op when pyplot was never imported
     with matplotlib.style.context("default"), matplotlib.rc_context(STYLE):
         yield
 
 
 def _figure(height: float):
+    """A figure drawn by Agg whatever pyplot's backend is (matplotlib.use would switch a host's, a notebook's)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(WIDTH_INCHES, height), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH_INCHES, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
 
 
 def _png(figure) -> bytes:

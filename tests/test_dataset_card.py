@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -132,20 +133,28 @@ def test_plots_reflect_the_data(tmp_path):
     assert (a / "README.md").read_bytes() == (same / "README.md").read_bytes()
 
 
-def test_the_card_is_byte_identical_across_processes(tmp_path):
+def test_the_card_is_byte_identical_across_processes_whatever_the_host_s_matplotlib_settings(tmp_path):
     out, written = card(tmp_path, "a", {"fr": 4, "en": 2}, manifest_summary={"version": "1.0", "files": 2})
     here = {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in written}
+    settings = tmp_path / "mplconfig"  # a user's matplotlibrc, and another pyplot backend, must change nothing
+    settings.mkdir()
+    (settings / "matplotlibrc").write_text("font.size: 20\naxes.facecolor: red\nfigure.dpi: 300\nsavefig.dpi: 300\n")
     script = f"""
 import hashlib, sys
 from pathlib import Path
+import matplotlib
+matplotlib.use("pdf")
 sys.path[:0] = {[str(Path(__file__).parent), str(Path(__file__).parent.parent)]}
 from test_dataset_card import card
 out, written = card(Path({str(tmp_path / 'other')!r}), "a", {{"fr": 4, "en": 2}}, manifest_summary={{"version": "1.0", "files": 2}})
 for p in written:
     print(p.relative_to(out).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())
+print("backend", matplotlib.get_backend())
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300,
+                            env={**os.environ, "MPLCONFIGDIR": str(settings)})
     there = dict(line.split() for line in result.stdout.splitlines())
+    assert there.pop("backend") == "pdf"
     assert there == here
 
 
