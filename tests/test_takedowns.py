@@ -7,7 +7,7 @@ import json
 import random
 import time
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -15,6 +15,10 @@ import polars as pl
 import pytest
 
 from e2e import run_moisson, warehouse
+from moisson import curation
+from moisson.parquet_files import parts
+from moisson.publication import CORPUS_SCHEMA, REJECTED_SCHEMA, append_to_tree, ids_in_tree, take_down_published
+from pipelines.run_summary import PublicationOutcome
 
 from moisson.takedowns import (TakedownError, add_takedown, first_rules, load_takedowns, matched_counts,
                                parse_takedowns, rule_pairs)
@@ -177,6 +181,56 @@ def test_add_takedown_refuses_a_bad_rule_or_a_broken_file_and_changes_nothing(tm
     with pytest.raises(TakedownError, match="line 2"):
         add_takedown(path, "id", "def", "asked", "2026-11-30")
     assert path.read_text(encoding="utf-8") == HEADER + "id,abc,2026-13-01,asked\n"
+
+
+# --- the published trees, the curation step and the shrink guard ---
+
+def published_frame(rows: dict[str, str]) -> pl.DataFrame:
+    """Corpus-shaped rows: id -> url."""
+    n = len(rows)
+    frame = pl.DataFrame({
+        "id": list(rows), "text": [f"texte {i}" for i in range(n)], "url": list(rows.values()), "title": ["t"] * n,
+        "language": ["fr"] * n, "license": ["CC-BY-4.0"] * n, "source": ["s"] * n,
+        "retrieved_at": [datetime(2026, 1, 1, tzinfo=timezone.utc)] * n, "content_sha256": [f"{i:064x}" for i in range(n)],
+        "reason": ["quality"] * n, "reason_detail": ["too short"] * n})
+    schema = pl.from_arrow(REJECTED_SCHEMA.empty_table()).schema
+    return frame.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in schema.items() if name not in frame.columns)
+
+
+def test_published_rows_move_to_the_takedown_folder_erased_and_their_parts_are_rewritten(tmp_path: Path) -> None:
+    corpus, rejected, tmp = tmp_path / "corpus", tmp_path / "rejected", tmp_path / "tmp"
+    limits = dict(run_id="r", tmp_dir=tmp, max_rows=2, max_bytes=1 << 20)
+    append_to_tree(published_frame({"a": "https://gone.example/1", "b": "https://stay.example/1", "c": "https://gone.example/2"}),
+                   corpus, "language", CORPUS_SCHEMA, **limits)
+    append_to_tree(published_frame({"q": "https://sub.gone.example/3", "r": "https://stay.example/2"}),
+                   rejected, "reason", REJECTED_SCHEMA, **limits)
+    rules = parse_takedowns(HEADER + "domain,gone.example,2026-12-01,asked by the site\n")
+    taken = take_down_published(corpus, rejected, rules, tmp, max_rows=2, max_bytes=1 << 20)
+    assert (taken.corpus, taken.rejected) == (2, 1)
+    assert ids_in_tree(corpus) == {"b"} and ids_in_tree(rejected) == {"a", "c", "q", "r"}  # each id once
+    assert len(parts(corpus)) == 1  # of the two corpus parts, the one left empty is deleted
+    moved = pl.read_parquet(rejected / "takedown" / "*.parquet").sort("id")
+    assert moved["id"].to_list() == ["a", "c", "q"]
+    assert set(moved["reason"]) == {"takedown"} and moved["text"].null_count() == 3 and moved["title"].null_count() == 3
+    assert set(moved["reason_detail"]) == {"takedown 2026-12-01 (domain=gone.example): asked by the site"}
+    assert pl.read_parquet(rejected / "quality" / "*.parquet")["id"].to_list() == ["r"]
+    again = take_down_published(corpus, rejected, rules, tmp, max_rows=2, max_bytes=1 << 20)
+    assert (again.corpus, again.rejected) == (0, 0)  # the takedown folder itself is not moved again
+
+
+def test_a_takedown_outranks_an_earlier_rejection_and_erases_the_content() -> None:
+    frame = published_frame({"a": "https://gone.example/1", "b": "https://stay.example/1"}).with_columns(
+        reason=pl.Series([None, None], dtype=pl.String), reason_detail=pl.Series([None, None], dtype=pl.String))
+    frame = frame.with_columns(reason=pl.when(pl.col("id") == "a").then(pl.lit("language")).otherwise(None))
+    decided = curation.with_status(curation.reject_taken_down(frame, parse_takedowns(HEADER + "domain,gone.example,2026-12-01,x\n")))
+    assert decided.select("id", "status", "reason", "text").rows() == [("a", "rejected", "takedown", None),
+                                                                     ("b", "kept", None, "texte 1")]
+
+
+def test_documents_taken_down_are_not_lost_but_an_empty_corpus_still_fails() -> None:
+    assert PublicationOutcome(10, 6, 1, 0.0, taken_down=4).problems == []
+    assert "shrank from 10 to 5" in PublicationOutcome(10, 5, 1, 0.0, taken_down=4).problems[0]
+    assert any("fewer than policy.corpus.min_documents" in p for p in PublicationOutcome(3, 0, 1, 0.0, taken_down=3).problems)
 
 
 # --- end to end: a real `moisson run` ---
