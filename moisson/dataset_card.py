@@ -93,9 +93,7 @@ FROM {PUBLISHED} GROUP BY 1 ORDER BY 1
 LANGUAGES_QUERY = "SELECT DISTINCT coalesce(language, 'und') FROM read_parquet($files) ORDER BY 1"
 
 SEEN_QUERY = """
-SELECT count(*), count(*) FILTER (WHERE status = 'kept'), count(*) FILTER (WHERE status = 'rejected'),
-       coalesce(sum(n_words) FILTER (WHERE status = 'kept'), 0)
-FROM documents
+SELECT count(*), count(*) FILTER (WHERE status = 'kept'), count(*) FILTER (WHERE status = 'rejected') FROM documents
 """
 REJECTIONS_QUERY = """
 SELECT coalesce(reason, 'not recorded'), count(*), coalesce(sum(n_words), 0)
@@ -207,10 +205,11 @@ def _data_files(con: duckdb.DuckDBPyConnection, out_dir: Path, files: list[Path]
     """Hugging Face `configs`: `default` covers every file, one config per language whose files are alone in
     their folders. A folder's `*.parquet` glob stands for its files when it matches exactly them, else the
     files are listed one by one (a glob must never load a file the card does not describe)."""
+    root = out_dir.resolve()
     folders: dict[Path, list[Path]] = {}
     for path in files:
         try:
-            relative = path.resolve().relative_to(out_dir.resolve())
+            relative = path.resolve().relative_to(root)
         except ValueError:
             raise ValueError(f"{path}: a corpus file outside {out_dir}, where the dataset card's configs point") from None
         folders.setdefault(relative.parent, []).append(relative)
@@ -218,9 +217,9 @@ def _data_files(con: duckdb.DuckDBPyConnection, out_dir: Path, files: list[Path]
     by_language: dict[str, list[str]] = {}
     mixed: set[str] = set()
     for folder, members in sorted(folders.items()):
-        on_disk = {p.relative_to(out_dir) for p in (out_dir / folder).glob("*.parquet")}
+        on_disk = {p.relative_to(root) for p in (root / folder).glob("*.parquet")}
         patterns[folder] = [(folder / "*.parquet").as_posix()] if on_disk == set(members) else sorted(m.as_posix() for m in members)
-        languages = [row[0] for row in con.execute(LANGUAGES_QUERY, {"files": duckdb_paths([out_dir / m for m in members])}).fetchall()]
+        languages = [row[0] for row in con.execute(LANGUAGES_QUERY, {"files": duckdb_paths([root / m for m in members])}).fetchall()]
         if len(languages) == 1:
             by_language.setdefault(languages[0], []).extend(patterns[folder])
         else:
@@ -231,14 +230,14 @@ def _data_files(con: duckdb.DuckDBPyConnection, out_dir: Path, files: list[Path]
 
 
 def read_filtering(warehouse: Path) -> FilteringFacts:
+    """Read-only: the card never holds the warehouse's write lock (a release reads it under the publication lock)."""
     try:
-        con = duckdb.connect(str(warehouse), read_only=True)
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            seen, kept, rejected = con.execute(SEEN_QUERY).fetchone()
+            return FilteringFacts(seen, kept, rejected, con.execute(REJECTIONS_QUERY).fetchall(),
+                                  con.execute(OPT_OUT_QUERY).fetchall())
     except duckdb.Error as error:
         raise RuntimeError(f"{warehouse}: the warehouse could not be read for the dataset card: {error}") from error
-    with con:
-        seen, kept, rejected, _ = con.execute(SEEN_QUERY).fetchone()
-        return FilteringFacts(seen, kept, rejected, con.execute(REJECTIONS_QUERY).fetchall(),
-                              con.execute(OPT_OUT_QUERY).fetchall())
 
 
 # --- plots -------------------------------------------------------------------------------------------------------

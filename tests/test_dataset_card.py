@@ -276,3 +276,12 @@ def test_a_release_layout_gets_its_own_globs_and_first_release_changes(tmp_path)
     assert "read_parquet('DIR/data/*/*.parquet')" in readme
     assert "- changes: first release (added 3, removed 0, taken down 0)" in readme and "- rows: 3" in readme
     assert "manifest sha256" not in readme and "This is release 1.0: its files never change" in readme
+
+
+def test_an_unreadable_warehouse_is_named_in_the_error(tmp_path):
+    out = tmp_path / "corpus"
+    files = corpus(out, tmp_path / "tmp", {"fr": 1})
+    broken = tmp_path / "warehouse.duckdb"
+    broken.write_bytes(b"not a database")
+    with pytest.raises(RuntimeError, match="warehouse.duckdb: the warehouse could not be read"):
+        write_dataset_card(out, files, broken, POLICY, SOURCES, tmp_path / "tmp")
