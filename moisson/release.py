@@ -18,6 +18,7 @@ match no moment of the corpus. Why a folder renamed into place: nobody ever sees
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -36,9 +37,12 @@ import pyarrow.parquet as pq
 
 from moisson.atomic_files import write_parquet, write_text
 from moisson.code_fingerprint import fingerprint
+from moisson.dataset_card import write_dataset_card
 from moisson.layout import DataLayout
 from moisson.parquet_files import duckdb_paths, parts
 from moisson.publication_lock import publication_lock, wait_seconds_from_env
+from moisson.release_dcat import write_dcat
+from moisson.training_summary import build_summary, render_summary_markdown
 
 VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 MANIFEST, CHANGES, NOTES = "manifest.json", "changes.parquet", "RELEASE_NOTES.md"
@@ -56,10 +60,11 @@ PUBLISHED = "(SELECT DISTINCT ON (id) id, language, license, source, n_words FRO
 COUNTS = "SELECT {key}, count(*), coalesce(sum(n_words), 0) FROM " + PUBLISHED + " GROUP BY 1 ORDER BY 1"
 LANGUAGE_LICENCE = "SELECT language, license, count(*), coalesce(sum(n_words), 0) FROM " + PUBLISHED + " GROUP BY 1, 2"
 INPUTS = """
-SELECT source, count(*) AS documents,
-       (SELECT sha256(coalesce(string_agg(h, chr(10) ORDER BY h), ''))
-        FROM (SELECT DISTINCT content_sha256 AS h FROM documents i WHERE i.source = d.source AND h IS NOT NULL))
-FROM documents d GROUP BY source ORDER BY source
+WITH seen AS (SELECT source, count(*) AS documents FROM documents GROUP BY source),
+     hashes AS (SELECT source, sha256(string_agg(h, chr(10) ORDER BY h)) AS digest
+                FROM (SELECT DISTINCT source, content_sha256 AS h FROM documents WHERE content_sha256 IS NOT NULL)
+                GROUP BY source)
+SELECT source, documents, coalesce(digest, sha256('')) FROM seen LEFT JOIN hashes USING (source) ORDER BY source
 """
 
 
@@ -86,30 +91,43 @@ def release(layout: DataLayout, version: str, base_url: str | None = None, now: 
     check_version(version)
     if not layout.warehouse.is_file():
         raise ReleaseError(f"{layout.warehouse}: no warehouse: run `moisson run` on {layout.root} first")
-    target = layout.releases_dir / version
     with publication_lock(layout.publish_lock_file, f"moisson release {version}", wait_seconds_from_env(), log):
         corpus_files = parts(layout.corpus_dir)
         if not corpus_files:
             raise ReleaseError(f"{layout.corpus_dir}: no published corpus (no <language>/*.parquet): nothing to release")
+        _remove_unfinished(layout.releases_dir, log)
+        target = layout.releases_dir / version
         existing = read_manifest(target) if target.exists() else None
-        released_at = existing["released_at"] if existing else _timestamp(now)
         staging = layout.releases_dir / f".building-{version}-{uuid.uuid4().hex}"
         try:
-            manifest = _build(layout, version, corpus_files, staging, released_at, link=existing is not None)
             if existing is not None:
+                manifest = _build(layout, version, corpus_files, staging, existing.get("released_at", ""), link=True)
                 return _compare(target, existing, manifest)
-            write_text(_canonical_json(manifest), staging / MANIFEST, layout.tmp_dir)
-            from moisson.release_dcat import write_dcat
-
-            write_dcat(staging, manifest, _catalogue(layout.warehouse), base_url, layout.tmp_dir)
-            _freeze(staging)
-            os.rename(staging, target)  # the release appears whole or not at all
-            _fsync_dir(layout.releases_dir)
+            manifest = _build(layout, version, corpus_files, staging, _timestamp(now), link=False)
+            _publish(layout, staging, target, manifest, base_url)
         finally:
             if staging.exists():
                 shutil.rmtree(staging)
-    log(f"release {version}: {len(manifest['files'])} files in {target}")
+    log(f"release {version}: {target}, {len(manifest['files'])} files in its manifest")
     return Outcome(target, True, manifest)
+
+
+def _publish(layout: DataLayout, staging: Path, target: Path, manifest: dict, base_url: str | None) -> None:
+    """The manifest and the DCAT files written, every file made read-only, and the folder renamed into place."""
+    write_text(_canonical_json(manifest), staging / MANIFEST, layout.tmp_dir)
+    write_dcat(staging, manifest, _catalogue(layout.warehouse), base_url, layout.tmp_dir)
+    _freeze(staging)
+    if target.exists():  # rename() would replace an empty folder: a release is never replaced
+        raise ReleaseError(f"{target} appeared while the release was built: releases never change; nothing written")
+    os.rename(staging, target)  # the release appears whole or not at all
+    _fsync_dir(layout.releases_dir)
+
+
+def _remove_unfinished(releases_dir: Path, log: Callable[[str], None]) -> None:
+    """Building folders left by a release that was killed (under the lock, no other release is building)."""
+    for folder in sorted(releases_dir.glob(".building-*")) if releases_dir.is_dir() else []:
+        log(f"{folder}: left by an interrupted release, removed")
+        shutil.rmtree(folder)
 
 
 def check_version(version: str) -> None:
@@ -168,7 +186,7 @@ def _build(layout: DataLayout, version: str, corpus_files: list[Path], staging: 
         "released_at": released_at,
         "previous_release": previous.name if previous else None,
         "files": sorted(files, key=lambda f: f["path"]),
-        "dated_files": sorted(DCAT_FILES + tuple(n for n in SUMMARY_FILES if (staging / n).is_file())),
+        "dated_files": sorted(DATED_FILES),
         "policy": policy,
         "code": code_version(),
         "sources": sources,
@@ -200,8 +218,6 @@ def code_version() -> dict:
 
 
 def _modules() -> list[str]:
-    import importlib.util
-
     names = []
     for package in CODE_PACKAGES:
         spec = importlib.util.find_spec(package)
@@ -220,7 +236,8 @@ def _policy(warehouse: duckdb.DuckDBPyConnection) -> dict:
 
 
 def _sources(warehouse: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Each source as declared, and a fingerprint of its input: every document seen, by content hash."""
+    """Each source as declared, and a fingerprint of its input: how many documents the warehouse has seen from it
+    (kept or rejected), and the sha256 of their distinct `content_sha256` values, sorted, joined by newlines."""
     declared = {row[0]: dict(zip(SOURCE_COLUMNS, row)) for row in warehouse.execute(
         f"SELECT {', '.join(SOURCE_COLUMNS)} FROM sources ORDER BY name").fetchall()}
     seen = {name: (documents, digest) for name, documents, digest in warehouse.execute(INPUTS).fetchall()}
@@ -305,19 +322,13 @@ def release_notes(version: str, previous: Path | None, changes: list[dict]) -> s
 
 def _write_card(staging: Path, data_files: list[Path], layout: DataLayout, policy: dict, sources: list[dict],
                 summary: dict) -> None:
-    from moisson.dataset_card import write_dataset_card
-
     write_dataset_card(staging, data_files, layout.warehouse, policy, sources, layout.tmp_dir, summary)
 
 
-def _write_training_summary(staging: Path, corpus_files: list[Path], layout: DataLayout, facts: dict) -> None:
-    try:
-        from moisson.training_summary import build_summary, render_summary_markdown
-    except ImportError:
-        return
-    summary = build_summary(layout.warehouse, corpus_files, facts)
-    write_text(_canonical_json(summary), staging / "training-content-summary.json", layout.tmp_dir)
-    write_text(render_summary_markdown(summary), staging / "training-content-summary.md", layout.tmp_dir)
+def _write_training_summary(staging: Path, data_files: list[Path], layout: DataLayout, facts: dict) -> None:
+    summary = build_summary(layout.warehouse, data_files, facts)
+    write_text(_canonical_json(summary), staging / SUMMARY_FILES[0], layout.tmp_dir)
+    write_text(render_summary_markdown(summary), staging / SUMMARY_FILES[1], layout.tmp_dir)
 
 
 # ------------------------------------------------------------------ the catalogue records the DCAT file derives from

@@ -46,7 +46,10 @@ def test_a_release_holds_the_corpus_files_a_card_the_changes_and_a_manifest_of_e
     manifest = manifest_of(data, "2026.1")
     on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert {f["path"] for f in manifest["files"]} == on_disk - {"manifest.json", *DATED_FILES}
-    assert set(manifest["dated_files"]) <= on_disk and {"dcat.ttl", "dcat.jsonld"} <= set(manifest["dated_files"])
+    assert manifest["dated_files"] == ["dcat.jsonld", "dcat.ttl", "training-content-summary.json", "training-content-summary.md"]
+    assert set(manifest["dated_files"]) <= on_disk
+    summary = json.loads((folder / "training-content-summary.json").read_text(encoding="utf-8"))
+    assert summary["dataset"]["version"] == "2026.1" and summary["dataset"]["released_at"] == manifest["released_at"]
     assert {"README.md", "RELEASE_NOTES.md", "changes.parquet"} <= on_disk and any(p.startswith("images/") for p in on_disk)
     for entry in manifest["files"]:
         path = folder / entry["path"]
@@ -61,11 +64,13 @@ def test_a_release_holds_the_corpus_files_a_card_the_changes_and_a_manifest_of_e
     assert {k: v["documents"] for k, v in counts["by_source"].items()} == {"notes_fr": 3, "notes_en": 2}
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         [(policy,)] = con.execute("SELECT policy FROM runs").fetchall()
+        hashes = sorted({h for (h,) in con.execute("SELECT content_sha256 FROM documents WHERE source = 'notes_en'").fetchall()})
     assert manifest["policy"] == json.loads(policy) and manifest["policy"]["languages"] == ["fr", "en"]
     assert manifest["code"]["version"] == "0.1.0" and len(manifest["code"]["fingerprint"]) == 32
     sources = {s["name"]: s for s in manifest["sources"]}
     assert sources["notes_fr"]["declared_license"] == "CC-BY-4.0" and sources["notes_fr"]["paths"] == ["fr.jsonl"]
-    assert sources["notes_fr"]["input"]["documents_seen"] == 3 and len(sources["notes_en"]["input"]["content_sha256"]) == 64
+    assert sources["notes_fr"]["input"]["documents_seen"] == 3  # the input fingerprint anyone can compute again:
+    assert sources["notes_en"]["input"]["content_sha256"] == hashlib.sha256("\n".join(hashes).encode()).hexdigest()
     assert manifest["previous_release"] is None and manifest["changes"] == {"added": 5, "removed": 0, "taken_down": 0}
     changes = pq.read_table(folder / "changes.parquet").to_pylist()
     assert sorted(c["id"] for c in changes) == sorted(corpus_ids(data)) and {c["change"] for c in changes} == {"added"}
