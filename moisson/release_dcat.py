@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, PROV, XSD
@@ -30,7 +30,8 @@ SPDX_LICENCE = Namespace("http://spdx.org/licenses/")
 PARQUET_MEDIA_TYPE = URIRef("http://www.iana.org/assignments/media-types/application/vnd.apache.parquet")
 CONTEXT = {"dcat": str(DCAT), "dct": str(DCTERMS), "owl": str(OWL), "prov": str(PROV), "rdfs": str(RDFS),
            "xsd": str(XSD)}
-DCAT_VERSION = URIRef(str(DCAT) + "version")  # DCAT 3's dcat:version; rdflib's DCAT namespace predates it
+DCAT_VERSION = URIRef(str(DCAT) + "version")  # DCAT 3's dcat:version and dcat:previousVersion;
+DCAT_PREVIOUS_VERSION = URIRef(str(DCAT) + "previousVersion")  # rdflib's DCAT namespace predates them
 NOT_SPDX = ("LicenseRef-", "unknown")
 
 
@@ -39,7 +40,7 @@ def write_dcat(release_dir: Path, manifest: dict, datasets: list[dict], base_url
     root = base_url.rstrip("/") + "/" if base_url else PLACEHOLDER_ROOT
     graph = release_graph(manifest, datasets, root)
     turtle = graph.serialize(format="turtle")
-    document = json.loads(graph.serialize(format="json-ld", context=CONTEXT))
+    document = _sorted_lists(json.loads(graph.serialize(format="json-ld", context=CONTEXT)))
     if not base_url:
         turtle = turtle.replace(f"<{PLACEHOLDER_ROOT}", "<./")
         document = _relative_ids(document)
@@ -66,6 +67,8 @@ def release_graph(manifest: dict, datasets: list[dict], root: str) -> Graph:
     graph.add((dataset, OWL.versionInfo, Literal(version)))
     graph.add((dataset, DCTERMS.issued, Literal(manifest["released_at"], datatype=XSD.dateTime)))
     graph.add((dataset, DCAT.landingPage, URIRef(root + "README.md")))
+    if manifest.get("previous_release"):
+        graph.add((dataset, DCAT_PREVIOUS_VERSION, _beside(root, quote(manifest["previous_release"], safe="") + "/#dataset")))
     for language in sorted(counts["by_language"]):
         graph.add((dataset, DCTERMS.language, language_term(language)))
     _licence(graph, dataset, root + "#rights", counts["by_licence"])
@@ -83,6 +86,12 @@ def language_term(code: str) -> URIRef | Literal:
     return EU_LANGUAGE[three.upper()] if three else Literal(code)
 
 
+def _beside(root: str, relative: str) -> URIRef:
+    """An IRI in the folder next to this release's (releases/<other>/...): `../` kept as written under the
+    placeholder root (it is written relative), resolved against a real base URL."""
+    return URIRef(root + "../" + relative if root == PLACEHOLDER_ROOT else urljoin(root, "../" + relative))
+
+
 def _description(counts: dict) -> str:
     total = counts["total"]
     return (f"{total['documents']} documents ({total['words']} words) in {len(counts['by_language'])} language(s), "
@@ -98,6 +107,7 @@ def _distribution(graph: Graph, dataset: URIRef, root: str, version: str, langua
     graph.add((node, DCTERMS.identifier, Literal(f"{version}/{language}")))
     graph.add((node, DCTERMS.title, Literal(f"Documents in {language}", lang="en")))
     graph.add((node, DCTERMS.language, language_term(language)))
+    graph.add((node, DCAT.accessURL, URIRef(root + "data/" + quote(language, safe="") + "/")))  # DCAT-AP: mandatory
     graph.add((node, DCAT.mediaType, PARQUET_MEDIA_TYPE))
     graph.add((node, DCTERMS["format"], EU_FILE_TYPE.PARQUET))
     graph.add((node, DCAT.byteSize, Literal(sum(f["bytes"] for f in files), datatype=XSD.nonNegativeInteger)))
@@ -150,6 +160,16 @@ def _harvested_iri(harvested: dict) -> URIRef:
     if page.startswith(("http://", "https://")):
         return URIRef(quote(page, safe=":/?#[]@!$&'()*+,;=%~"))
     return URIRef(f"urn:moisson:dataset:{quote(harvested['source'], safe='')}:{quote(harvested['dataset_id'], safe='')}")
+
+
+def _sorted_lists(value: object) -> object:
+    """rdflib writes JSON-LD arrays in the order of a hash: sorted, the file is the same from one run to the next
+    (no `@list` is written, so no order carries meaning)."""
+    if isinstance(value, dict):
+        return {key: _sorted_lists(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return sorted((_sorted_lists(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True))
+    return value
 
 
 def _relative_ids(value: object) -> object:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import threading
 import urllib.request
 from functools import partial
@@ -155,8 +158,33 @@ def test_a_language_under_several_licences_claims_none_of_them():
 
 
 def test_with_a_base_url_every_iri_is_absolute(tmp_path):
-    write_dcat(tmp_path, manifest_for({"fr": {"CC-BY-4.0": 3}}), [], "https://releases.example/corpus/2.0", tmp_path / "tmp")
+    manifest = manifest_for({"fr": {"CC-BY-4.0": 3}}) | {"previous_release": "1.9"}
+    write_dcat(tmp_path, manifest, [], "https://releases.example/corpus/2.0", tmp_path / "tmp")
     graph = Graph().parse(tmp_path / "dcat.jsonld", format="json-ld")
     urls = {str(u) for u in graph.objects(None, DCAT.downloadURL)}
     assert urls == {"https://releases.example/corpus/2.0/data/fr/part-1.parquet"}
+    previous = URIRef("http://www.w3.org/ns/dcat#previousVersion")
+    assert str(graph.value(URIRef("https://releases.example/corpus/2.0/#dataset"), previous)) == \
+        "https://releases.example/corpus/1.9/#dataset"
     assert isomorphic(graph, Graph().parse(tmp_path / "dcat.ttl", format="turtle"))
+
+
+def test_without_a_base_url_the_files_name_the_previous_release_beside_them_and_do_not_vary(tmp_path):
+    manifest = manifest_for({"fr": {"CC-BY-4.0": 1, "CC0-1.0": 2}, "de": {"etalab-2.0": 1}}) | {"previous_release": "1.9"}
+    datasets = [{"source": "portal", "dataset_id": f"d{i}", "title": f"T{i}", "landing_page": f"https://x.example/{i}"}
+                for i in range(5)]
+    (tmp_path / "inputs.json").write_text(json.dumps([manifest, datasets]), encoding="utf-8")
+    written = []
+    for attempt, seed in (("a", "1"), ("b", "2")):  # rdflib's order of sets follows the hash seed
+        code = ("import json, sys; from pathlib import Path; from moisson.release_dcat import write_dcat; "
+                "m, d = json.loads(Path(sys.argv[1]).read_text()); write_dcat(Path(sys.argv[2]), m, d, None, Path(sys.argv[3]))")
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / "inputs.json"), str(tmp_path / attempt), str(tmp_path / "tmp")],
+                       check=True, env={**os.environ, "PYTHONHASHSEED": seed}, cwd=Path(__file__).parents[1])
+        written.append([(tmp_path / attempt / name).read_bytes() for name in ("dcat.ttl", "dcat.jsonld")])
+    assert written[0] == written[1]
+    previous = URIRef("http://www.w3.org/ns/dcat#previousVersion")
+    for name, fmt in (("dcat.ttl", "turtle"), ("dcat.jsonld", "json-ld")):
+        graph = Graph().parse(tmp_path / "a" / name, format=fmt, publicID=f"https://h.example/releases/2.0/{name}")
+        assert str(graph.value(URIRef("https://h.example/releases/2.0/#dataset"), previous)) == \
+            "https://h.example/releases/1.9/#dataset"
+        assert len(set(graph.objects(None, PROV.wasDerivedFrom))) == 6  # the source and the five datasets
