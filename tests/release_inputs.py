@@ -69,9 +69,9 @@ def corpus_ids(data_dir: Path) -> dict[str, str]:
         return dict(con.execute("SELECT id, record_key FROM documents WHERE status = 'kept'").fetchall())
 
 
-def unpublish(data_dir: Path, document_id: str, taken_down: bool) -> None:
-    """What a takedown (or another removal) does to a published corpus: the document's row leaves its Parquet
-    part, and a takedown's warehouse row says so (reason `takedown`)."""
+def unpublish(data_dir: Path, document_id: str) -> None:
+    """A document's row taken out of its published Parquet part, as if the corpus had been edited by hand (what
+    no takedown explains: a release counts it as removed)."""
     for part in sorted((data_dir / "corpus").glob("*/*.parquet")):
         table = pq.read_table(part)
         ids = table.column("id").to_pylist()
@@ -79,6 +79,3 @@ def unpublish(data_dir: Path, document_id: str, taken_down: bool) -> None:
             kept = table.filter([i != document_id for i in ids])
             part.unlink()
             write_parquet(kept, part, data_dir / "tmp")
-    if taken_down:
-        with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
-            con.execute("UPDATE documents SET status = 'rejected', reason = 'takedown' WHERE id = ?", [document_id])

@@ -101,7 +101,7 @@ def test_a_release_asked_again_is_left_as_it_is_and_never_changes(published, tmp
     capsys.readouterr()
     assert main(["release", "--data-dir", str(data), "--version", "v1"]) == 0
     assert "already released and unchanged" in capsys.readouterr().out
-    unpublish(data, next(iter(corpus_ids(data))), taken_down=False)
+    unpublish(data, next(iter(corpus_ids(data))))
     assert main(["release", "--data-dir", str(data), "--version", "v1"]) == 1
     assert "releases never change" in capsys.readouterr().err
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()} == before
@@ -141,13 +141,15 @@ def test_a_second_release_counts_what_was_added_removed_and_taken_down(published
     data = copy_of(published, tmp_path / "copy")
     assert main(["release", "--data-dir", str(data), "--version", "1.0"]) == 0
     before = corpus_ids(data)
+    by_key = {key.rsplit("=", 1)[-1]: i for i, key in before.items()}
     write_notes(data.parent / "fr.jsonl", "fr", FRENCH)  # one more French note
+    (data / "takedowns.csv").write_text(f"match,value,date,reason\nid,{by_key['fr0']},2026-12-01,asked by its author\n",
+                                        encoding="utf-8")
     result = run_moisson(data.parent / "sources.yaml", data)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     [added] = set(corpus_ids(data)) - set(before)
-    by_key = {key.rsplit("=", 1)[-1]: i for i, key in before.items()}
-    unpublish(data, by_key["fr0"], taken_down=True)
-    unpublish(data, by_key["en1"], taken_down=False)
+    assert by_key["fr0"] not in corpus_ids(data)  # the publication applied the takedown
+    unpublish(data, by_key["en1"])  # and a document left the corpus another way
     assert main(["release", "--data-dir", str(data), "--version", "1.1"]) == 0
     manifest = manifest_of(data, "1.1")
     assert manifest["previous_release"] == "1.0"
