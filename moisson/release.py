@@ -105,6 +105,8 @@ def release(layout: DataLayout, version: str, base_url: str | None = None, now: 
                 return _compare(target, existing, manifest)
             manifest = _build(layout, version, corpus_files, staging, _timestamp(now), link=False)
             _publish(layout, staging, target, manifest, base_url)
+        except (duckdb.Error, RuntimeError, ValueError, OSError) as error:  # the card's, the summary's, the queries'
+            raise ReleaseError(f"could not be made, nothing was written: {error}") from error
         finally:
             if staging.exists():
                 shutil.rmtree(staging)

@@ -21,8 +21,16 @@ from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, PROV, XSD
 
 from moisson.atomic_files import write_text
-from moisson.ocr import TESSERACT_CODES  # ISO 639-1 -> ISO 639-2/T, the codes the EU language authority upper-cases
 
+# ISO 639-1 (the corpus's language codes) -> the EU Publications Office language authority's codes (ISO 639-3
+# based): the 24 official EU languages, regional languages of EU states, then the others language detection names.
+EU_LANGUAGE_CODES = dict(pair.split(":") for pair in (
+    "bg:BUL cs:CES da:DAN de:DEU el:ELL en:ENG es:SPA et:EST fi:FIN fr:FRA ga:GLE hr:HRV hu:HUN it:ITA lt:LIT "
+    "lv:LAV mt:MLT nl:NLD pl:POL pt:POR ro:RON sk:SLK sl:SLV sv:SWE "
+    "ca:CAT eu:EUS gl:GLG cy:CYM br:BRE oc:OCI co:COS lb:LTZ fy:FRY gd:GLA "
+    "af:AFR ar:ARA be:BEL bn:BEN bs:BOS eo:EPO fa:FAS he:HEB hi:HIN hy:HYE id:IND is:ISL ja:JPN ka:KAT kk:KAZ "
+    "ko:KOR la:LAT mk:MKD ms:MSA nb:NOB nn:NNO no:NOR ru:RUS sq:SQI sr:SRP sw:SWA ta:TAM th:THA tr:TUR uk:UKR "
+    "ur:URD vi:VIE zh:ZHO").split())
 PLACEHOLDER_ROOT = "http://moisson-release-root.invalid/"
 EU_LANGUAGE = Namespace("http://publications.europa.eu/resource/authority/language/")
 EU_FILE_TYPE = Namespace("http://publications.europa.eu/resource/authority/file-type/")
@@ -82,8 +90,8 @@ def release_graph(manifest: dict, datasets: list[dict], root: str) -> Graph:
 
 def language_term(code: str) -> URIRef | Literal:
     """The EU language authority's IRI for an ISO 639-1 code; the code itself when it has none."""
-    three = TESSERACT_CODES.get(code)
-    return EU_LANGUAGE[three.upper()] if three else Literal(code)
+    authority = EU_LANGUAGE_CODES.get(code)
+    return EU_LANGUAGE[authority] if authority else Literal(code)
 
 
 def _beside(root: str, relative: str) -> URIRef:
