@@ -6,10 +6,10 @@ dataset card, the AI Act training content summary, the changes since the previou
 
 Why the manifest is canonical: two releases of the same data must be comparable by their manifests
 alone, so it holds nothing that depends on the wall clock or on where the data directory is, except
-the one `released_at` line (JSON with sorted keys, every list in a stable order). The files that state the
-release date (the DCAT description, the AI Act summary) are named in `dated_files`, not hashed. The same rule lets a
-release be asked for twice: the second time the manifest is rebuilt and compared, and a release that
-would come out different is refused, since a release never changes once written.
+the one `released_at` line (JSON with sorted keys, every list in a stable order). The files that state
+the release date (the DCAT description, the AI Act summary) are named in `dated_files`, not hashed.
+The same rule lets a release be asked for twice: the second time the manifest is rebuilt and compared,
+and a release that would come out different is refused, since a release never changes once written.
 
 Why the publication lock: a run publishing while the corpus is copied would give a release whose files
 match no moment of the corpus. Why a folder renamed into place: nobody ever sees half a release.
@@ -36,7 +36,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from moisson.atomic_files import write_parquet, write_text
-from moisson.code_fingerprint import fingerprint
 from moisson.dataset_card import write_dataset_card
 from moisson.layout import DataLayout
 from moisson.parquet_files import duckdb_paths, parts
@@ -213,22 +212,27 @@ def file_sha256(path: Path) -> str:
 
 
 def code_version() -> dict:
-    """The package version, and a fingerprint of every module's source: a release says which code made it."""
-    modules = sorted(_modules())
-    return {"package": "moisson", "version": metadata.version("moisson"),
-            "fingerprint": fingerprint("moisson release", modules, []), "modules": len(modules)}
+    """The package version, and a fingerprint of the code that made the release: a release says which code made it.
+
+    The fingerprint is the sha256 of every module's path and bytes (and the warehouse's SQL), in path order: read
+    from the files rather than through moisson.code_fingerprint, whose module lookup imports each package (Dagster
+    with the assets), which a release does not need."""
+    digest, files = hashlib.sha256(), _code_files()
+    for relative, path in files:
+        digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return {"package": "moisson", "version": metadata.version("moisson"), "fingerprint": digest.hexdigest()[:32],
+            "files": len(files)}
 
 
-def _modules() -> list[str]:
-    names = []
+def _code_files() -> list[tuple[str, Path]]:
+    files = []
     for package in CODE_PACKAGES:
-        spec = importlib.util.find_spec(package)
+        spec = importlib.util.find_spec(package)  # a top-level package: found, not imported
         if spec is None or not spec.submodule_search_locations:
             continue
         root = Path(next(iter(spec.submodule_search_locations)))
-        for path in root.rglob("*.py"):
-            names.append(".".join((package, *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__"))
-    return names
+        files += [(f"{package}/{p.relative_to(root).as_posix()}", p) for p in root.rglob("*") if p.suffix in (".py", ".sql")]
+    return sorted(files)
 
 
 def _policy(warehouse: duckdb.DuckDBPyConnection) -> dict:
