@@ -91,6 +91,16 @@ def test_two_releases_of_the_same_data_have_the_same_manifest_but_for_the_date(p
     assert '"released_at": "2026-01-02T03:04:05Z"' in texts[0]
     for entry in json.loads(texts[0])["files"]:  # what the manifest hashes is the same, byte for byte
         assert (first / "releases" / "1.0" / entry["path"]).read_bytes() == (second / "releases" / "1.0" / entry["path"]).read_bytes()
+    dates = [("2026-01-02T03:04:05Z", "2026-01-02T03:04:05+00:00"), ("2027-06-07T08:09:10Z", "2027-06-07T08:09:10+00:00")]
+    for name in DATED_FILES:  # and what it does not hash differs by the date alone
+        undated = []
+        for data, written in zip((first, second), dates):
+            text = (data / "releases" / "1.0" / name).read_text(encoding="utf-8")
+            assert any(form in text for form in written), name
+            for form in written:
+                text = text.replace(form, "DATE")
+            undated.append(text)
+        assert undated[0] == undated[1], name
 
 
 def test_a_release_asked_again_is_left_as_it_is_and_never_changes(published, tmp_path, capsys):
