@@ -202,14 +202,18 @@ def publication_outcome(config: MoissonConfig, result, before: int, after: int) 
 
 
 def _taken_down(result) -> int:
-    """The corpus asset's `taken_down`: documents this publication removed by takedown (0 when it did not run)."""
+    """Documents this publication removed from the corpus by takedown (0 when it did not run): the larger of what
+    the corpus asset moved out of the files (`taken_down`) and what the warehouse held as kept and now rejects for
+    takedown (`kept_taken_down`), as the count before the run is the larger of the two (`published_before`)."""
     if result is None:
         return 0
+    counts = [0]
     for event in result.get_asset_materialization_events():
-        if event.asset_key.to_user_string() == "corpus":
-            value = event.materialization.metadata.get("taken_down")
-            return int(value.value) if value is not None else 0
-    return 0
+        key = {"corpus": "taken_down", "warehouse": "kept_taken_down"}.get(event.asset_key.to_user_string())
+        value = event.materialization.metadata.get(key) if key else None
+        if value is not None:
+            counts.append(int(value.value))
+    return max(counts)
 
 
 def _materialized(result) -> set[str]:

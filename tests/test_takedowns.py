@@ -388,3 +388,17 @@ def test_a_malformed_takedowns_file_fails_the_run_and_publishes_nothing(takedown
     assert f"{takedowns}, line 7: date '2026-11-31'" in result.stdout + result.stderr
     assert corpus_files(data) == corpus
     assert (data / "stages" / "deduplicated.parquet").read_bytes() == stage
+
+
+def test_documents_an_interrupted_publication_already_took_down_are_not_counted_lost(tmp_path: Path) -> None:
+    """The corpus step moved the rows out of the files, then the publication stopped before the warehouse: the
+    next one finds nothing left to move, but the warehouse still counted them in the corpus before the run."""
+    write_source(tmp_path, "site")
+    data = tmp_path / "data"
+    assert_ran(run_moisson(write_sources_file(tmp_path, ["site"]), data))
+    (data / "takedowns.csv").write_text(HEADER + "domain,news.example,2026-12-01,asked\n", encoding="utf-8")
+    rules = load_takedowns(data / "takedowns.csv")
+    assert take_down_published(data / "corpus", data / "rejected", rules, data / "tmp", 1000, 1 << 30).corpus == 2
+    result = run_moisson(write_sources_file(tmp_path, ["site"]), data)
+    assert_ran(result)
+    assert "(10 before this run, -2, 2 taken down)" in result.stdout

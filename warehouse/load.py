@@ -91,6 +91,10 @@ UPDATE documents SET status = 'rejected', reason = '{TAKEDOWN}', reason_detail =
        similarity = NULL, text = NULL, title = NULL, page_starts = NULL
 FROM takedown_hits AS t WHERE documents.id = t.id
 """
+# the corpus as the warehouse knew it before this load, so that what a takedown removed from it is counted even
+# when an interrupted publication had already moved it out of the corpus files
+WAS_KEPT = "CREATE OR REPLACE TEMP TABLE was_kept AS SELECT id FROM documents WHERE status = 'kept'"
+KEPT_TAKEN_DOWN = f"SELECT count(*) FROM documents JOIN was_kept USING (id) WHERE reason = '{TAKEDOWN}'"
 UPSERT_HARVEST_STATE = """
 INSERT OR REPLACE INTO harvest_state (source, watermark, checkpoint, pages_done, last_completed_at, last_error, loaded_run_id)
 VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -144,8 +148,11 @@ def load_publication(warehouse: Path, config: MoissonConfig, publication: Public
         con.execute("BEGIN TRANSACTION")
         con.execute(STAGE_INCOMING, [publication.run_id, publication.run_id, duckdb_path(publication.documents_file)])
         added_to_corpus = con.execute(NEWLY_KEPT).fetchone()[0]
+        if publication.takedowns:
+            con.execute(WAS_KEPT)
         con.execute(REPLACE_DOCUMENTS)
         taken_down = _apply_takedowns(con, publication.takedowns, publication.run_id)
+        kept_taken_down = con.execute(KEPT_TAKEN_DOWN).fetchone()[0] if publication.takedowns else 0
         for source in config.sources:
             con.execute(UPSERT_SOURCE, [source.name, source.kind, json.dumps(source.paths), source.license,
                                         source.description, source.citation, publication.run_id, now])
@@ -154,7 +161,8 @@ def load_publication(warehouse: Path, config: MoissonConfig, publication: Public
         con.execute(RECORD_RUN, [publication.run_id, publication.started_at, now, str(config.base_dir),
                                  config.policy.model_dump_json(), added_to_corpus])
         con.execute("COMMIT")
-        counts = {**_counts(con), "added_to_corpus": added_to_corpus, "taken_down": taken_down}
+        counts = {**_counts(con), "added_to_corpus": added_to_corpus, "taken_down": taken_down,
+                  "kept_taken_down": kept_taken_down}
         return WarehouseLoad(counts, [error for _, _, error in inputs.unreadable])
     except Exception:
         _rollback(con)
