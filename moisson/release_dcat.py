@@ -35,9 +35,10 @@ PLACEHOLDER_ROOT = "http://moisson-release-root.invalid/"
 EU_LANGUAGE = Namespace("http://publications.europa.eu/resource/authority/language/")
 EU_FILE_TYPE = Namespace("http://publications.europa.eu/resource/authority/file-type/")
 SPDX_LICENCE = Namespace("http://spdx.org/licenses/")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
 PARQUET_MEDIA_TYPE = URIRef("http://www.iana.org/assignments/media-types/application/vnd.apache.parquet")
 CONTEXT = {"dcat": str(DCAT), "dct": str(DCTERMS), "owl": str(OWL), "prov": str(PROV), "rdfs": str(RDFS),
-           "xsd": str(XSD)}
+           "spdx": str(SPDX), "xsd": str(XSD)}
 DCAT_VERSION = URIRef(str(DCAT) + "version")  # DCAT 3's dcat:version and dcat:previousVersion;
 DCAT_PREVIOUS_VERSION = URIRef(str(DCAT) + "previousVersion")  # rdflib's DCAT namespace predates them
 NOT_SPDX = ("LicenseRef-", "unknown")
@@ -121,6 +122,12 @@ def _distribution(graph: Graph, dataset: URIRef, root: str, version: str, langua
     graph.add((node, DCAT.byteSize, Literal(sum(f["bytes"] for f in files), datatype=XSD.nonNegativeInteger)))
     for file in files:
         graph.add((node, DCAT.downloadURL, URIRef(root + quote(file["path"]))))
+    if len(files) == 1:  # DCAT-AP's checksum is the distribution's file's; with several files, manifest.json has each
+        checksum = URIRef(root + "#checksum-" + quote(language, safe=""))
+        graph.add((node, SPDX.checksum, checksum))
+        graph.add((checksum, RDF.type, SPDX.Checksum))
+        graph.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        graph.add((checksum, SPDX.checksumValue, Literal(files[0]["sha256"], datatype=XSD.hexBinary)))
     _licence(graph, node, root + "#rights-" + quote(language, safe=""), licences)
 
 

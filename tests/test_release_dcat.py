@@ -82,6 +82,7 @@ def test_the_dcat_connector_harvests_a_release_back_as_its_manifest_says(release
         assert resource.size == sum(f["bytes"] for f in files)
         with urllib.request.urlopen(resource.url) as response:
             assert hashlib.sha256(response.read()).hexdigest() in {f["sha256"] for f in files}
+        assert resource.checksum == (files[0]["sha256"] if len(files) == 1 else None)
     # French under CC BY, English under CC0: the release as a whole has no one licence, and the connector says so
     assert len(manifest["counts"]["by_licence"]) == 2 and dataset.license is None
 
