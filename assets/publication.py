@@ -17,8 +17,8 @@ from assets.curation import QUALITY
 from assets.resources import MoissonResource
 from assets.stage_files import describe
 from moisson import curation
-from moisson.atomic_files import write_parquet, write_text
-from moisson.dataset_card import corpus_counts, render_card
+from moisson.atomic_files import write_parquet
+from moisson.dataset_card import corpus_counts, source_rows, write_dataset_card
 from moisson.deduplication import open_store
 from moisson.layout import DataLayout
 from moisson.parquet_files import parts, read_frame
@@ -96,7 +96,7 @@ def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) ->
 
 @dg.asset(deps=[deduplicated], kinds={"parquet"}, **PUBLICATION)
 def corpus(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
-    """The published corpus (Parquet, zstd, one folder per language), the rejected tree beside it, and the dataset card.
+    """The published corpus (Parquet, zstd, one folder per language) and the rejected tree beside it.
 
     Published rows a takedown rule matches, whichever run published them, leave the corpus (and any other rejected
     folder) for `rejected/takedown/`, their content erased (`taken_down` counts those that left the corpus)."""
@@ -116,7 +116,6 @@ def corpus(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.Ma
         added = append_to_tree(documents.filter(pl.col("status") == "kept"), layout.corpus_dir, "language", CORPUS_SCHEMA, **limits)
         rejected = append_to_tree(documents.filter(pl.col("status") == "rejected"), layout.rejected_dir, "reason", REJECTED_SCHEMA, **limits)
         counts = corpus_counts(layout.corpus_dir)
-        write_text(render_card(config, counts), layout.dataset_card, layout.tmp_dir)
     total_documents, total_words, _ = counts["total"][0]
     return dg.MaterializeResult(
         metadata={
@@ -131,7 +130,6 @@ def corpus(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.Ma
             "by_language": dg.MetadataValue.json({lang: n for lang, n, _ in counts["language"]}),
             "by_license": dg.MetadataValue.json({lic: n for lic, n, _ in counts["license"]}),
             "path": dg.MetadataValue.path(str(layout.corpus_dir)),
-            "dataset_card": dg.MetadataValue.md(layout.dataset_card.read_text(encoding="utf-8")),
         }
     )
 
@@ -157,7 +155,8 @@ def _harvest_lost_catalogues_again(layout: DataLayout, sources: list[str], unrea
 
 @dg.asset(deps=[corpus], kinds={"duckdb"}, **PUBLICATION)
 def warehouse(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
-    """warehouse.duckdb: every document seen (kept or rejected, with reason), sources, runs, failures, takedowns, views.
+    """warehouse.duckdb: every document seen (kept or rejected, with reason), sources, runs, failures, takedowns, views;
+    then the dataset card beside the corpus (corpus/README.md and its plots), from the corpus and the warehouse.
 
     Every takedown rule applies to every document of the warehouse, those of sources that did not run this time
     included, in the same transaction as the load."""
@@ -174,7 +173,11 @@ def warehouse(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg
                 data_root=layout.root, takedowns=rules,
             )
         )
-    metadata = {**loaded.counts, "publish_lock_waited_s": round(waited, 1), "path": dg.MetadataValue.path(str(layout.warehouse))}
+        # the card's filtering, opt-out and rejection figures are the warehouse's: written once it holds this run
+        write_dataset_card(layout.corpus_dir, parts(layout.corpus_dir), layout.warehouse,
+                           config.policy.model_dump(mode="json"), source_rows(config), layout.tmp_dir)
+    metadata = {**loaded.counts, "publish_lock_waited_s": round(waited, 1), "path": dg.MetadataValue.path(str(layout.warehouse)),
+                "dataset_card": dg.MetadataValue.path(str(layout.dataset_card))}
     if loaded.unreadable:
         # everything readable is loaded and committed; the run still fails, once, so that nobody misses it
         for problem in loaded.unreadable:
