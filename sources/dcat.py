@@ -8,8 +8,9 @@ changes what terms mean, licences included), and the harvest goes on to the next
 still says where it is.
 
 Licence levels (DCAT-AP puts licences on the catalogue, the dataset and each distribution): the most
-specific level that says something decides, dataset, then its distributions (which must agree), then
-the catalogue; contradictory values give no licence (fail-closed).
+specific level that says something decides, dataset, then its distributions (which must all state one, and
+agree), then the catalogue; contradictory values, or distributions of which some are silent, give no licence
+(fail-closed).
 """
 
 from __future__ import annotations
@@ -104,8 +105,7 @@ def to_datasets(portal: str, graph: Graph, licence_of: LicenceOf,
 def _dataset(portal: str, graph: Graph, node, catalogue_licences: list[str | None], licence_of: LicenceOf) -> Dataset:
     distributions = sorted(graph.objects(node, DCAT.distribution), key=str)
     own = [_text(graph, v) for v in graph.objects(node, DCTERMS.license)]
-    from_distributions = [_text(graph, v) for d in distributions for v in graph.objects(d, DCTERMS.license)]
-    licence = licence_of(own or from_distributions or catalogue_licences)
+    licence = licence_of(own or _distribution_licences(graph, distributions) or catalogue_licences)
     identifier = _literal(graph, node, DCTERMS.identifier) or str(node)
     return Dataset(
         portal=portal,
@@ -121,25 +121,38 @@ def _dataset(portal: str, graph: Graph, node, catalogue_licences: list[str | Non
         license=licence.spdx,
         license_verdict=licence.verdict,
         identifiers=tuple(dict.fromkeys([identifier] + ([str(node)] if isinstance(node, URIRef) else []))),
-        resources=tuple(r for d in distributions if (r := _resource(graph, d)) is not None),
+        resources=tuple(r for d in distributions for r in _resources(graph, d)),
     )
 
 
-def _resource(graph: Graph, node) -> Resource | None:
-    url = _literal(graph, node, DCAT.downloadURL) or _literal(graph, node, DCAT.accessURL)
-    if not url:
-        return None
+def _distribution_licences(graph: Graph, distributions: list) -> list[str | None]:
+    """The distributions' licences, when each of them states one; a distribution that states none could hold
+    anything, so a dataset whose distributions do not all speak gets none from them (fail-closed)."""
+    per_distribution = [[_text(graph, v) for v in graph.objects(d, DCTERMS.license)] for d in distributions]
+    if any(not values for values in per_distribution):
+        return []
+    return [value for values in per_distribution for value in values]
+
+
+def _resources(graph: Graph, node) -> list[Resource]:
+    """One resource per file: a distribution may list several `dcat:downloadURL`s (a release's parts, say); without
+    one, its `dcat:accessURL`."""
+    urls = sorted(str(v) for v in graph.objects(node, DCAT.downloadURL)) or \
+        [url for url in [_literal(graph, node, DCAT.accessURL)] if url]
+    if not urls:
+        return []
     media_type = _literal(graph, node, DCAT.mediaType)
     fmt = _literal(graph, node, DCTERMS["format"])
-    size = _literal(graph, node, DCAT.byteSize)
+    identifier = _literal(graph, node, DCTERMS.identifier) or (str(node) if isinstance(node, URIRef) else None)
+    single = len(urls) == 1  # then the distribution's size and checksum are the file's
     checksum = next((_literal(graph, c, SPDX.checksumValue) for c in graph.objects(node, SPDX.checksum)), None)
-    return Resource(
-        resource_id=_literal(graph, node, DCTERMS.identifier) or (str(node) if isinstance(node, URIRef) else url),
+    return [Resource(
+        resource_id=(identifier or url) if single else f"{identifier}#{url}" if identifier else url,
         url=url, title=_literal(graph, node, DCTERMS.title),
         format=normalise_format(_last_segment(fmt), _last_segment(media_type), media_type, url),
-        media_type=media_type, size=byte_size(size),
-        checksum=checksum, modified=_literal(graph, node, DCTERMS.modified),
-    )
+        media_type=media_type, size=byte_size(_literal(graph, node, DCAT.byteSize)) if single else None,
+        checksum=checksum if single else None, modified=_literal(graph, node, DCTERMS.modified),
+    ) for url in urls]
 
 
 def _publisher(graph: Graph, node) -> str | None:

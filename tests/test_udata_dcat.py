@@ -63,3 +63,30 @@ def test_dcat_licence_levels_and_bad_turtle(tmp_path, shared_data):
         bad = harvest(broken, "bad", DataLayout.at(tmp_path / "bad"))
     assert [(d.license, d.license_verdict) for d in se.datasets] == [("CC-BY-NC-3.0", "reject")]
     assert [f.error_class for f in bad.failures] == ["MalformedResponse"] and "healthdcatap" in bad.failures[0].message
+
+
+DISTRIBUTIONS_TTL = """
+@prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .
+<http://x/d1> a dcat:Dataset ; dct:identifier "d1" ; dcat:distribution <http://x/d1/all>, <http://x/d1/notes> .
+<http://x/d1/all> dct:license <https://creativecommons.org/licenses/by/4.0/> ;
+    dcat:downloadURL <http://x/part-2.parquet>, <http://x/part-1.parquet> .
+<http://x/d1/notes> dcat:accessURL <http://x/notes.html> .
+<http://x/d2> a dcat:Dataset ; dct:identifier "d2" ; dcat:distribution <http://x/d2/a>, <http://x/d2/b> .
+<http://x/d2/a> dct:license <https://creativecommons.org/licenses/by/4.0/> ; dcat:downloadURL <http://x/a.txt> .
+<http://x/d2/b> dct:license <http://creativecommons.org/licenses/by/4.0/> ; dcat:downloadURL <http://x/b.txt> .
+"""
+
+
+def test_dcat_gives_a_resource_per_download_url_and_no_licence_when_a_distribution_is_silent():
+    from rdflib import Graph
+
+    from moisson.licence import portal_licence
+    from sources.dcat import to_datasets
+
+    graph = Graph().parse(data=DISTRIBUTIONS_TTL, format="turtle")
+    d1, d2 = to_datasets("http://x/", graph, lambda values: portal_licence(values, ["CC-BY-4.0"]))
+    assert [r.url for r in d1.resources] == ["http://x/part-1.parquet", "http://x/part-2.parquet", "http://x/notes.html"]
+    assert len({r.resource_id for r in d1.resources}) == 3
+    # one distribution says CC-BY-4.0, the other nothing: what the silent one holds is not known
+    assert (d1.license, d1.license_verdict) == (None, "reject")
+    assert (d2.license, d2.license_verdict) == ("CC-BY-4.0", "allow")
