@@ -6,7 +6,8 @@ then publishes. After doing everything it could, it prints a summary per source 
 publication, and exits 1 when a source or the publication did not produce what it should (see
 pipelines/run_summary.py), 2 for a sources file that cannot be used, 3 when the data directory is busy.
 `moisson check` validates a sources file and says what it would read; `moisson sql` queries the warehouse;
-`moisson release` freezes the published corpus as releases/VERSION (moisson/release.py).
+`moisson release` freezes the published corpus as releases/VERSION (moisson/release.py); `moisson takedown`
+adds a removal request that the next publication applies (moisson/takedowns.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from moisson.config import ConfigError, MoissonConfig, load_config
 from moisson.layout import DataLayout
 from moisson.parquet_files import duckdb_path
+from moisson.takedowns import MATCH_KINDS
 from pipelines.sources_check import check_sources
 from pipelines.warehouse_sql import run_query
 
@@ -30,35 +32,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 1, 2, 3
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 SHOWN = ("dagster/row_count", "failures", "inputs_unchanged", "extractions_reused", "added", "kept_in_index", "words",
-         "documents", "kept", "added_to_corpus", "open_failures", "personal_data_cpu_s")  # the metadata keys the run report prints, besides rejected_* and skipped_*
+         "documents", "kept", "added_to_corpus", "open_failures", "personal_data_cpu_s", "taken_down")  # the metadata keys the run report prints, besides rejected_* and skipped_*
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="moisson", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="curate every source and publish the corpus")
-    run.add_argument("--sources", required=True, type=Path, help="sources YAML file")
-    run.add_argument("--data-dir", default=Path("data"), type=Path, help="data directory (default ./data)")
-    run.add_argument("--source", action="append", dest="only", metavar="NAME", help="curate only this source (repeatable)")
-    run.add_argument("--wait", action="store_true", help="wait for another run on the same data directory instead of exiting")
-    check = commands.add_parser("check", help="validate a sources file and say what it would harvest (exit 2: "
-                                               "unusable file, 1: a path matching no file)")
-    check.add_argument("--sources", required=True, type=Path)
-    sql = commands.add_parser("sql", help="query the warehouse read-only (files under the data directory only) "
-                                          "without installing the duckdb CLI")
-    sql.add_argument("query")
-    sql.add_argument("--data-dir", default=Path("data"), type=Path)
-    release = commands.add_parser("release", help="freeze the published corpus as releases/VERSION (files, card, "
-                                                  "manifest, changes, DCAT-AP); a release never changes once written")
-    release.add_argument("--data-dir", default=Path("data"), type=Path)
-    release.add_argument("--version", required=True, help="the release's name: letters, digits, '.', '_', '-'")
-    release.add_argument("--base-url", help="where the release folder will be served (absolute IRIs in the DCAT "
-                                            "files); without it they are relative to the files")
-    args = parser.parse_args(argv)
-    if args.command == "sql":
-        return run_query(args.query, DataLayout.at(args.data_dir))
-    if args.command == "release":
-        return _release(DataLayout.at(args.data_dir), args.version, args.base_url)
+    args = _parser().parse_args(argv)
+    if args.command in DATA_DIR_COMMANDS:  # commands on a data directory alone, without a sources file
+        return DATA_DIR_COMMANDS[args.command](args, DataLayout.at(args.data_dir))
     try:
         config = load_config(args.sources)
     except ConfigError as exc:
@@ -95,9 +75,54 @@ def _check(config: MoissonConfig, path: Path) -> int:
     return 0
 
 
-def _release(layout: DataLayout, version: str, base_url: str | None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="moisson", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="curate every source and publish the corpus")
+    run.add_argument("--sources", required=True, type=Path, help="sources YAML file")
+    run.add_argument("--data-dir", default=Path("data"), type=Path, help="data directory (default ./data)")
+    run.add_argument("--source", action="append", dest="only", metavar="NAME", help="curate only this source (repeatable)")
+    run.add_argument("--wait", action="store_true", help="wait for another run on the same data directory instead of exiting")
+    check = commands.add_parser("check", help="validate a sources file and say what it would harvest (exit 2: "
+                                               "unusable file, 1: a path matching no file)")
+    check.add_argument("--sources", required=True, type=Path)
+    sql = commands.add_parser("sql", help="query the warehouse read-only (files under the data directory only) "
+                                          "without installing the duckdb CLI")
+    sql.add_argument("query")
+    sql.add_argument("--data-dir", default=Path("data"), type=Path)
+    release = commands.add_parser("release", help="freeze the published corpus as releases/VERSION (files, card, "
+                                                  "manifest, changes, DCAT-AP); a release never changes once written")
+    release.add_argument("--data-dir", default=Path("data"), type=Path)
+    release.add_argument("--version", required=True, help="the release's name: letters, digits, '.', '_', '-'")
+    release.add_argument("--base-url", help="where the release folder will be served (absolute IRIs in the DCAT "
+                                            "files); without it they are relative to the files")
+    takedown = commands.add_parser("takedown", help="add a removal request to DATA_DIR/takedowns.csv; the next "
+                                                    "publication applies it")
+    takedown.add_argument("--data-dir", default=Path("data"), type=Path)
+    takedown.add_argument("--match", required=True, choices=MATCH_KINDS)
+    takedown.add_argument("--value", required=True, help="the id, URL, URL prefix, domain or content sha256")
+    takedown.add_argument("--reason", required=True, help="who asked, on what grounds")
+    takedown.add_argument("--date", help="YYYY-MM-DD, when the request was made (default: today, UTC)")
+    return parser
+
+
+def _takedown(args: argparse.Namespace, layout: DataLayout) -> int:
+    from moisson.takedowns import TakedownError, add_takedown
+
+    try:
+        rule = add_takedown(layout.takedowns_file, args.match, args.value, args.reason, args.date, layout.tmp_dir)
+    except TakedownError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{layout.takedowns_file}, line {rule.line}: {rule.detail} (the next `moisson run` applies it)")
+    return 0
+
+
+def _release(args: argparse.Namespace, layout: DataLayout) -> int:
     from moisson.publication_lock import PublicationBusy
     from moisson.release import ReleaseError, release
+
+    version, base_url = args.version, args.base_url
 
     try:
         outcome = release(layout, version, base_url, log=lambda message: print(message, flush=True))
@@ -239,3 +264,10 @@ def _invocation() -> str:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+DATA_DIR_COMMANDS = {
+    "sql": lambda args, layout: run_query(args.query, layout),
+    "release": _release,
+    "takedown": _takedown,
+}

@@ -402,3 +402,19 @@ def test_documents_an_interrupted_publication_already_took_down_are_not_counted_
     result = run_moisson(write_sources_file(tmp_path, ["site"]), data)
     assert_ran(result)
     assert "(10 before this run, -2, 2 taken down)" in result.stdout
+
+
+def test_the_takedown_command_appends_a_checked_row(tmp_path, capsys):
+    from pipelines.cli import main
+
+    data = tmp_path / "data"
+    assert main(["takedown", "--data-dir", str(data), "--match", "domain", "--value", "Example.ORG.",
+                 "--reason", "erasure request 42", "--date", "2026-12-01"]) == 0
+    assert main(["takedown", "--data-dir", str(data), "--match", "url", "--value", "https://a.example/x",
+                 "--reason", "rights holder"]) == 0
+    rules = load_takedowns(data / "takedowns.csv")
+    assert [(r.match, r.value) for r in rules] == [("domain", "example.org"), ("url", "https://a.example/x")]
+    assert "line 2" in capsys.readouterr().out.splitlines()[0]
+    assert main(["takedown", "--data-dir", str(data), "--match", "id", "--value", "abc", "--reason", "x",
+                 "--date", "2026-02-30"]) == 2
+    assert "takedowns.csv" in capsys.readouterr().err and len(load_takedowns(data / "takedowns.csv")) == 2
