@@ -112,7 +112,7 @@ SUMMARY_QUERIES: dict[str, str] = {
         "SELECT reason, count(*) AS documents, coalesce(sum(n_words), 0) AS words "
         "FROM documents WHERE status = 'rejected' GROUP BY reason ORDER BY documents DESC, reason"),
     "policy": (
-        "SELECT run_id, finished_at, policy FROM runs ORDER BY finished_at DESC, run_id DESC LIMIT 1"),
+        "SELECT run_id, finished_at, policy, user_agent FROM runs ORDER BY finished_at DESC, run_id DESC LIMIT 1"),
 }
 
 
@@ -269,14 +269,16 @@ def _data_sources(figures: dict, policy: dict, facts: dict) -> dict:
 
 def _crawled(figures: dict, policy: dict, facts: dict, archives: list[dict]) -> dict:
     crawled, opt_out = figures["crawl_period"][0], policy.get("opt_out", {})
-    user_agent = facts.get("user_agent") or HttpConfig().full_user_agent
+    recorded = figures["policy"][0].get("user_agent") if figures["policy"] else None
+    user_agent = facts.get("user_agent") or recorded or HttpConfig().full_user_agent
     return {
         "used": crawled["documents"] > 0,
         "web_archives": archives,
         "crawlers": [
             {"name": user_agent, "used_for": ("Moisson's own fetches: resources of portal datasets, remote web "
                                               "archives, robots.txt and /.well-known/tdmrep.json"),
-             "stated_by": "facts given to the release" if facts.get("user_agent") else "Moisson's default"},
+             "stated_by": ("facts given to the release" if facts.get("user_agent") else
+                           "the latest run (warehouse runs.user_agent)" if recorded else "Moisson's default")},
             {"name": "the crawler that wrote each web archive (WARC)",
              "used_for": ("pages read from web archives: Moisson reads archives and contacts none of their sites; "
                           "the archives' warcinfo records name their crawler")},

@@ -71,7 +71,7 @@ def data(tmp_path_factory) -> Path:
         (root / "sources.yaml").write_text(yaml.safe_dump({
             "sources": [{"name": "crawl", "kind": "warc", "paths": ["archives/*.warc.gz"]},
                         {"name": "city", "kind": "ckan", "url": server.base, "allow_private_addresses": True}],
-            "http": {"requests_per_second": 100},
+            "http": {"requests_per_second": 100, "user_agent": "MoissonSummaryTest/2.0", "contact": "https://example.org/c"},
             "policy": {"languages": ["fr", "en"], "licenses": {"allow": ["CC-BY-4.0"]}, "quality": {"enabled": False},
                        "dedup": {"enabled": False}}}), encoding="utf-8")
         result = run_moisson(root / "sources.yaml", root / "data")
@@ -131,7 +131,9 @@ def test_the_summary_of_a_real_run_holds_its_figures(data) -> None:
     period = crawled["collection_period"]
     assert (period["from"], period["to"]) == ("2024-02-10T08:30:00+00:00", "2024-03-05T09:15:00+00:00")
     assert (period["from_month"], period["to_month"]) == ("02/2024", "03/2024")  # the reserved page, later, is out
-    assert crawled["crawlers"][0]["name"] == "Moisson/0.1 (+https://github.com/moisson/moisson)"
+    # the run's own user agent, recorded by the warehouse, not Moisson's default
+    assert crawled["crawlers"][0]["name"] == "MoissonSummaryTest/2.0 (+https://example.org/c)"
+    assert "runs.user_agent" in crawled["crawlers"][0]["stated_by"]
     assert crawled["behaviour"]["opt_outs"]["honoured"] is True
     chars: dict[str, int] = {}
     for url, (_, _, n_chars) in web.items():

@@ -76,9 +76,10 @@ NEWLY_KEPT = """
 SELECT count(*) FROM incoming WHERE status = 'kept' AND id NOT IN (SELECT id FROM documents WHERE status = 'kept')
 """
 RECORD_RUN = """
-INSERT OR REPLACE INTO runs
+INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, sources_file, policy, documents_seen, kept, rejected,
+                             added_to_corpus, failures, user_agent)
 SELECT ?, ?, ?, ?, ?, count(*), count(*) FILTER (WHERE status = 'kept'), count(*) FILTER (WHERE status = 'rejected'), ?,
-       (SELECT count(*) FROM incoming_failures)
+       (SELECT count(*) FROM incoming_failures), ?
 FROM incoming
 """
 
@@ -159,7 +160,7 @@ def load_publication(warehouse: Path, config: MoissonConfig, publication: Public
         _load_failures(con, inputs, publication.run_id, config.source_names, now, next_retry)
         _load_catalogues(con, inputs, publication.run_id)
         con.execute(RECORD_RUN, [publication.run_id, publication.started_at, now, str(config.base_dir),
-                                 config.policy.model_dump_json(), added_to_corpus])
+                                 config.policy.model_dump_json(), added_to_corpus, config.http.full_user_agent])
         con.execute("COMMIT")
         counts = {**_counts(con), "added_to_corpus": added_to_corpus, "taken_down": taken_down,
                   "kept_taken_down": kept_taken_down}

@@ -63,8 +63,10 @@ CREATE TABLE IF NOT EXISTS runs (
     kept             BIGINT,
     rejected         BIGINT,
     added_to_corpus  BIGINT,
-    failures         BIGINT
+    failures         BIGINT,
+    user_agent       VARCHAR                -- what Moisson's own fetches called themselves (http.user_agent and contact)
 );
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS user_agent VARCHAR;  -- warehouses written before it was recorded
 
 CREATE TABLE IF NOT EXISTS failures (
     source           VARCHAR NOT NULL,
