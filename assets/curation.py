@@ -25,8 +25,11 @@ from moisson import curation
 from moisson.extraction_cache import ExtractionCache
 from moisson.single_pass import harvest, previous_harvest, stage_payloads
 from moisson.workers import Outcome
+from moisson.atomic_files import write_parquet
 from sources import ReadStats, input_fingerprint, read_source
+from sources.captured_sites import read_site_files, site_files_table
 
+SITE_FILES = "site_files"  # side file of raw_records: the rules files the source's archives captured (not records)
 RAW_RECORDS, EXTRACTED, LANGUAGE, LICENCE, QUALITY = (
     "raw_records", "extracted_documents", "language_filtered", "licence_filtered", "quality_filtered")
 STEPS = (RAW_RECORDS, EXTRACTED, LANGUAGE, LICENCE, QUALITY)
@@ -120,8 +123,16 @@ class _Steps:
         )
         if extracting:
             self._keep(harvested.outcomes, cached)
+        self._write_site_files(harvested.site_files)
         return harvested.records, {"dagster/row_count": harvested.records.height, **stats.as_metadata(),
                                    **self._failures("harvest", harvested.failures), "inputs_unchanged": False}
+
+    def _write_site_files(self, captures: list) -> None:
+        """The captured rules files beside the stage file, replaced at every read of the source (an older one
+        would speak for archives no longer read); none written for a source that never had any."""
+        path = self.layout.stage_file(SITE_FILES, self.source)
+        if captures or path.exists():
+            write_parquet(site_files_table(captures), path, self.layout.tmp_dir)
 
     def _outcomes_of(self, records: pl.DataFrame, stage_file: Path, cached: dict[str, Outcome]) -> dict[str, Outcome]:
         """Every payload's outcome: from the cache, else (failed last time, or made another way) extracted again
@@ -147,7 +158,9 @@ class _Steps:
 
     def licence_filtered(self, documents: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         declared = self.config.source(self.source).license
-        decided = curation.decide_opt_outs(curation.decide_licences(documents, declared, self.policy), self.policy)
+        sites = read_site_files(self.layout.stage_file(SITE_FILES, self.source))
+        licensed = curation.with_captured_sites(curation.decide_licences(documents, declared, self.policy), sites)
+        decided = curation.decide_opt_outs(licensed, self.policy)
         documents = self._write(LICENCE, decided)
         return documents, describe(documents, rejected_by=["licence", "opt_out"], licences=_counts(documents, "license"),
                                    opt_out=_counts(documents, "opt_out"))

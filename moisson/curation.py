@@ -29,6 +29,7 @@ from moisson.takedowns import REASON as TAKEDOWN
 from moisson.takedowns import Takedown, first_rules
 from moisson.text_quality import QualityVerdict, check_quality
 from moisson.workers import Outcome, map_documents
+from sources.captured_sites import CapturedSites
 from sources.records import ReadFailure
 from sources.tdm_reservation import OptOut, combine, from_headers
 
@@ -275,6 +276,23 @@ def decide_opt_outs(documents: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         return values, None
 
     return apply_step(documents, "opt_out", OPT_OUT_SCHEMA, decide)
+
+
+def with_captured_sites(documents: pl.DataFrame, sites: CapturedSites) -> pl.DataFrame:
+    """Each pending document's `opt_out_site` with what its origin's rules files, as its archive captured them,
+    say about it (sources/captured_sites.py): the same column live sites fill, so `decide_opt_outs` weighs both
+    alike. Why here and not while reading: a capture may sit after the pages, or in another archive of the source."""
+    if not len(sites):
+        return documents
+
+    def decide(row: dict) -> tuple[dict, str | None]:
+        captured = [signal.as_dict() for signal in sites.opt_outs(row.get("url"), row["retrieved_at"])]
+        if not captured:
+            return {}, None
+        return {"opt_out_site": json.dumps(json.loads(row.get("opt_out_site") or "[]") + captured,
+                                           ensure_ascii=False)}, None
+
+    return apply_step(documents, "opt_out", {"opt_out_site": pl.String}, decide)
 
 
 def opt_out_of(row: dict, protocols: Sequence[str]) -> OptOut:

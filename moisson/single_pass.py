@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from moisson.atomic_files import parquet_writer
 from moisson.documents import RAW_METADATA_SCHEMA, RAW_SCHEMA, raw_records_table
 from moisson.workers import Outcome, map_stream
-from sources.records import RawRecord, ReadFailure, ReadStats
+from sources.records import RawRecord, ReadFailure, ReadStats, SiteFileCapture
 
 WRITE_EVERY = 256  # records per row group of the raw stage file
 INPUTS_KEY, STATS_KEY, FAILURES_KEY = b"moisson.inputs", b"moisson.read_stats", b"moisson.failures"  # stage footer
@@ -37,9 +37,10 @@ class Harvest:
     records: pl.DataFrame  # the raw records' columns, without payloads (those are in the stage file)
     failures: list[ReadFailure] = field(default_factory=list)
     outcomes: dict[str, Outcome] | None = None  # content digest -> the workers' result, when they ran
+    site_files: list[SiteFileCapture] = field(default_factory=list)  # rules files the archives captured (not records)
 
 
-def harvest(items: Iterable[RawRecord | ReadFailure], stats: ReadStats, stage_file: Path, tmp_dir: Path,
+def harvest(items: Iterable[RawRecord | SiteFileCapture | ReadFailure], stats: ReadStats, stage_file: Path, tmp_dir: Path,
             work: Callable[[tuple], dict] | None = None, budget_s: float = 0, workers: int | None = None,
             preload: list[str] | None = None, known: Mapping[str, Outcome] | None = None,
             on_outcome: Callable[[str, Outcome], None] | None = None, inputs: str | None = None,
@@ -100,10 +101,11 @@ def _payloads(records: Iterator[RawRecord], digests: list[str], known: Mapping[s
 class _Reader:
     """Reads the source, writes the raw stage file in row groups, yields each record whose payload is new."""
 
-    def __init__(self, items: Iterable[RawRecord | ReadFailure], stats: ReadStats, inputs: str | None = None):
+    def __init__(self, items: Iterable[RawRecord | SiteFileCapture | ReadFailure], stats: ReadStats, inputs: str | None = None):
         self.items, self.stats, self.inputs = items, stats, inputs
         self.metadata: list[pa.Table] = []  # the written records without their payloads
         self.failures: list[ReadFailure] = []
+        self.site_files: list[SiteFileCapture] = []
         self.ids: set[str] = set()
         self.digests: set[str] = set()
 
@@ -113,6 +115,9 @@ class _Reader:
             for item in self.items:
                 if isinstance(item, ReadFailure):
                     self.failures.append(item)
+                    continue
+                if isinstance(item, SiteFileCapture):
+                    self.site_files.append(item)
                     continue
                 if item.id in self.ids:
                     self.stats.skipped["repeated_record"] += 1
@@ -137,4 +142,5 @@ class _Reader:
 
     def result(self, outcomes: dict[str, Outcome] | None = None) -> Harvest:
         tables = self.metadata or [raw_records_table([], RAW_METADATA_SCHEMA)]
-        return Harvest(records=pl.from_arrow(pa.concat_tables(tables)), failures=self.failures, outcomes=outcomes)
+        return Harvest(records=pl.from_arrow(pa.concat_tables(tables)), failures=self.failures, outcomes=outcomes,
+                       site_files=self.site_files)

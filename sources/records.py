@@ -54,6 +54,28 @@ class RawRecord:
 
 
 @dataclass(frozen=True)
+class SiteFileCapture:
+    """A site's rules file (`/robots.txt`, `/.well-known/tdmrep.json`) as a web archive captured it: not a document,
+    but what the site said for all its pages at `captured_at`. The reader yields it beside the records (and counts
+    it as skipped, so records harvested = documents decided); sources/captured_sites.py applies it to the source's
+    pages from the same origin.
+
+    `body`: the file's first bytes, capped by the reader (a tdmrep.json one byte over MAX_TDMREP_BYTES, so that the
+    parser knows it was cut); `problem`: why the capture could not be read in full (a truncated record), else None.
+    """
+
+    source: str
+    url: str
+    kind: str  # 'robots' | 'tdmrep'
+    captured_at: datetime
+    locator: str
+    status: int
+    content_type: str
+    body: bytes
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
 class ReadFailure:
     """A record (or a whole file) that could not be read; the run records it and continues."""
 

@@ -13,13 +13,15 @@ import zlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import DecompressingBufferedReader
 
 from moisson.formats import sniff_format
-from sources.records import RawRecord, ReadFailure, ReadStats, display_name, text_charset
-from sources.tdm_reservation import opt_out_headers
+from sources.records import RawRecord, ReadFailure, ReadStats, SiteFileCapture, display_name, text_charset
+from sources.robots import MAX_ROBOTS_BYTES
+from sources.tdm_reservation import MAX_TDMREP_BYTES, WELL_KNOWN_PATH, opt_out_headers
 
 PAYLOAD_RECORD_TYPES = {"response", "resource", "conversion"}
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -29,11 +31,14 @@ HEADER_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_HEADER_LINE = 64 << 10  # one WARC, ARC or HTTP header line (servers refuse lines of 8-16 KiB)
 MAX_HEADER_BLOCK = 1 << 20  # a record's header lines together: WARC header, then HTTP header
+# A site's rules files, captured by the crawl (Common Crawl ships its robots.txt captures in "robotstxt" WARC files):
+# path -> (kind, bytes kept). Not documents: what the site said for all its pages (sources/captured_sites.py).
+SITE_FILES = {"/robots.txt": ("robots", MAX_ROBOTS_BYTES), WELL_KNOWN_PATH: ("tdmrep", MAX_TDMREP_BYTES + 1)}
 
 
 def read_warc_files(
     paths: list[Path], source: str, stats: ReadStats, max_record_bytes: int, relative_to: Path
-) -> Iterator[RawRecord | ReadFailure]:
+) -> Iterator[RawRecord | SiteFileCapture | ReadFailure]:
     for path in paths:
         stats.files += 1
         yield from read_warc_file(path, source, stats, max_record_bytes, display_name(path, relative_to))
@@ -41,7 +46,7 @@ def read_warc_files(
 
 def read_warc_file(
     path: Path, source: str, stats: ReadStats, max_record_bytes: int, name: str
-) -> Iterator[RawRecord | ReadFailure]:
+) -> Iterator[RawRecord | SiteFileCapture | ReadFailure]:
     """Yield the file's records; on a broken record, report it and resume at the next record boundary."""
     gzipped = _is_gzip(path)
     with path.open("rb") as handle:
@@ -72,7 +77,7 @@ def read_warc_file(
 
 def read_warc_stream(
     stream, source: str, stats: ReadStats, max_record_bytes: int, name: str
-) -> Iterator[RawRecord | ReadFailure]:
+) -> Iterator[RawRecord | SiteFileCapture | ReadFailure]:
     """Yield the records of a forward-only archive (an HTTP body); on a broken record, report it and stop.
 
     Why stop rather than resync: resynchronising means seeking back and scanning, and a streamed body
@@ -166,7 +171,7 @@ def _check_header(record) -> None:
         raise DamagedRecordHeader(f"the record's Content-Length is not a number: {length[:40]!r}")
 
 
-def _to_raw_record(record, source: str, stats: ReadStats, max_record_bytes: int, locator: str) -> Iterator[RawRecord | ReadFailure]:
+def _to_raw_record(record, source: str, stats: ReadStats, max_record_bytes: int, locator: str) -> Iterator[RawRecord | SiteFileCapture | ReadFailure]:
     _check_header(record)
     record_type = record.rec_type
     if record_type not in PAYLOAD_RECORD_TYPES:
@@ -178,6 +183,10 @@ def _to_raw_record(record, source: str, stats: ReadStats, max_record_bytes: int,
             stats.skipped["http_status_not_2xx"] += 1
             return
         content_type = record.http_headers.get_header("Content-Type") or ""
+        site_file = site_file_kind(record.rec_headers.get_header("WARC-Target-URI"))
+        if site_file is not None:
+            yield from _site_file(record, site_file, source, stats, locator, _status_code(status), content_type)
+            return
     else:
         content_type = record.rec_headers.get_header("Content-Type") or ""
     if record_type == "conversion" and not content_type:
@@ -210,6 +219,43 @@ def _to_raw_record(record, source: str, stats: ReadStats, max_record_bytes: int,
         charset=_charset(content_type),
         opt_out_headers=opt_out_headers(record.http_headers.headers) if record.http_headers is not None else None,
     )
+
+
+def site_file_kind(url: str | None) -> tuple[str, int] | None:
+    """(kind, bytes kept) when `url` is an http(s) site's `/robots.txt` or `/.well-known/tdmrep.json` itself (exact
+    path, no query: `/robots.txt?x=1` is some page's answer, not the file crawlers read), else None."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.query:
+        return None
+    return SITE_FILES.get(parts.path)
+
+
+def _site_file(record, site_file: tuple[str, int], source: str, stats: ReadStats, locator: str, status: int,
+               content_type: str) -> Iterator[SiteFileCapture | ReadFailure]:
+    """A captured rules file, kept (its first bytes, capped) beside the records and counted as skipped: it is not
+    a document, and records harvested must equal documents decided. A capture cut short is still yielded, with its
+    problem, so that the site's pages are `unknown`/incomplete rather than silently unreserved."""
+    kind, cap = site_file
+    stats.skipped[f"site_file_{kind}"] += 1
+    body = record.content_stream().read(cap)
+    missing = getattr(record.raw_stream, "limit", 0) if len(body) < cap else 0  # a read stopped at the cap leaves bytes
+    problem = None
+    if missing > 0:
+        problem = f"record is {missing} bytes shorter than its Content-Length"
+        stats.failures += 1
+        yield ReadFailure(source, locator, "harvest", "TruncatedRecord", f"{problem}; the site file is not read in full")
+    headers = record.rec_headers
+    yield SiteFileCapture(source, headers.get_header("WARC-Target-URI").strip(), kind,
+                          parse_warc_date(headers.get_header("WARC-Date")), locator, status, content_type, body, problem)
+
+
+def _status_code(status: str) -> int:
+    return int(status[:3]) if status[:3].isdigit() else 200  # a 2xx reason phrase we cannot read: still a 2xx
 
 
 def _payload_kind(content_type: str, payload: bytes) -> str | None:
