@@ -24,9 +24,9 @@ def atomic_path(destination: Path, tmp_dir: Path):
     temporary = tmp_dir / f".{destination.name}.{uuid.uuid4().hex}.tmp"
     try:
         yield temporary
-        _fsync(temporary)
+        fsync_file(temporary)
         os.replace(temporary, destination)
-        _fsync_dir(destination.parent)
+        fsync_dir(destination.parent)
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -50,12 +50,12 @@ def write_text(text: str, destination: Path, tmp_dir: Path) -> None:
         temporary.write_text(text, encoding="utf-8")
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
     with open(path, "rb+") as handle:
         os.fsync(handle.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)

@@ -120,15 +120,8 @@ def remove_repeated_ids(tree: Path, tmp_dir: Path) -> dict[str, int]:
         repeated = con.execute(REPEATED_COPIES, [duckdb_paths(files)]).fetchall()
     removed = {}
     for filename, rows in repeated:
-        path = Path(filename)
-        table = pq.read_table(path)
-        keep = pc.invert(pc.is_in(pa.array(range(table.num_rows), pa.int64()), pa.array(rows, pa.int64())))
-        kept = table.filter(keep)
-        if kept.num_rows:
-            write_parquet(kept, path, tmp_dir)
-        else:
-            path.unlink()
-        removed[str(path.relative_to(tree))] = table.num_rows - kept.num_rows
+        _remove_rows(Path(filename), rows, tmp_dir)
+        removed[str(Path(filename).relative_to(tree))] = len(rows)
     return removed
 
 

@@ -35,7 +35,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from moisson.atomic_files import write_parquet, write_text
+from moisson.atomic_files import fsync_dir, fsync_file, write_parquet, write_text
 from moisson.dataset_card import write_dataset_card
 from moisson.layout import DataLayout
 from moisson.parquet_files import duckdb_paths, parts
@@ -121,7 +121,7 @@ def _publish(layout: DataLayout, staging: Path, target: Path, manifest: dict, ba
     if target.exists():  # rename() would replace an empty folder: a release is never replaced
         raise ReleaseError(f"{target} appeared while the release was built: releases never change; nothing written")
     os.rename(staging, target)  # the release appears whole or not at all
-    _fsync_dir(layout.releases_dir)
+    fsync_dir(layout.releases_dir)
 
 
 def _remove_unfinished(releases_dir: Path, log: Callable[[str], None]) -> None:
@@ -362,8 +362,7 @@ def _copy_corpus(corpus_files: list[Path], corpus_dir: Path, data_dir: Path, lin
             os.link(source, copy)
         else:
             shutil.copyfile(source, copy)
-            with copy.open("rb+") as handle:
-                os.fsync(handle.fileno())
+            fsync_file(copy)
         copies.append(copy)
     return sorted(copies)
 
@@ -373,14 +372,6 @@ def _freeze(folder: Path) -> None:
     for path in folder.rglob("*"):
         if path.is_file():
             path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-
-
-def _fsync_dir(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _canonical_json(value: object) -> str:
