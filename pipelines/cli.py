@@ -19,6 +19,7 @@ import shutil
 import sys
 import time
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 from moisson.config import ConfigError, MoissonConfig, load_config
@@ -248,6 +249,8 @@ def _where_things_are(layout: DataLayout) -> None:
     print(f"  {moisson} sql{where} \"SELECT * FROM licence_breakdown\"")
     print(f"  {moisson} sql{where} \"SELECT language, count(*) AS docs, sum(n_words) AS words "
           f"FROM read_parquet('{duckdb_path(corpus)}/*/*.parquet') GROUP BY 1 ORDER BY 2 DESC\"")
+    print("\nfreeze it as a release (manifest, DCAT-AP, AI Act summary of training content):")
+    print(f"  {moisson} release{where} --version {datetime.now(timezone.utc):%Y.%m.%d}")
 
 
 def _invocation() -> str:
