@@ -54,9 +54,10 @@ def archive(path: Path) -> None:
             writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http))
 
 
-def run(root: Path, opt_out: str = "") -> Path:
+def run(root: Path, opt_out: str = "", write=archive) -> Path:
+    """`write(archive_path)` fills archives/crawl.warc.gz (and may add other archives beside it)."""
     (root / "archives").mkdir(parents=True)
-    archive(root / "archives" / "crawl.warc.gz")
+    write(root / "archives" / "crawl.warc.gz")
     (root / "sources.yaml").write_text(
         "sources:\n  - {name: crawl, kind: warc, paths: ['archives/*.warc.gz']}\n"
         "policy:\n  languages: [fr]\n  licenses: {allow: [CC-BY-4.0]}\n  quality: {enabled: false}\n"
@@ -139,3 +140,58 @@ def test_a_sites_tdmrep_file_and_its_robots_ai_agents_reserve_what_they_match(tm
     assert decided["private"]["opt_out"] == "reserved" and "GPTBot" in decided["private"]["opt_out_evidence"]
     assert decided["open"]["opt_out"] == "unknown" and decided["open"]["reason"] is None
     assert {decided[name]["reason"] for name in ("reserved", "private")} == {"opt_out"}
+
+
+# Two archived sites whose rules files the crawl captured: Valbrune's tdmrep.json (after its pages, in the same archive)
+# reserves /private/*, Montfleur's robots.txt (in a separate "robotstxt" archive, as Common Crawl ships them) keeps
+# GPTBot out of /news/. url -> reserved by
+SITE_PAGES = {"https://valbrune.example/private/rapport.html": "tdmrep-file",
+              "https://valbrune.example/public/agenda.html": None,
+              "https://montfleur.example/news/conseil.html": "robots-ai",
+              "https://montfleur.example/culture/exposition.html": None}
+TDMREP_URL, ROBOTS_URL = "https://valbrune.example/.well-known/tdmrep.json", "https://montfleur.example/robots.txt"
+
+
+def archived_sites(path: Path) -> None:
+    def response(writer: WARCWriter, url: str, body: bytes, content_type: str, date: str) -> None:
+        http = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http,
+                                                      warc_headers_dict={"WARC-Date": date}))
+
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        for url in SITE_PAGES:
+            response(writer, url, page(url.rsplit("/", 1)[1].removesuffix(".html")), "text/html", "2026-03-10T08:00:00Z")
+        response(writer, TDMREP_URL, b'[{"location": "/private/*", "tdm-reservation": 1}]', "application/json",
+                 "2026-03-11T09:30:00Z")
+    with (path.parent / "robotstxt.warc.gz").open("wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        response(writer, ROBOTS_URL, b"User-agent: GPTBot\nDisallow: /news/\n\nUser-agent: *\nAllow: /\n",
+                 "text/plain", "2026-03-09T07:00:00Z")
+
+
+def test_rules_files_captured_in_the_archive_reserve_the_pages_of_their_site(tmp_path) -> None:
+    """The crawl's own captures of a site's tdmrep.json and robots.txt decide as a live site's would: wherever they sit
+    in the archives, with evidence naming the capture and its date; they are neither documents nor failures."""
+    data = run(tmp_path, write=archived_sites)
+    with warehouse(data) as con:
+        rows = {url: rest for url, *rest in con.execute(
+            "SELECT url, status, reason, opt_out, opt_out_evidence FROM documents").fetchall()}
+        failures = con.execute("SELECT count(*) FROM failures WHERE resolved_at IS NULL").fetchone()[0]
+    assert set(rows) == set(SITE_PAGES)  # the rules files are not documents
+    for url, protocol in SITE_PAGES.items():
+        status, reason, opt_out, evidence = rows[url]
+        if protocol is None:
+            assert (status, reason) == ("kept", None), (url, evidence)
+        else:
+            assert (status, reason, opt_out) == ("rejected", "opt_out", "reserved"), url
+            assert evidence.startswith(protocol), evidence
+    assert rows["https://valbrune.example/private/rapport.html"][3] == (
+        "tdmrep-file: https://valbrune.example/.well-known/tdmrep.json rule 1 location='/private/*' "
+        "tdm-reservation=1; tdmrep-file: https://valbrune.example/.well-known/tdmrep.json captured in the archive "
+        "on 2026-03-11T09:30:00Z (archives/crawl.warc.gz@" + rows["https://valbrune.example/private/rapport.html"][3]
+        .rsplit("@", 1)[1])
+    assert "montfleur.example/robots.txt captured in the archive on 2026-03-09T07:00:00Z (archives/robotstxt.warc.gz@" \
+        in rows["https://montfleur.example/news/conseil.html"][3]
+    assert failures == 0
+    assert sorted(url for url, in corpus_rows(data, "url")) == sorted(u for u, p in SITE_PAGES.items() if p is None)
