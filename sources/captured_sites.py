@@ -10,8 +10,9 @@ one page, what its origin's captured files say, with the same matching as the li
 
 Which capture, when a site's file was captured several times: the latest one captured at or before the page (what
 the site said when the page was crawled), else the earliest one after it (the closest statement we have; a site
-that reserves later usually reserved before, and no statement at all would say nothing). Ties (same second) go to
-the capture read last in the archive order, as a crawler that fetched the file twice would use the second answer.
+that reserves later usually reserved before, and no statement at all would say nothing). Captures of the same
+second: before the page, the one read last (a crawler that fetched the file twice uses the second answer); after
+it, the one read first. Archive order is the source's read order (files sorted by path, then byte offset).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import polars as pl
 import pyarrow as pa
 
 from sources.records import SiteFileCapture
-from sources.tdm_reservation import (DEFAULT_AI_AGENTS, UNKNOWN, OptOut, WellKnownEntry, _entry_from_response,
+from sources.tdm_reservation import (DEFAULT_AI_AGENTS, UNKNOWN, OptOut, WellKnownEntry, entry_from_response,
                                      origin_of, robots_ai_reservation)
 
 PROTOCOL_OF = {"tdmrep": "tdmrep-file", "robots": "robots-ai"}
@@ -119,7 +120,7 @@ class CapturedSites:
     @staticmethod
     def _tdmrep_entry(capture: SiteFileCapture) -> WellKnownEntry:
         """Read as the live cache reads a fetched file: an HTML page in its place is no file."""
-        return _entry_from_response(origin_of(capture.url), capture.captured_at.isoformat(), capture.status,
+        return entry_from_response(origin_of(capture.url), capture.captured_at.isoformat(), capture.status,
                                     capture.content_type, capture.body)
 
 

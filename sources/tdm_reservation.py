@@ -789,7 +789,7 @@ class WellKnownCache:
         except FetchError as error:
             entry = WellKnownEntry(origin, "failed", now, f"{error.error_class}: {error.message}"[:MAX_QUOTED_CHARS])
         else:
-            entry = _entry_from_response(origin, now, response.status, response.content_type, response.body)
+            entry = entry_from_response(origin, now, response.status, response.content_type, response.body)
         self._save(entry)
         return entry
 
@@ -819,8 +819,10 @@ class WellKnownCache:
         return self.folder / f"{sha256(origin.encode()).hexdigest()[:32]}.json"
 
 
-def _entry_from_response(origin: str, now: str, status: int, content_type: str, body: bytes) -> WellKnownEntry:
-    """404 and 410 mean no file; any other non-2xx means not known (fail-closed). A 2xx that is an HTML page and
+def entry_from_response(origin: str, now: str, status: int, content_type: str, body: bytes) -> WellKnownEntry:
+    """One answer for `/.well-known/tdmrep.json`, fetched live or captured in an archive (sources/captured_sites.py).
+
+    404 and 410 mean no file; any other non-2xx means not known (fail-closed). A 2xx that is an HTML page and
     not a JSON array (a site answering every path with its home page) is no file either: the report says an origin
     that does not serve the representation "does not implement this protocol"."""
     if status in (404, 410):

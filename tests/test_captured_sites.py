@@ -37,6 +37,12 @@ def test_the_latest_capture_before_the_page_wins_else_the_earliest_after() -> No
     assert choose_capture([], at(1)) is None
 
 
+def test_captures_of_the_same_second_before_the_page_the_last_read_wins() -> None:
+    captures = [capture(A + "/robots.txt", "", 5, "first"), capture(A + "/robots.txt", "", 5, "second")]
+    assert choose_capture(captures, at(6)).locator == "second"
+    assert choose_capture(captures, at(4)).locator == "first"
+
+
 def test_a_later_capture_that_lifts_the_reservation_does_not_speak_for_an_earlier_page() -> None:
     sites = CapturedSites([
         capture(A + "/.well-known/tdmrep.json", '[{"location": "/private/*", "tdm-reservation": 1}]', 5, "a@1"),
