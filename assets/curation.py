@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 import dagster as dg
 
@@ -108,6 +110,8 @@ class _Steps:
         extracting = EXTRACTED in self.selected
         cached = self.cache.load() if extracting else None
         previous = previous_harvest(stage_file, inputs)
+        if previous is not None and self._site_files_lost(previous[1]):
+            previous = None  # the last pass captured rules files that are no longer beside the stage file: read again
         if previous is not None:  # the same files as last time, read then without a failure: not read again
             records, stats = previous
             if extracting:
@@ -126,6 +130,17 @@ class _Steps:
         self._write_site_files(harvested.site_files)
         return harvested.records, {"dagster/row_count": harvested.records.height, **stats.as_metadata(),
                                    **self._failures("harvest", harvested.failures), "inputs_unchanged": False}
+
+    def _site_files_lost(self, stats: ReadStats) -> bool:
+        """Whether the side file no longer holds what the last pass captured (deleted, or a run stopped between
+        writing the stage file and it): its reservations would be lost without a word, so the source is read again."""
+        captured = sum(count for reason, count in stats.skipped.items() if reason.startswith("site_file_"))
+        path = self.layout.stage_file(SITE_FILES, self.source)
+        try:
+            kept = pq.read_metadata(path).num_rows if path.exists() else 0
+        except (OSError, pa.ArrowException):
+            return True
+        return kept != captured
 
     def _write_site_files(self, captures: list) -> None:
         """The captured rules files beside the stage file, replaced at every read of the source (an older one

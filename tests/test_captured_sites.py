@@ -116,3 +116,20 @@ def test_the_reader_yields_captures_beside_the_records_and_counts_them_as_skippe
     assert items[1].body == b"User-agent: GPTBot\nDisallow: /\n" and items[1].locator.startswith("crawl.warc.gz@")
     assert (stats.records, stats.failures, stats.skipped["site_file_robots"], stats.skipped["http_status_not_2xx"]) \
         == (1, 0, 1, 1)
+
+
+def test_a_capture_cut_short_is_a_failure_and_still_speaks_unknown_for_its_site(tmp_path: Path) -> None:
+    """Fail-closed: a robots.txt whose record ends early might have held an AI agent's group further down."""
+    path = tmp_path / "robotstxt.warc"
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=False)
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/plain")], protocol="HTTP/1.1")
+        body = io.BytesIO(b"User-agent: Googlebot\nDisallow: /x/\n" * 20)
+        writer.write_record(writer.create_warc_record(B + "/robots.txt", "response", payload=body, http_headers=http))
+    path.write_bytes(path.read_bytes()[:-100])
+    stats = ReadStats()
+    failure, cut = list(read_warc_file(path, "crawl", stats, 1 << 20, "robotstxt.warc"))
+    assert (failure.error_class, failure.record) == ("TruncatedRecord", "robotstxt.warc@0")
+    assert (stats.records, stats.failures, stats.skipped["site_file_robots"]) == (0, 1, 1)
+    unknown, = CapturedSites([cut]).opt_outs(B + "/page.html", cut.captured_at)
+    assert (unknown.status, unknown.protocol, unknown.incomplete) == ("unknown", "robots-ai", True)

@@ -195,3 +195,11 @@ def test_rules_files_captured_in_the_archive_reserve_the_pages_of_their_site(tmp
         in rows["https://montfleur.example/news/conseil.html"][3]
     assert failures == 0
     assert sorted(url for url, in corpus_rows(data, "url")) == sorted(u for u, p in SITE_PAGES.items() if p is None)
+
+    # the archives unchanged, the side file lost: the source is read again rather than its reservations forgotten
+    (data / "stages" / "site_files" / "crawl.parquet").unlink()
+    again = run_moisson(tmp_path / "sources.yaml", data)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert (data / "stages" / "site_files" / "crawl.parquet").exists()
+    with warehouse(data) as con:
+        assert con.execute("SELECT count(*) FROM documents WHERE reason = 'opt_out'").fetchone()[0] == 2
