@@ -557,6 +557,35 @@ class PersonalDataPolicy(_Strict):
         return getattr(self, data_type.lower())
 
 
+class ExecutionPolicy(_Strict):
+    """Where the per-document work (extraction, language and quality measurement) runs. `local`: the process pool
+    of moisson/workers.py, on this machine's cores (the default). `ray`: Ray tasks on a local Ray started by the run
+    (no address) or on an existing cluster (`ray://host:10001`, or `auto` for the cluster this machine belongs to);
+    the decisions are the same either way, only the place of the work changes."""
+
+    engine: Literal["local", "ray"] = Field(default="local", description="local (process pool) or ray.")
+    address: str | None = Field(default=None, description="Ray cluster to connect to: ray://host:port or auto; "
+                                                          "unset: a local Ray is started for the run and stopped after.")
+    num_cpus: int | None = Field(default=None, ge=1, description="CPUs of the local Ray (one worker each); unset: "
+                                                                 "every core. Not used with an address.")
+
+    @field_validator("address")
+    @classmethod
+    def _address_is_ray(cls, value: str | None) -> str | None:
+        if value is not None and value != "auto" and not re.fullmatch(r"ray://[^/\s:]+(:\d{1,5})?", value):
+            raise ValueError(f"{value!r} is not a Ray address: write ray://host:port (the cluster's client port, "
+                             "10001 by default) or auto")
+        return value
+
+    @model_validator(mode="after")
+    def _ray_settings_need_ray(self) -> "ExecutionPolicy":
+        if self.engine == "local" and (self.address is not None or self.num_cpus is not None):
+            raise ValueError("address and num_cpus are Ray settings: they need engine: ray")
+        if self.address is not None and self.num_cpus is not None:
+            raise ValueError("num_cpus sizes a local Ray; a cluster given by address has its own CPUs: leave one unset")
+        return self
+
+
 class Policy(_Strict):
     languages: list[str] | Literal["all"] = "all"
     extraction: ExtractionPolicy = ExtractionPolicy()
@@ -570,6 +599,7 @@ class Policy(_Strict):
     corpus: CorpusPolicy = CorpusPolicy()
     opt_out: OptOutPolicy = OptOutPolicy()
     personal_data: PersonalDataPolicy = PersonalDataPolicy()
+    execution: ExecutionPolicy = ExecutionPolicy()
 
     @field_validator("languages")
     @classmethod

@@ -16,7 +16,7 @@ import polars as pl
 
 from moisson import personal_data
 from moisson.code_fingerprint import fingerprint
-from moisson.config import ExtractionPolicy, LanguagePolicy, Policy, QualityPolicy
+from moisson.config import ExecutionPolicy, ExtractionPolicy, LanguagePolicy, Policy, QualityPolicy
 from moisson.deduplication import DedupStore
 from moisson.document_text import DocumentOptions
 from moisson.documents import pending
@@ -28,7 +28,8 @@ from moisson.ocr import installed_languages, tesseract_version
 from moisson.takedowns import REASON as TAKEDOWN
 from moisson.takedowns import Takedown, first_rules
 from moisson.text_quality import QualityVerdict, check_quality
-from moisson.workers import Outcome, map_documents
+from moisson.execution import map_documents_for
+from moisson.workers import Outcome
 from sources.captured_sites import CapturedSites
 from sources.records import ReadFailure
 from sources.tdm_reservation import OptOut, combine, from_headers
@@ -126,14 +127,16 @@ def page_locator(locator: str, page: int) -> str:
 def extract_payloads(raw: pl.DataFrame, work: Callable[[tuple], dict] = extract_record,
                      budget_s: float = EXTRACTION_BUDGET_S, workers: int | None = None,
                      known: Mapping[str, Outcome] | None = None,
-                     budget_of: Callable[[tuple], float] | None = None) -> dict[str, Outcome]:
-    """digest -> outcome for every payload of `raw`: from `known` if there, else extracted here."""
+                     budget_of: Callable[[tuple], float] | None = None,
+                     execution: ExecutionPolicy | None = None) -> dict[str, Outcome]:
+    """digest -> outcome for every payload of `raw`: from `known` if there, else extracted here, on the engine
+    `execution` names (the local process pool by default)."""
     known = known or {}
     unique = raw.unique("content_sha256", keep="first", maintain_order=True)
     reused = {digest: known[digest] for digest in unique["content_sha256"] if digest in known}
     new = unique.filter(~pl.col("content_sha256").is_in(list(reused)))
     items = list(zip(new["payload"], new["content_type"], new["charset"], new["url"]))
-    outcomes = map_documents(work, items, budget_s, workers, preload=WORKER_MODULES, budget_of=budget_of)
+    outcomes = map_documents_for(execution)(work, items, budget_s, workers, preload=WORKER_MODULES, budget_of=budget_of)
     return reused | dict(zip(new["content_sha256"], outcomes))
 
 
@@ -202,14 +205,15 @@ def ocr_engine() -> tuple[str | None, tuple[str, ...]]:
 
 
 def measure_missing(outcomes: dict[str, Outcome], work: PayloadWork, budget_s: float = EXTRACTION_BUDGET_S,
-                    workers: int | None = None) -> dict[str, Outcome]:
+                    workers: int | None = None, execution: ExecutionPolicy | None = None) -> dict[str, Outcome]:
     """Measurements that extractions reused from an earlier run lack (say, quality after a threshold change),
-    taken on every core like the rest; only the text is measured again, not extracted."""
+    taken on every core like the rest (on the engine `execution` names); only the text is measured again, not extracted."""
     lacking = [digest for digest, outcome in outcomes.items() if outcome.ok and work.lacks_measures(outcome.value)]
     if not lacking:
         return outcomes
     docs = [outcomes[digest].value for digest in lacking]
-    return outcomes | dict(zip(lacking, map_documents(work.measure, docs, budget_s, workers, preload=WORKER_MODULES)))
+    measure = map_documents_for(execution)
+    return outcomes | dict(zip(lacking, measure(work.measure, docs, budget_s, workers, preload=WORKER_MODULES)))
 
 
 def measured(outcomes: Mapping[str, Outcome] | None, key: str) -> dict[str, object]:

@@ -23,7 +23,9 @@ import pyarrow.parquet as pq
 
 from moisson.atomic_files import parquet_writer
 from moisson.documents import RAW_METADATA_SCHEMA, RAW_SCHEMA, raw_records_table
-from moisson.workers import Outcome, map_stream
+from moisson.config import ExecutionPolicy
+from moisson.execution import map_stream_for
+from moisson.workers import Outcome
 from sources.records import RawRecord, ReadFailure, ReadStats, SiteFileCapture
 
 WRITE_EVERY = 256  # records per row group of the raw stage file
@@ -44,11 +46,12 @@ def harvest(items: Iterable[RawRecord | SiteFileCapture | ReadFailure], stats: R
             work: Callable[[tuple], dict] | None = None, budget_s: float = 0, workers: int | None = None,
             preload: list[str] | None = None, known: Mapping[str, Outcome] | None = None,
             on_outcome: Callable[[str, Outcome], None] | None = None, inputs: str | None = None,
-            budget_of: Callable[[tuple], float] | None = None) -> Harvest:
+            budget_of: Callable[[tuple], float] | None = None, execution: ExecutionPolicy | None = None) -> Harvest:
     """Write every new record to `stage_file` and, if `work` is given, run it once per distinct payload
     whose outcome is not `known` already (from an earlier run, see `extraction_cache`); `on_outcome` sees
     each new outcome (digest, outcome) as it comes, e.g. to keep it before the pass is over. `inputs`, the
-    source's input fingerprint, goes to the stage file's footer with the read statistics (`previous_harvest`)."""
+    source's input fingerprint, goes to the stage file's footer with the read statistics (`previous_harvest`).
+    `execution` (policy.execution) says which engine runs `work`: the local process pool unless it names Ray."""
     reader = _Reader(items, stats, inputs)
     if work is None:
         for _ in reader.write(stage_file, tmp_dir):
@@ -58,6 +61,7 @@ def harvest(items: Iterable[RawRecord | SiteFileCapture | ReadFailure], stats: R
     digests: list[str] = []  # in the order the payloads went to the workers, which is the order outcomes come back
     payloads = _payloads(reader.write(stage_file, tmp_dir), digests, known)
     outcomes: dict[str, Outcome] = {}
+    map_stream = map_stream_for(execution)
     for index, outcome in enumerate(map_stream(work, payloads, budget_s, workers, preload or [], budget_of=budget_of)):
         outcomes[digests[index]] = outcome
         if on_outcome is not None:
