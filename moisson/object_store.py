@@ -1,0 +1,358 @@
+"""Object storage (S3 or any S3-compatible store) through fsspec/s3fs, and atomic publication there.
+
+Why a commit object: a store has no rename, so a folder cannot appear whole the way `os.rename` makes a local one
+appear (moisson/release.py, moisson/atomic_files.py). A publication therefore uploads every file under a prefix of
+its own, `<location>/versions/<publication>/`, checks each object by reading it back, and only then writes one small
+object, `<location>/_published.json`, that lists every object (its path, key, size and sha256). A single PUT replaces
+an object whole, so a reader that starts from the commit object sees the previous publication or the new one, never
+half of one. Objects no commit names are invisible to readers (`published_files`); a publication killed midway
+leaves only such an uncommitted prefix, and the next publication removes it (`collect_garbage`).
+
+Why the previous commit's objects are kept one publication longer: a reader that read the old commit a moment
+before the new one was written can still fetch what it names. Files unchanged since the previous publication (same
+path, size and sha256) are not uploaded again: the new commit names the object already there.
+
+One writer per location at a time: the caller holds the data directory's publication lock (as `moisson release`
+does); two writers on one location would collect each other's uploads as garbage.
+
+Where the store is and who may write to it come from the environment only, as boto and s3fs read it:
+`MOISSON_S3_ENDPOINT` (else `AWS_ENDPOINT_URL`, else AWS itself), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`.
+Credentials are never passed, stored, logged or written into a commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+    import s3fs
+
+SCHEME = "s3://"
+COMMIT = "_published.json"
+VERSIONS = "versions"
+FORMAT = "moisson-publication/1"
+ENDPOINT_VARIABLES = ("MOISSON_S3_ENDPOINT", "AWS_ENDPOINT_URL")
+BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's rule for bucket names
+CHUNK = 1 << 20
+
+
+class ObjectStoreError(Exception):
+    """The store could not be read or written as asked; the message names the location and the cause."""
+
+    exit_code = 1
+
+
+class BadLocation(ObjectStoreError):
+    """Not an `s3://bucket/prefix` this module can use."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ObjectLocation:
+    """`s3://bucket/prefix`: a folder on object storage. `prefix` has no leading or trailing slash."""
+
+    bucket: str
+    prefix: str = ""
+
+    def __str__(self) -> str:
+        return f"{SCHEME}{self.path('')}".rstrip("/")
+
+    def path(self, relative: str) -> str:
+        """`bucket/prefix/relative`, as s3fs names objects."""
+        return "/".join(part for part in (self.bucket, self.prefix, relative) if part)
+
+    def url(self, relative: str) -> str:
+        return SCHEME + self.path(relative)
+
+    def child(self, name: str) -> "ObjectLocation":
+        _check_relative(name, str(self))
+        return ObjectLocation(self.bucket, "/".join(part for part in (self.prefix, name) if part))
+
+
+@dataclass(frozen=True)
+class PublishedObject:
+    """One object of a committed publication: `path` inside the published folder, `url` where it is stored."""
+
+    path: str
+    url: str
+    bytes: int
+    sha256: str
+
+
+def is_object_location(text: str | os.PathLike) -> bool:
+    return isinstance(text, str) and text.startswith(SCHEME)
+
+
+def parse_location(text: str) -> ObjectLocation:
+    """`s3://bucket/some/prefix` (a trailing slash is dropped); BadLocation says what is wrong with anything else."""
+    if not is_object_location(text):
+        raise BadLocation(f"{text!r}: not an object storage location (expected s3://bucket/prefix)")
+    bucket, _, prefix = text[len(SCHEME):].partition("/")
+    if not BUCKET_PATTERN.fullmatch(bucket) or ".." in bucket:
+        raise BadLocation(f"{text!r}: {bucket!r} is not a bucket name (3 to 63 lowercase letters, digits, '.', '-')")
+    prefix = prefix.rstrip("/")
+    if prefix:
+        _check_relative(prefix, text)
+    return ObjectLocation(bucket, prefix)
+
+
+def _check_relative(relative: str, where: str) -> None:
+    segments = relative.split("/")
+    if any(segment in ("", ".", "..") for segment in segments) or any(ord(c) < 32 or c == "\\" for c in relative):
+        raise BadLocation(f"{where!r}: {relative!r} is not a usable key prefix (empty, '.' or '..' segments, "
+                          "backslashes or control characters)")
+
+
+def endpoint_from_env() -> str | None:
+    """The S3 endpoint to use: MOISSON_S3_ENDPOINT, else AWS_ENDPOINT_URL, else None (AWS's own)."""
+    for name in ENDPOINT_VARIABLES:
+        if value := os.environ.get(name, "").strip():
+            return value
+    return None
+
+
+def filesystem() -> "s3fs.S3FileSystem":
+    """An s3fs filesystem on the endpoint the environment names; botocore reads the credentials there itself.
+
+    No listing cache: a publication lists what it has just written, and a reader must see the latest commit."""
+    import s3fs
+
+    return s3fs.S3FileSystem(endpoint_url=endpoint_from_env(), skip_instance_cache=True, use_listings_cache=False,
+                             config_kwargs={"connect_timeout": 10, "read_timeout": 120,
+                                            "retries": {"max_attempts": 3}})
+
+
+# ------------------------------------------------------------------ readers
+
+
+def read_commit(location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = None) -> dict | None:
+    """The commit object of `location`, or None when nothing was ever committed there."""
+    fs = fs or filesystem()
+    where = location.url(COMMIT)
+    try:
+        data = fs.cat_file(location.path(COMMIT))
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # botocore's connection errors are not OSErrors
+        raise _store_error(where, "could not be read", error) from error
+    try:
+        commit = json.loads(data)
+    except ValueError as error:
+        raise ObjectStoreError(f"{where}: not a publication commit ({error}); nothing published there is trusted "
+                               "until a publication replaces it") from None
+    if not isinstance(commit, dict) or commit.get("format") != FORMAT or not isinstance(commit.get("files"), list):
+        raise ObjectStoreError(f"{where}: not a {FORMAT} commit (format {commit.get('format') if isinstance(commit, dict) else None!r})")
+    return commit
+
+
+def published_files(location: ObjectLocation | str, fs: "s3fs.S3FileSystem | None" = None) -> list[PublishedObject]:
+    """The objects the latest commit at `location` names, sorted by path; [] when nothing was committed.
+
+    Never a listing of the prefix: what no commit names (an upload in progress or killed) is not published."""
+    location = parse_location(location) if isinstance(location, str) else location
+    commit = read_commit(location, fs)
+    if commit is None:
+        return []
+    return sorted((PublishedObject(entry["path"], location.url(entry["key"]), entry["bytes"], entry["sha256"])
+                   for entry in commit["files"]), key=lambda published: published.path)
+
+
+def verify_published(location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = None) -> list[PublishedObject]:
+    """Every committed object read back and hashed; ObjectStoreError names the first one that differs from its commit."""
+    fs = fs or filesystem()
+    published = published_files(location, fs)
+    for entry in published:
+        size, digest = _stored_size_and_sha256(fs, entry.url[len(SCHEME):], entry.url)
+        if (size, digest) != (entry.bytes, entry.sha256):
+            raise ObjectStoreError(f"{entry.url}: {size} bytes, sha256 {digest}, but its commit says {entry.bytes} "
+                                   f"bytes, sha256 {entry.sha256}")
+    return published
+
+
+# ------------------------------------------------------------------ publication
+
+
+def publish_folder(folder: Path, location: ObjectLocation, log: Callable[[str], None] = lambda message: None,
+                   after_upload: Callable[[str], None] | None = None, now: datetime | None = None) -> dict:
+    """Every file under `folder` published at `location` atomically (see the module's docstring); returns the commit.
+
+    `after_upload(path)` is called after each object is uploaded (tests raise from it to kill a publication midway).
+    Nothing is committed unless every object was read back with the size and sha256 of its local file."""
+    fs = filesystem()
+    files = _local_files(folder)
+    if not files:
+        raise ObjectStoreError(f"{folder}: no files to publish at {location}")
+    previous = read_commit(location, fs)
+    collect_garbage(location, fs, log)
+    publication = _publication_id(now)
+    reused = _reusable(previous)
+    entries = [_upload(fs, location, publication, relative, path, reused, after_upload)
+               for relative, path in files]
+    uploaded = sum(entry["key"].startswith(f"{VERSIONS}/{publication}/") for entry in entries)
+    commit = {"format": FORMAT, "publication": publication, "published_at": _timestamp(now),
+              "files": entries, "retained": _retained(previous, entries)}
+    _write(fs, location.path(COMMIT), (json.dumps(commit, sort_keys=True, indent=2) + "\n").encode(),
+           location.url(COMMIT))
+    log(f"{location}: publication {publication} committed ({len(entries)} files, {uploaded} uploaded, "
+        f"{len(entries) - uploaded} unchanged since the previous one)")
+    collect_garbage(location, fs, log)
+    return commit
+
+
+def collect_garbage(location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = None,
+                    log: Callable[[str], None] = lambda message: None) -> list[str]:
+    """Remove every object under `versions/` that neither the commit nor its predecessor names: the uploads of
+    killed publications, and files replaced two publications ago. Returns the removed objects' URLs."""
+    fs = fs or filesystem()
+    commit = read_commit(location, fs)
+    kept = ({entry["key"] for entry in commit["files"]} | set(commit.get("retained", []))) if commit else set()
+    base = location.path("") + "/"
+    try:
+        stored = sorted(fs.find(location.path(VERSIONS)))
+    except Exception as error:
+        raise _store_error(location.url(VERSIONS), "could not be listed", error) from error
+    garbage = [path for path in stored if path.removeprefix(base) not in kept]
+    if not garbage:
+        return []
+    try:
+        fs.rm(garbage)
+    except Exception as error:
+        raise _store_error(location.url(VERSIONS), f"{len(garbage)} objects could not be removed", error) from error
+    by_publication: dict[str, int] = {}
+    for path in garbage:
+        publication = path.removeprefix(base).split("/")[1]
+        by_publication[publication] = by_publication.get(publication, 0) + 1
+    for publication, count in sorted(by_publication.items()):
+        log(f"{location.url(VERSIONS)}/{publication}: {count} objects no commit names (a publication killed midway, "
+            "or files replaced two publications ago), removed")
+    return [SCHEME + path for path in garbage]
+
+
+def _upload(fs: "s3fs.S3FileSystem", location: ObjectLocation, publication: str, relative: str, path: Path,
+            reused: dict[str, dict], after_upload: Callable[[str], None] | None) -> dict:
+    """The commit entry of one file: the previous publication's object when unchanged, else a new upload, read back."""
+    size, digest = path.stat().st_size, _local_sha256(path)
+    before = reused.get(relative)
+    if before is not None and (before["bytes"], before["sha256"]) == (size, digest) and _has(fs, location, before):
+        return before
+    key = f"{VERSIONS}/{publication}/{relative}"
+    url = location.url(key)
+    try:
+        fs.put_file(str(path), location.path(key))
+    except Exception as error:
+        raise _store_error(url, f"could not be uploaded from {path}", error) from error
+    if after_upload is not None:
+        after_upload(relative)
+    stored = _stored_size_and_sha256(fs, location.path(key), url)
+    if stored != (size, digest):
+        raise ObjectStoreError(f"{url}: read back as {stored[0]} bytes, sha256 {stored[1]}, but {path} has {size} "
+                               f"bytes, sha256 {digest}; nothing committed")
+    return {"path": relative, "key": key, "bytes": size, "sha256": digest}
+
+
+def _has(fs: "s3fs.S3FileSystem", location: ObjectLocation, entry: dict) -> bool:
+    try:
+        return fs.info(location.path(entry["key"]))["size"] == entry["bytes"]
+    except FileNotFoundError:
+        return False
+
+
+def _reusable(commit: dict | None) -> dict[str, dict]:
+    return {entry["path"]: entry for entry in commit["files"]} if commit else {}
+
+
+def _retained(previous: dict | None, entries: list[dict]) -> list[str]:
+    """The keys the previous commit named and this one does not: kept for one more publication, for its readers."""
+    current = {entry["key"] for entry in entries}
+    return sorted({entry["key"] for entry in previous["files"]} - current) if previous else []
+
+
+def _local_files(folder: Path) -> list[tuple[str, Path]]:
+    """(relative POSIX path, file) for every file under `folder`, sorted; a name that is no usable key is refused."""
+    if not folder.is_dir():
+        raise ObjectStoreError(f"{folder}: not a folder, nothing to publish")
+    files = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            relative = path.relative_to(folder).as_posix()
+            _check_relative(relative, str(folder))
+            files.append((relative, path))
+    return files
+
+
+def _write(fs: "s3fs.S3FileSystem", key: str, data: bytes, url: str) -> None:
+    try:
+        fs.pipe_file(key, data)
+    except Exception as error:
+        raise _store_error(url, "could not be written", error) from error
+
+
+def _stored_size_and_sha256(fs: "s3fs.S3FileSystem", key: str, url: str) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    try:
+        with fs.open(key, "rb", block_size=8 * CHUNK, cache_type="none") as handle:
+            while chunk := handle.read(8 * CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except Exception as error:
+        raise _store_error(url, "could not be read back", error) from error
+    return size, digest.hexdigest()
+
+
+def _local_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _store_error(url: str, what: str, error: BaseException) -> ObjectStoreError:
+    """The cause in words, with the endpoint (never the credentials)."""
+    endpoint = endpoint_from_env() or "AWS's default endpoint"
+    hint = " (does the bucket exist?)" if isinstance(error, FileNotFoundError) else ""
+    return ObjectStoreError(f"{url}: {what} on {endpoint}: {type(error).__name__}: {error}{hint}")
+
+
+def _publication_id(now: datetime | None) -> str:
+    """Sortable by time, unique: `20261203T170000Z-<12 hex>`."""
+    return f"{(now or datetime.now(timezone.utc)).astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:12]}"
+
+
+def _timestamp(now: datetime | None) -> str:
+    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ------------------------------------------------------------------ DuckDB
+
+
+def register_filesystem(con: "duckdb.DuckDBPyConnection") -> None:
+    """DuckDB reads `s3://` through s3fs (its httpfs extension cannot be installed everywhere: fsspec always works)."""
+    if not con.filesystem_is_registered("s3"):
+        con.register_filesystem(filesystem())
+
+
+def corpus_relation(con: "duckdb.DuckDBPyConnection", location: ObjectLocation | str,
+                    folder: str = "data") -> "duckdb.DuckDBPyRelation":
+    """The committed Parquet files under `folder/` at `location` (a release's `data/<language>/*.parquet`) as one
+    DuckDB relation on `con`, e.g. `corpus_relation(con, loc).aggregate("language, count(*)")`."""
+    from moisson.parquet_files import duckdb_paths
+
+    location = parse_location(location) if isinstance(location, str) else location
+    files = [entry.url for entry in published_files(location)
+             if entry.path.startswith(f"{folder}/") and entry.path.endswith(".parquet")]
+    if not files:
+        raise ObjectStoreError(f"{location}: no committed Parquet file under {folder}/ (nothing published there yet?)")
+    register_filesystem(con)
+    return con.read_parquet(duckdb_paths(files), hive_partitioning=False)
