@@ -1,0 +1,166 @@
+"""The production Dagster instance (instance/dagster-postgres.yaml) against a real PostgreSQL started by the test:
+its storages are Postgres, its queue holds a source's second run while the first runs, and the schedule, the
+sensors and a backfill of two sources run against it, their runs and materialisations recorded there."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+from dagster._core.scheduler.instigation import TickStatus
+from dagster._core.test_utils import create_test_daemon_workspace_context
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
+from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
+from dagster._daemon.backfill import execute_backfill_iteration
+from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
+from dagster._daemon.sensor import execute_sensor_iteration
+
+from e2e import corpus_rows
+from postgres_server import PASSWORD, PostgresServer, postgres_server  # noqa: F401 (the session fixture)
+from test_dagster_definitions import deployment, load_definitions  # noqa: F401 (a fixture and a helper)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PRODUCTION_INSTANCE = PROJECT_ROOT / "instance" / "dagster-postgres.yaml"
+# Runs dequeued by the test's daemon iterations execute at once in this process (the deployment's run
+# launcher starts a process per run instead; what is tested here is the queue and the storage, not the launcher).
+IN_MEMORY_LAUNCHER = ("\nrun_launcher:\n  module: dagster._core.launcher.sync_in_memory_run_launcher\n"
+                      "  class: SyncInMemoryRunLauncher\n")
+LIMITS = [{"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
+          {"key": "moisson/host", "value": {"applyLimitPerUniqueValue": True}, "limit": 2},
+          {"key": "moisson/publish", "value": None, "limit": 1}]
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+
+
+@pytest.fixture
+def postgres_home(postgres_server: PostgresServer, tmp_path: Path, monkeypatch) -> Path:
+    """$DAGSTER_HOME holding the production instance file as shipped, its connection in the environment only."""
+    database = postgres_server.create_database(f"dagster_{uuid.uuid4().hex[:12]}")
+    for name, value in postgres_server.environment(database).items():
+        monkeypatch.setenv(name, value)
+    home = tmp_path / "dagster-home"
+    home.mkdir()
+    shutil.copyfile(PRODUCTION_INSTANCE, home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def test_the_instance_file_names_the_connection_only_through_the_environment():
+    text = PRODUCTION_INSTANCE.read_text()
+    for variable in ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"):
+        assert f"{{env: {variable}}}" in text, variable
+    assert PASSWORD not in text
+
+
+def test_runs_events_and_schedules_are_stored_in_postgres_and_runs_queue_under_limits(postgres_home, postgres_server):
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+
+    with dg.DagsterInstance.from_config(str(postgres_home)) as instance:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+        assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+        assert f":{postgres_server.port}/" in instance.run_storage.postgres_url
+        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue.max_concurrent_runs == 8
+        assert [{"key": limit["key"], "value": limit.get("value"), "limit": limit["limit"]}
+                for limit in queue.tag_concurrency_limits] == LIMITS
+        run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job(), run_id=None)
+    with dg.DagsterInstance.from_config(str(postgres_home)) as other_process:  # a webserver or daemon elsewhere
+        assert other_process.get_run_by_id(run.run_id) is not None
+
+
+def test_the_password_really_comes_from_the_environment(postgres_home, monkeypatch, caplog):
+    """The server checks passwords on 127.0.0.1 (scram-sha-256): a wrong one in the environment is refused."""
+    from dagster_postgres.utils import DagsterPostgresException
+
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", "not-the-password")
+    with pytest.raises(DagsterPostgresException):
+        dg.DagsterInstance.from_config(str(postgres_home))
+    assert "password authentication failed" in caplog.text
+
+
+def daemon_workspace(instance: dg.DagsterInstance):
+    """The code location as the daemon loads it (named `moisson`, as pyproject.toml names it), in this process."""
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="pipelines.definitions", working_directory=str(PROJECT_ROOT)),
+        location_name="moisson")
+    return create_test_daemon_workspace_context(InProcessWorkspaceLoadTarget(origin), instance)
+
+
+def source_backfill(workspace, sources: list[str]) -> PartitionBackfill:
+    """A backfill of curate_source over these sources, as the UI's launch dialog creates it."""
+    repository = next(iter(workspace.create_request_context().get_code_location("moisson").get_repositories().values()))
+    partition_set = repository.get_partition_set("curate_source_partition_set")
+    return PartitionBackfill(backfill_id=f"sources-{uuid.uuid4().hex[:8]}", status=BulkActionStatus.REQUESTED,
+                             from_failure=False, tags={"moisson/trigger": "backfill"}, backfill_timestamp=datetime.now().timestamp(),
+                             run_config={**QUIET, **IN_PROCESS}, partition_set_origin=partition_set.get_remote_origin(),
+                             partition_names=sources)
+
+
+def runs_by(instance: dg.DagsterInstance, **filters) -> list[dg.DagsterRun]:
+    """The runs matching the filters, oldest first."""
+    return [record.dagster_run for record in sorted(instance.get_run_records(dg.RunsFilter(**filters)),
+                                                    key=lambda record: record.create_timestamp)]
+
+
+def test_schedule_sensors_and_a_backfill_of_two_sources_run_against_postgres(postgres_home, deployment):
+    demo, data = deployment
+    defs = load_definitions()
+    from pipelines.schedules import nightly_curation
+    from pipelines.sensors import publish_after_curation
+
+    logger = logging.getLogger("test_postgres_instance")
+    with open(postgres_home / "dagster.yaml", "a") as config:
+        config.write(IN_MEMORY_LAUNCHER)
+    with dg.DagsterInstance.from_config(str(postgres_home)) as instance, daemon_workspace(instance) as workspace:
+        night = datetime(2026, 12, 1, 2, tzinfo=timezone.utc)
+        requests = list(nightly_curation(dg.build_schedule_context(instance=instance, scheduled_execution_time=night)))
+        sources = [request.partition_key for request in requests]
+        assert sources == ["web-sample", "my-dump"]
+
+        # the sensor daemon's tick: new_warc_files asks for web-sample's curation; it waits in the queue
+        list(execute_sensor_iteration(workspace, logger, None, None))
+        [by_sensor] = runs_by(instance, tags={"moisson/trigger": "new_warc_files"})
+        assert by_sensor.status == dg.DagsterRunStatus.QUEUED and by_sensor.tags["dagster/partition"] == "web-sample"
+        sensor = next(state for state in instance.all_instigator_state() if state.name == "new_warc_files")
+        [tick] = instance.get_ticks(sensor.instigator_origin_id, sensor.selector_id)  # the tick, stored in Postgres
+        assert tick.status == TickStatus.SUCCESS and tick.run_ids == [by_sensor.run_id] and tick.cursor
+
+        # the backfill of the schedule's two sources: the daemon submits one run per source to the queue
+        backfill = source_backfill(workspace, sources)
+        instance.add_backfill(backfill)
+        for _ in range(3):
+            list(execute_backfill_iteration(workspace, logger))
+        backfilled = runs_by(instance, tags={"dagster/backfill": backfill.backfill_id})
+        assert sorted(run.tags["dagster/partition"] for run in backfilled) == sorted(sources)
+        assert {run.status for run in backfilled} == {dg.DagsterRunStatus.QUEUED}
+
+        # one pass of the queue: web-sample's first run and my-dump's start, web-sample's second waits for its turn
+        queue = QueuedRunCoordinatorDaemon(interval_seconds=1)
+        list(queue.run_iteration(workspace))
+        held = [run for run in backfilled if run.tags["dagster/partition"] == "web-sample"]
+        assert instance.get_run_by_id(by_sensor.run_id).status == dg.DagsterRunStatus.SUCCESS
+        assert instance.get_run_by_id(held[0].run_id).status == dg.DagsterRunStatus.QUEUED
+        list(queue.run_iteration(workspace))
+        assert {instance.get_run_by_id(run.run_id).status for run in backfilled} == {dg.DagsterRunStatus.SUCCESS}
+
+        for asset in ("raw_records", "quality_filtered"):
+            assert instance.get_materialized_partitions(dg.AssetKey(asset)) == set(sources)
+        assert instance.get_backfill(backfill.backfill_id).status in (BulkActionStatus.REQUESTED, BulkActionStatus.COMPLETED_SUCCESS)
+
+        # publication follows curation: the sensor reads the materialisations from Postgres
+        request = publish_after_curation(dg.build_sensor_context(instance=instance))
+        assert isinstance(request, dg.RunRequest)
+        assert defs.resolve_job_def("publish").execute_in_process(instance=instance, run_config=QUIET).success
+        assert isinstance(publish_after_curation(dg.build_sensor_context(instance=instance)), dg.SkipReason)
+        published = {row[0] for row in corpus_rows(data, "source")}
+        assert published == set(sources)
