@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 from moisson.atomic_files import fsync_dir, fsync_file, write_parquet, write_text
 from moisson.dataset_card import write_dataset_card
 from moisson.layout import DataLayout
+from moisson.object_store import ObjectLocation, parse_location, publish_folder, read_commit, verify_published
 from moisson.parquet_files import duckdb_paths, parts
 from moisson.publication_lock import publication_lock, wait_seconds_from_env
 from moisson.release_dcat import write_dcat
@@ -82,6 +83,13 @@ class Outcome:
     path: Path
     created: bool  # False: the same release was already there, unchanged
     manifest: dict
+
+
+@dataclass(frozen=True)
+class Upload:
+    location: ObjectLocation  # <to>/<version>
+    created: bool  # False: the same release was already published there (every object read back and checked)
+    objects: int
 
 
 def release(layout: DataLayout, version: str, base_url: str | None = None, now: datetime | None = None,
@@ -156,6 +164,44 @@ def _compare(target: Path, existing: dict, manifest: dict) -> Outcome:
         raise ReleaseError(f"{target} exists and the corpus has changed since ({', '.join(changed)} differ): "
                            "releases never change; release it under a new version")
     return Outcome(target, False, existing)
+
+
+# ------------------------------------------------------------------ a release published on object storage
+
+
+def upload_release(release_dir: Path, to: str, log: Callable[[str], None] = lambda message: None) -> Upload:
+    """releases/V published atomically at `<to>/V` (moisson/object_store.py: objects first, commit object last), then
+    every object named by the commit checked against manifest.json: the store holds exactly the release, hashed.
+
+    A release already published there is never replaced: it is read back whole and must match the local one."""
+    location = parse_location(to).child(release_dir.name)
+    manifest = read_manifest(release_dir)
+    local = {path.relative_to(release_dir).as_posix(): file_sha256(path)
+             for path in sorted(release_dir.rglob("*")) if path.is_file()}
+    created = read_commit(location) is None
+    if created:  # each object is read back and hashed before the commit names it
+        published = {entry["path"]: entry["sha256"] for entry in publish_folder(release_dir, location, log)["files"]}
+    else:  # already there: read back whole now
+        published = {entry.path: entry.sha256 for entry in verify_published(location)}
+    if published != local:
+        differ = sorted(path for path in set(published) | set(local) if published.get(path) != local.get(path))
+        raise ReleaseError(f"{location} already holds a release {release_dir.name} with other files "
+                           f"({', '.join(differ[:5])}{' ...' if len(differ) > 5 else ''} differ): releases never "
+                           "change; publish it under another location")
+    _check_against_manifest(location, published, manifest)
+    log(f"release {release_dir.name}: {location}, {len(published)} objects, each sha256 checked against {MANIFEST}")
+    return Upload(location, created, len(published))
+
+
+def _check_against_manifest(location: ObjectLocation, published: dict[str, str], manifest: dict) -> None:
+    """Every file the manifest hashes is published with that sha256, and nothing else is but the manifest and the
+    dated files it names."""
+    expected = {entry["path"]: entry["sha256"] for entry in manifest["files"]}
+    wrong = sorted(path for path, digest in expected.items() if published.get(path) != digest)
+    extra = sorted(set(published) - set(expected) - {MANIFEST, *manifest.get("dated_files", [])})
+    if wrong or extra or MANIFEST not in published:
+        raise ReleaseError(f"{location}: the published objects do not match {MANIFEST} (missing or different: "
+                           f"{wrong or 'none'}; not in the manifest: {extra or 'none'})")
 
 
 # ------------------------------------------------------------------ what the release holds

@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument("--version", required=True, help="the release's name: letters, digits, '.', '_', '-'")
     release.add_argument("--base-url", help="where the release folder will be served (absolute IRIs in the DCAT "
                                             "files); without it they are relative to the files")
+    release.add_argument("--to", metavar="s3://BUCKET/PREFIX", help="also publish the release atomically at "
+                         "s3://BUCKET/PREFIX/VERSION (endpoint and key from MOISSON_S3_ENDPOINT or AWS_ENDPOINT_URL, "
+                         "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and check every object against manifest.json")
     takedown = commands.add_parser("takedown", help="add a removal request to DATA_DIR/takedowns.csv; the next "
                                                     "publication applies it")
     takedown.add_argument("--data-dir", default=Path("data"), type=Path)
@@ -120,11 +123,17 @@ def _takedown(args: argparse.Namespace, layout: DataLayout) -> int:
 
 
 def _release(args: argparse.Namespace, layout: DataLayout) -> int:
+    from moisson.object_store import BadLocation, parse_location
     from moisson.publication_lock import PublicationBusy
     from moisson.release import ReleaseError, release
 
     version, base_url = args.version, args.base_url
-
+    if args.to:
+        try:
+            parse_location(args.to)  # before the release is made: a location that cannot be used changes nothing
+        except BadLocation as error:
+            print(f"release {version}: --to {error}", file=sys.stderr)
+            return EXIT_CONFIG
     try:
         outcome = release(layout, version, base_url, log=lambda message: print(message, flush=True))
     except ReleaseError as error:
@@ -138,6 +147,23 @@ def _release(args: argparse.Namespace, layout: DataLayout) -> int:
         print(f"released {version}: {counts['documents']} documents, {counts['words']} words in {outcome.path}")
     else:
         print(f"{outcome.path}: already released and unchanged (nothing written)")
+    return _upload_release(outcome.path, args.to) if args.to else 0
+
+
+def _upload_release(release_dir: Path, to: str) -> int:
+    from moisson.object_store import ObjectStoreError
+    from moisson.release import ReleaseError, upload_release
+
+    try:
+        upload = upload_release(release_dir, to, log=lambda message: print(message, flush=True))
+    except (ReleaseError, ObjectStoreError) as error:
+        print(f"release {release_dir.name}: not published at {to} ({release_dir} is complete; run the same command "
+              f"again to retry): {error}", file=sys.stderr)
+        return error.exit_code
+    if upload.created:
+        print(f"published {release_dir.name} at {upload.location}: {upload.objects} objects, committed")
+    else:
+        print(f"{upload.location}: already published and unchanged (every object read back and checked)")
     return 0
 
 

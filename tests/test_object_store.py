@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -14,7 +18,10 @@ import pytest
 from moisson.object_store import (COMMIT, VERSIONS, BadLocation, ObjectLocation, ObjectStoreError, collect_garbage,
                                   corpus_relation, filesystem, parse_location, publish_folder, published_files,
                                   read_commit, verify_published)
-from s3_server import s3_server  # noqa: F401  (the fixture, used by name)
+from moisson.parquet_files import duckdb_paths, parts
+from pipelines.cli import main
+from release_inputs import copy_of, corpus_ids, publish, unpublish
+from s3_server import free_ports, s3_server  # noqa: F401  (the fixture, used by name)
 
 
 class Killed(Exception):
@@ -141,3 +148,102 @@ def test_duckdb_reads_committed_parquet_through_fsspec(s3_server, tmp_path):  # 
     with duckdb.connect() as con:
         counts = corpus_relation(con, location).aggregate("language, count(*)", "language").fetchall()
     assert sorted(counts) == [("en", 2), ("fr", 3)]
+
+
+KILLED_PUBLICATION = """
+import os, signal, sys
+from pathlib import Path
+from moisson.object_store import parse_location, publish_folder
+uploaded = []
+def kill_after_two(path):
+    uploaded.append(path)
+    if len(uploaded) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # no except or finally block runs: as a machine that goes down
+publish_folder(Path(sys.argv[1]), parse_location(sys.argv[2]), after_upload=kill_after_two)
+"""
+
+
+def test_a_process_killed_midway_publishes_nothing_and_its_uploads_are_collected(s3_server, tmp_path):  # noqa: F811
+    location = parse_location(s3_server.location("sigkill"))
+    folder = write_folder(tmp_path / "folder", FILES)
+    killed = subprocess.run([sys.executable, "-c", KILLED_PUBLICATION, str(folder), str(location)],
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert len(stored_keys(location)) == 2 and COMMIT not in stored_keys(location)  # two objects, no commit
+    assert published_files(location) == [] and read_commit(location) is None
+    commit = publish_folder(folder, location)
+    assert stored_keys(location) == {COMMIT} | {f"{VERSIONS}/{commit['publication']}/{path}" for path in FILES}
+
+
+# ------------------------------------------------------------------ `moisson release --to`, after a real `moisson run`
+
+
+@pytest.fixture(scope="module")
+def published_corpus(tmp_path_factory) -> Path:
+    return publish(tmp_path_factory.mktemp("published") / "input")
+
+
+def local_language_counts(data_dir: Path) -> list[tuple[str, int]]:
+    with duckdb.connect() as con:
+        return sorted(con.execute("SELECT language, count(*) FROM read_parquet(?) GROUP BY 1",
+                                  [duckdb_paths(parts(data_dir / "corpus"))]).fetchall())
+
+
+def test_moisson_release_to_publishes_the_release_atomically_checked_against_its_manifest(
+        s3_server, published_corpus, tmp_path, capsys):  # noqa: F811
+    data = copy_of(published_corpus, tmp_path / "copy")
+    to = s3_server.location("releases")
+    assert main(["release", "--data-dir", str(data), "--version", "2026.1", "--to", to]) == 0
+    out = capsys.readouterr().out
+    assert f"published 2026.1 at {to}/2026.1" in out
+    folder, location = data / "releases" / "2026.1", parse_location(f"{to}/2026.1")
+    published = published_files(location)
+    local = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert [entry.path for entry in published] == local
+    fs = filesystem()
+    for entry in published:  # byte for byte the local release
+        assert fs.cat_file(entry.url) == (folder / entry.path).read_bytes()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    by_path = {entry.path: entry for entry in published}
+    assert all(by_path[f["path"]].sha256 == f["sha256"] for f in manifest["files"])
+
+    with duckdb.connect() as con:  # DuckDB over the corpus on S3 counts what the local corpus holds
+        remote = sorted(corpus_relation(con, location).aggregate("language, count(*)", "language").fetchall())
+        [(words,)] = corpus_relation(con, location).aggregate("sum(n_words)").fetchall()
+    assert remote == local_language_counts(data) == [("en", 2), ("fr", 3)]
+    assert words == manifest["counts"]["total"]["words"]
+
+    commit = read_commit(location)
+    assert main(["release", "--data-dir", str(data), "--version", "2026.1", "--to", to]) == 0  # asked again
+    assert f"{to}/2026.1: already published and unchanged" in capsys.readouterr().out
+    assert read_commit(location) == commit
+
+
+def test_a_different_release_under_the_same_name_is_never_published_over_the_first(
+        s3_server, published_corpus, tmp_path, capsys):  # noqa: F811
+    to = s3_server.location("releases")
+    first = copy_of(published_corpus, tmp_path / "first")
+    assert main(["release", "--data-dir", str(first), "--version", "1.0", "--to", to]) == 0
+    commit = read_commit(parse_location(f"{to}/1.0"))
+    other = copy_of(published_corpus, tmp_path / "other")
+    unpublish(other, next(iter(corpus_ids(other))))
+    capsys.readouterr()
+    assert main(["release", "--data-dir", str(other), "--version", "1.0", "--to", to]) == 1
+    err = capsys.readouterr().err
+    assert "releases never change" in err and "not published at" in err
+    assert (other / "releases" / "1.0" / "manifest.json").is_file()  # the local release is made all the same
+    assert read_commit(parse_location(f"{to}/1.0")) == commit
+
+
+def test_an_unusable_or_unreachable_location_is_said_with_the_right_exit_code(
+        s3_server, published_corpus, tmp_path, monkeypatch, capsys):  # noqa: F811
+    data = copy_of(published_corpus, tmp_path / "copy")
+    assert main(["release", "--data-dir", str(data), "--version", "1", "--to", "s3://Not_A_Bucket/x"]) == 2
+    assert "not a bucket name" in capsys.readouterr().err
+    assert not (data / "releases" / "1").exists()  # nothing made for a location that cannot be used
+    closed = free_ports(1)[0]
+    monkeypatch.setenv("MOISSON_S3_ENDPOINT", f"http://127.0.0.1:{closed}")
+    assert main(["release", "--data-dir", str(data), "--version", "1", "--to", s3_server.location("down")]) == 1
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{closed}" in err and "run the same command again to retry" in err
+    assert os.environ["AWS_SECRET_ACCESS_KEY"] not in err
