@@ -56,9 +56,11 @@ def portal_sources(demo: Path, server: FaultServer) -> Path:
 def nothing_partial(data: Path) -> None:
     for path in (data / "corpus").rglob("*"):
         if path.is_file():
-            assert path.suffix in (".parquet", ".md"), path
+            assert path.suffix in (".parquet", ".md", ".png"), path  # not a temporary file: those stay in tmp/
             if path.suffix == ".parquet":
                 pq.read_metadata(path)
+            if path.suffix == ".png":  # the dataset card's plots: whole images
+                assert path.read_bytes().startswith(b"\x89PNG") and path.read_bytes().endswith(b"IEND\xaeB`\x82"), path
     if (data / "warehouse.duckdb").exists():
         with duckdb.connect(str(data / "warehouse.duckdb")) as con:
             con.execute("SELECT 1").fetchone()
