@@ -24,8 +24,9 @@ Budgets, as in the local pool:
 At most `ahead` items are read from the input and not yet yielded (backpressure: a 2 GB archive is never
 submitted at once); the outcomes come back in input order.
 
-Local Ray is started by the first call when none is running and no address is given: bound to 127.0.0.1,
-no dashboard, its session folder under /tmp (not $HOME), stopped when the call ends. With an address, the
+Local Ray is started by the first call when none is running and no address is given: node address 127.0.0.1
+(Ray 2.60 still listens on every interface: token authentication stays on, with a token of the session),
+no dashboard, its session folder under /tmp and nothing under $HOME, stopped when the call ends. With an address, the
 call connects to that cluster and disconnects at the end; the cluster must have Moisson installed.
 """
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import secrets
 import shutil
 import sys
 import tempfile
@@ -49,6 +51,7 @@ from moisson.workers import AHEAD_PER_WORKER, CHUNK, MEMORY_BUDGET_MB, STARTS_BE
 
 RETRIES = 2  # restarts of a dead actor, and runs again of the calls it held: a killed worker loses nothing
 PER_ACTOR = 4  # documents an actor holds: the one it works on and the next ones, already sent
+LOCAL_ENVIRONMENT = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED")
 TEMP_PREFIX = "moisson-ray-"  # Ray's session folder: short (its socket paths must fit in 107 bytes), under /tmp
 log = logging.getLogger(__name__)
 
@@ -85,21 +88,44 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     if ray.is_initialized():
         yield _cpus(ray)
         return
-    temp_dir = None
-    if address is None:
-        temp_dir = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir="/tmp")
-        ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1", _temp_dir=temp_dir,
-                 configure_logging=False, log_to_driver=False, runtime_env={"env_vars": _worker_environment()})
-    else:
-        ray.init(address=address, configure_logging=False, log_to_driver=False)
-    cpus = _cpus(ray)
-    print(f"moisson: per-document work on Ray ({address or 'local'}, {cpus} CPUs)", file=sys.stderr, flush=True)
+    temp_dir, saved = None, {name: os.environ.get(name) for name in LOCAL_ENVIRONMENT}
     try:
+        if address is None:
+            temp_dir = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir="/tmp")
+            os.environ.update(_local_environment())
+            _reload_authentication()
+            ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1", _temp_dir=temp_dir,
+                     configure_logging=False, log_to_driver=False, runtime_env={"env_vars": _worker_environment()})
+        else:
+            ray.init(address=address, configure_logging=False, log_to_driver=False)
+        cpus = _cpus(ray)
+        print(f"moisson: per-document work on Ray ({address or 'local'}, {cpus} CPUs)", file=sys.stderr, flush=True)
         yield cpus
     finally:
         ray.shutdown()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if temp_dir is not None:
+            _reload_authentication()
             shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _local_environment() -> dict[str, str]:
+    """A local Ray's settings, inherited by its processes. Ray 2.60 listens on every interface whatever the node
+    address given (it swaps 127.0.0.1 for the reachable address), so its token authentication stays on, with a token
+    of this session held in the environment: Ray would otherwise write one to ~/.ray/auth_token. No usage report."""
+    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32), "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def _reload_authentication() -> None:
+    """Make this process's Ray read the authentication settings again (it reads them once, then caches them)."""
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
 
 
 def _cpus(ray) -> int:

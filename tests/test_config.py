@@ -183,3 +183,19 @@ def test_a_sources_folder_named_like_a_pattern_resolves_only_its_own_files(tmp_p
                        "policy: {licenses: {allow: [CC0-1.0]}}\n")
     config = load_config(sources)
     assert config.resolve_paths(config.source("notes")) == [(tmp_path / "proj[1]" / "proj[1].jsonl").resolve()]
+
+
+def test_execution_defaults_to_the_local_pool_and_takes_a_ray_cluster(tmp_path):
+    assert load_config(write(tmp_path, VALID)).policy.execution.engine == "local"
+    ray = load_config(write(tmp_path, VALID + "  execution: {engine: ray, address: 'ray://head.example:10001'}\n"))
+    assert (ray.policy.execution.engine, ray.policy.execution.address) == ("ray", "ray://head.example:10001")
+    assert load_config(write(tmp_path, VALID + "  execution: {engine: ray, num_cpus: 2}\n")).policy.execution.num_cpus == 2
+
+
+def test_execution_errors_name_the_field_and_the_fix(tmp_path):
+    message = error_of(tmp_path, VALID + "  execution: {engine: spark}\n")
+    assert "'policy.execution.engine'" in message and "'local' or 'ray'" in message
+    message = error_of(tmp_path, VALID + "  execution: {engine: ray, address: 'http://head:8265'}\n")
+    assert "'policy.execution.address'" in message and "ray://host:port" in message
+    message = error_of(tmp_path, VALID + "  execution: {address: auto}\n")
+    assert "policy.execution" in message and "need engine: ray" in message
