@@ -21,22 +21,19 @@ from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.backfill import execute_backfill_iteration
 from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
 from dagster._daemon.sensor import execute_sensor_iteration
+from dagster._scheduler.scheduler import launch_scheduled_runs
 
 from e2e import corpus_rows
+from in_process_launcher import IN_PROCESS, INSTANCE_LINES
 from postgres_server import PASSWORD, PostgresServer, postgres_server  # noqa: F401 (the session fixture)
 from test_dagster_definitions import deployment, load_definitions  # noqa: F401 (a fixture and a helper)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION_INSTANCE = PROJECT_ROOT / "instance" / "dagster-postgres.yaml"
-# Runs dequeued by the test's daemon iterations execute at once in this process (the deployment's run
-# launcher starts a process per run instead; what is tested here is the queue and the storage, not the launcher).
-IN_MEMORY_LAUNCHER = ("\nrun_launcher:\n  module: dagster._core.launcher.sync_in_memory_run_launcher\n"
-                      "  class: SyncInMemoryRunLauncher\n")
 LIMITS = [{"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
           {"key": "moisson/host", "value": {"applyLimitPerUniqueValue": True}, "limit": 2},
           {"key": "moisson/publish", "value": None, "limit": 1}]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 
 @pytest.fixture
@@ -112,55 +109,77 @@ def runs_by(instance: dg.DagsterInstance, **filters) -> list[dg.DagsterRun]:
                                                     key=lambda record: record.create_timestamp)]
 
 
+def scheduler_tick(workspace, logger: logging.Logger, at: datetime, times: dict) -> None:
+    """One iteration of the scheduler daemon as if the clock read `at`."""
+    list(launch_scheduled_runs(workspace, logger, at, times))
+
+
+def instigator_ticks(instance: dg.DagsterInstance, name: str) -> list:
+    state = next(state for state in instance.all_instigator_state() if state.name == name)
+    return instance.get_ticks(state.instigator_origin_id, state.selector_id)
+
+
+def statuses(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> list[dg.DagsterRunStatus]:
+    return [instance.get_run_by_id(run.run_id).status for run in runs]
+
+
 def test_schedule_sensors_and_a_backfill_of_two_sources_run_against_postgres(postgres_home, deployment):
+    """The daemon's own iterations (scheduler, sensors, backfills, run queue) against the Postgres instance, with
+    the code location loaded as the daemon loads it: the ticks, cursors, runs and materialisations are Postgres'."""
     demo, data = deployment
     defs = load_definitions()
-    from pipelines.schedules import nightly_curation
     from pipelines.sensors import publish_after_curation
 
     logger = logging.getLogger("test_postgres_instance")
     with open(postgres_home / "dagster.yaml", "a") as config:
-        config.write(IN_MEMORY_LAUNCHER)
+        config.write(INSTANCE_LINES)  # dequeued runs execute here, at once (in_process_launcher.py)
+    SUCCESS, QUEUED = dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.QUEUED
     with dg.DagsterInstance.from_config(str(postgres_home)) as instance, daemon_workspace(instance) as workspace:
-        night = datetime(2026, 12, 1, 2, tzinfo=timezone.utc)
-        requests = list(nightly_curation(dg.build_schedule_context(instance=instance, scheduled_execution_time=night)))
-        sources = [request.partition_key for request in requests]
-        assert sources == ["web-sample", "my-dump"]
+        # the nightly schedule: declared running, it ticks at 02:00 Paris and queues one run per source
+        times: dict = {}
+        scheduler_tick(workspace, logger, datetime(2026, 12, 1, 0, 30, tzinfo=timezone.utc), times)
+        assert runs_by(instance) == []
+        scheduler_tick(workspace, logger, datetime(2026, 12, 1, 1, 5, tzinfo=timezone.utc), times)
+        nightly = runs_by(instance, tags={"moisson/night": "2026-12-01"})
+        sources = [run.tags["dagster/partition"] for run in nightly]
+        assert sorted(sources) == ["my-dump", "web-sample"] and statuses(instance, nightly) == [QUEUED, QUEUED]
+        [tick] = instigator_ticks(instance, "nightly_curation")
+        assert tick.status == TickStatus.SUCCESS and sorted(tick.run_ids) == sorted(run.run_id for run in nightly)
 
-        # the sensor daemon's tick: new_warc_files asks for web-sample's curation; it waits in the queue
+        # the sensor daemon's tick: new_warc_files asks for web-sample's curation too; its cursor is kept
         list(execute_sensor_iteration(workspace, logger, None, None))
         [by_sensor] = runs_by(instance, tags={"moisson/trigger": "new_warc_files"})
-        assert by_sensor.status == dg.DagsterRunStatus.QUEUED and by_sensor.tags["dagster/partition"] == "web-sample"
-        sensor = next(state for state in instance.all_instigator_state() if state.name == "new_warc_files")
-        [tick] = instance.get_ticks(sensor.instigator_origin_id, sensor.selector_id)  # the tick, stored in Postgres
-        assert tick.status == TickStatus.SUCCESS and tick.run_ids == [by_sensor.run_id] and tick.cursor
+        assert by_sensor.tags["dagster/partition"] == "web-sample" and statuses(instance, [by_sensor]) == [QUEUED]
+        [tick] = instigator_ticks(instance, "new_warc_files")
+        assert tick.status == TickStatus.SUCCESS and tick.run_ids == [by_sensor.run_id] and "web-sample" in tick.cursor
 
-        # the backfill of the schedule's two sources: the daemon submits one run per source to the queue
+        # the queue: one run per source at a time, so the sensor's web-sample run waits for the nightly one
+        queue = QueuedRunCoordinatorDaemon(interval_seconds=1)
+        list(queue.run_iteration(workspace))
+        assert statuses(instance, nightly) == [SUCCESS, SUCCESS] and statuses(instance, [by_sensor]) == [QUEUED]
+        list(queue.run_iteration(workspace))
+        assert statuses(instance, [by_sensor]) == [SUCCESS]
+
+        # a backfill of the two sources, submitted by the backfill daemon: two sources run in the same pass
         backfill = source_backfill(workspace, sources)
         instance.add_backfill(backfill)
         for _ in range(3):
             list(execute_backfill_iteration(workspace, logger))
         backfilled = runs_by(instance, tags={"dagster/backfill": backfill.backfill_id})
         assert sorted(run.tags["dagster/partition"] for run in backfilled) == sorted(sources)
-        assert {run.status for run in backfilled} == {dg.DagsterRunStatus.QUEUED}
-
-        # one pass of the queue: web-sample's first run and my-dump's start, web-sample's second waits for its turn
-        queue = QueuedRunCoordinatorDaemon(interval_seconds=1)
+        assert statuses(instance, backfilled) == [QUEUED, QUEUED]
         list(queue.run_iteration(workspace))
-        held = [run for run in backfilled if run.tags["dagster/partition"] == "web-sample"]
-        assert instance.get_run_by_id(by_sensor.run_id).status == dg.DagsterRunStatus.SUCCESS
-        assert instance.get_run_by_id(held[0].run_id).status == dg.DagsterRunStatus.QUEUED
-        list(queue.run_iteration(workspace))
-        assert {instance.get_run_by_id(run.run_id).status for run in backfilled} == {dg.DagsterRunStatus.SUCCESS}
-
+        assert statuses(instance, backfilled) == [SUCCESS, SUCCESS]
         for asset in ("raw_records", "quality_filtered"):
             assert instance.get_materialized_partitions(dg.AssetKey(asset)) == set(sources)
-        assert instance.get_backfill(backfill.backfill_id).status in (BulkActionStatus.REQUESTED, BulkActionStatus.COMPLETED_SUCCESS)
+            records = instance.fetch_materializations(dg.AssetKey(asset), limit=100).records
+            by_backfill = {(record.partition_key, record.run_id) for record in records
+                           if record.run_id in {run.run_id for run in backfilled}}
+            assert by_backfill == {(run.tags["dagster/partition"], run.run_id) for run in backfilled}, asset
 
         # publication follows curation: the sensor reads the materialisations from Postgres
         request = publish_after_curation(dg.build_sensor_context(instance=instance))
         assert isinstance(request, dg.RunRequest)
         assert defs.resolve_job_def("publish").execute_in_process(instance=instance, run_config=QUIET).success
         assert isinstance(publish_after_curation(dg.build_sensor_context(instance=instance)), dg.SkipReason)
-        published = {row[0] for row in corpus_rows(data, "source")}
-        assert published == set(sources)
+        assert {row[0] for row in corpus_rows(data, "source")} == set(sources)
