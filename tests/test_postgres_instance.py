@@ -183,3 +183,39 @@ def test_schedule_sensors_and_a_backfill_of_two_sources_run_against_postgres(pos
         assert defs.resolve_job_def("publish").execute_in_process(instance=instance, run_config=QUIET).success
         assert isinstance(publish_after_curation(dg.build_sensor_context(instance=instance)), dg.SkipReason)
         assert {row[0] for row in corpus_rows(data, "source")} == set(sources)
+
+
+HOSTED_SOURCES = """
+sources:
+  - {name: portal, kind: ckan, url: "https://Data.Example.org/"}
+  - {name: theses, kind: oai-pmh, url: "https://user@archive.example.org:8443/oai"}
+  - {name: crawl, kind: warc, paths: ["https://data.commoncrawl.org/crawl-data/a.warc.gz"]}
+  - {name: snapshot, kind: warc, paths: ["lists/warc.paths.gz"], base_url: "https://mirror.example.net/"}
+  - {name: local, kind: files, paths: ["dumps/*.jsonl"]}
+policy:
+  licenses: {allow: [CC-BY-4.0]}
+"""
+
+
+def test_curation_runs_carry_their_crawled_host_as_the_queue_limits_tag(tmp_path):
+    """pipelines/run_tags.py: the partitioned config a curate_source job would carry gives each partition's runs
+    the `moisson/host` tag the production queue limits (jobs.py does not use it yet)."""
+    from moisson.config import load_config
+    from pipelines.run_tags import HOST_TAG, source_run_config
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(HOSTED_SOURCES)
+    config = load_config(sources)
+    partitions = dg.StaticPartitionsDefinition(config.source_names)
+
+    @dg.asset(partitions_def=partitions)
+    def harvested() -> None:
+        """Stands for the harvest: the tags come from the job, whatever its assets."""
+
+    job = dg.define_asset_job("curate_source", selection=[harvested], config=source_run_config(config, partitions))
+    resolved = dg.Definitions(assets=[harvested], jobs=[job]).resolve_job_def("curate_source")
+    hosts = {name: resolved.get_tags_for_partition_key(name, selected_asset_keys=None).get(HOST_TAG)
+             for name in config.source_names}
+    assert hosts == {"portal": "data.example.org", "theses": "archive.example.org", "crawl": "data.commoncrawl.org",
+                     "snapshot": "mirror.example.net", "local": None}
+    assert resolved.get_tags_for_partition_key("portal", selected_asset_keys=None)["dagster/partition"] == "portal"
