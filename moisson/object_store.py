@@ -12,8 +12,11 @@ Why the previous commit's objects are kept one publication longer: a reader that
 before the new one was written can still fetch what it names. Files unchanged since the previous publication (same
 path, size and sha256) are not uploaded again: the new commit names the object already there.
 
-One writer per location at a time: the caller holds the data directory's publication lock (as `moisson release`
-does); two writers on one location would collect each other's uploads as garbage.
+The commit object is replaced on condition (If-Match the ETag read when the publication started, If-None-Match for
+the first one), so a publication never overwrites a commit made after it started: it fails and commits nothing.
+Still one writer per location at a time: a publication starts by collecting what no commit names, which would
+include another writer's uploads in progress; the caller holds the data directory's publication lock (as
+`moisson release` does when it builds the release), and across machines the next increment adds a lease object.
 
 Where the store is and who may write to it come from the environment only, as boto and s3fs read it:
 `MOISSON_S3_ENDPOINT` (else `AWS_ENDPOINT_URL`, else AWS itself), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`.
@@ -138,12 +141,18 @@ def filesystem() -> "s3fs.S3FileSystem":
 
 def read_commit(location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = None) -> dict | None:
     """The commit object of `location`, or None when nothing was ever committed there."""
-    fs = fs or filesystem()
+    return _read_commit(location, fs or filesystem())[0]
+
+
+def _read_commit(location: ObjectLocation, fs: "s3fs.S3FileSystem") -> tuple[dict | None, str | None]:
+    """The commit and its ETag. The ETag is taken first: if the commit is replaced between the two requests, the
+    ETag is the older one, and a publication that swaps on it is refused rather than overwriting the newer commit."""
     where = location.url(COMMIT)
     try:
+        etag = fs.info(location.path(COMMIT)).get("ETag")
         data = fs.cat_file(location.path(COMMIT))
     except FileNotFoundError:
-        return None
+        return None, None
     except Exception as error:  # botocore's connection errors are not OSErrors
         raise _store_error(where, "could not be read", error) from error
     try:
@@ -153,7 +162,7 @@ def read_commit(location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = None)
                                "until a publication replaces it") from None
     if not isinstance(commit, dict) or commit.get("format") != FORMAT or not isinstance(commit.get("files"), list):
         raise ObjectStoreError(f"{where}: not a {FORMAT} commit (format {commit.get('format') if isinstance(commit, dict) else None!r})")
-    return commit
+    return commit, etag
 
 
 def published_files(location: ObjectLocation | str, fs: "s3fs.S3FileSystem | None" = None) -> list[PublishedObject]:
@@ -187,13 +196,13 @@ def publish_folder(folder: Path, location: ObjectLocation, log: Callable[[str], 
                    after_upload: Callable[[str], None] | None = None, now: datetime | None = None) -> dict:
     """Every file under `folder` published at `location` atomically (see the module's docstring); returns the commit.
 
-    `after_upload(path)` is called after each object is uploaded (tests raise from it to kill a publication midway).
+    `after_upload(path)` is called after each object is uploaded and read back (tests raise from it to kill a publication midway).
     Nothing is committed unless every object was read back with the size and sha256 of its local file."""
     fs = filesystem()
     files = _local_files(folder)
     if not files:
         raise ObjectStoreError(f"{folder}: no files to publish at {location}")
-    previous = read_commit(location, fs)
+    previous, etag = _read_commit(location, fs)
     collect_garbage(location, fs, log)
     publication = _publication_id(now)
     reused = _reusable(previous)
@@ -202,8 +211,7 @@ def publish_folder(folder: Path, location: ObjectLocation, log: Callable[[str], 
     uploaded = sum(entry["key"].startswith(f"{VERSIONS}/{publication}/") for entry in entries)
     commit = {"format": FORMAT, "publication": publication, "published_at": _timestamp(now),
               "files": entries, "retained": _retained(previous, entries)}
-    _write(fs, location.path(COMMIT), (json.dumps(commit, sort_keys=True, indent=2) + "\n").encode(),
-           location.url(COMMIT))
+    _swap_commit(fs, location, commit, previous, etag)
     log(f"{location}: publication {publication} committed ({len(entries)} files, {uploaded} uploaded, "
         f"{len(entries) - uploaded} unchanged since the previous one)")
     collect_garbage(location, fs, log)
@@ -239,6 +247,23 @@ def collect_garbage(location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = N
     return [SCHEME + path for path in garbage]
 
 
+def _swap_commit(fs: "s3fs.S3FileSystem", location: ObjectLocation, commit: dict, previous: dict | None,
+                 etag: str | None) -> None:
+    """The commit object written in one PUT, on condition that it is still the one this publication started from
+    (If-Match its ETag, or If-None-Match when there was none): a publication that committed meanwhile is never
+    overwritten by one that started before it."""
+    data = (json.dumps(commit, sort_keys=True, indent=2) + "\n").encode()
+    condition = {"IfMatch": etag} if previous is not None else {"mode": "create"}
+    try:
+        fs.pipe_file(location.path(COMMIT), data, **condition)
+    except Exception as error:
+        if _read_commit(location, fs)[0] != previous:
+            raise ObjectStoreError(f"{location.url(COMMIT)}: another publication committed while this one was "
+                                   "uploading; this one is not committed (its uploads are collected by the next "
+                                   "publication)") from error
+        raise _store_error(location.url(COMMIT), "could not be written", error) from error
+
+
 def _upload(fs: "s3fs.S3FileSystem", location: ObjectLocation, publication: str, relative: str, path: Path,
             reused: dict[str, dict], after_upload: Callable[[str], None] | None) -> dict:
     """The commit entry of one file: the previous publication's object when unchanged, else a new upload, read back."""
@@ -252,12 +277,12 @@ def _upload(fs: "s3fs.S3FileSystem", location: ObjectLocation, publication: str,
         fs.put_file(str(path), location.path(key))
     except Exception as error:
         raise _store_error(url, f"could not be uploaded from {path}", error) from error
-    if after_upload is not None:
-        after_upload(relative)
     stored = _stored_size_and_sha256(fs, location.path(key), url)
     if stored != (size, digest):
         raise ObjectStoreError(f"{url}: read back as {stored[0]} bytes, sha256 {stored[1]}, but {path} has {size} "
                                f"bytes, sha256 {digest}; nothing committed")
+    if after_upload is not None:
+        after_upload(relative)
     return {"path": relative, "key": key, "bytes": size, "sha256": digest}
 
 
@@ -289,13 +314,6 @@ def _local_files(folder: Path) -> list[tuple[str, Path]]:
             _check_relative(relative, str(folder))
             files.append((relative, path))
     return files
-
-
-def _write(fs: "s3fs.S3FileSystem", key: str, data: bytes, url: str) -> None:
-    try:
-        fs.pipe_file(key, data)
-    except Exception as error:
-        raise _store_error(url, "could not be written", error) from error
 
 
 def _stored_size_and_sha256(fs: "s3fs.S3FileSystem", key: str, url: str) -> tuple[int, str]:

@@ -13,6 +13,10 @@ and a release that would come out different is refused, since a release never ch
 
 Why the publication lock: a run publishing while the corpus is copied would give a release whose files
 match no moment of the corpus. Why a folder renamed into place: nobody ever sees half a release.
+
+`upload_release` (`moisson release --to s3://bucket/prefix`) publishes a finished release on object storage with
+the same guarantee, by a commit object written last (moisson/object_store.py), and checks every object it names
+against the manifest.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ then publishes. After doing everything it could, it prints a summary per source 
 publication, and exits 1 when a source or the publication did not produce what it should (see
 pipelines/run_summary.py), 2 for a sources file that cannot be used, 3 when the data directory is busy.
 `moisson check` validates a sources file and says what it would read; `moisson sql` queries the warehouse;
-`moisson release` freezes the published corpus as releases/VERSION (moisson/release.py); `moisson takedown`
+`moisson release` freezes the published corpus as releases/VERSION (moisson/release.py), and with `--to
+s3://bucket/prefix` publishes it there too (moisson/object_store.py); `moisson takedown`
 adds a removal request that the next publication applies (moisson/takedowns.py).
 """
 

@@ -247,3 +247,21 @@ def test_an_unusable_or_unreachable_location_is_said_with_the_right_exit_code(
     err = capsys.readouterr().err
     assert f"127.0.0.1:{closed}" in err and "run the same command again to retry" in err
     assert os.environ["AWS_SECRET_ACCESS_KEY"] not in err
+
+
+def test_a_publication_never_overwrites_a_commit_made_after_it_started(s3_server, tmp_path):  # noqa: F811
+    location = parse_location(s3_server.location("swap"))
+    publish_folder(write_folder(tmp_path / "zero", FILES), location)
+    later_files = {**FILES, "README.md": b"# the later publication\n"}
+    later = []
+
+    def another_publication_commits(path: str) -> None:
+        if not later:
+            later.append(publish_folder(write_folder(tmp_path / "later", later_files), location))
+
+    earlier_files = {**FILES, "README.md": b"# the earlier publication\n", "data/fr/part-z.parquet": b"PAR1 z"}
+    with pytest.raises(ObjectStoreError, match="another publication committed while this one was uploading"):
+        publish_folder(write_folder(tmp_path / "earlier", earlier_files), location,
+                       after_upload=another_publication_commits)
+    assert read_commit(location) == later[0]
+    assert {entry.path: filesystem().cat_file(entry.url) for entry in published_files(location)} == later_files
