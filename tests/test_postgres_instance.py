@@ -219,3 +219,35 @@ def test_curation_runs_carry_their_crawled_host_as_the_queue_limits_tag(tmp_path
     assert hosts == {"portal": "data.example.org", "theses": "archive.example.org", "crawl": "data.commoncrawl.org",
                      "snapshot": "mirror.example.net", "local": None}
     assert resolved.get_tags_for_partition_key("portal", selected_asset_keys=None)["dagster/partition"] == "portal"
+
+
+DEPLOY = PROJECT_ROOT / "docs" / "deploy"
+
+
+def test_the_documented_deployment_uses_this_instance_and_its_limits():
+    """docs/deploy is not run by the tests; what can drift from the tested instance file is checked here: the
+    compose services mount it and set its five variables, the Helm values repeat its queue limits, and both serve
+    the code location under the name `moisson run` records its runs under."""
+    import yaml
+
+    from pipelines.launch import CODE_LOCATION, DEFINITIONS_MODULE
+
+    instance = yaml.safe_load(PRODUCTION_INSTANCE.read_text())["run_coordinator"]["config"]
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    for name in ("code", "webserver", "daemon"):
+        service = compose[name]
+        assert "../../instance/dagster-postgres.yaml:/opt/dagster/home/dagster.yaml:ro" in service["volumes"], name
+        assert {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"} <= set(service["environment"])
+        assert service["environment"]["DAGSTER_HOME"] == "/opt/dagster/home"
+    assert compose["code"]["command"][-4:] == ["--module-name", DEFINITIONS_MODULE, "--location-name", CODE_LOCATION]
+    assert {"ray-head", "ray-worker", "postgres"} <= set(compose)
+    [location] = yaml.safe_load((DEPLOY / "workspace.yaml").read_text())["load_from"]
+    assert location["grpc_server"]["location_name"] == CODE_LOCATION
+
+    helm = yaml.safe_load((DEPLOY / "helm" / "dagster-values.yaml").read_text())
+    queue = helm["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert queue["tagConcurrencyLimits"] == instance["tag_concurrency_limits"]
+    assert queue["maxConcurrentRuns"] == instance["max_concurrent_runs"]
+    [user_code] = helm["dagster-user-deployments"]["deployments"]
+    assert user_code["name"] == CODE_LOCATION and DEFINITIONS_MODULE in user_code["dagsterApiGrpcArgs"]
+    assert "password" not in yaml.safe_dump(helm["postgresql"]).lower()
