@@ -14,9 +14,9 @@ import dagster as dg
 import pytest
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.scheduler.instigation import TickStatus
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.test_utils import create_test_daemon_workspace_context
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.backfill import execute_backfill_iteration
 from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
@@ -25,6 +25,7 @@ from dagster._scheduler.scheduler import launch_scheduled_runs
 
 from e2e import corpus_rows
 from in_process_launcher import IN_PROCESS, INSTANCE_LINES
+from pipelines.launch import CODE_LOCATION, DEFINITIONS_MODULE
 from postgres_server import PASSWORD, PostgresServer, postgres_server  # noqa: F401 (the session fixture)
 from test_dagster_definitions import deployment, load_definitions  # noqa: F401 (a fixture and a helper)
 
@@ -88,14 +89,14 @@ def test_the_password_really_comes_from_the_environment(postgres_home, monkeypat
 def daemon_workspace(instance: dg.DagsterInstance):
     """The code location as the daemon loads it (named `moisson`, as pyproject.toml names it), in this process."""
     origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(module_name="pipelines.definitions", working_directory=str(PROJECT_ROOT)),
-        location_name="moisson")
+        LoadableTargetOrigin(module_name=DEFINITIONS_MODULE, working_directory=str(PROJECT_ROOT)),
+        location_name=CODE_LOCATION)
     return create_test_daemon_workspace_context(InProcessWorkspaceLoadTarget(origin), instance)
 
 
 def source_backfill(workspace, sources: list[str]) -> PartitionBackfill:
     """A backfill of curate_source over these sources, as the UI's launch dialog creates it."""
-    repository = next(iter(workspace.create_request_context().get_code_location("moisson").get_repositories().values()))
+    repository = next(iter(workspace.create_request_context().get_code_location(CODE_LOCATION).get_repositories().values()))
     partition_set = repository.get_partition_set("curate_source_partition_set")
     return PartitionBackfill(backfill_id=f"sources-{uuid.uuid4().hex[:8]}", status=BulkActionStatus.REQUESTED,
                              from_failure=False, tags={"moisson/trigger": "backfill"}, backfill_timestamp=datetime.now().timestamp(),
@@ -229,8 +230,6 @@ def test_the_documented_deployment_uses_this_instance_and_its_limits():
     compose services mount it and set its five variables, the Helm values repeat its queue limits, and both serve
     the code location under the name `moisson run` records its runs under."""
     import yaml
-
-    from pipelines.launch import CODE_LOCATION, DEFINITIONS_MODULE
 
     instance = yaml.safe_load(PRODUCTION_INSTANCE.read_text())["run_coordinator"]["config"]
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
