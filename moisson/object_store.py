@@ -12,11 +12,11 @@ Why the previous commit's objects are kept one publication longer: a reader that
 before the new one was written can still fetch what it names. Files unchanged since the previous publication (same
 path, size and sha256) are not uploaded again: the new commit names the object already there.
 
-The commit object is replaced on condition (If-Match the ETag read when the publication started, If-None-Match for
-the first one), so a publication never overwrites a commit made after it started: it fails and commits nothing.
-Still one writer per location at a time: a publication starts by collecting what no commit names, which would
-include another writer's uploads in progress; the caller holds the data directory's publication lock (as
-`moisson release` does when it builds the release), and across machines the next increment adds a lease object.
+One writer per location: a publication holds the location's lease, `<location>/_publishing.json`, created only if
+absent and renewed as it uploads (a publication starts by collecting what no commit names, which would include
+another writer's uploads in progress). A lease whose holder is gone is taken over: its time ran out, or its process
+is dead on this host. And the commit object is replaced on condition (If-Match the ETag read when the publication
+started, If-None-Match for the first one): a publication never overwrites a commit made after it started.
 
 Where the store is and who may write to it come from the environment only, as boto and s3fs read it:
 `MOISSON_S3_ENDPOINT` (else `AWS_ENDPOINT_URL`, else AWS itself), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`.
@@ -30,7 +30,10 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Callable
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,6 +45,9 @@ if TYPE_CHECKING:
 
 SCHEME = "s3://"
 COMMIT = "_published.json"
+LEASE = "_publishing.json"
+LEASE_SECONDS_ENV = "MOISSON_S3_LEASE_SECONDS"
+DEFAULT_LEASE_SECONDS = 900.0  # renewed while uploading; a writer silent for this long is taken over
 VERSIONS = "versions"
 FORMAT = "moisson-publication/1"
 ENDPOINT_VARIABLES = ("MOISSON_S3_ENDPOINT", "AWS_ENDPOINT_URL")
@@ -53,6 +59,12 @@ class ObjectStoreError(Exception):
     """The store could not be read or written as asked; the message names the location and the cause."""
 
     exit_code = 1
+
+
+class LocationBusy(ObjectStoreError):
+    """Another publication holds the location's lease."""
+
+    exit_code = 3
 
 
 class BadLocation(ObjectStoreError):
@@ -202,12 +214,21 @@ def publish_folder(folder: Path, location: ObjectLocation, log: Callable[[str], 
     files = _local_files(folder)
     if not files:
         raise ObjectStoreError(f"{folder}: no files to publish at {location}")
+    with publication_lease(location, fs, log) as lease:
+        return _publish(fs, location, files, lease, log, after_upload, now)
+
+
+def _publish(fs: "s3fs.S3FileSystem", location: ObjectLocation, files: list[tuple[str, Path]], lease: "Lease",
+             log: Callable[[str], None], after_upload: Callable[[str], None] | None, now: datetime | None) -> dict:
     previous, etag = _read_commit(location, fs)
     collect_garbage(location, fs, log)
     publication = _publication_id(now)
     reused = _reusable(previous)
-    entries = [_upload(fs, location, publication, relative, path, reused, after_upload)
-               for relative, path in files]
+    entries = []
+    for relative, path in files:
+        entries.append(_upload(fs, location, publication, relative, path, reused, after_upload))
+        lease.renew()
+    lease.renew(force=True)  # still ours right before the commit: nobody took over a publication that stalled
     uploaded = sum(entry["key"].startswith(f"{VERSIONS}/{publication}/") for entry in entries)
     commit = {"format": FORMAT, "publication": publication, "published_at": _timestamp(now),
               "files": entries, "retained": _retained(previous, entries)}
@@ -245,6 +266,100 @@ def collect_garbage(location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = N
         log(f"{location.url(VERSIONS)}/{publication}: {count} objects no commit names (a publication killed midway, "
             "or files replaced two publications ago), removed")
     return [SCHEME + path for path in garbage]
+
+
+# ------------------------------------------------------------------ one writer per location: a lease object
+
+
+class Lease:
+    """`<location>/_publishing.json`, created only if absent (If-None-Match) and renewed on its ETag (If-Match): the
+    one writer allowed at a location. A lease whose holder is gone is taken over: its time ran out (a writer on
+    another machine), or its process is dead on this host (a publication killed here a moment ago)."""
+
+    def __init__(self, location: ObjectLocation, fs: "s3fs.S3FileSystem", seconds: float):
+        self.location, self.fs, self.seconds = location, fs, seconds
+        self.etag: str | None = None
+        self.renewed = 0.0
+
+    def body(self) -> bytes:
+        holder = {"host": socket.gethostname(), "pid": os.getpid(),
+                  "expires_at": time.time() + self.seconds}
+        return (json.dumps(holder, sort_keys=True) + "\n").encode()
+
+    def acquire(self, log: Callable[[str], None]) -> None:
+        try:
+            self._put(mode="create")
+            return
+        except Exception as error:
+            held, etag = self._read()
+            if held is None:  # released between the two requests: try once more, on the same condition
+                self._put(mode="create")
+                return
+            if not _stale(held):
+                raise LocationBusy(f"{self.location.url(LEASE)}: a publication by pid {held.get('pid')} on "
+                                   f"{held.get('host')} holds this location until "
+                                   f"{_timestamp(datetime.fromtimestamp(held.get('expires_at', 0), timezone.utc))}; "
+                                   "try again later") from error
+        self._put(IfMatch=etag)  # taken over: fails if someone else took it over first
+        log(f"{self.location.url(LEASE)}: left by pid {held.get('pid')} on {held.get('host')}, which is gone; taken over")
+
+    def renew(self, force: bool = False) -> None:
+        if force or time.monotonic() - self.renewed > self.seconds / 3:
+            try:
+                self._put(IfMatch=self.etag)
+            except Exception as error:
+                raise ObjectStoreError(f"{self.location.url(LEASE)}: this publication's lease was taken over (it "
+                                       "stalled longer than the lease); nothing committed") from error
+
+    def release(self) -> None:
+        held, etag = self._read()
+        if held is not None and etag == self.etag:
+            self.fs.rm_file(self.location.path(LEASE))
+
+    def _put(self, **condition) -> None:
+        self.fs.pipe_file(self.location.path(LEASE), self.body(), **condition)
+        self.etag, self.renewed = self.fs.info(self.location.path(LEASE)).get("ETag"), time.monotonic()
+
+    def _read(self) -> tuple[dict | None, str | None]:
+        try:
+            etag = self.fs.info(self.location.path(LEASE)).get("ETag")
+            return json.loads(self.fs.cat_file(self.location.path(LEASE))), etag
+        except FileNotFoundError:
+            return None, None
+        except ValueError:
+            return {}, etag  # unreadable: stale
+
+
+@contextmanager
+def publication_lease(location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = None,
+                      log: Callable[[str], None] = lambda message: None) -> Iterator[Lease]:
+    """The location's lease for the block (LocationBusy when another live publication holds it)."""
+    fs = fs or filesystem()
+    lease = Lease(location, fs, float(os.environ.get(LEASE_SECONDS_ENV, "") or DEFAULT_LEASE_SECONDS))
+    try:
+        lease.acquire(log)
+    except ObjectStoreError:
+        raise
+    except Exception as error:
+        raise _store_error(location.url(LEASE), "could not be taken", error) from error
+    try:
+        yield lease
+    finally:
+        lease.release()
+
+
+def _stale(held: dict) -> bool:
+    """Its time ran out, or it was taken on this host by a process that no longer runs."""
+    if not isinstance(held.get("expires_at"), (int, float)) or held["expires_at"] < time.time():
+        return True
+    if held.get("host") == socket.gethostname() and isinstance(held.get("pid"), int):
+        try:
+            os.kill(held["pid"], 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+    return False
 
 
 def _swap_commit(fs: "s3fs.S3FileSystem", location: ObjectLocation, commit: dict, previous: dict | None,

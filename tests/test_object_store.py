@@ -8,14 +8,16 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from moisson.object_store import (COMMIT, VERSIONS, BadLocation, ObjectLocation, ObjectStoreError, collect_garbage,
+from moisson.object_store import (COMMIT, LEASE, VERSIONS, BadLocation, LocationBusy, ObjectLocation, ObjectStoreError, collect_garbage,
                                   corpus_relation, filesystem, parse_location, publish_folder, published_files,
                                   read_commit, verify_published)
 from moisson.parquet_files import duckdb_paths, parts
@@ -169,9 +171,12 @@ def test_a_process_killed_midway_publishes_nothing_and_its_uploads_are_collected
     killed = subprocess.run([sys.executable, "-c", KILLED_PUBLICATION, str(folder), str(location)],
                             capture_output=True, text=True, timeout=120)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    assert len(stored_keys(location)) == 2 and COMMIT not in stored_keys(location)  # two objects, no commit
+    left = stored_keys(location)  # two objects and the dead process's lease, no commit
+    assert len(left - {LEASE}) == 2 and LEASE in left and COMMIT not in left
     assert published_files(location) == [] and read_commit(location) is None
-    commit = publish_folder(folder, location)
+    lines = []
+    commit = publish_folder(folder, location, log=lines.append)  # at once: the lease's process is gone
+    assert any("taken over" in line for line in lines) and any("removed" in line for line in lines)
     assert stored_keys(location) == {COMMIT} | {f"{VERSIONS}/{commit['publication']}/{path}" for path in FILES}
 
 
@@ -252,16 +257,53 @@ def test_an_unusable_or_unreachable_location_is_said_with_the_right_exit_code(
 def test_a_publication_never_overwrites_a_commit_made_after_it_started(s3_server, tmp_path):  # noqa: F811
     location = parse_location(s3_server.location("swap"))
     publish_folder(write_folder(tmp_path / "zero", FILES), location)
-    later_files = {**FILES, "README.md": b"# the later publication\n"}
+    fs, later = filesystem(), []
+
+    def another_writer_commits(path: str) -> None:  # one that ignores the lease: the commit's condition still holds
+        if not later:
+            later.append({**read_commit(location), "publication": "a-writer-that-ignored-the-lease"})
+            fs.pipe_file(location.path(COMMIT), json.dumps(later[0]).encode())
+
+    with pytest.raises(ObjectStoreError, match="another publication committed while this one was uploading"):
+        publish_folder(write_folder(tmp_path / "earlier", {**FILES, "README.md": b"# earlier\n"}), location,
+                       after_upload=another_writer_commits)
+    assert read_commit(location) == later[0]
+
+
+def test_one_writer_at_a_time_and_a_lease_whose_holder_is_gone_is_taken_over(s3_server, tmp_path, monkeypatch):  # noqa: F811
+    location = parse_location(s3_server.location("lease"))
+    folder = write_folder(tmp_path / "folder", FILES)
+    fs = filesystem()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # a live process on this host holds the lease: refused, exit code 3 (busy)
+        held = {"host": socket.gethostname(), "pid": sleeper.pid, "expires_at": time.time() + 600}
+        fs.pipe_file(location.path(LEASE), json.dumps(held).encode())
+        with pytest.raises(LocationBusy, match=f"pid {sleeper.pid} on") as busy:
+            publish_folder(folder, location)
+        assert busy.value.exit_code == 3 and read_commit(location) is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    lines = []  # its process gone: taken over at once, and released at the end
+    publish_folder(folder, location, log=lines.append)
+    assert any("taken over" in line for line in lines) and not fs.exists(location.path(LEASE))
+    held = {"host": "another-machine", "pid": 1, "expires_at": time.time() - 1}  # time ran out
+    fs.pipe_file(location.path(LEASE), json.dumps(held).encode())
+    publish_folder(folder, location)
+    assert not fs.exists(location.path(LEASE))
+
+
+def test_a_publication_that_stalled_past_its_lease_commits_nothing(s3_server, tmp_path, monkeypatch):  # noqa: F811
+    location = parse_location(s3_server.location("stalled"))
+    monkeypatch.setenv("MOISSON_S3_LEASE_SECONDS", "1")
     later = []
 
-    def another_publication_commits(path: str) -> None:
+    def stall_then_another_publishes(path: str) -> None:
         if not later:
-            later.append(publish_folder(write_folder(tmp_path / "later", later_files), location))
+            time.sleep(1.5)  # the lease runs out; another writer takes it over and commits
+            later.append(publish_folder(write_folder(tmp_path / "later", FILES), location))
 
-    earlier_files = {**FILES, "README.md": b"# the earlier publication\n", "data/fr/part-z.parquet": b"PAR1 z"}
-    with pytest.raises(ObjectStoreError, match="another publication committed while this one was uploading"):
-        publish_folder(write_folder(tmp_path / "earlier", earlier_files), location,
-                       after_upload=another_publication_commits)
+    with pytest.raises(ObjectStoreError, match="lease was taken over"):
+        publish_folder(write_folder(tmp_path / "stalled", {**FILES, "README.md": b"# stalled\n"}), location,
+                       after_upload=stall_then_another_publishes)
     assert read_commit(location) == later[0]
-    assert {entry.path: filesystem().cat_file(entry.url) for entry in published_files(location)} == later_files
