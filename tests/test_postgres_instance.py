@@ -250,3 +250,28 @@ def test_the_documented_deployment_uses_this_instance_and_its_limits():
     [user_code] = helm["dagster-user-deployments"]["deployments"]
     assert user_code["name"] == CODE_LOCATION and DEFINITIONS_MODULE in user_code["dagsterApiGrpcArgs"]
     assert "password" not in yaml.safe_dump(helm["postgresql"]).lower()
+
+
+def test_moisson_run_records_its_runs_in_postgres_when_the_data_directory_names_that_instance(
+        postgres_home, demo_copy, tmp_path):
+    """`moisson run` opens the instance of DIR/dagster/dagster.yaml and copies the SQLite default there only when
+    there is none: with the production file there (and DAGSTER_PG_* set), its runs and materialisations go to
+    Postgres, under the code location as the UI's do, and no SQLite storage is created."""
+    from e2e import run_moisson
+
+    data = tmp_path / "data"
+    (data / "dagster").mkdir(parents=True)
+    shutil.copyfile(PRODUCTION_INSTANCE, data / "dagster" / "dagster.yaml")
+    result = run_moisson(demo_copy / "sources.yaml", data)  # its environment keeps DAGSTER_PG_*, drops DAGSTER_HOME
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not list((data / "dagster").rglob("*.db"))  # no runs.db, no event log shards
+    with dg.DagsterInstance.from_config(str(postgres_home)) as instance:
+        runs = runs_by(instance)
+        assert [(run.job_name, run.tags.get("dagster/partition"), run.status) for run in runs] == [
+            ("curate_source", "web-sample", dg.DagsterRunStatus.SUCCESS),
+            ("curate_source", "my-dump", dg.DagsterRunStatus.SUCCESS),
+            ("publish", None, dg.DagsterRunStatus.SUCCESS)]
+        located = runs_by(instance, tags={".dagster/repository": f"__repository__@{CODE_LOCATION}"})  # the UI's filter
+        assert [run.run_id for run in located] == [run.run_id for run in runs]
+        assert instance.get_materialized_partitions(dg.AssetKey("quality_filtered")) == {"web-sample", "my-dump"}
+        assert instance.get_latest_materialization_event(dg.AssetKey("corpus")) is not None
