@@ -29,9 +29,9 @@ import hashlib
 import json
 import os
 import re
-import uuid
 import socket
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,10 +67,14 @@ class LocationBusy(ObjectStoreError):
     exit_code = 3
 
 
-class BadLocation(ObjectStoreError):
-    """Not an `s3://bucket/prefix` this module can use."""
+class BadSetting(ObjectStoreError):
+    """A setting this module cannot use (exit code 2, as a sources file that cannot be used)."""
 
     exit_code = 2
+
+
+class BadLocation(BadSetting):
+    """Not an `s3://bucket/prefix` this module can use."""
 
 
 @dataclass(frozen=True)
@@ -335,7 +339,7 @@ def publication_lease(location: ObjectLocation, fs: "s3fs.S3FileSystem | None" =
                       log: Callable[[str], None] = lambda message: None) -> Iterator[Lease]:
     """The location's lease for the block (LocationBusy when another live publication holds it)."""
     fs = fs or filesystem()
-    lease = Lease(location, fs, float(os.environ.get(LEASE_SECONDS_ENV, "") or DEFAULT_LEASE_SECONDS))
+    lease = Lease(location, fs, lease_seconds_from_env())
     try:
         lease.acquire(log)
     except ObjectStoreError:
@@ -345,7 +349,23 @@ def publication_lease(location: ObjectLocation, fs: "s3fs.S3FileSystem | None" =
     try:
         yield lease
     finally:
-        lease.release()
+        try:
+            lease.release()
+        except Exception as error:  # the publication's own outcome matters more; the lease runs out by itself
+            log(f"{location.url(LEASE)}: could not be released ({type(error).__name__}: {error}); it runs out in "
+                f"{lease.seconds:.0f}s, or as soon as this process has ended for a publication from this host")
+
+
+def lease_seconds_from_env() -> float:
+    """MOISSON_S3_LEASE_SECONDS when set, else DEFAULT_LEASE_SECONDS."""
+    value = os.environ.get(LEASE_SECONDS_ENV, "").strip()
+    try:
+        seconds = float(value) if value else DEFAULT_LEASE_SECONDS
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise BadSetting(f"{LEASE_SECONDS_ENV}={value!r}: not a positive number of seconds")
+    return seconds
 
 
 def _stale(held: dict) -> bool:
