@@ -86,11 +86,10 @@ def test_the_password_really_comes_from_the_environment(postgres_home, monkeypat
     assert "password authentication failed" in caplog.text
 
 
-def daemon_workspace(instance: dg.DagsterInstance):
+def daemon_workspace(instance: dg.DagsterInstance, module: str = DEFINITIONS_MODULE, location: str = CODE_LOCATION):
     """The code location as the daemon loads it (named `moisson`, as pyproject.toml names it), in this process."""
     origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(module_name=DEFINITIONS_MODULE, working_directory=str(PROJECT_ROOT)),
-        location_name=CODE_LOCATION)
+        LoadableTargetOrigin(module_name=module, working_directory=str(PROJECT_ROOT)), location_name=location)
     return create_test_daemon_workspace_context(InProcessWorkspaceLoadTarget(origin), instance)
 
 
@@ -196,6 +195,26 @@ sources:
 policy:
   licenses: {allow: [CC-BY-4.0]}
 """
+
+
+def test_the_queue_runs_at_most_two_runs_per_host_at_once(postgres_home):
+    """The shipped limit on `moisson/host` (2 per host), applied by the queue daemon to runs a sensor asked for:
+    three runs for one host and one for another leave one of the three waiting for the next pass."""
+    from queue_probe import HOSTS
+
+    with open(postgres_home / "dagster.yaml", "a") as config:
+        config.write(INSTANCE_LINES)
+    with (dg.DagsterInstance.from_config(str(postgres_home)) as instance,
+          daemon_workspace(instance, "queue_probe", "queue_probe") as workspace):
+        list(execute_sensor_iteration(workspace, logging.getLogger("test_postgres_instance"), None, None))
+        runs = runs_by(instance)
+        assert [run.tags["probe/source"] for run in runs] == list(HOSTS)
+        queue = QueuedRunCoordinatorDaemon(interval_seconds=1)
+        list(queue.run_iteration(workspace))
+        SUCCESS, QUEUED = dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.QUEUED
+        assert statuses(instance, runs) == [SUCCESS, SUCCESS, QUEUED, SUCCESS]
+        list(queue.run_iteration(workspace))
+        assert statuses(instance, runs) == [SUCCESS] * 4
 
 
 def test_curation_runs_carry_their_crawled_host_as_the_queue_limits_tag(tmp_path):
