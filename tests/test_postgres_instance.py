@@ -1,6 +1,8 @@
-"""The production Dagster instance (instance/dagster-postgres.yaml) against a real PostgreSQL started by the test:
-its storages are Postgres, its queue holds a source's second run while the first runs, and the schedule, the
-sensors and a backfill of two sources run against it, their runs and materialisations recorded there."""
+"""The production Dagster instance (instance/dagster-postgres.yaml) against a real PostgreSQL started by the tests
+(tests/postgres_server.py): its storages are Postgres and its password comes from the environment; the daemon's
+own iterations run the nightly schedule, the sensors, a backfill of two sources and the run queue against it
+(a source's second run waits for its first, a host's third run for one of its first two); `moisson run` records
+its runs there; and docs/deploy agrees with the file."""
 
 from __future__ import annotations
 
