@@ -193,7 +193,6 @@ def upload_release(release_dir: Path, to: str, log: Callable[[str], None] = lamb
                            f"({', '.join(differ[:5])}{' ...' if len(differ) > 5 else ''} differ): releases never "
                            "change; publish it under another location")
     _check_against_manifest(location, published, manifest)
-    log(f"release {release_dir.name}: {location}, {len(published)} objects, each sha256 checked against {MANIFEST}")
     return Upload(location, created, len(published))
 
 

@@ -162,7 +162,8 @@ def _upload_release(release_dir: Path, to: str) -> int:
               f"again to retry): {error}", file=sys.stderr)
         return error.exit_code
     if upload.created:
-        print(f"published {release_dir.name} at {upload.location}: {upload.objects} objects, committed")
+        print(f"published {release_dir.name} at {upload.location}: {upload.objects} objects, committed, each sha256 "
+              "checked against manifest.json")
     else:
         print(f"{upload.location}: already published and unchanged (every object read back and checked)")
     return 0
