@@ -171,8 +171,8 @@ def test_a_process_killed_midway_publishes_nothing_and_its_uploads_are_collected
     killed = subprocess.run([sys.executable, "-c", KILLED_PUBLICATION, str(folder), str(location)],
                             capture_output=True, text=True, timeout=120)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    left = stored_keys(location)  # two objects and the dead process's lease, no commit
-    assert len(left - {LEASE}) == 2 and LEASE in left and COMMIT not in left
+    left = stored_keys(location)  # some objects (uploads run side by side) and the dead process's lease, no commit
+    assert 2 <= len(left - {LEASE}) <= len(FILES) and LEASE in left and COMMIT not in left
     assert published_files(location) == [] and read_commit(location) is None
     lines = []
     commit = publish_folder(folder, location, log=lines.append)  # at once: the lease's process is gone
