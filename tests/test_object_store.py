@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -257,12 +258,13 @@ def test_an_unusable_or_unreachable_location_is_said_with_the_right_exit_code(
 def test_a_publication_never_overwrites_a_commit_made_after_it_started(s3_server, tmp_path):  # noqa: F811
     location = parse_location(s3_server.location("swap"))
     publish_folder(write_folder(tmp_path / "zero", FILES), location)
-    fs, later = filesystem(), []
+    fs, later, once = filesystem(), [], threading.Lock()
 
     def another_writer_commits(path: str) -> None:  # one that ignores the lease: the commit's condition still holds
-        if not later:
-            later.append({**read_commit(location), "publication": "a-writer-that-ignored-the-lease"})
-            fs.pipe_file(location.path(COMMIT), json.dumps(later[0]).encode())
+        with once:
+            if not later:
+                later.append({**read_commit(location), "publication": "a-writer-that-ignored-the-lease"})
+                fs.pipe_file(location.path(COMMIT), json.dumps(later[0]).encode())
 
     with pytest.raises(ObjectStoreError, match="another publication committed while this one was uploading"):
         publish_folder(write_folder(tmp_path / "earlier", {**FILES, "README.md": b"# earlier\n"}), location,
@@ -296,12 +298,13 @@ def test_one_writer_at_a_time_and_a_lease_whose_holder_is_gone_is_taken_over(s3_
 def test_a_publication_that_stalled_past_its_lease_commits_nothing(s3_server, tmp_path, monkeypatch):  # noqa: F811
     location = parse_location(s3_server.location("stalled"))
     monkeypatch.setenv("MOISSON_S3_LEASE_SECONDS", "1")
-    later = []
+    later, stalled = [], threading.Lock()
 
     def stall_then_another_publishes(path: str) -> None:
-        if not later:
-            time.sleep(1.5)  # the lease runs out; another writer takes it over and commits
-            later.append(publish_folder(write_folder(tmp_path / "later", FILES), location))
+        with stalled:  # every upload stops here (they run side by side): nothing renews the lease meanwhile
+            if not later:
+                time.sleep(1.5)  # the lease runs out; another writer takes it over and commits
+                later.append(publish_folder(write_folder(tmp_path / "later", FILES), location))
 
     with pytest.raises(ObjectStoreError, match="lease was taken over"):
         publish_folder(write_folder(tmp_path / "stalled", {**FILES, "README.md": b"# stalled\n"}), location,
