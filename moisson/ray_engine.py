@@ -17,7 +17,8 @@ Budgets, as in the local pool:
 - memory: each actor lowers its own RLIMIT_DATA to what it holds once ready plus the budget (Ray's `memory=`
   is a scheduling reservation, never enforced); an allocation past it raises MemoryError in the call, whose
   outcome is `MemoryBudgetExceeded`, and the actor is replaced (its heap may stay grown). The cap is on the
-  actor's private data, growth since it was ready, not a call's own growth as the local pool measures;
+  actor's private data, growth since it was ready, not a call's own growth as the local pool measures, so a
+  document that overruns it on an actor that worked before is tried again on a fresh one before it fails;
 - a crash: Ray restarts an actor that dies (a parser crash, an OOM kill, a node lost) and runs its calls
   again (`max_restarts`, `max_task_retries` = RETRIES), so a worker killed mid-document loses nothing; a
   document that kills its worker every time is `WorkerCrashed` once the retries are spent.
@@ -51,7 +52,7 @@ from moisson.workers import AHEAD_PER_WORKER, CHUNK, MEMORY_BUDGET_MB, STARTS_BE
 
 RETRIES = 2  # restarts of a dead actor, and runs again of the calls it held: a killed worker loses nothing
 PER_ACTOR = 4  # documents an actor holds: the one it works on and the next ones, already sent
-LOCAL_ENVIRONMENT = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED")
+LOCAL_ENVIRONMENT = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED", "RAY_worker_niceness")
 TEMP_PREFIX = "moisson-ray-"  # Ray's session folder: short (its socket paths must fit in 107 bytes), under /tmp
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,11 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
 def _local_environment() -> dict[str, str]:
     """A local Ray's settings, inherited by its processes. Ray 2.60 listens on every interface whatever the node
     address given (it swaps 127.0.0.1 for the reachable address), so its token authentication stays on, with a token
-    of this session held in the environment: Ray would otherwise write one to ~/.ray/auth_token. No usage report."""
-    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32), "RAY_USAGE_STATS_ENABLED": "0"}
+    of this session held in the environment: Ray would otherwise write one to ~/.ray/auth_token. No usage report.
+    Workers at the priority of the local pool's (Ray's default is nice 15: on a machine doing anything else, the
+    run's own reading and writing included, two workers got the CPU of one, bench/scale.py)."""
+    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32), "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_worker_niceness": "0"}
 
 
 def _reload_authentication() -> None:
@@ -212,8 +216,11 @@ class _ActorPool:
         return _Actor(handle, handle.ready.remote())
 
     def close(self) -> None:
-        for actor in self.actors:
-            self.ray.kill(actor.handle, no_restart=True)
+        """Stop the actors, if Ray is still up (a stream dropped at exit is closed after Ray's own shutdown, and a call
+        then would start a new Ray)."""
+        if self.ray.is_initialized():
+            for actor in self.actors:
+                self.ray.kill(actor.handle, no_restart=True)
         self.actors = []
 
     def map(self, items: Iterable[Any], ahead: int) -> Iterator[Outcome]:
@@ -292,9 +299,13 @@ class _ActorPool:
         if index < 0:
             self.dead_at_start = 0
             return
-        actor.took_any = True
         if value.error_class == "MemoryBudgetExceeded":  # its heap may stay grown: a fresh actor takes the rest
             self._replace(actor, None)
+            if actor.took_any:  # the cap counts what earlier calls left behind: the document's own try is on a fresh one
+                self.ready.appendleft(index)
+                self._dispatch()
+                return
+        actor.took_any = True
         self._record(index, value)
 
     def _record(self, index: int, outcome: Outcome) -> None:

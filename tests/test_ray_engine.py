@@ -171,7 +171,9 @@ def test_a_run_on_ray_decides_every_document_as_the_local_pool_does(tmp_path):
     write_crawl(tmp_path / "crawl.warc.gz")
     local, local_output = decisions(tmp_path / "crawl.warc.gz", tmp_path / "local", "{engine: local}")
     on_ray, ray_output = decisions(tmp_path / "crawl.warc.gz", tmp_path / "ray", "{engine: ray, num_cpus: 2}")
-    assert "per-document work on Ray" in ray_output and "per-document work on Ray" not in local_output
+    assert "per-document work on Ray" not in local_output
+    assert "per-document work on Ray" in ray_output, ("engine: ray never reached the workers: the curation asset must "
+                                                      "hand policy.execution to harvest, extract_payloads and measure_missing")
     assert on_ray == local
     reasons = {reason for _, _, reason, _, _ in local}
     assert {None, "language", "exact_duplicate"} <= reasons and len(local) == len(pages())  # decided in several ways
