@@ -304,15 +304,17 @@ class Lease:
                                    f"{_timestamp(datetime.fromtimestamp(held.get('expires_at', 0), timezone.utc))}; "
                                    "try again later") from error
         self._put(IfMatch=etag)  # taken over: fails if someone else took it over first
-        log(f"{self.location.url(LEASE)}: left by pid {held.get('pid')} on {held.get('host')}, which is gone; taken over")
+        log(f"{self.location.url(LEASE)}: left by pid {held.get('pid')} on {held.get('host')}, whose process is gone "
+            "or whose time ran out; taken over")
 
     def renew(self, force: bool = False) -> None:
         if force or time.monotonic() - self.renewed > self.seconds / 3:
             try:
                 self._put(IfMatch=self.etag)
             except Exception as error:
-                raise ObjectStoreError(f"{self.location.url(LEASE)}: this publication's lease was taken over (it "
-                                       "stalled longer than the lease); nothing committed") from error
+                raise ObjectStoreError(f"{self.location.url(LEASE)}: this publication's lease could not be renewed "
+                                       "(it was taken over after this publication stalled longer than the lease, or "
+                                       f"the store did not answer: {type(error).__name__}); nothing committed") from error
 
     def release(self) -> None:
         held, etag = self._read()
@@ -320,17 +322,20 @@ class Lease:
             self.fs.rm_file(self.location.path(LEASE))
 
     def _put(self, **condition) -> None:
-        self.fs.pipe_file(self.location.path(LEASE), self.body(), **condition)
-        self.etag, self.renewed = self.fs.info(self.location.path(LEASE)).get("ETag"), time.monotonic()
+        """The ETag kept is the one the store answered to this PUT, not one read after it (another writer's)."""
+        answer = self.fs.pipe_file(self.location.path(LEASE), self.body(), **condition)
+        etag = answer.get("ETag") if isinstance(answer, dict) else None
+        self.etag, self.renewed = etag or self.fs.info(self.location.path(LEASE)).get("ETag"), time.monotonic()
 
     def _read(self) -> tuple[dict | None, str | None]:
         try:
             etag = self.fs.info(self.location.path(LEASE)).get("ETag")
-            return json.loads(self.fs.cat_file(self.location.path(LEASE))), etag
+            held = json.loads(self.fs.cat_file(self.location.path(LEASE)))
         except FileNotFoundError:
             return None, None
         except ValueError:
-            return {}, etag  # unreadable: stale
+            held = {}
+        return (held if isinstance(held, dict) else {}), etag  # an unreadable lease is stale
 
 
 @contextmanager
