@@ -80,7 +80,8 @@ def distinct_payloads(inputs: list[Path], work: Path) -> list[tuple]:
     return items
 
 
-def stage_work(inputs: list[Path], work: Path):
+def stage_work(work: Path):
+    """The PayloadWork a run of the bench's sources file hands its workers (extraction, language, quality)."""
     from moisson import curation
     from moisson.config import load_config
 
@@ -164,6 +165,7 @@ def runs(inputs: list[Path], work: Path, src: Path | None, records: int, fig: di
             return False
     fig["run_ray_ratio"] = fig["run_ray_pages_per_s"] / fig["run_local_pages_per_s"]
     fig["run_scaling_2v1"] = fig["run_ray_pages_per_s"] / fig["run_ray1_pages_per_s"]
+    fig["run_scaling_efficiency"] = fig["run_scaling_2v1"] / 2
     same = results["ray"] == results["local"] == results["ray1"]
     fig["run_same_decisions"] = int(same)
     print(f"run: ray/local {fig['run_ray_ratio']:.3f} (goal >= 0.90), 2 vs 1 Ray workers {fig['run_scaling_2v1']:.2f}x "
@@ -173,7 +175,7 @@ def runs(inputs: list[Path], work: Path, src: Path | None, records: int, fig: di
 
 def stages(inputs: list[Path], work: Path, fig: dict) -> bool:
     items = distinct_payloads(inputs, work)
-    payload_work = stage_work(inputs, work)
+    payload_work = stage_work(work)
     fig["stage_payloads"] = len(items)
     decided = {}
     for name, engine, workers in (("local", "local", 2), ("local1", "local", 1), ("ray", "ray", 2), ("ray1", "ray", 1)):

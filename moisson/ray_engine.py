@@ -63,7 +63,7 @@ def map_stream(function: Callable[[Any], Any], items: Iterable[Any], budget_s: f
                budget_of: Callable[[Any], float] | None = None, *, address: str | None = None,
                num_cpus: int | None = None) -> Iterator[Outcome]:
     """`moisson.workers.map_stream` on Ray: `function(item)` per item, outcomes in input order, failures as
-    Outcomes. `workers`: actors to run (default: the cluster's CPUs); `inline_below` is accepted for the same
+    Outcomes. `workers`: actors to run (default and most: the cluster's CPUs); `inline_below` is accepted for the same
     signature and ignored (on Ray the work always goes to the cluster); `chunks_ahead` × `chunk` bounds the items
     in flight (default AHEAD_PER_WORKER per actor). `address`/`num_cpus`: see `ray_session`."""
     iterator = iter(items)
@@ -71,7 +71,7 @@ def map_stream(function: Callable[[Any], Any], items: Iterable[Any], budget_s: f
     if not first:
         return
     with ray_session(address, num_cpus) as cpus:
-        actors = max(1, workers or cpus)
+        actors = max(1, min(workers or cpus, cpus))  # an actor beyond the CPUs would wait, holding its documents
         ahead = (chunks_ahead or -(-AHEAD_PER_WORKER * actors // max(chunk, 1))) * max(chunk, 1)
         pool = _ActorPool(function, actors, budget_s, preload, memory_mb if budget_s > 0 else 0, budget_of)
         try:

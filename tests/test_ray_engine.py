@@ -16,12 +16,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from e2e import run_moisson, warehouse
-from moisson import workers
+from moisson import ray_engine, workers
 from moisson.config import ExecutionPolicy
 from moisson.execution import map_documents_for, map_stream_for
-
-ray_engine = pytest.importorskip("moisson.ray_engine")
-pytest.importorskip("ray")
 
 
 def raylets() -> list[str]:
