@@ -98,7 +98,7 @@ class _Steps:
     def _keep(self, outcomes: dict[str, Outcome], cached: dict[str, Outcome]) -> None:
         """This pass's outcomes, complete, for the next steps and (the successful ones) for the next run."""
         self.reused = sum(1 for digest, outcome in outcomes.items() if cached.get(digest) is outcome)
-        self.outcomes = curation.measure_missing(outcomes, self.work)
+        self.outcomes = curation.measure_missing(outcomes, self.work, execution=self.policy.execution)
         self.cache.replace(self.outcomes)
 
     def read(self, stage: str) -> pl.DataFrame:
@@ -123,7 +123,7 @@ class _Steps:
             read_source(self.config, self.source, stats, self.layout), stats, stage_file, self.layout.tmp_dir,
             work=self.work if extracting else None, budget_s=curation.EXTRACTION_BUDGET_S,
             preload=curation.WORKER_MODULES, known=cached, on_outcome=self.cache.add, inputs=inputs,
-            budget_of=self.work.budget,
+            budget_of=self.work.budget, execution=self.policy.execution,
         )
         if extracting:
             self._keep(harvested.outcomes, cached)
@@ -154,14 +154,15 @@ class _Steps:
         from the stage file."""
         digests = records["content_sha256"].unique(maintain_order=True).to_list()
         missing = [digest for digest in digests if digest not in cached]
-        new = curation.extract_payloads(stage_payloads(stage_file, missing), self.work,
-                                        budget_of=self.work.budget) if missing else {}
+        new = curation.extract_payloads(stage_payloads(stage_file, missing), self.work, budget_of=self.work.budget,
+                                        execution=self.policy.execution) if missing else {}
         return {digest: cached[digest] for digest in digests if digest in cached} | new
 
     def extracted_documents(self, raw: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         if self.outcomes is None:
             cached = self.cache.load()
-            self._keep(curation.extract_payloads(raw, self.work, known=cached, budget_of=self.work.budget), cached)
+            self._keep(curation.extract_payloads(raw, self.work, known=cached, budget_of=self.work.budget,
+                                                 execution=self.policy.execution), cached)
         documents, failures = curation.extract_documents(raw, self.outcomes)
         return self._write(EXTRACTED, documents), describe(
             documents, rejected_by=["extraction"], **self._failures("extraction", failures), extractions_reused=self.reused)
