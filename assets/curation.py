@@ -24,10 +24,10 @@ from assets.partitions import SOURCE_PARTITIONS
 from assets.resources import MoissonResource
 from assets.stage_files import describe, describe_failures, read_stage, write_failures, write_stage
 from moisson import curation
+from moisson.atomic_files import write_parquet
 from moisson.extraction_cache import ExtractionCache
 from moisson.single_pass import harvest, previous_harvest, stage_payloads
 from moisson.workers import Outcome
-from moisson.atomic_files import write_parquet
 from sources import ReadStats, input_fingerprint, read_source
 from sources.captured_sites import read_site_files, site_files_table
 

@@ -20,6 +20,7 @@ from moisson.config import ExecutionPolicy, ExtractionPolicy, LanguagePolicy, Po
 from moisson.deduplication import DedupStore
 from moisson.document_text import DocumentOptions
 from moisson.documents import pending
+from moisson.execution import map_documents_for
 from moisson.extraction import extract_record
 from moisson.extraction_cache import Fingerprints
 from moisson.language import LanguageGuess, declared_language, identify_language
@@ -28,7 +29,6 @@ from moisson.ocr import installed_languages, tesseract_version
 from moisson.takedowns import REASON as TAKEDOWN
 from moisson.takedowns import Takedown, first_rules
 from moisson.text_quality import QualityVerdict, check_quality
-from moisson.execution import map_documents_for
 from moisson.workers import Outcome
 from sources.captured_sites import CapturedSites
 from sources.records import ReadFailure
