@@ -14,22 +14,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 import dagster as dg
 
 from assets.catalogue import catalogue
 from assets.partitions import SOURCE_PARTITIONS
 from assets.resources import MoissonResource
+from assets.shards import report_shards, shards_metadata
 from assets.stage_files import describe, describe_failures, read_stage, write_failures, write_stage
 from moisson import curation
-from moisson.atomic_files import write_parquet
 from moisson.extraction_cache import ExtractionCache
-from moisson.single_pass import harvest, previous_harvest, stage_payloads
+from moisson.sharded_harvest import harvest_source
+from moisson.single_pass import stage_payloads
 from moisson.workers import Outcome
-from sources import ReadStats, input_fingerprint, read_source
-from sources.captured_sites import read_site_files, site_files_table
+from sources.captured_sites import read_site_files
 
 SITE_FILES = "site_files"  # side file of raw_records: the rules files the source's archives captured (not records)
 RAW_RECORDS, EXTRACTED, LANGUAGE, LICENCE, QUALITY = (
@@ -105,58 +103,35 @@ class _Steps:
         return read_stage(self.layout, stage, self.source)
 
     def raw_records(self, _: None) -> tuple[pl.DataFrame, dict]:
+        """The source read shard by shard (moisson/sharded_harvest.py): only shards changed or failed since their
+        last read are read; the raw stage file is their union."""
         stage_file = self.layout.stage_file(RAW_RECORDS, self.source)
-        inputs = input_fingerprint(self.config, self.source)
         extracting = EXTRACTED in self.selected
         cached = self.cache.load() if extracting else None
-        previous = previous_harvest(stage_file, inputs)
-        if previous is not None and self._site_files_lost(previous[1]):
-            previous = None  # the last pass captured rules files that are no longer beside the stage file: read again
-        if previous is not None:  # the same files as last time, read then without a failure: not read again
-            records, stats = previous
-            if extracting:
-                self._keep(self._outcomes_of(records, stage_file, cached), cached)
-            return records, {"dagster/row_count": records.height, **stats.as_metadata(), **self._failures("harvest", []),
-                             "files_read": 0, "inputs_unchanged": True}
-        stats = ReadStats()
-        harvested = harvest(
-            read_source(self.config, self.source, stats, self.layout), stats, stage_file, self.layout.tmp_dir,
-            work=self.work if extracting else None, budget_s=curation.EXTRACTION_BUDGET_S,
-            preload=curation.WORKER_MODULES, known=cached, on_outcome=self.cache.add, inputs=inputs,
-            budget_of=self.work.budget, execution=self.policy.execution,
+        harvested = harvest_source(
+            self.config, self.source, self.layout, stage_file, self.layout.stage_file(SITE_FILES, self.source),
+            work=self.work if extracting else None, known=cached, on_outcome=self.cache.add,
+            budget_s=curation.EXTRACTION_BUDGET_S, preload=curation.WORKER_MODULES, budget_of=self.work.budget,
+            execution=self.policy.execution,
         )
         if extracting:
-            self._keep(harvested.outcomes, cached)
-        self._write_site_files(harvested.site_files)
-        return harvested.records, {"dagster/row_count": harvested.records.height, **stats.as_metadata(),
-                                   **self._failures("harvest", harvested.failures), "inputs_unchanged": False}
+            self._keep(self._outcomes_of(harvested.records, stage_file, cached, harvested.outcomes or {}), cached)
+        report_shards(self.context, self.source, harvested)
+        records, stats = harvested.records, harvested.stats
+        return records, {"dagster/row_count": records.height, **stats.as_metadata(),
+                         **self._failures("harvest", harvested.failures), **shards_metadata(harvested),
+                         "inputs_unchanged": not harvested.shards_read}
 
-    def _site_files_lost(self, stats: ReadStats) -> bool:
-        """Whether the side file no longer holds what the last pass captured (deleted, or a run stopped between
-        writing the stage file and it): its reservations would be lost without a word, so the source is read again."""
-        captured = sum(count for reason, count in stats.skipped.items() if reason.startswith("site_file_"))
-        path = self.layout.stage_file(SITE_FILES, self.source)
-        try:
-            kept = pq.read_metadata(path).num_rows if path.exists() else 0
-        except (OSError, pa.ArrowException):
-            return True
-        return kept != captured
-
-    def _write_site_files(self, captures: list) -> None:
-        """The captured rules files beside the stage file, replaced at every read of the source (an older one
-        would speak for archives no longer read); none written for a source that never had any."""
-        path = self.layout.stage_file(SITE_FILES, self.source)
-        if captures or path.exists():
-            write_parquet(site_files_table(captures), path, self.layout.tmp_dir)
-
-    def _outcomes_of(self, records: pl.DataFrame, stage_file: Path, cached: dict[str, Outcome]) -> dict[str, Outcome]:
-        """Every payload's outcome: from the cache, else (failed last time, or made another way) extracted again
-        from the stage file."""
+    def _outcomes_of(self, records: pl.DataFrame, stage_file: Path, cached: dict[str, Outcome],
+                     fresh: dict[str, Outcome]) -> dict[str, Outcome]:
+        """Every payload's outcome: this pass's (`fresh`), else the cache's, else (failed last time, or made
+        another way) extracted again from the stage file."""
         digests = records["content_sha256"].unique(maintain_order=True).to_list()
-        missing = [digest for digest in digests if digest not in cached]
+        known = {digest: fresh.get(digest) or cached.get(digest) for digest in digests}
+        missing = [digest for digest, outcome in known.items() if outcome is None]
         new = curation.extract_payloads(stage_payloads(stage_file, missing), self.work, budget_of=self.work.budget,
                                         execution=self.policy.execution) if missing else {}
-        return {digest: cached[digest] for digest in digests if digest in cached} | new
+        return {digest: outcome for digest, outcome in known.items() if outcome is not None} | new
 
     def extracted_documents(self, raw: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         if self.outcomes is None:

@@ -29,10 +29,11 @@ def read_source(config: MoissonConfig, name: str, stats: ReadStats,
     remote archives in list order. Portal sources read the catalogue the `catalogue` asset wrote under
     `layout` and fetch its resources (datasets by key, each dataset's resources in catalogue order).
     """
-    return _numbered(_read(config, name, stats, layout))
+    return numbered(_read(config, name, stats, layout))
 
 
-def _numbered(items: Iterable[RawRecord | ReadFailure]) -> Iterator[RawRecord | ReadFailure]:
+def numbered(items: Iterable[RawRecord | ReadFailure]) -> Iterator[RawRecord | ReadFailure]:
+    """Each record's `position`: its place among the records `items` gives (0, 1, 2...)."""
     position = 0
     for item in items:
         if isinstance(item, RawRecord):
@@ -56,7 +57,7 @@ def _read(config: MoissonConfig, name: str, stats: ReadStats, layout: DataLayout
     if paths:
         yield from READERS[source.kind](paths, name, stats, MAX_RECORD_BYTES, config.base_dir)
     if remote:
-        yield from _read_remote_warcs(config, source, stats)
+        yield from read_remote_archives(config, source, stats)
 
 
 __all__ = ["RawRecord", "ReadFailure", "ReadStats", "input_fingerprint", "read_source"]
@@ -91,7 +92,8 @@ def _read_portal(config: MoissonConfig, source, layout: DataLayout | None, stats
         client.close()
 
 
-def _read_remote_warcs(config: MoissonConfig, source, stats: ReadStats):
+def read_remote_archives(config: MoissonConfig, source, stats: ReadStats):
+    """The source's archives over HTTP (URLs and path lists), in list order, through one HTTP client."""
     from sources.portal import http_client
     from sources.remote_warc import read_remote_warcs
 

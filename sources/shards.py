@@ -1,0 +1,157 @@
+"""A source as shards: the units of work that are read, retried and skipped alone.
+
+Why: a national source is tens of thousands of archives. Read as one unit, one changed file or one broken
+download means reading it all again; read as shards, only that shard is. Each shard has a key that stays the
+same from one run to the next (a file's name, never its place in a listing) and its own input fingerprint, and
+the shards of a source, read one after the other in shard order, give exactly the records `read_source` gives,
+in the same order.
+
+- `warc` with local archives: one shard per archive, keyed by the file's name relative to the sources file.
+- `files`: slices of about `SLICE_FILES` files in sorted order. A slice ends after a file whose name hashes to
+  a boundary (content-defined slicing, as rsync and restic cut files into chunks): adding or removing one file
+  changes one slice, not every slice after it as "files 0-63, 64-127..." would. A slice is keyed by its first
+  file's name and holds at most `MAX_SLICE_FILES` files.
+- `warc` archives read over HTTP (URLs, path lists): one shard, `remote`, read on every run as today (a path list
+  is only known once fetched; slicing it is left for the next session).
+- portals and OAI-PMH sources: one shard, `all`; their harvest state already resumes and reads incrementally
+  (sources/harvest_state.py), so a page range shard would add a second bookkeeping of the same thing.
+
+A shard's read is a plain function of (config, source, shard): it can run in another process or on another
+machine (the Ray engine's place for it is `read_shard`), and its stage file is `shard_file`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from moisson.code_fingerprint import fingerprint
+from moisson.config import PORTAL_KINDS, MoissonConfig
+from moisson.layout import DataLayout
+from sources.records import RawRecord, ReadFailure, ReadStats, SiteFileCapture, display_name
+
+SLICE_FILES = 64  # files per slice of a `files` source, on average (a sources-file key `shard_files` is asked for)
+MAX_SLICE_FILES = 4 * SLICE_FILES  # a run of names that never hash to a boundary still ends a slice here
+REMOTE, WHOLE = "remote", "all"  # the keys of the shards that are not local files
+SEPARATOR = "/"  # between source and shard in a Dagster partition key: "<source>/<shard>"
+SHARDS_FOLDER = ("stages", "shards")  # under the data directory (a DataLayout.shard_file is asked for)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One unit of reading. `fingerprint` is None when the shard cannot tell it is unchanged without reading it
+    (remote archives, portals): such a shard is read on every run."""
+
+    key: str
+    paths: tuple[Path, ...] = ()  # the local files it reads, in read order
+    remote: bool = False  # the source's archives over HTTP
+    whole: bool = False  # the whole source, as `read_source` reads it (portals, OAI-PMH, a source with no input)
+    fingerprint: str | None = None
+
+
+def source_shards(config: MoissonConfig, name: str) -> list[Shard]:
+    """The source's shards in read order; their records, concatenated, are the source's."""
+    source = config.source(name)
+    if source.kind in PORTAL_KINDS:
+        return [Shard(WHOLE, whole=True)]
+    paths = config.resolve_paths(source)
+    remote = source.kind == "warc" and bool(source.remote_entries)
+    if not paths and not remote:
+        return [Shard(WHOLE, whole=True)]  # reading it says "no input files", as it always did
+    groups = [[path] for path in paths] if source.kind == "warc" else _slices(paths, config.base_dir)
+    code = _reader_code()
+    shards = [Shard(display_name(group[0], config.base_dir), tuple(group),
+                    fingerprint=_files_fingerprint(config, source, group, code)) for group in groups]
+    return shards + ([Shard(REMOTE, remote=True)] if remote else [])
+
+
+def read_shard(config: MoissonConfig, name: str, shard: Shard, stats: ReadStats,
+               layout: DataLayout | None = None) -> Iterator[RawRecord | SiteFileCapture | ReadFailure]:
+    """The shard's records, numbered from 0 within the shard (`position`), failures inline. A plain function of its
+    arguments, so that it can run wherever the shard is sent."""
+    import sources
+
+    if shard.whole:
+        return sources.read_source(config, name, stats, layout)
+    source = config.source(name)
+    if shard.remote:
+        return sources.numbered(sources.read_remote_archives(config, source, stats))
+    reader = sources.READERS[source.kind]
+    return sources.numbered(reader(list(shard.paths), name, stats, sources.MAX_RECORD_BYTES, config.base_dir))
+
+
+def shard_file(layout: DataLayout, source: str, key: str) -> Path:
+    """Where a shard's raw records are kept: a readable name, made safe for a file system, and a short hash of
+    the key so that two keys that read alike (`a/b.warc`, `a_b.warc`) never share a file."""
+    return shards_dir(layout, source) / f"{file_stem(key)}.parquet"
+
+
+def shard_site_file(layout: DataLayout, source: str, key: str) -> Path:
+    """The rules files (robots.txt, tdmrep.json) the shard's archives captured, beside its records."""
+    return shards_dir(layout, source) / f"{file_stem(key)}.site_files.parquet"
+
+
+def shards_dir(layout: DataLayout, source: str) -> Path:
+    return layout.root.joinpath(*SHARDS_FOLDER, source)
+
+
+def file_stem(key: str) -> str:
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._")[:80] or "shard"
+    return f"{readable}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+def partition_key(source: str, key: str) -> str:
+    """The shard's Dagster partition key: `<source>/<shard>` (a source name holds no `/`)."""
+    return f"{source}{SEPARATOR}{key}"
+
+
+def split_partition_key(partition: str) -> tuple[str, str]:
+    """(source, shard key) of a partition key made by `partition_key`."""
+    source, separator, key = partition.partition(SEPARATOR)
+    if not separator or not key:
+        raise ValueError(f"shard partition {partition!r} is not of the form <source>/<shard>")
+    return source, key
+
+
+def find_shard(config: MoissonConfig, source: str, key: str) -> Shard:
+    """The source's shard of that key; a clear error when the source no longer has it."""
+    shards = source_shards(config, source)
+    for shard in shards:
+        if shard.key == key:
+            return shard
+    known = ", ".join(shard.key for shard in shards[:10])
+    raise KeyError(f"source {source!r} has no shard {key!r} any more (its shards: {known}"
+                   f"{', ...' if len(shards) > 10 else ''})")
+
+
+def _slices(paths: list[Path], base_dir: Path) -> list[list[Path]]:
+    slices: list[list[Path]] = [[]]
+    for path in paths:
+        slices[-1].append(path)
+        if len(slices[-1]) >= MAX_SLICE_FILES or _ends_a_slice(display_name(path, base_dir)):
+            slices.append([])
+    return [group for group in slices if group]
+
+
+def _ends_a_slice(name: str) -> bool:
+    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % SLICE_FILES == SLICE_FILES - 1
+
+
+def _reader_code() -> str:
+    """The readers' code and library versions, hashed once per listing (not once per shard of 90,000)."""
+    import sources
+
+    return fingerprint(sources.MAX_RECORD_BYTES, sources.READER_MODULES, ["warcio"])
+
+
+def _files_fingerprint(config: MoissonConfig, source, paths: list[Path], code: str) -> str | None:
+    """As `sources.input_fingerprint`, over the shard's files only: the source's settings, each file's name, size
+    and modification time (as `make` and `rsync` judge a file changed), and the readers' code."""
+    try:
+        files = [(display_name(path, config.base_dir), path.stat().st_size, path.stat().st_mtime_ns) for path in paths]
+    except OSError:  # a file went away while listed: reading the shard will say so
+        return None
+    return hashlib.sha256(repr((source, files, code)).encode()).hexdigest()[:32]
