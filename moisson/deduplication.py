@@ -35,7 +35,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +45,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from moisson import band_join
 from moisson.atomic_files import write_parquet, write_text
-from moisson.config import DedupPolicy
+from moisson.config import DedupPolicy, ExecutionPolicy
 from moisson.minhash import SCHEME, MinHasher, Sketches, sketch_batch
 from moisson.near_duplicates import (NEW_PAIRS, STORED_PAIRS, ShingleSets, band_hashes, candidate_jaccard, components,
                                      conclusive, exact_similarities, lsh_parameters, pair_estimates)
@@ -55,6 +56,7 @@ from moisson.quarantine import quarantine
 from moisson.workers import map_documents
 
 BATCH = 5_000  # texts per signature job: big enough to amortise the pool, small enough to spread
+BAND_ROW_GROUP = 1 << 16  # rows: a part of that many documents or more holds one band per row group
 DUCKDB_MEMORY = "1GB"  # past this, DuckDB spills joins to the store's tmp folder: the index never has to fit in memory
 TextLookup = Callable[[list[str]], dict[str, str]]  # ids of kept documents -> their texts
 INDEX_FORMAT = 2  # 2: kept parts carry `ordinal`; an index of another format is rebuilt from the corpus
@@ -101,10 +103,15 @@ class NearGraph:
 class DedupStore:
     """Fingerprints, signatures and band hashes of every kept document, under one folder."""
 
-    def __init__(self, root: Path, policy: DedupPolicy, tmp_dir: Path, kept_texts: TextLookup | None = None):
+    def __init__(self, root: Path, policy: DedupPolicy, tmp_dir: Path, kept_texts: TextLookup | None = None,
+                 execution: ExecutionPolicy | None = None):
         """`kept_texts` finds the texts of kept documents, so candidate pairs whose signature estimate is not
-        conclusive are verified on their exact similarity; without it, on the estimate."""
+        conclusive are verified on their exact similarity; without it, on the estimate. `execution` with engine
+        ray runs signatures, the band join and the verification as Ray tasks (moisson.band_join): same decisions."""
         self.root, self.policy, self.tmp_dir, self.kept_texts = root, policy, tmp_dir, kept_texts
+        self.execution = execution or ExecutionPolicy()
+        self.join_stats: band_join.JoinStats | None = None  # what the last distributed join moved (engine ray)
+        self._cpus = 1  # of the Ray session of the current call: the band join runs PARTITIONS_PER_CPU ranges per CPU
         self.bands, self.rows = lsh_parameters(candidate_jaccard(policy), policy.num_perm)
         self.hasher = MinHasher(policy.num_perm, policy.seed, policy.shingle_size)
         self.seconds: dict[str, float] = {}  # wall time of each phase of the last `deduplicate`, for benchmarks and logs
@@ -158,6 +165,18 @@ class DedupStore:
         with self._connect() as con:
             return con.execute("SELECT count(DISTINCT id) FROM read_parquet(?)", [kept]).fetchone()[0]
 
+    @property
+    def on_ray(self) -> bool:
+        return self.execution.engine == "ray"
+
+    def _engine(self):
+        """The Ray session the distributed path submits to (one for the whole call), or nothing on the local path."""
+        if not self.on_ray:
+            return nullcontext(0)
+        from moisson.ray_engine import ray_session
+
+        return ray_session(self.execution.address, self.execution.num_cpus)
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB that spills to the store's tmp folder, so joins over a large index run out of core."""
         spill = self.tmp_dir / "duckdb"
@@ -183,8 +202,12 @@ class DedupStore:
         """
         if not self.is_current():
             raise RuntimeError(f"dedup store {self.root} was built with other settings; rebuild it first")
-        self.seconds, self.counts = {}, {}
-        documents = documents.lazy()
+        self.seconds, self.counts, self.join_stats = {}, {}, None
+        with self._engine() as self._cpus:
+            return self._deduplicate(documents.lazy())
+
+    def _deduplicate(self, documents: pl.LazyFrame) -> pl.DataFrame:
+        """`deduplicate` inside the engine's session."""
         with self._timed("earlier decisions"):
             known = self._known_decisions(documents.select("id").collect()["id"].to_list())
             if "position" not in documents.collect_schema().names():
@@ -210,7 +233,8 @@ class DedupStore:
         corpus = corpus.unique("id", keep="first", maintain_order=True)  # a document published twice is indexed once
         ordered = (corpus.join(earlier, on="id", how="left")
                    .sort("earlier", "retrieved_at", "id", nulls_last=True).drop("earlier"))
-        candidates = self._prepare(ordered, keep_shingles=False)
+        with self._engine():
+            candidates = self._prepare(ordered, keep_shingles=False)
         self._append(candidates, list(range(len(candidates.ids))), pl.DataFrame(schema=DECISION_SCHEMA))
 
     def _stored_ordinals(self) -> pl.DataFrame:
@@ -259,15 +283,22 @@ class DedupStore:
         p = self.policy
         jobs = [(p.num_perm, p.seed, p.shingle_size, texts[start : start + BATCH], keep_shingles)
                 for start in range(0, len(texts), BATCH)]
+        if self.on_ray:
+            sketches, bands = band_join.sketches_on_ray(jobs, self.bands, self.rows, p.num_perm)
+        else:
+            sketches = Sketches.concat(self._sketch_locally(jobs), p.num_perm)
+            bands = band_hashes(sketches.signatures, self.bands, self.rows)
+        return Candidates(new["id"].to_list(), _utc_microseconds(new["retrieved_at"]),
+                          np.arange(first_ordinal, first_ordinal + new.height, dtype=np.int64), sketches, bands)
+
+    @staticmethod
+    def _sketch_locally(jobs: list) -> list[Sketches]:
         parts = []
         for outcome in map_documents(sketch_batch, jobs, budget_s=0, preload=["moisson.minhash"], inline_below=2, chunk=1):
             if not outcome.ok:
                 raise RuntimeError(f"MinHash signatures failed: {outcome.error_class}: {outcome.message}")
             parts.append(outcome.value)
-        sketches = Sketches.concat(parts, p.num_perm)
-        return Candidates(new["id"].to_list(), _utc_microseconds(new["retrieved_at"]),
-                          np.arange(first_ordinal, first_ordinal + new.height, dtype=np.int64), sketches,
-                          band_hashes(sketches.signatures, self.bands, self.rows))
+        return parts
 
     def _exact(self, candidates: Candidates) -> tuple[list, list, list]:
         count = len(candidates.ids)
@@ -318,11 +349,17 @@ class DedupStore:
 
     def _candidate_pairs(self, con: duckdb.DuckDBPyConnection, candidates: Candidates, live: np.ndarray) -> CandidatePairs:
         """Pairs sharing a band, among the new documents and with the stored ones: equi-joins in DuckDB."""
-        con.register("incoming", pl.DataFrame({  # polars, not pyarrow, from numpy: pyarrow would import pandas
+        incoming = pl.DataFrame({  # polars, not pyarrow, from numpy: pyarrow would import pandas
             "band": np.tile(np.arange(self.bands, dtype=np.int16), len(live)),
             "hash": candidates.bands[live].reshape(-1),
             "doc": np.repeat(live, self.bands),
-        }))
+        })
+        if self.on_ray:
+            new, stored_ids, stored, self.join_stats = band_join.candidate_pairs_on_ray(
+                incoming, self.bands, self._parts("bands"), self._parts("kept"), self.tmp_dir / "band-join",
+                band_join.PARTITIONS_PER_CPU * max(1, self._cpus))
+            return CandidatePairs(new, stored_ids, stored)
+        con.register("incoming", incoming)
         new = con.execute(NEW_PAIRS).fetchnumpy()  # bounded in big buckets: a star and a chain
         stored_ids, stored = self._stored_pairs(con)
         return CandidatePairs(np.column_stack([new["left_doc"], new["right_doc"]]).astype(np.int64).reshape(-1, 2),
@@ -362,6 +399,10 @@ class DedupStore:
         """Similarity of pairs of new documents: exact, on the shingles their signatures were made of, unless
         the Jaccard estimate is conclusive (then the estimate)."""
         signatures, p = candidates.sketches.signatures, self.policy
+        if self.on_ray:
+            similarity, self.counts["counted new pairs"] = band_join.new_similarity_on_ray(
+                candidates.sketches, pairs, p.threshold, p.num_perm, p.measure)
+            return similarity
         similarity = pair_estimates(signatures, signatures, pairs)
         uncertain = ~conclusive(similarity, p.threshold, p.num_perm, p.measure)
         self.counts["counted new pairs"] = int(uncertain.sum())
@@ -434,13 +475,14 @@ class DedupStore:
             return
         index = np.array(kept, dtype=np.int64)
         ids = pl.Series("id", [candidates.ids[i] for i in kept], dtype=pl.String)
-        bands = pl.DataFrame({
-            "band": np.tile(np.arange(self.bands, dtype=np.int16), len(ids)),
-            "hash": candidates.bands[index].reshape(-1),
-            "id": ids.gather(np.repeat(np.arange(len(ids)), self.bands)),
+        bands = pl.DataFrame({  # band after band: a row group's band statistics let a join of a band range skip the others
+            "band": np.repeat(np.arange(self.bands, dtype=np.int16), len(ids)),
+            "hash": candidates.bands[index].T.reshape(-1),
+            "id": ids.gather(np.tile(np.arange(len(ids)), self.bands)),
         }).to_arrow()
         # random hashes and signatures neither compress nor make useful dictionaries, and trying costs more than the write
-        write_parquet(bands, self.root / "bands" / part, self.tmp_dir, use_dictionary=["band"])
+        write_parquet(bands, self.root / "bands" / part, self.tmp_dir, use_dictionary=["band"],
+                      row_group_size=max(len(ids), BAND_ROW_GROUP))
         signatures = np.ascontiguousarray(candidates.sketches.signatures[index], dtype="<u4")
         width = signatures.shape[1] * 4
         documents = pl.DataFrame({
@@ -464,7 +506,8 @@ def _utc_microseconds(retrieved_at: pl.Series) -> pl.Series:
 
 
 def open_store(root: Path, corpus_dir: Path, policy: DedupPolicy, tmp_dir: Path,
-               kept_texts: TextLookup | None = None, data_root: Path | None = None) -> tuple[DedupStore, str]:
+               kept_texts: TextLookup | None = None, data_root: Path | None = None,
+               execution: ExecutionPolicy | None = None) -> tuple[DedupStore, str]:
     """The store, rebuilt from the published corpus when it is missing, was built with other settings, is of
     another INDEX_FORMAT or has a file that cannot be read (moved to `<data_root>/quarantine/` first;
     `data_root` defaults to the store's parent folder).
@@ -472,7 +515,7 @@ def open_store(root: Path, corpus_dir: Path, policy: DedupPolicy, tmp_dir: Path,
     So a lost or damaged store, or a change of num_perm, seed, shingle size or threshold, never lets
     duplicates of documents already published back in, and never stops a publication.
     """
-    store = DedupStore(root, policy, tmp_dir, kept_texts)
+    store = DedupStore(root, policy, tmp_dir, kept_texts, execution)
     moved = _quarantine_unreadable(store, data_root or root.parent)
     if store.is_current() and not any(kind != "decided" for kind, _ in moved):
         loaded = f"loaded ({store.kept_count()} documents)"

@@ -1,0 +1,230 @@
+"""The near-duplicate stage on Ray (policy.execution.engine: ray): the same decisions as the local path, the work spread.
+
+Each step of `moisson.deduplication` is cut where its result does not depend on the cut:
+- signatures and band hashes: Ray tasks over the batches of documents, where the texts are sent (on a cluster, the
+  node that reads the shard); each text's signature depends on that text only.
+- the band join: one Ray task per range of bands, each running DuckDB over its slice of the new band rows and the
+  stored band rows of its range (read from the index parts, which are written band after band, so a task reads the
+  row groups of its bands only). A bucket (band, hash) lies in one range, so every bucket's pairs, its star and
+  chain past BUCKET_ALL_PAIRS members, and the ranks of its stored members are those the single query gives; the
+  driver takes the union (a pair sharing two bands in two ranges is one pair). Stored documents are numbered on the
+  driver by (ordinal, id), as the local query numbers them.
+- verification: chunks of pairs, each a Ray task with the signatures and shingles of its documents only; a pair's
+  similarity depends on its two documents only.
+- components run on the driver over the verified edges only (DuckDB, `near_duplicates.components`): that list is the
+  reduced graph, one edge per near duplicate found (about 5,000 edges for 100,000 documents in bench/minhash.py),
+  orders of magnitude below the band rows (17 per document).
+
+A task that dies (a worker killed, a node lost) is run again by Ray (RETRIES) with the same input: the result does
+not change. Tasks are plain functions of their input, so the driver holds no state a retry could miss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+
+from moisson.minhash import Sketches, sketch_batch
+from moisson.near_duplicates import (NEW_PAIRS, STORED_PAIRS, ShingleSets, band_hashes, conclusive, exact_similarities,
+                                     pair_estimates)
+
+RETRIES = 3  # runs again of a task whose worker died: a killed worker loses nothing
+PARTITIONS_PER_CPU = 2  # band ranges per CPU: a slow range does not hold the others' CPUs idle
+VERIFY_CHUNK = 50_000  # candidate pairs per verification task
+TASK_MEMORY = "500MB"  # DuckDB's limit in one join task (it spills past it): two tasks per 2 cores stay under 1 GB
+NEW_ROW_BYTES = 2 + 8 + 8  # band (int16), hash (uint64), doc (int64): one new band row sent to its range
+
+
+@dataclass(frozen=True)
+class JoinSlice:
+    """What one band range's task needs: its new band rows, the index parts, and where DuckDB may spill."""
+
+    low: int
+    high: int  # inclusive
+    band: np.ndarray
+    hash: np.ndarray
+    doc: np.ndarray
+    stored_bands: list[str] | None
+    kept: list[str] | None
+    spill: str
+
+
+@dataclass
+class JoinStats:
+    """What the distributed join moved and found, for benchmarks and docs/scale.md."""
+
+    partitions: int = 0
+    new_rows_bytes: int = 0  # new band rows sent to the range tasks
+    stored_read_bytes: int = 0  # uncompressed bytes of the stored band row groups the range tasks read
+    result_bytes: int = 0  # pairs sent back to the driver
+    per_partition_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def shuffle_bytes(self) -> int:
+        return self.new_rows_bytes + self.stored_read_bytes + self.result_bytes
+
+
+def _ray():
+    import ray
+
+    return ray
+
+
+# ---------------------------------------------------------------- signatures
+
+
+def sketch_and_band(job: tuple[int, int, int, list[str], bool], bands: int, rows: int) -> tuple[Sketches, np.ndarray]:
+    """One batch's sketches and band hashes, in the task that holds its texts."""
+    sketches = sketch_batch(job)
+    return sketches, band_hashes(sketches.signatures, bands, rows)
+
+
+def sketches_on_ray(jobs: Sequence[tuple[int, int, int, list[str], bool]], bands: int, rows: int,
+                    num_perm: int) -> tuple[Sketches, np.ndarray]:
+    """`sketch_batch` of every job as Ray tasks, put back in job order, and the band hashes computed beside them."""
+    if not jobs:
+        return Sketches.concat([], num_perm), np.empty((0, bands), np.uint64)
+    ray = _ray()
+    remote = ray.remote(num_cpus=1, max_retries=RETRIES)(sketch_and_band)
+    done = ray.get([remote.remote(job, bands, rows) for job in jobs])
+    return Sketches.concat([sketches for sketches, _ in done], num_perm), np.concatenate([found for _, found in done])
+
+
+# ---------------------------------------------------------------- band join
+
+
+def band_ranges(bands: int, partitions: int) -> list[tuple[int, int]]:
+    """Contiguous, inclusive ranges of band numbers, as even as can be, at most one per band."""
+    partitions = max(1, min(partitions, bands))
+    edges = np.linspace(0, bands, partitions + 1).round().astype(int)
+    return [(int(low), int(high) - 1) for low, high in zip(edges[:-1], edges[1:]) if high > low]
+
+
+def join_partition(part: JoinSlice) -> tuple[np.ndarray, pl.DataFrame]:
+    """The band join of one range: pairs of new documents (left < right) and (doc, id, ordinal) of new documents
+    with stored ones, by the queries of the local path over this range's rows."""
+    Path(part.spill).mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(config={"memory_limit": TASK_MEMORY, "temp_directory": part.spill, "threads": 1,
+                                "preserve_insertion_order": False}) as con:
+        con.register("incoming", pl.DataFrame({"band": part.band, "hash": part.hash, "doc": part.doc}))
+        new = con.execute(NEW_PAIRS).fetchnumpy()
+        pairs = np.column_stack([new["left_doc"], new["right_doc"]]).astype(np.int64).reshape(-1, 2)
+        stored = pl.DataFrame(schema={"doc": pl.Int64, "id": pl.String, "ordinal": pl.Int64})
+        if part.stored_bands is not None and part.kept is not None:
+            con.execute("CREATE TEMP TABLE matched AS SELECT DISTINCT s.band, s.hash, s.id FROM read_parquet(?) s "
+                        "JOIN (SELECT DISTINCT band, hash FROM incoming) USING (band, hash) "
+                        f"WHERE s.band BETWEEN {part.low} AND {part.high}", [part.stored_bands])
+            con.execute("CREATE TEMP TABLE ordinals AS SELECT id, min(ordinal) AS ordinal FROM read_parquet(?) "
+                        "WHERE id IN (SELECT id FROM matched) GROUP BY id", [part.kept])
+            con.execute("CREATE TEMP TABLE stored_bands AS SELECT band, hash, id, ordinal FROM matched JOIN ordinals USING (id)")
+            found = con.sql(f"SELECT p.doc, p.id, o.ordinal FROM ({STORED_PAIRS}) p JOIN ordinals o USING (id)")
+            stored = pl.from_arrow(found.to_arrow_table()).cast(stored.schema)
+    return pairs, stored
+
+
+def candidate_pairs_on_ray(incoming: pl.DataFrame, bands: int, stored_bands: list[str] | None, kept: list[str] | None,
+                           spill: Path, partitions: int,
+                           partition: Callable[[JoinSlice], tuple[np.ndarray, pl.DataFrame]] = join_partition,
+                           ) -> tuple[np.ndarray, list[str], np.ndarray, JoinStats]:
+    """The local path's candidate pairs (`DedupStore._candidate_pairs`) from one Ray task per band range:
+    pairs of new documents (sorted, distinct), stored ids numbered by (ordinal, id), pairs (doc, stored number).
+    `incoming`: band (int16), hash (uint64), doc (int64) of the live new documents. `partition` is the task (a
+    test gives one that kills its worker once)."""
+    ray = _ray()
+    remote = ray.remote(num_cpus=1, max_retries=RETRIES)(partition)
+    ranges = band_ranges(bands, partitions)
+    band, hash_, doc = (incoming[name].to_numpy() for name in ("band", "hash", "doc"))
+    stats = JoinStats(partitions=len(ranges), new_rows_bytes=len(band) * NEW_ROW_BYTES)
+    refs = []
+    for low, high in ranges:
+        mine = (band >= low) & (band <= high)
+        refs.append(remote.remote(JoinSlice(low, high, band[mine], hash_[mine], doc[mine], stored_bands, kept,
+                                            str(spill / f"range-{low}"))))
+    done = ray.get(refs)
+    stats.stored_read_bytes = _stored_read_bytes(stored_bands, ranges)
+    new = np.unique(np.concatenate([pairs for pairs, _ in done]).reshape(-1, 2), axis=0)
+    found = pl.concat([stored for _, stored in done]).unique(["doc", "id"])
+    stats.result_bytes = int(new.nbytes + found.estimated_size())
+    numbered = (found.select("id", "ordinal").unique("id").sort("ordinal", "id")
+                .with_row_index("node").with_columns(pl.col("node").cast(pl.Int64)))
+    pairs = found.join(numbered.select("id", "node"), on="id").sort("doc", "node")
+    stored = np.column_stack([pairs["doc"].to_numpy(), pairs["node"].to_numpy()]).astype(np.int64).reshape(-1, 2)
+    return new, numbered["id"].to_list(), stored, stats
+
+
+def _stored_read_bytes(stored_bands: list[str] | None, ranges: list[tuple[int, int]]) -> int:
+    """Uncompressed bytes of the stored band row groups the range tasks read: a row group whose band statistics
+    overlap a range is read by that range's task (all of them, for a part written before bands were grouped)."""
+    total = 0
+    for path in stored_bands or []:
+        metadata = pq.ParquetFile(path).metadata
+        band_column = metadata.schema.to_arrow_schema().get_field_index("band")
+        for group in range(metadata.num_row_groups):
+            row_group = metadata.row_group(group)
+            statistics = row_group.column(band_column).statistics
+            low, high = ((statistics.min, statistics.max) if statistics is not None and statistics.has_min_max
+                         else (-1, 1 << 15))
+            readers = sum(1 for first, last in ranges if first <= high and low <= last)
+            total += readers * row_group.total_byte_size
+    return total
+
+
+# ---------------------------------------------------------------- verification
+
+
+@dataclass(frozen=True)
+class VerifyChunk:
+    """Pairs of new documents renumbered among the chunk's own documents, with their signatures and shingles."""
+
+    pairs: np.ndarray
+    signatures: np.ndarray
+    shingles: np.ndarray
+    shingle_counts: np.ndarray
+    threshold: float
+    num_perm: int
+    measure: str
+
+
+def verify_chunk(chunk: VerifyChunk) -> tuple[np.ndarray, int]:
+    """The local path's rule (`DedupStore._new_similarity`) on one chunk: the estimate where it is conclusive, else
+    the exact similarity on the shingles; and how many pairs needed the count."""
+    similarity = pair_estimates(chunk.signatures, chunk.signatures, chunk.pairs)
+    uncertain = ~conclusive(similarity, chunk.threshold, chunk.num_perm, chunk.measure)
+    if uncertain.any():
+        texts = np.unique(chunk.pairs[uncertain])
+        sets = ShingleSets.of(*_gather_shingles(chunk.shingles, chunk.shingle_counts, texts))
+        similarity[uncertain] = exact_similarities(sets, sets, np.searchsorted(texts, chunk.pairs[uncertain]),
+                                                   chunk.measure)
+    return similarity, int(uncertain.sum())
+
+
+def new_similarity_on_ray(sketches: Sketches, pairs: np.ndarray, threshold: float, num_perm: int,
+                          measure: str) -> tuple[np.ndarray, int]:
+    """Similarity of pairs of new documents, VERIFY_CHUNK pairs per Ray task; and the pairs counted exactly."""
+    if len(pairs) == 0:
+        return np.empty(0), 0
+    ray = _ray()
+    remote = ray.remote(num_cpus=1, max_retries=RETRIES)(verify_chunk)
+    refs = []
+    for start in range(0, len(pairs), VERIFY_CHUNK):
+        chunk = pairs[start : start + VERIFY_CHUNK]
+        docs = np.unique(chunk)
+        shingles, counts = _gather_shingles(sketches.shingles, sketches.shingle_counts, docs)
+        refs.append(remote.remote(VerifyChunk(np.searchsorted(docs, chunk), sketches.signatures[docs], shingles, counts,
+                                              threshold, num_perm, measure)))
+    done = ray.get(refs)
+    return np.concatenate([similarity for similarity, _ in done]), sum(counted for _, counted in done)
+
+
+def _gather_shingles(shingles: np.ndarray, counts: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The shingle hashes (with repeats) of the listed texts, back to back, and their counts."""
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    sizes = counts[texts]
+    positions = np.repeat(starts[texts] - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+    return shingles[positions], sizes
