@@ -23,8 +23,10 @@ def sources_file_from_env() -> Path:
     return Path(os.environ.get("MOISSON_SOURCES") or DEFAULT_SOURCES).resolve()
 
 
-def data_dir_from_env() -> Path:
-    return Path(os.environ.get("MOISSON_DATA_DIR") or "data").resolve()
+def data_dir_from_env() -> str:
+    """MOISSON_DATA_DIR (default ./data) as an absolute folder, or as given when it is an s3://bucket/prefix."""
+    value = os.environ.get("MOISSON_DATA_DIR") or "data"
+    return value if value.startswith("s3:") else str(Path(value).resolve())
 
 
 @cache
@@ -40,11 +42,13 @@ class MoissonResource(dg.ConfigurableResource):
 
     @classmethod
     def from_env(cls) -> "MoissonResource":
-        return cls(sources_file=str(sources_file_from_env()), data_dir=str(data_dir_from_env()))
+        return cls(sources_file=str(sources_file_from_env()), data_dir=data_dir_from_env())
 
     def config(self) -> MoissonConfig:
         path = Path(self.sources_file)
         return _load(str(path), path.stat().st_mtime if path.exists() else 0.0)
 
     def layout(self) -> DataLayout:
+        """An s3:// data directory is worked on in its local cache (MOISSON_CACHE_DIR); `moisson run` pulls it before
+        and commits it after (moisson/remote_data_dir.py)."""
         return DataLayout.at(self.data_dir)

@@ -9,10 +9,23 @@ from pathlib import Path
 @dataclass(frozen=True)
 class DataLayout:
     root: Path
+    remote: str | None = None  # s3://bucket/prefix when the data directory is on object storage: `root` is its local
+    # cache then, pulled from and committed to the store by moisson/remote_data_dir.py
 
     @classmethod
-    def at(cls, root: str | Path) -> "DataLayout":
+    def at(cls, root: str | Path, cache_dir: str | Path | None = None) -> "DataLayout":
+        """A local folder, or `s3://bucket/prefix` (BadLocation when it is not a usable one) worked on in its cache."""
+        if isinstance(root, str) and root.startswith("s3:"):
+            from moisson.object_store import parse_location
+            from moisson.remote_data_dir import cache_root
+
+            location = parse_location(root)
+            return cls(cache_root(location, cache_dir), str(location))
         return cls(Path(root).resolve())
+
+    def __str__(self) -> str:
+        """Where the data directory is, as the user named it."""
+        return self.remote or str(self.root)
 
     # published, for users
     @property

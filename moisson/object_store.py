@@ -30,6 +30,7 @@ import json
 import os
 import re
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -224,6 +225,19 @@ def publish_folder(folder: Path, location: ObjectLocation, log: Callable[[str], 
         return _publish(fs, location, files, lease, log, after_upload, now)
 
 
+def publish_files(files: list[tuple[str, Path]], location: ObjectLocation, lease: "Lease",
+                  log: Callable[[str], None] = lambda message: None,
+                  after_upload: Callable[[str], None] | None = None) -> dict:
+    """`files` ((relative path, local file), sorted by path) published at `location` atomically, under a lease the
+    caller already holds (a whole run on a remote data directory holds it from its first read to its last commit,
+    moisson/remote_data_dir.py); returns the commit."""
+    if not files:
+        raise ObjectStoreError(f"no files to publish at {location}")
+    for relative, _ in files:
+        _check_relative(relative, str(location))
+    return _publish(lease.fs, location, files, lease, log, after_upload, None)
+
+
 def _publish(fs: "s3fs.S3FileSystem", location: ObjectLocation, files: list[tuple[str, Path]], lease: "Lease",
              log: Callable[[str], None], after_upload: Callable[[str], None] | None, now: datetime | None) -> dict:
     previous, etag = _read_commit(location, fs)
@@ -283,6 +297,7 @@ class Lease:
         self.location, self.fs, self.seconds = location, fs, seconds
         self.etag: str | None = None
         self.renewed = 0.0
+        self._renewing = threading.Lock()  # a run renews from a thread of its own while its uploads renew too
 
     def body(self) -> bytes:
         holder = {"host": socket.gethostname(), "pid": os.getpid(),
@@ -308,13 +323,17 @@ class Lease:
             "or whose time ran out; taken over")
 
     def renew(self, force: bool = False) -> None:
-        if force or time.monotonic() - self.renewed > self.seconds / 3:
-            try:
-                self._put(IfMatch=self.etag)
-            except Exception as error:
-                raise ObjectStoreError(f"{self.location.url(LEASE)}: this publication's lease could not be renewed "
-                                       "(it was taken over after this publication stalled longer than the lease, or "
-                                       f"the store did not answer: {type(error).__name__}); nothing committed") from error
+        with self._renewing:
+            if force or time.monotonic() - self.renewed > self.seconds / 3:
+                self._renew()
+
+    def _renew(self) -> None:
+        try:
+            self._put(IfMatch=self.etag)
+        except Exception as error:
+            raise ObjectStoreError(f"{self.location.url(LEASE)}: this publication's lease could not be renewed "
+                                   "(it was taken over after this publication stalled longer than the lease, or "
+                                   f"the store did not answer: {type(error).__name__}); nothing committed") from error
 
     def release(self) -> None:
         held, etag = self._read()
@@ -425,7 +444,7 @@ def _upload_all(fs: "s3fs.S3FileSystem", location: ObjectLocation, publication: 
 def _upload(fs: "s3fs.S3FileSystem", location: ObjectLocation, publication: str, relative: str, path: Path,
             reused: dict[str, dict], after_upload: Callable[[str], None] | None) -> dict:
     """The commit entry of one file: the previous publication's object when unchanged, else a new upload, read back."""
-    size, digest = path.stat().st_size, _local_sha256(path)
+    size, digest = path.stat().st_size, local_sha256(path)
     before = reused.get(relative)
     if before is not None and (before["bytes"], before["sha256"]) == (size, digest) and _has(fs, location, before):
         return before
@@ -486,7 +505,8 @@ def _stored_size_and_sha256(fs: "s3fs.S3FileSystem", key: str, url: str) -> tupl
     return size, digest.hexdigest()
 
 
-def _local_sha256(path: Path) -> str:
+def local_sha256(path: Path) -> str:
+    """The sha256 of a local file, read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):

@@ -26,6 +26,7 @@ from pathlib import Path
 from moisson.config import ConfigError, MoissonConfig, load_config
 from moisson.layout import DataLayout
 from moisson.parquet_files import duckdb_path
+from moisson.remote_data_dir import CACHE_DIR_ENV
 from moisson.takedowns import MATCH_KINDS
 from pipelines.sources_check import check_sources
 from pipelines.warehouse_sql import run_query
@@ -40,7 +41,10 @@ SHOWN = ("dagster/row_count", "failures", "inputs_unchanged", "extractions_reuse
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in DATA_DIR_COMMANDS:  # commands on a data directory alone, without a sources file
-        return DATA_DIR_COMMANDS[args.command](args, DataLayout.at(args.data_dir))
+        layout = _layout(args)
+        if layout is None:
+            return EXIT_CONFIG
+        return _on_data_dir(args, layout)
     try:
         config = load_config(args.sources)
     except ConfigError as exc:
@@ -52,15 +56,79 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"{args.sources}: no source named {', '.join(sorted(unknown))} (known: {', '.join(config.source_names)})", file=sys.stderr)
         return EXIT_CONFIG
-    layout = DataLayout.at(args.data_dir)
+    layout = _layout(args)
+    if layout is None:
+        return EXIT_CONFIG
     _prepare_environment(args.sources, layout)
     try:
         with data_dir_lock(layout, wait=args.wait):
+            if layout.remote:
+                return _remote(layout, lambda: _run(config, args.only or config.source_names, layout))
             return _run(config, args.only or config.source_names, layout)
     except BlockingIOError:
         print(f"another moisson run is using {layout.root} (lock {layout.lock_file}); "
               "wait for it to finish or pass --wait", file=sys.stderr)
         return EXIT_LOCKED
+
+
+def _layout(args: argparse.Namespace) -> DataLayout | None:
+    """The data directory the arguments name (a folder or s3://bucket/prefix); None, said on stderr, when unusable."""
+    from moisson.object_store import BadLocation
+
+    try:
+        return DataLayout.at(args.data_dir, args.cache_dir)
+    except BadLocation as error:
+        print(f"--data-dir {error}", file=sys.stderr)
+        return None
+
+
+def _on_data_dir(args: argparse.Namespace, layout: DataLayout) -> int:
+    """A data-directory command; on object storage, `sql` reads a fresh copy of the published files and the others
+    change the last commit's copy and commit it (moisson/remote_data_dir.py)."""
+    command = DATA_DIR_COMMANDS[args.command]
+    if not layout.remote:
+        return command(args, layout)
+    try:
+        with data_dir_lock(layout, wait=False):
+            if args.command in READING_COMMANDS:
+                return _remote_read(layout, lambda: command(args, layout))
+            return _remote(layout, lambda: command(args, layout))
+    except BlockingIOError:
+        print(f"a moisson command is using the local copy {layout.root} of {layout.remote} (lock {layout.lock_file}); "
+              "try again when it has finished", file=sys.stderr)
+        return EXIT_LOCKED
+
+
+def _remote(layout: DataLayout, work) -> int:
+    """`work` in the cache pulled to the last commit under the location's lease, then the cache committed when
+    `work` finished (whatever its exit code: the store then holds what a local data directory would)."""
+    from moisson.object_store import ObjectStoreError
+    from moisson.remote_data_dir import remote_session
+
+    say = lambda message: print(message, flush=True)  # noqa: E731
+    try:
+        with remote_session(layout, say) as session:
+            code = work()
+            commit = session.push()
+    except ObjectStoreError as error:
+        print(f"{layout.remote}: {error} (nothing committed by this command; the last commit stands)", file=sys.stderr)
+        return error.exit_code
+    if commit is not None:
+        print(f"committed at {layout.remote}: publication {commit['publication']} ({len(commit['files'])} files)",
+              flush=True)
+    return code
+
+
+def _remote_read(layout: DataLayout, work) -> int:
+    from moisson.object_store import ObjectStoreError
+    from moisson.remote_data_dir import pull_for_readers
+
+    try:
+        pull_for_readers(layout, lambda message: print(message, file=sys.stderr, flush=True))
+    except ObjectStoreError as error:
+        print(f"{layout.remote}: {error}", file=sys.stderr)
+        return error.exit_code
+    return work()
 
 
 def _check(config: MoissonConfig, path: Path) -> int:
@@ -82,7 +150,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="curate every source and publish the corpus")
     run.add_argument("--sources", required=True, type=Path, help="sources YAML file")
-    run.add_argument("--data-dir", default=Path("data"), type=Path, help="data directory (default ./data)")
+    run.add_argument("--data-dir", default="data", help="data directory (default ./data), or s3://BUCKET/PREFIX on "
+                     "object storage (endpoint and key from MOISSON_S3_ENDPOINT or AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, "
+                     "AWS_SECRET_ACCESS_KEY), worked on in a local copy and committed at the end of the run")
     run.add_argument("--source", action="append", dest="only", metavar="NAME", help="curate only this source (repeatable)")
     run.add_argument("--wait", action="store_true", help="wait for another run on the same data directory instead of exiting")
     check = commands.add_parser("check", help="validate a sources file and say what it would harvest (exit 2: "
@@ -91,10 +161,10 @@ def _parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", help="query the warehouse read-only (files under the data directory only) "
                                           "without installing the duckdb CLI")
     sql.add_argument("query")
-    sql.add_argument("--data-dir", default=Path("data"), type=Path)
+    sql.add_argument("--data-dir", default="data")
     release = commands.add_parser("release", help="freeze the published corpus as releases/VERSION (files, card, "
                                                   "manifest, changes, DCAT-AP); a release never changes once written")
-    release.add_argument("--data-dir", default=Path("data"), type=Path)
+    release.add_argument("--data-dir", default="data")
     release.add_argument("--version", required=True, help="the release's name: letters, digits, '.', '_', '-'")
     release.add_argument("--base-url", help="where the release folder will be served (absolute IRIs in the DCAT "
                                             "files); without it they are relative to the files")
@@ -103,11 +173,14 @@ def _parser() -> argparse.ArgumentParser:
                          "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and check every object against manifest.json")
     takedown = commands.add_parser("takedown", help="add a removal request to DATA_DIR/takedowns.csv; the next "
                                                     "publication applies it")
-    takedown.add_argument("--data-dir", default=Path("data"), type=Path)
+    takedown.add_argument("--data-dir", default="data")
     takedown.add_argument("--match", required=True, choices=MATCH_KINDS)
     takedown.add_argument("--value", required=True, help="the id, URL, URL prefix, domain or content sha256")
     takedown.add_argument("--reason", required=True, help="who asked, on what grounds")
     takedown.add_argument("--date", help="YYYY-MM-DD, when the request was made (default: today, UTC)")
+    for command in (run, sql, release, takedown):
+        command.add_argument("--cache-dir", help="with an s3:// data directory: where its local copy is kept "
+                             f"(default ${CACHE_DIR_ENV}, else ./.moisson-cache)")
     return parser
 
 
@@ -270,7 +343,7 @@ def _where_things_are(layout: DataLayout) -> None:
     print(f"\ncorpus:       {corpus}/<language>/*.parquet (dataset card {layout.dataset_card})")
     print(f"rejected:     {layout.rejected_dir}/<reason>/*.parquet")
     print(f"warehouse:    {layout.warehouse}")
-    where = f" --data-dir {layout.root}"
+    where = f" --data-dir {layout}"
     moisson = _invocation()
     print("\nthree queries to start with (or open the file with any DuckDB client):")
     print(f"  {moisson} sql{where} \"SELECT * FROM rejections_by_reason\"")
@@ -297,6 +370,7 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
+READING_COMMANDS = frozenset({"sql"})
 DATA_DIR_COMMANDS = {
     "sql": lambda args, layout: run_query(args.query, layout),
     "release": _release,

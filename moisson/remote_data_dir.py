@@ -1,0 +1,249 @@
+"""A data directory on object storage (`--data-dir s3://bucket/prefix`): a local cache, and one commit per run.
+
+Why a local cache: every step writes local files and makes them appear by `os.replace` (moisson/atomic_files.py),
+DuckDB's warehouse is one file it updates in place, and the dedup index is appended to part by part; none of that
+can happen on a store without rename. So a run on a remote data directory works in a local copy of it, the cache
+(`--cache-dir`, else MOISSON_CACHE_DIR, else `.moisson-cache/` in the working directory, one folder per bucket and
+prefix), and the store keeps snapshots of that copy.
+
+Why one commit for the whole directory: the corpus, `rejected/`, the card, the warehouse, the stages, the state and
+`releases/` must agree with each other (the warehouse describes this corpus, the dedup index the documents it kept).
+At the start of a run the cache is made identical to the last commit (`pull`: changed or missing files fetched and
+checked against their sha256, files the commit does not name removed); at the end every file of the cache but the
+local-only ones is published as one new commit (`push`, through moisson/object_store.py: a versioned prefix, then
+`_published.json` in one PUT). A reader of the store sees the directory as the last complete run left it; a run
+killed at any point committed nothing, and the next run's pull puts back what was committed. Files unchanged since
+the last commit are not uploaded again (the new commit names the objects already there).
+
+One writer: the run holds the location's lease (`_publishing.json`) from its pull to its push, renewed by a thread
+of its own, so a second run on another machine is refused (exit 3) instead of overwriting the first one's work, and
+a run killed on this host or silent past the lease is taken over.
+
+Local only, never published: `tmp/`, `quarantine/`, `dagster/` (the instance: Postgres in production), the lock
+files and the sync index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from moisson.object_store import (SCHEME, UPLOAD_THREADS, Lease, ObjectLocation, ObjectStoreError, PublishedObject,
+                                  filesystem, local_sha256, publication_lease, publish_files, published_files,
+                                  read_commit)
+
+if TYPE_CHECKING:
+    import s3fs
+
+    from moisson.layout import DataLayout
+
+CACHE_DIR_ENV = "MOISSON_CACHE_DIR"
+DEFAULT_CACHE_DIR = ".moisson-cache"
+SYNC_INDEX = ".moisson-sync.json"
+LOCAL_ONLY = frozenset({"tmp", "quarantine", "dagster", ".moisson.lock", ".moisson-publish.lock", SYNC_INDEX})
+READERS_VIEW = ("warehouse.duckdb", "corpus/", "rejected/")  # what `moisson sql` reads
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PullOutcome:
+    fetched: int
+    unchanged: int
+    removed: int
+    publication: str | None  # the commit the cache now mirrors; None when nothing was ever committed
+
+
+def cache_root(location: ObjectLocation, cache_dir: str | Path | None = None) -> Path:
+    """The local copy of `location`: <cache dir>/<bucket>/<prefix>, the cache dir from the argument, else
+    MOISSON_CACHE_DIR, else `.moisson-cache` in the working directory."""
+    base = Path(cache_dir or os.environ.get(CACHE_DIR_ENV, "").strip() or DEFAULT_CACHE_DIR)
+    return (base / location.bucket / location.prefix).resolve()
+
+
+def local_files(root: Path) -> list[tuple[str, Path]]:
+    """(relative POSIX path, file) of every file of the cache a commit carries, sorted: all but the local-only ones."""
+    if not root.is_dir():
+        return []
+    files = []
+    for top in sorted(root.iterdir()):
+        if top.name in LOCAL_ONLY:
+            continue
+        candidates = [top] if top.is_file() else sorted(path for path in top.rglob("*") if path.is_file())
+        files.extend((path.relative_to(root).as_posix(), path) for path in candidates)
+    return sorted(files)
+
+
+# ------------------------------------------------------------------ pull: the cache made identical to the last commit
+
+
+def pull(root: Path, location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = None, log: Log = lambda message: None,
+         only: tuple[str, ...] | None = None) -> PullOutcome:
+    """Make the cache at `root` what the last commit at `location` names (or, with `only`, the paths starting with
+    one of those prefixes): missing or different files fetched and checked, files no commit names removed.
+
+    Local-only files are never touched. A fetched file appears by rename, whole, so a pull killed midway leaves the
+    cache partly old and partly new, which the next pull completes."""
+    fs = fs or filesystem()
+    commit = read_commit(location, fs)
+    wanted = {entry.path: entry for entry in published_files(location, fs) if _in_scope(entry.path, only)}
+    present = {relative: path for relative, path in local_files(root) if _in_scope(relative, only)}
+    stale = [entry for relative, entry in sorted(wanted.items()) if not _same(present.get(relative), entry)]
+    _fetch_all(fs, root, stale)
+    extra = sorted(set(present) - set(wanted))
+    for relative in extra:
+        present[relative].unlink()
+    _prune_empty_folders(root, {present[relative].parent for relative in extra})
+    outcome = PullOutcome(len(stale), len(wanted) - len(stale), len(extra), commit["publication"] if commit else None)
+    _write_index(root, outcome.publication)
+    if stale or extra:
+        log(f"{location}: local copy {root} brought to publication {outcome.publication or '(none yet)'}: "
+            f"{outcome.fetched} files fetched, {outcome.removed} not committed removed, {outcome.unchanged} unchanged")
+    return outcome
+
+
+def _in_scope(relative: str, only: tuple[str, ...] | None) -> bool:
+    return only is None or any(relative == prefix or relative.startswith(prefix) for prefix in only)
+
+
+def _same(path: Path | None, entry: PublishedObject) -> bool:
+    return path is not None and path.stat().st_size == entry.bytes and local_sha256(path) == entry.sha256
+
+
+def _fetch_all(fs: "s3fs.S3FileSystem", root: Path, entries: list[PublishedObject]) -> None:
+    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+        for future in [pool.submit(_fetch, fs, root, entry) for entry in entries]:
+            future.result()
+
+
+def _fetch(fs: "s3fs.S3FileSystem", root: Path, entry: PublishedObject) -> None:
+    """One committed object to its place in the cache, by rename once its sha256 is checked."""
+    destination = root / entry.path
+    temporary = root / "tmp" / f".pull-{uuid.uuid4().hex}"
+    temporary.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        try:
+            fs.get_file(entry.url[len(SCHEME):], str(temporary))
+        except Exception as error:
+            raise ObjectStoreError(f"{entry.url}: could not be fetched into {destination}: "
+                                   f"{type(error).__name__}: {error}") from error
+        size, digest = temporary.stat().st_size, local_sha256(temporary)
+        if (size, digest) != (entry.bytes, entry.sha256):
+            raise ObjectStoreError(f"{entry.url}: fetched {size} bytes, sha256 {digest}, but its commit says "
+                                   f"{entry.bytes} bytes, sha256 {entry.sha256}; {destination} left as it was")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temporary, destination)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _prune_empty_folders(root: Path, folders: set[Path]) -> None:
+    """Folders emptied by the removal of uncommitted files, up to the cache's root."""
+    for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
+        while folder != root and folder.is_relative_to(root):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
+
+
+def _write_index(root: Path, publication: str | None) -> None:
+    """Which commit the cache mirrors: for people looking at the cache, and for the run's summary."""
+    from moisson.atomic_files import write_text
+
+    write_text(json.dumps({"publication": publication}) + "\n", root / SYNC_INDEX, root / "tmp")
+
+
+# ------------------------------------------------------------------ push: the cache committed as one publication
+
+
+def push(root: Path, location: ObjectLocation, lease: Lease, log: Log = lambda message: None) -> dict | None:
+    """Every file of the cache (local-only ones aside) committed at `location` as one publication, under `lease`;
+    returns the commit, or None when the cache is exactly what the last commit names (nothing to commit)."""
+    files = local_files(root)
+    previous = read_commit(location, lease.fs)
+    if previous is not None and _fingerprint(files) == {(e["path"], e["bytes"], e["sha256"]) for e in previous["files"]}:
+        log(f"{location}: nothing changed since publication {previous['publication']}; nothing committed")
+        return None
+    if not files:
+        log(f"{location}: {root} holds no file to commit; nothing committed")
+        return None
+    commit = publish_files(files, location, lease, log)
+    _write_index(root, commit["publication"])
+    return commit
+
+
+def _fingerprint(files: list[tuple[str, Path]]) -> set[tuple[str, int, str]]:
+    return {(relative, path.stat().st_size, local_sha256(path)) for relative, path in files}
+
+
+# ------------------------------------------------------------------ a whole command on a remote data directory
+
+
+class RemoteSession:
+    """The lease held, the cache pulled: what a command on a remote data directory works in, and its `push`."""
+
+    def __init__(self, root: Path, location: ObjectLocation, lease: Lease, log: Log):
+        self.root, self.location, self.lease, self.log = root, location, lease, log
+        self.pulled: PullOutcome | None = None
+
+    def push(self) -> dict | None:
+        return push(self.root, self.location, self.lease, self.log)
+
+
+@contextmanager
+def remote_session(layout: "DataLayout", log: Log = lambda message: None) -> Iterator[RemoteSession]:
+    """The location's lease for the block (LocationBusy, exit 3, when another run holds it), renewed in the
+    background, and the cache pulled to the last commit before the block starts. Nothing is committed unless the
+    block calls `push`."""
+    from moisson.object_store import parse_location
+
+    if layout.remote is None:
+        raise ObjectStoreError(f"{layout.root}: a local data directory, not one on object storage")
+    location = parse_location(layout.remote)
+    fs = filesystem()
+    with publication_lease(location, fs, log) as lease, _renewed(lease, log):
+        session = RemoteSession(layout.root, location, lease, log)
+        session.pulled = pull(layout.root, location, fs, log)
+        yield session
+
+
+@contextmanager
+def _renewed(lease: Lease, log: Log) -> Iterator[None]:
+    """A thread renewing `lease` every third of its time while the block runs: a run lasts longer than a lease.
+    A renewal that fails is logged; the push renews once more before its commit and refuses to commit then."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(lease.seconds / 3):
+            try:
+                lease.renew(force=True)
+            except ObjectStoreError as error:
+                log(str(error))
+                return
+
+    thread = threading.Thread(target=renew, name="moisson-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def pull_for_readers(layout: "DataLayout", log: Log = lambda message: None) -> PullOutcome:
+    """The warehouse, corpus and rejected files of the last commit in the cache, for `moisson sql` (no lease: a
+    reader changes nothing on the store)."""
+    from moisson.object_store import parse_location
+
+    if layout.remote is None:
+        raise ObjectStoreError(f"{layout.root}: a local data directory, not one on object storage")
+    return pull(layout.root, parse_location(layout.remote), log=log, only=READERS_VIEW)

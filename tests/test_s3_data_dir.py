@@ -1,0 +1,300 @@
+"""A whole data directory on object storage (`--data-dir s3://...`), against a real S3 server (SeaweedFS on
+127.0.0.1, tests/s3_server.py): the demo gives the corpus a local directory gives, runs again idempotently, from a
+fresh machine (no cache) alike, `moisson release` and `moisson sql` work there, and a run killed at any point
+leaves the last commit whole and readable."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from e2e import MOISSON, corpus_rows, run_moisson, warehouse
+from moisson.layout import DataLayout
+from moisson.object_store import (COMMIT, LEASE, VERSIONS, LocationBusy, ObjectStoreError, filesystem,
+                                  parse_location, read_commit, verify_published)
+from moisson.remote_data_dir import SYNC_INDEX, pull, push, remote_session
+from s3_server import s3_server  # noqa: F401  (the fixture, used by name)
+
+DEMO = Path(__file__).parents[1] / "demo"
+DECISIONS = ("SELECT id, status, reason, reason_detail, duplicate_of, language, license, source, content_sha256, "
+             "n_words FROM documents ORDER BY id")
+ADDED = ("La commune a publié hier le compte rendu du conseil municipal, qui a voté le budget des écoles primaires. "
+         "Les travaux de la médiathèque commenceront au printemps, après la consultation des habitants du quartier. "
+         "Le maire rappelle que la collecte des déchets verts reprend chaque mardi matin jusqu'à la fin de l'automne. "
+         "Une réunion publique sur le plan local d'urbanisme se tiendra le mois prochain à la salle des fêtes.")
+VIEWS = ("rejections_by_reason", "licence_breakdown", "language_breakdown", "source_summary", "duplicate_clusters")
+
+
+def remote_run(sources: Path, location: str, cache: Path, *extra: str, **options) -> subprocess.CompletedProcess:
+    return run_moisson(sources, location, "--cache-dir", str(cache), *extra, **options)  # type: ignore[arg-type]
+
+
+def moisson(*args: str) -> subprocess.CompletedProcess:
+    """Another `moisson` command, with the test's environment (the S3 endpoint and key), no MOISSON_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOISSON_", "DAGSTER_HOME"))}
+    return subprocess.run([str(MOISSON), *args], capture_output=True, text=True, timeout=300, env=env)
+
+
+def cache_of(location: str, cache: Path) -> Path:
+    return DataLayout.at(location, cache).root
+
+
+def warehouse_rows(data: Path) -> dict[str, list[tuple]]:
+    with warehouse(data) as con:
+        rows = {"documents": con.execute(DECISIONS).fetchall()}
+        for view in VIEWS:
+            rows[view] = sorted(con.execute(f"SELECT * FROM {view}").fetchall(), key=repr)
+    return rows
+
+
+# ------------------------------------------------------------------ pull and push, without a run
+
+
+def test_the_cache_is_committed_whole_and_pulled_back_identical(s3_server, tmp_path):  # noqa: F811
+    location = s3_server.location("sync")
+    layout = DataLayout.at(location, tmp_path / "cache")
+    root = layout.root
+    for local_only in ("tmp/x", "dagster/runs.db", "quarantine/bad.parquet", ".moisson.lock"):
+        (root / local_only).parent.mkdir(parents=True, exist_ok=True)
+        (root / local_only).write_bytes(b"local")
+    (root / "stages").mkdir()
+    (root / "stages" / "left-by-a-killed-run.parquet").write_bytes(b"never committed")
+    with remote_session(layout) as session:
+        assert (session.pulled.publication, session.pulled.removed) == (None, 1)  # the cache mirrors the store
+        (root / "corpus" / "fr").mkdir(parents=True)
+        (root / "corpus" / "fr" / "part-1.parquet").write_bytes(b"corpus bytes")
+        (root / "warehouse.duckdb").write_bytes(b"warehouse bytes")
+        commit = session.push()
+    assert all((root / local_only).read_bytes() == b"local" for local_only in ("tmp/x", "dagster/runs.db"))
+    assert sorted(entry["path"] for entry in commit["files"]) == ["corpus/fr/part-1.parquet", "warehouse.duckdb"]
+
+    fresh = DataLayout.at(location, tmp_path / "fresh")
+    outcome = pull(fresh.root, parse_location(location))
+    assert (outcome.fetched, outcome.publication) == (2, commit["publication"])
+    assert (fresh.root / "corpus" / "fr" / "part-1.parquet").read_bytes() == b"corpus bytes"
+
+    (fresh.root / "warehouse.duckdb").write_bytes(b"half written")  # a run killed here
+    (fresh.root / "corpus" / "de").mkdir()
+    (fresh.root / "corpus" / "de" / "part-2.parquet").write_bytes(b"never committed")
+    outcome = pull(fresh.root, parse_location(location))
+    assert (outcome.fetched, outcome.removed, outcome.unchanged) == (1, 1, 1)
+    assert (fresh.root / "warehouse.duckdb").read_bytes() == b"warehouse bytes"
+    assert not (fresh.root / "corpus" / "de").exists()
+    assert (fresh.root / SYNC_INDEX).exists()
+
+    with remote_session(fresh) as session:
+        assert session.push() is None  # nothing changed: no new commit
+    assert read_commit(parse_location(location))["publication"] == commit["publication"]
+
+
+def test_a_second_writer_is_refused_while_a_run_holds_the_location(s3_server, tmp_path):  # noqa: F811
+    location = s3_server.location("busy")
+    layout = DataLayout.at(location, tmp_path / "one")
+    (layout.root).mkdir(parents=True)
+    (layout.root / "takedowns.csv").write_text("x\n")
+    with remote_session(layout):
+        with pytest.raises(LocationBusy), remote_session(DataLayout.at(location, tmp_path / "two")):
+            pass
+    with remote_session(DataLayout.at(location, tmp_path / "two")) as session:  # released: taken
+        assert session.pulled.fetched == 0
+
+
+def test_a_bad_remote_data_dir_is_a_setting_error(tmp_path):
+    result = moisson("sql", "SELECT 1", "--data-dir", "s3://Not_A_Bucket/x", "--cache-dir", str(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert "not a bucket name" in result.stderr
+
+
+# ------------------------------------------------------------------ the demo on object storage
+
+
+@pytest.fixture(scope="module")
+def demo_runs(s3_server, tmp_path_factory):  # noqa: F811
+    """The demo run on a local directory, then three times on one s3:// data directory: a first run, the same run
+    again (idempotent), and a run from an empty cache (a fresh machine)."""
+    root = tmp_path_factory.mktemp("s3-demo")
+    demo = Path(shutil.copytree(DEMO, root / "demo"))
+    sources = demo / "sources.yaml"
+    local = run_moisson(sources, root / "local")
+    assert local.returncode == 0, local.stdout + local.stderr
+    location = s3_server.location("demo")
+    runs = [remote_run(sources, location, root / "cache"), remote_run(sources, location, root / "cache")]
+    commits = [read_commit(parse_location(location))]
+    runs.append(remote_run(sources, location, root / "fresh-machine"))
+    commits.append(read_commit(parse_location(location)))
+    for result in runs:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return {"root": root, "sources": sources, "local": root / "local", "location": location, "runs": runs,
+            "commits": commits}
+
+
+def test_the_demo_on_object_storage_gives_the_local_corpus_decisions_and_warehouse(demo_runs):
+    location, root = demo_runs["location"], demo_runs["root"]
+    cache = cache_of(location, root / "cache")
+    assert corpus_rows(cache) == corpus_rows(demo_runs["local"])
+    assert len(corpus_rows(cache)) == 21
+    assert warehouse_rows(cache) == warehouse_rows(demo_runs["local"])
+    assert f"committed at {location}: publication" in demo_runs["runs"][0].stdout
+
+    published = {entry.path for entry in verify_published(parse_location(location))}  # every object read back
+    assert "warehouse.duckdb" in published and "corpus/README.md" in published
+    assert any(path.startswith("stages/") for path in published) and any(path.startswith("state/") for path in published)
+    assert not any(path.split("/")[0] in ("tmp", "dagster", "quarantine") for path in published)
+
+
+def test_the_corpus_is_read_from_the_store_itself_through_duckdb(demo_runs):
+    """What the commit names is the corpus: DuckDB reads it there (through s3fs), without the cache."""
+    from moisson.object_store import published_files, register_filesystem
+    from moisson.parquet_files import duckdb_paths
+
+    files = [entry.url for entry in published_files(demo_runs["location"])
+             if entry.path.startswith("corpus/") and entry.path.endswith(".parquet")]
+    with duckdb.connect() as con:
+        register_filesystem(con)
+        ids = con.read_parquet(duckdb_paths(files), hive_partitioning=False).order("id").select("id").fetchall()
+    assert [row[0] for row in ids] == [row[0] for row in corpus_rows(demo_runs["local"])]
+
+
+def test_a_second_run_on_object_storage_changes_no_corpus_file(demo_runs):
+    first, second = demo_runs["commits"][0], demo_runs["commits"][1]
+    corpus = lambda commit: {(e["path"], e["sha256"]) for e in commit["files"] if e["path"].startswith("corpus/")}  # noqa: E731
+    assert corpus(first) and corpus(first) == corpus(second)
+    run = demo_runs["runs"][1].stdout
+    assert "corpus 21 documents (21 before this run, +0)" in run, run
+
+
+def test_a_fresh_machine_gives_the_same_corpus(demo_runs):
+    location, root = demo_runs["location"], demo_runs["root"]
+    assert corpus_rows(cache_of(location, root / "fresh-machine")) == corpus_rows(demo_runs["local"])
+    assert warehouse_rows(cache_of(location, root / "fresh-machine")) == warehouse_rows(demo_runs["local"])
+
+
+def test_sql_and_release_on_object_storage(demo_runs, tmp_path):
+    location = demo_runs["location"]
+    sql = moisson("sql", "SELECT count(*) AS kept FROM corpus", "--data-dir", location, "--cache-dir", str(tmp_path))
+    assert sql.returncode == 0, sql.stderr
+    assert "21" in sql.stdout
+    assert (cache_of(location, tmp_path) / "warehouse.duckdb").exists()
+    assert not (cache_of(location, tmp_path) / "stages").exists()  # a reader fetches what it reads only
+
+    release = moisson("release", "--data-dir", location, "--version", "2026.12.03", "--cache-dir", str(tmp_path))
+    assert release.returncode == 0, release.stdout + release.stderr
+    assert "released 2026.12.03: 21 documents" in release.stdout
+    published = {entry.path for entry in verify_published(parse_location(location))}
+    assert "releases/2026.12.03/manifest.json" in published
+    assert any(path.startswith("releases/2026.12.03/data/") for path in published)
+
+    again = moisson("release", "--data-dir", location, "--version", "2026.12.03", "--cache-dir", str(tmp_path / "other"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already released and unchanged" in again.stdout
+
+
+# ------------------------------------------------------------------ runs killed at any point
+
+
+def start_remote_run(sources: Path, location: str, cache: Path) -> subprocess.Popen:
+    """`moisson run` in a process group of its own, so that SIGKILL takes its workers too (as a machine lost would)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOISSON_", "DAGSTER_HOME"))}
+    return subprocess.Popen([str(MOISSON), "run", "--sources", str(sources), "--data-dir", location, "--cache-dir",
+                             str(cache)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                            start_new_session=True)
+
+
+def kill_when(process: subprocess.Popen, condition: Callable[[], bool], timeout: float = 120.0) -> bool:
+    """SIGKILL the run's process group as soon as `condition` holds; False when the run ended first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if condition():
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(30)
+            return True
+        time.sleep(0.02)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+    return False
+
+
+def uploads_in_progress(location: str) -> Callable[[], bool]:
+    """An object under versions/ that the commit does not name: a push under way, not committed yet."""
+    where, fs = parse_location(location), filesystem()
+
+    def check() -> bool:
+        commit = read_commit(where, fs)
+        named = {entry["key"] for entry in commit["files"]} | set(commit.get("retained", [])) if commit else set()
+        base = where.path("") + "/"
+        try:
+            stored = {path.removeprefix(base) for path in fs.find(where.path(VERSIONS))}
+        except FileNotFoundError:
+            return False
+        return bool(stored - named)
+
+    return check
+
+
+KILL_POINTS = {
+    "during harvest": lambda cache, location: lambda: (cache / "stages" / "raw_records").exists(),
+    "mid-publication": lambda cache, location: lambda: (cache / "stages" / "deduplicated.parquet").exists(),
+    "between corpus and warehouse": lambda cache, location: lambda: (cache / "corpus" / "README.md").exists(),
+    "before the commit": lambda cache, location: uploads_in_progress(location),
+}
+
+
+def test_a_run_killed_at_any_point_leaves_the_last_commit_whole_and_the_next_run_completes(s3_server, tmp_path):  # noqa: F811
+    demo = Path(shutil.copytree(DEMO, tmp_path / "demo"))
+    sources, location = demo / "sources.yaml", s3_server.location("killed")
+    first = remote_run(sources, location, tmp_path / "cache")
+    assert first.returncode == 0, first.stdout + first.stderr
+    committed = read_commit(parse_location(location))
+    before = corpus_rows(cache_of(location, tmp_path / "cache"))
+    extra = demo / "dumps" / "added.jsonl"  # the next runs have one more document to publish
+    extra.write_text(json.dumps({"id": "added-1", "text": ADDED, "license": "CC-BY-4.0"}, ensure_ascii=False) + "\n",
+                     encoding="utf-8")
+
+    killed = []
+    for point, condition in KILL_POINTS.items():
+        cache = tmp_path / f"cache-{len(killed)}"
+        shutil.copytree(tmp_path / "cache", cache)  # the machine that ran the first run
+        process = start_remote_run(sources, location, cache)
+        if kill_when(process, condition(cache_of(location, cache), location)):
+            killed.append(point)
+        assert read_commit(parse_location(location)) == committed, f"killed {point}: the commit changed"
+        assert [entry.path for entry in verify_published(parse_location(location))] == sorted(
+            entry["path"] for entry in committed["files"])
+    assert len(killed) >= 3, f"the run ended before these kill points: {set(KILL_POINTS) - set(killed)}"
+
+    after_kill = remote_run(sources, location, tmp_path / "cache-0")  # the cache the first kill left, half written
+    assert after_kill.returncode == 0, after_kill.stdout + after_kill.stderr
+    rows = corpus_rows(cache_of(location, tmp_path / "cache-0"))
+    assert len(rows) == len(before) + 1
+    assert any(row[1] == ADDED for row in rows)
+    fresh = DataLayout.at(location, tmp_path / "fresh")
+    pull(fresh.root, parse_location(location))
+    assert corpus_rows(fresh.root) == rows
+    fs = filesystem()
+    assert not fs.exists(parse_location(location).path(LEASE))  # released
+    assert fs.exists(parse_location(location).path(COMMIT))
+
+
+def test_an_unreachable_store_fails_the_run_with_the_endpoint_and_commits_nothing(tmp_path, monkeypatch):
+    from s3_server import free_ports
+
+    (port,) = free_ports(1)
+    demo = Path(shutil.copytree(DEMO, tmp_path / "demo"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "made-up")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "made-up-secret")
+    result = remote_run(demo / "sources.yaml", "s3://moisson-tests/nowhere", tmp_path / "cache", timeout=180)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"127.0.0.1:{port}" in result.stderr
+    assert "made-up-secret" not in result.stdout + result.stderr
+    assert ObjectStoreError.exit_code == 1
