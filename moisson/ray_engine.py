@@ -6,33 +6,43 @@ Why Ray's own API from this pure module, not dagster-ray: the work is handed out
 stay Dagster-free, and would still leave the remote calls to write here. What dagster-ray adds (a cluster's
 life cycle, Pipes to KubeRay jobs) concerns whole steps, a later increment.
 
-Workers are Ray actors, one per CPU, each importing the extraction modules once (as the forkserver does)
-and holding a few documents: the one it works on and the next ones, so it never waits for the driver. An
-actor runs its calls in order, so the driver knows which document each one is on and since when (since the
-previous one came back, or since it was handed over to an idle actor), without a message from the worker.
-Budgets, as in the local pool:
-- time: an actor still on a document when its budget is spent is killed (`ray.kill`, the actor form of a
-  forced cancel) and replaced; that document's outcome is `TimeBudgetExceeded`, the ones queued behind it go
-  to another actor;
-- memory: each actor lowers its own RLIMIT_DATA to what it holds once ready plus the budget (Ray's `memory=`
-  is a scheduling reservation, never enforced); an allocation past it raises MemoryError in the call, whose
-  outcome is `MemoryBudgetExceeded`, and the actor is replaced (its heap may stay grown). The cap is on the
-  actor's private data, growth since it was ready, not a call's own growth as the local pool measures, so a
-  document that overruns it on an actor that worked before is tried again on a fresh one before it fails;
-- a crash: Ray restarts an actor that dies (a parser crash, an OOM kill, a node lost) and runs its calls
-  again (`max_restarts`, `max_task_retries` = RETRIES), so a worker killed mid-document loses nothing; a
-  document that kills its worker every time is `WorkerCrashed` once the retries are spent.
-At most `ahead` items are read from the input and not yet yielded (backpressure: a 2 GB archive is never
-submitted at once); the outcomes come back in input order.
+One Ray per process: the first call starts it (or connects to the cluster at the address given) and every later
+call, of any source or step, reuses it, and the actors too when the function, the modules and the memory cap are
+the same; it stops when the process exits (or at `shutdown()`). Starting a local Ray costs 3-7 s: once per run,
+not once per source and step.
 
-Local Ray is started by the first call when none is running and no address is given: node address 127.0.0.1
-(Ray 2.60 still listens on every interface: token authentication stays on, with a token of the session),
-no dashboard, its session folder under /tmp and nothing under $HOME, stopped when the call ends. With an address, the
-call connects to that cluster and disconnects at the end; the cluster must have Moisson installed.
+Workers are Ray actors, one per CPU, each importing the extraction modules once (as the forkserver does). A call
+carries a batch of documents, sized so that it lasts about BATCH_SECONDS by the seconds per document measured so
+far (one call per document spent more on Ray's messages than on small pages), and an actor holds two batches: the
+one it works on and the next, so it never waits for the driver. An actor runs its calls in order and notes which
+document of its batch it is on and since when; the driver asks it (`progress`, answered by a thread of its own)
+only when a document's budget may be spent. The contract is per document, as in the local pool:
+- time: an actor on a document past its budget is killed (`ray.kill`, the actor form of a forced cancel) and
+  replaced; that document's outcome is `TimeBudgetExceeded`, the others of its batch, and the batch behind it, go
+  to the front of the queue. An actor that does not answer `progress` (a call holding the interpreter) is killed
+  too and its batch's documents from the one it was last seen on are run again alone, one per call, where the
+  driver times each exactly;
+- memory: each actor lowers its own RLIMIT_DATA to what it holds once ready plus the budget (Ray's `memory=`
+  is a scheduling reservation, never enforced); an allocation past it raises MemoryError in the call: the batch
+  stops there, the document's outcome is `MemoryBudgetExceeded` and the actor is replaced (its heap may stay
+  grown). The cap is on the actor's private data, growth since it was ready, not a call's own growth as the local
+  pool measures, so a document that overruns it on an actor that worked before is tried again alone on a fresh one
+  before it fails;
+- a crash: an actor that dies (a parser crash, an OOM kill, a node lost) is replaced and its documents are run
+  again alone, so a worker killed mid-batch loses nothing; a document that kills its worker RETRIES + 1 times is
+  `WorkerCrashed`.
+At most `ahead` items are read from the input and not yet yielded (backpressure: a 2 GB archive is never
+submitted at once); the outcomes come back in input order (moisson.workers.OrderedOutcomes, shared with the local
+pool).
+
+Local Ray: node address 127.0.0.1 (Ray 2.60 still listens on every interface: token authentication stays on, with
+a token of the session), no dashboard, its session folder under /tmp and nothing under $HOME. With an address, the
+process connects to that cluster, which must have Moisson installed.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import resource
@@ -44,14 +54,20 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from importlib import import_module
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
-from moisson.workers import AHEAD_PER_WORKER, CHUNK, MEMORY_BUDGET_MB, STARTS_BEFORE_GIVING_UP, Outcome, _call
+from moisson.workers import (AHEAD_PER_WORKER, CHUNK, MEMORY_BUDGET_MB, STARTS_BEFORE_GIVING_UP, OrderedOutcomes,
+                             Outcome, outcome_of)
 
-RETRIES = 2  # restarts of a dead actor, and runs again of the calls it held: a killed worker loses nothing
-PER_ACTOR = 4  # documents an actor holds: the one it works on and the next ones, already sent
+RETRIES = 2  # runs again, alone, of a document whose worker died: a killed worker loses nothing
+PER_ACTOR = 2  # batches an actor holds: the one it works on and the next, already sent
+BATCH_SECONDS = 0.5  # what a call should last: Ray's cost per call (about a millisecond) is then lost in it
+FIRST_BATCH = 2  # documents in an actor's first calls, before any was timed
+MOST_PER_BATCH = 32
+PROGRESS_GRACE_S = 2.0  # an actor that does not say where it is within this long is held stuck
 LOCAL_ENVIRONMENT = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED", "RAY_worker_niceness")
 TEMP_PREFIX = "moisson-ray-"  # Ray's session folder: short (its socket paths must fit in 107 bytes), under /tmp
 log = logging.getLogger(__name__)
@@ -65,53 +81,109 @@ def map_stream(function: Callable[[Any], Any], items: Iterable[Any], budget_s: f
     """`moisson.workers.map_stream` on Ray: `function(item)` per item, outcomes in input order, failures as
     Outcomes. `workers`: actors to run (default and most: the cluster's CPUs); `inline_below` is accepted for the same
     signature and ignored (on Ray the work always goes to the cluster); `chunks_ahead` × `chunk` bounds the items
-    in flight (default AHEAD_PER_WORKER per actor). `address`/`num_cpus`: see `ray_session`."""
+    in flight (default AHEAD_PER_WORKER per actor). `address`/`num_cpus`: the Ray this process starts or joins on its
+    first call (see `ensure_ray`); later calls reuse it whatever they say."""
     iterator = iter(items)
     first = list(islice(iterator, 1))
     if not first:
         return
-    with ray_session(address, num_cpus) as cpus:
-        actors = max(1, min(workers or cpus, cpus))  # an actor beyond the CPUs would wait, holding its documents
-        ahead = (chunks_ahead or -(-AHEAD_PER_WORKER * actors // max(chunk, 1))) * max(chunk, 1)
-        pool = _ActorPool(function, actors, budget_s, preload, memory_mb if budget_s > 0 else 0, budget_of)
-        try:
-            yield from pool.map(_chain(first, iterator), ahead)
-        finally:
-            pool.close()
+    cpus = ensure_ray(address, num_cpus)
+    actors = max(1, min(workers or cpus, cpus))  # an actor beyond the CPUs would wait, holding its documents
+    ahead = (chunks_ahead or -(-AHEAD_PER_WORKER * actors // max(chunk, 1))) * max(chunk, 1)
+    pool = _ActorPools.take(function, actors, preload, memory_mb if budget_s > 0 else 0)
+    finished = False
+    try:
+        yield from pool.stream(chain(first, iterator), ahead, budget_s, budget_of)
+        finished = True
+    finally:
+        _ActorPools.give_back(pool, reusable=finished)
+
+
+# the Ray of this process
+
+
+@dataclass
+class _Session:
+    """The Ray this process started or joined: what to undo when it stops."""
+
+    address: str | None
+    cpus: int
+    temp_dir: str | None = None
+    saved: dict[str, str | None] = field(default_factory=dict)
+
+
+_session: _Session | None = None
+
+
+def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> int:
+    """The CPUs of the Ray this process works on: the one it is connected to already, else the cluster at `address`,
+    else a local Ray of `num_cpus` CPUs (default: every core) started now and stopped when the process exits."""
+    import ray
+
+    global _session
+    if ray.is_initialized():
+        return _cpus(ray)
+    saved = {name: os.environ.get(name) for name in LOCAL_ENVIRONMENT}
+    session = _Session(address, 0, saved=saved)
+    try:
+        if address is None:
+            session.temp_dir = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir="/tmp")
+            os.environ.update(_local_environment())
+            _reload_authentication()
+            ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
+                     _temp_dir=session.temp_dir, configure_logging=False, log_to_driver=False,
+                     runtime_env={"env_vars": _worker_environment()})
+        else:
+            ray.init(address=address, configure_logging=False, log_to_driver=False)
+    except BaseException:
+        _undo(session)
+        raise
+    session.cpus = _cpus(ray)
+    _session = session
+    atexit.unregister(shutdown)
+    atexit.register(shutdown)  # after Ray's own exit hook, so it runs first: the actors, then Ray, then the folder
+    print(f"moisson: per-document work on Ray ({address or 'local'}, {session.cpus} CPUs)", file=sys.stderr, flush=True)
+    return session.cpus
+
+
+def shutdown() -> None:
+    """Stop what this process started on Ray (its actors, a local Ray and its folder), or leave the cluster it
+    joined. A later call starts again."""
+    import ray
+
+    global _session
+    _ActorPools.close_all()
+    session, _session = _session, None
+    if session is None:
+        return
+    ray.shutdown()
+    _undo(session)
+
+
+def _undo(session: _Session) -> None:
+    for name, value in session.saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    if session.temp_dir is not None:
+        _reload_authentication()
+        shutil.rmtree(session.temp_dir, ignore_errors=True)
 
 
 @contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[int]:
-    """A Ray to submit to, and its CPUs: the one this process is already connected to, else the cluster at `address`,
-    else a local Ray of `num_cpus` CPUs (default: every core) started now. What this opened, it closes."""
+    """A Ray for a `with` block, and its CPUs: the one this process is on already (left running), else one started
+    (or joined) now and stopped at the end of the block (a benchmark comparing CPU counts, a test)."""
     import ray
 
     if ray.is_initialized():
         yield _cpus(ray)
         return
-    temp_dir, saved = None, {name: os.environ.get(name) for name in LOCAL_ENVIRONMENT}
     try:
-        if address is None:
-            temp_dir = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir="/tmp")
-            os.environ.update(_local_environment())
-            _reload_authentication()
-            ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1", _temp_dir=temp_dir,
-                     configure_logging=False, log_to_driver=False, runtime_env={"env_vars": _worker_environment()})
-        else:
-            ray.init(address=address, configure_logging=False, log_to_driver=False)
-        cpus = _cpus(ray)
-        print(f"moisson: per-document work on Ray ({address or 'local'}, {cpus} CPUs)", file=sys.stderr, flush=True)
-        yield cpus
+        yield ensure_ray(address, num_cpus)
     finally:
-        ray.shutdown()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        if temp_dir is not None:
-            _reload_authentication()
-            shutil.rmtree(temp_dir, ignore_errors=True)
+        shutdown()
 
 
 def _local_environment() -> dict[str, str]:
@@ -142,30 +214,43 @@ def _worker_environment() -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join(paths)}
 
 
-def _chain(first: list, rest: Iterator) -> Iterator:
-    yield from first
-    yield from rest
+# the worker
 
 
 class DocumentWorker:
-    """One Ray actor: the work function, the modules imported once, and its memory cap (see the module's doc)."""
+    """One Ray actor: the work function, the modules imported once, its memory cap, and where it is in its batch
+    (see the module's doc)."""
 
     def __init__(self, function: Callable[[Any], Any], preload: Sequence[str], memory_mb: float):
         for module in preload:
             import_module(module)
         self.function, self.capped = function, False
+        self.position, self.since = -1, 0.0
         if memory_mb > 0:
             self.capped = _cap_data(memory_mb)
 
     def ready(self) -> int:
         return os.getpid()
 
-    def run(self, item: Any) -> Outcome:
-        outcome = _call(self.function, item)
-        if outcome.error_class == "MemoryError" and self.capped:
-            return Outcome(error_class="MemoryBudgetExceeded",
-                           message="the call grew its worker's memory past its budget: the worker was stopped")
-        return outcome
+    def run(self, items: list[Any]) -> tuple[list[Outcome], float]:
+        """The batch's outcomes, in order, and the seconds it took; it stops after a document past the memory cap."""
+        started, outcomes = time.monotonic(), []
+        for position, item in enumerate(items):
+            self.position, self.since = position, time.monotonic()
+            outcome = outcome_of(self.function, item)
+            if outcome.error_class == "MemoryError" and self.capped:
+                outcomes.append(Outcome(error_class="MemoryBudgetExceeded", message="the call grew its worker's "
+                                        "memory past its budget: the worker was stopped"))
+                break
+            outcomes.append(outcome)
+        self.position = -1
+        return outcomes, time.monotonic() - started
+
+    def progress(self) -> tuple[int, float]:
+        """(position in the batch, seconds on that document), or (-1, 0) between batches. Answered by the actor's
+        second thread while the first works (its own clock: a cluster's nodes do not share one)."""
+        position, since = self.position, self.since
+        return position, (time.monotonic() - since) if position >= 0 else 0.0
 
 
 def _cap_data(memory_mb: float) -> bool:
@@ -181,33 +266,87 @@ def _cap_data(memory_mb: float) -> bool:
     return True
 
 
+# the driver
+
+
+@dataclass
+class _Call:
+    """A batch sent to an actor: its items' indexes and the call's result reference."""
+
+    indexes: list[int]
+    ref: Any
+
+
+@dataclass
+class _Seen:
+    """Where the actor said it was in its current batch, and when the driver asked."""
+
+    position: int = 0
+    since: float = 0.0  # when the document at `position` started, on the driver's clock
+    asked: Any = None  # a progress call not yet answered
+    asked_at: float = 0.0
+
+
 class _Actor:
-    """The driver's handle on one actor: the calls sent to it, oldest first (the first is the one it runs)."""
+    """The driver's handle on one actor: the batches sent to it, oldest first (the first is the one it runs)."""
 
     def __init__(self, handle, ready_ref):
         self.handle = handle
-        self.calls: deque[tuple[int, Any]] = deque([(-1, ready_ref)])  # (index, ref); -1: the actor getting ready
-        self.head_since = time.monotonic()
+        self.ready_ref: Any = ready_ref  # until the actor is ready
+        self.calls: deque[_Call] = deque()
+        self.seen = _Seen(since=time.monotonic())
         self.took_any = False
+
+    def head_starts(self) -> None:
+        """The batch now first in line starts (the previous one came back, or it was sent to an idle actor)."""
+        self.seen = _Seen(since=time.monotonic())
+
+
+class _ActorPools:
+    """The actor pools of this process, kept between calls: a pool idle and of the same function, modules and memory
+    cap is reused; another kind is stopped first (its actors hold the CPUs the new ones need)."""
+
+    idle: dict[tuple, _ActorPool] = {}
+
+    @classmethod
+    def take(cls, function: Callable[[Any], Any], actors: int, preload: Sequence[str], memory_mb: float) -> _ActorPool:
+        from ray import cloudpickle
+
+        key = (cloudpickle.dumps(function), tuple(preload), memory_mb, actors)
+        pool = cls.idle.pop(key, None)
+        if pool is None:
+            cls.close_all()
+            pool = _ActorPool(function, actors, preload, memory_mb, key)
+        return pool
+
+    @classmethod
+    def give_back(cls, pool: _ActorPool, reusable: bool) -> None:
+        """A pool whose stream ran to its end holds no work: kept. One dropped midway still has calls: stopped."""
+        if reusable and pool.actors:
+            cls.idle[pool.key] = pool
+        else:
+            pool.close()
+
+    @classmethod
+    def close_all(cls) -> None:
+        while cls.idle:
+            cls.idle.popitem()[1].close()
 
 
 class _ActorPool:
-    """Actors, the items waiting for one, and the ordered stream of outcomes (the driver's single thread does it all:
-    Ray's own threads carry the calls)."""
+    """Actors and, per stream, the items waiting for one (the driver's single thread does it all: Ray's own threads
+    carry the calls)."""
 
-    def __init__(self, function: Callable[[Any], Any], actors: int, budget_s: float, preload: Sequence[str],
-                 memory_mb: float, budget_of: Callable[[Any], float] | None):
+    def __init__(self, function: Callable[[Any], Any], actors: int, preload: Sequence[str], memory_mb: float,
+                 key: tuple):
         import ray
 
-        self.ray = ray
-        self.remote = ray.remote(num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)(DocumentWorker)
-        self.function = function  # passed by value: a restarted actor must not depend on an object-store copy
+        self.ray, self.key = ray, key
+        self.remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0,
+                                 concurrency_groups={"watch": 1})(DocumentWorker)
+        self.function = function  # passed by value: a fresh actor must not depend on an object-store copy
         self.preload, self.memory_mb = list(preload), memory_mb
-        self.budget_s, self.budget_of = budget_s, budget_of
-        self.items: dict[int, Any] = {}  # index -> item, until its outcome is in
-        self.budgets: dict[int, float] = {}
-        self.ready: deque[int] = deque()  # read, not yet sent to an actor
-        self.outcomes: dict[int, Outcome] = {}
+        self.seconds_per_item = 0.0  # measured, 0 until a batch came back
         self.dead_at_start = 0
         self.actors = [self._start() for _ in range(actors)]
 
@@ -223,110 +362,193 @@ class _ActorPool:
                 self.ray.kill(actor.handle, no_restart=True)
         self.actors = []
 
-    def map(self, items: Iterable[Any], ahead: int) -> Iterator[Outcome]:
-        source, handed, yielded, exhausted = iter(items), 0, 0, False
-        while True:
-            while (outcome := self.outcomes.pop(yielded, None)) is not None:
-                yield outcome
-                yielded += 1
-            while not exhausted and handed - yielded < ahead:
-                try:
-                    item = next(source)
-                except StopIteration:
-                    exhausted = True
-                    break
-                self.items[handed] = item
-                if self.budget_of is not None:
-                    self.budgets[handed] = self.budget_of(item)
-                self.ready.append(handed)
-                handed += 1
-            if exhausted and yielded == handed:
-                return
-            self._dispatch()
-            if yielded not in self.outcomes:
-                self._wait()
+    def stream(self, items: Iterable[Any], ahead: int, budget_s: float,
+               budget_of: Callable[[Any], float] | None) -> Iterator[Outcome]:
+        yield from _Stream(self, budget_s, budget_of).map(items, ahead)
+
+    def batch_size(self, waiting: int) -> int:
+        """Documents for the next call: about BATCH_SECONDS of work, and no more than a fair share of those waiting
+        (the last ones of a stream are spread over the actors, not left to one)."""
+        wanted = FIRST_BATCH if self.seconds_per_item <= 0 else round(BATCH_SECONDS / self.seconds_per_item)
+        fair = -(-waiting // (len(self.actors) * PER_ACTOR))
+        return max(1, min(wanted, fair, MOST_PER_BATCH))
+
+    def timed(self, items: int, seconds: float) -> None:
+        """A batch of `items` took `seconds` in its actor: the estimate follows it (a moving average)."""
+        latest = seconds / max(items, 1)
+        self.seconds_per_item = latest if self.seconds_per_item <= 0 else 0.7 * self.seconds_per_item + 0.3 * latest
+
+
+class _Stream(OrderedOutcomes):
+    """One `map_stream` call on a pool: the budgets, the items that must run alone (their batch failed around
+    them), and the settling of what the actors send back."""
+
+    def __init__(self, pool: _ActorPool, budget_s: float, budget_of: Callable[[Any], float] | None):
+        super().__init__(budget_s, budget_of)
+        self.pool, self.ray = pool, pool.ray
+        self.alone: set[int] = set()  # items to send one per call, where a failure names its own document
+        self.crashes: dict[int, int] = {}
+
+    def _wait_for(self, index: int) -> None:
+        self._dispatch()
+        if index not in self.outcomes:
+            self._wait()
 
     def _dispatch(self) -> None:
-        """Ready items to the actors with room, the least busy first."""
+        """Ready items to the actors with room, in batches, the least busy first."""
         while self.ready:
-            actor = min(self.actors, key=lambda a: len(a.calls))
+            actor = min(self.pool.actors, key=lambda a: len(a.calls))
             if len(actor.calls) >= PER_ACTOR:
                 return
-            index = self.ready.popleft()
+            if self.ready[0] in self.alone:
+                indexes = [self.ready.popleft()]
+            else:
+                size = self.pool.batch_size(len(self.ready))
+                indexes = []
+                while self.ready and len(indexes) < size and self.ready[0] not in self.alone:
+                    indexes.append(self.ready.popleft())
             if not actor.calls:
-                actor.head_since = time.monotonic()
-            actor.calls.append((index, actor.handle.run.remote(self.items[index])))
+                actor.head_starts()
+            actor.calls.append(_Call(indexes, actor.handle.run.remote([self.pending[i] for i in indexes])))
 
     def _wait(self) -> None:
-        """Until a call comes back or a budget runs out; settle what happened."""
-        heads = {actor.calls[0][1]: actor for actor in self.actors if actor.calls}
-        if not heads:
+        """Until a call or a progress report comes back, or a budget may be spent; settle what happened."""
+        watched = {}
+        for actor in self.pool.actors:
+            if actor.ready_ref is not None:
+                watched[actor.ready_ref] = actor
+            elif actor.calls:
+                watched[actor.calls[0].ref] = actor
+                if actor.seen.asked is not None:
+                    watched[actor.seen.asked] = actor
+        if not watched:
             return
-        deadline = min((self._deadline(actor) for actor in heads.values()), default=float("inf"))
+        deadline = min(self._deadline(actor) for actor in set(watched.values()))
         timeout = None if deadline == float("inf") else max(0.0, deadline - time.monotonic())
-        done, _ = self.ray.wait(list(heads), num_returns=1, timeout=timeout, fetch_local=True)
+        done, _ = self.ray.wait(list(watched), num_returns=1, timeout=timeout, fetch_local=True)
         for ref in done:
-            self._settle_head(heads[ref])
+            actor = watched[ref]
+            if actor not in self.pool.actors:  # replaced while settling another reference
+                continue
+            if ref == actor.ready_ref:
+                self._settle_ready(actor)
+            elif ref == actor.seen.asked:
+                self._settle_progress(actor)
+            else:
+                self._settle_batch(actor)
         now = time.monotonic()
-        for actor in list(self.actors):
-            if actor.calls and actor.calls[0][0] >= 0 and now >= self._deadline(actor):
-                index = actor.calls[0][0]
-                budget = self.budgets.get(index, self.budget_s)
-                self._replace(actor, Outcome(error_class="TimeBudgetExceeded",
-                                             message=f"gave up after {budget:g} s: the worker was stopped"))
+        for actor in list(self.pool.actors):
+            if actor.calls and actor.ready_ref is None and now >= self._deadline(actor):
+                self._overdue(actor, now)
 
     def _deadline(self, actor: _Actor) -> float:
-        index = actor.calls[0][0]
-        if index < 0 or self.budget_s <= 0:
+        """When the actor must next be looked at: its document's budget spent, or its progress answer late."""
+        if actor.ready_ref is not None or not actor.calls or self.budget_s <= 0:
             return float("inf")
-        return actor.head_since + self.budgets.get(index, self.budget_s)
+        if actor.seen.asked is not None:
+            return actor.seen.asked_at + PROGRESS_GRACE_S
+        call = actor.calls[0]
+        return actor.seen.since + self.budget(call.indexes[min(actor.seen.position, len(call.indexes) - 1)])
 
-    def _settle_head(self, actor: _Actor) -> None:
-        index, ref = actor.calls[0]
+    def _overdue(self, actor: _Actor, now: float) -> None:
+        """A document may be past its budget: a batch of one is, for sure; a longer one is asked where it is."""
+        call = actor.calls[0]
+        if len(call.indexes) == 1:
+            self._replace(actor, failed=(call.indexes[0], self._time_out(call.indexes[0])))
+        elif actor.seen.asked is None:
+            actor.seen.asked, actor.seen.asked_at = actor.handle.progress.options(concurrency_group="watch").remote(), now
+        else:  # no answer: the document it is on holds the interpreter; from the last one seen on, each runs alone
+            self.alone.update(call.indexes[actor.seen.position:])
+            self._replace(actor)
+
+    def _settle_progress(self, actor: _Actor) -> None:
         try:
-            value = self.ray.get(ref)
-        except self.ray.exceptions.RayActorError as exc:  # died more often than it may restart, or at start
-            if index < 0:
-                self._replace(actor, None, f"the worker could not start: {_first_line(exc)}")
-            else:
-                self._replace(actor, Outcome(error_class="WorkerCrashed", message="the worker process died "
-                                             f"({RETRIES + 1} times) while processing this document"))
+            position, seconds = self.ray.get(actor.seen.asked)
+        except self.ray.exceptions.RayError:  # the actor died: its batch's result says so
+            actor.seen.asked = None
             return
-        except self.ray.exceptions.RayError as exc:  # the result could not come back: that document's failure
-            value = Outcome(error_class=type(exc).__name__, message=_first_line(exc)[:500])
-        actor.calls.popleft()
-        actor.head_since = time.monotonic()
-        if index < 0:
-            self.dead_at_start = 0
+        actor.seen.asked = None
+        if position < 0:  # between batches: the batch's own result is on its way; look again a budget later
+            actor.seen.since = time.monotonic()
             return
-        if value.error_class == "MemoryBudgetExceeded":  # its heap may stay grown: a fresh actor takes the rest
-            self._replace(actor, None)
-            if actor.took_any:  # the cap counts what earlier calls left behind: the document's own try is on a fresh one
-                self.ready.appendleft(index)
-                self._dispatch()
+        actor.seen.position, actor.seen.since = position, time.monotonic() - seconds
+        index = actor.calls[0].indexes[position]
+        if seconds >= self.budget(index):
+            self._replace(actor, failed=(index, self._time_out(index)))
+
+    def _time_out(self, index: int) -> Outcome:
+        return Outcome(error_class="TimeBudgetExceeded", message=f"gave up after {self.budget(index):g} s: "
+                       "the worker was stopped")
+
+    def _settle_ready(self, actor: _Actor) -> None:
+        try:
+            self.ray.get(actor.ready_ref)
+        except self.ray.exceptions.RayActorError as exc:  # died at start: another takes its place
+            self._replace(actor, failed_start=_first_line(exc))
+            return
+        actor.ready_ref = None
+        actor.head_starts()
+        self.pool.dead_at_start = 0
+
+    def _settle_batch(self, actor: _Actor) -> None:
+        call = actor.calls[0]
+        try:
+            outcomes, seconds = self.ray.get(call.ref)
+        except self.ray.exceptions.RayActorError:  # the actor died on one of these: each runs again, alone
+            self._crashed(actor, call)
+            return
+        except self.ray.exceptions.RayError as exc:  # the result could not come back: each runs again, alone
+            if len(call.indexes) > 1:
+                self.alone.update(call.indexes)
+                self._replace(actor)
                 return
-        actor.took_any = True
-        self._record(index, value)
+            outcomes, seconds = [Outcome(error_class=type(exc).__name__, message=_first_line(exc)[:500])], 0.0
+        actor.calls.popleft()
+        actor.head_starts()
+        self.pool.timed(len(outcomes), seconds)
+        for position, (index, outcome) in enumerate(zip(call.indexes, outcomes)):
+            self.alone.discard(index)
+            self.crashes.pop(index, None)
+            if outcome.error_class == "MemoryBudgetExceeded":  # the batch stopped here; its heap may stay grown
+                if actor.took_any:  # the cap counts what earlier documents left behind: its own try, on a fresh one
+                    self.alone.add(index)
+                else:
+                    self._settle(index, outcome)
+                self._requeue(call.indexes[position + (0 if actor.took_any else 1):])
+                self._replace(actor)
+                return
+            actor.took_any = True
+            self._settle(index, outcome)
 
-    def _record(self, index: int, outcome: Outcome) -> None:
-        self.items.pop(index, None)
-        self.budgets.pop(index, None)
-        self.outcomes[index] = outcome
+    def _crashed(self, actor: _Actor, call: _Call) -> None:
+        if len(call.indexes) == 1:
+            index = call.indexes[0]
+            self.crashes[index] = self.crashes.get(index, 0) + 1
+            if self.crashes[index] > RETRIES:
+                self.crashes.pop(index)
+                self.alone.discard(index)
+                self._replace(actor, failed=(index, Outcome(error_class="WorkerCrashed", message="the worker process "
+                                                            f"died ({RETRIES + 1} times) while processing this document")))
+                return
+        self.alone.update(call.indexes)
+        self._replace(actor)
 
-    def _replace(self, actor: _Actor, outcome: Outcome | None, failed_start: str | None = None) -> None:
-        """Kill the actor; its current document gets `outcome` (when given), the ones behind it go back to the front
-        of the queue for the others and for the fresh actor started in its place."""
+    def _replace(self, actor: _Actor, failed: tuple[int, Outcome] | None = None, failed_start: str | None = None) -> None:
+        """Kill the actor; the document `failed` names gets its outcome, every other one it held goes back to the front
+        of the queue, for the others and for the fresh actor started in its place."""
         self.ray.kill(actor.handle, no_restart=True)
-        self.actors.remove(actor)
-        calls = list(actor.calls)
-        if outcome is not None and calls and calls[0][0] >= 0:
-            self._record(calls.pop(0)[0], outcome)
-        self.ready.extendleft(reversed([index for index, _ in calls if index >= 0]))
+        self.pool.actors.remove(actor)
+        held = [index for call in actor.calls for index in call.indexes]
+        if failed is not None:
+            held.remove(failed[0])
+            self.alone.discard(failed[0])
+            self._settle(*failed)
+        self._requeue(held)
         if failed_start is not None:
-            self.dead_at_start += 1
-            if self.dead_at_start >= STARTS_BEFORE_GIVING_UP:
-                raise RuntimeError(f"{self.dead_at_start} Ray workers in a row failed to start: {failed_start}")
-        self.actors.append(self._start())
+            self.pool.dead_at_start += 1
+            if self.pool.dead_at_start >= STARTS_BEFORE_GIVING_UP:
+                raise RuntimeError(f"{self.pool.dead_at_start} Ray workers in a row failed to start: {failed_start}")
+        self.pool.actors.append(self.pool._start())
         self._dispatch()
 
 

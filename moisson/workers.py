@@ -102,7 +102,7 @@ def map_stream(function: Callable[[Any], Any], items: Iterable[Any], budget_s: f
         return
     if budget_s <= 0 and (workers == 1 or len(head) < inline_below):
         for item in chain(head, iterator):
-            yield _call(function, item)
+            yield outcome_of(function, item)
         return
     ahead = (chunks_ahead or -(-AHEAD_PER_WORKER * workers // max(chunk, 1))) * max(chunk, 1)
     memory_bytes = memory_mb * 2**20 if budget_s > 0 and memory_mb > 0 and _resident_bytes(os.getpid()) else 0
@@ -135,7 +135,8 @@ def _exit_when_gone(parent: multiprocessing.process.BaseProcess) -> None:
     os._exit(1)
 
 
-def _call(function: Callable[[Any], Any], item: Any) -> Outcome:
+def outcome_of(function: Callable[[Any], Any], item: Any) -> Outcome:
+    """`function(item)` as an Outcome: what a worker of either engine sends back for one document."""
     try:
         return Outcome(value=function(item))
     except Exception as exc:  # one document's failure is data, not a crash of the batch
@@ -155,7 +156,7 @@ def _serve(function: Callable[[Any], Any], tasks: Connection, results: Connectio
         # CLOCK_MONOTONIC: one clock for every process; and the resident memory the call starts from
         results.send(("start", index, (time.monotonic(), _resident_bytes(os.getpid()))))
         try:
-            outcome = _call(function, pickle.loads(message[8:]))
+            outcome = outcome_of(function, pickle.loads(message[8:]))
         except Exception as exc:  # an item that does not unpickle here
             outcome = Outcome(error_class=type(exc).__name__,
                               message=f"the item could not be read by the worker: {exc}"[:500])
@@ -164,6 +165,78 @@ def _serve(function: Callable[[Any], Any], tasks: Connection, results: Connectio
         except Exception as exc:  # a result that does not pickle: the pipe is untouched, say why instead
             results.send(("done", index, Outcome(error_class=type(exc).__name__,
                                                  message=f"the result could not be sent back: {exc}"[:500])))
+
+
+class OrderedOutcomes:
+    """What both engines share (this module's pool and moisson/ray_engine.py's actors): items numbered in input
+    order, the ones read and not yet handed to a worker, the outcomes not yet yielded, and the stream that yields
+    them in order while reading the input only `ahead` items past the last one yielded. An engine says how an item
+    is admitted (`_admit`) and how to wait for an outcome (`_wait_for`); `_settle` and `_requeue` are how its
+    workers' results and losses come back. `changed` guards the shared state (the local pool's supervisor thread
+    writes it; re-entrant, so a settle inside a held lock is fine)."""
+
+    def __init__(self, budget_s: float, budget_of: Callable[[Any], float] | None):
+        self.budget_s, self.budget_of = budget_s, budget_of
+        self.changed = threading.Condition()
+        self.pending: dict[int, Any] = {}  # index -> what goes to a worker, until its outcome is in
+        self.budgets: dict[int, float] = {}  # index -> its own time budget, when it has one
+        self.ready: deque[int] = deque()  # items read and not yet handed to a worker, oldest first
+        self.outcomes: dict[int, Outcome] = {}
+
+    def map(self, items: Iterable[Any], ahead: int) -> Iterator[Outcome]:
+        """The outcomes of `items`, in input order, at most `ahead` items read past the last one yielded."""
+        source, handed, yielded, exhausted = iter(items), 0, 0, False
+        while True:
+            for outcome in self._take(yielded):
+                yield outcome
+                yielded += 1
+            if not exhausted and handed - yielded < ahead:
+                try:
+                    item = next(source)
+                except StopIteration:
+                    exhausted = True
+                    continue
+                self._admit(handed, item)
+                handed += 1
+                continue
+            if exhausted and yielded == handed:
+                return
+            self._wait_for(yielded)
+
+    def _take(self, start: int) -> list[Outcome]:
+        """The outcomes ready from index `start` on, in order, without gaps."""
+        ready = []
+        with self.changed:
+            while (outcome := self.outcomes.pop(start + len(ready), None)) is not None:
+                ready.append(outcome)
+        return ready
+
+    def _admit(self, index: int, item: Any) -> None:
+        """Item `index` is read: it waits for a worker (an engine may encode it, or hand it over at once)."""
+        with self.changed:
+            self.pending[index] = item
+            if self.budget_of is not None:
+                self.budgets[index] = self.budget_of(item)
+            self.ready.append(index)
+
+    def _wait_for(self, index: int) -> None:
+        """Block until item `index`'s outcome may be in (or a while passed): the engine works meanwhile."""
+        raise NotImplementedError
+
+    def budget(self, index: int) -> float:
+        return self.budgets.get(index, self.budget_s)
+
+    def _settle(self, index: int, outcome: Outcome) -> None:
+        with self.changed:
+            self.pending.pop(index, None)
+            self.budgets.pop(index, None)
+            self.outcomes[index] = outcome
+            self.changed.notify_all()
+
+    def _requeue(self, indexes: Iterable[int]) -> None:
+        """Items a worker held and did not finish (it died or was stopped): first in line again, in input order."""
+        with self.changed:
+            self.ready.extendleft(reversed(list(indexes)))
 
 
 class _Worker:
@@ -235,7 +308,7 @@ class _Worker:
         self.results.close()
 
 
-class _SupervisedPool:
+class _SupervisedPool(OrderedOutcomes):
     """Worker processes, a supervisor thread that times them and replaces the ones that die or overrun,
     and the ordered stream of outcomes.
 
@@ -246,15 +319,10 @@ class _SupervisedPool:
 
     def __init__(self, function: Callable[[Any], Any], budget_s: float, workers: int, preload: Sequence[str],
                  per_worker: int, memory_bytes: float = 0, budget_of: Callable[[Any], float] | None = None):
-        self.function, self.budget_s, self.per_worker, self.memory_bytes = function, budget_s, per_worker, memory_bytes
-        self.budget_of = budget_of
-        self.budgets: dict[int, float] = {}  # index -> its own time budget, when it has one
+        super().__init__(budget_s, budget_of)  # pending: index -> the pickled item
+        self.function, self.per_worker, self.memory_bytes = function, per_worker, memory_bytes
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(list(preload))
-        self.changed = threading.Condition()
-        self.messages: dict[int, bytes] = {}  # index -> pickled item, until its outcome is in
-        self.ready: deque[int] = deque()  # items read and not yet handed to a worker, oldest first
-        self.outcomes: dict[int, Outcome] = {}
         self.failure: BaseException | None = None
         self.closing = False
         self.dead_at_start = 0
@@ -283,7 +351,7 @@ class _SupervisedPool:
         os.write(self._wake_writer, b"x")
         self.supervisor.join()
         self.selector.close()
-        self._close_workers(kill=exc_type is not None or bool(self.messages))
+        self._close_workers(kill=exc_type is not None or bool(self.pending))
         os.close(self._wake_reader)
         os.close(self._wake_writer)
 
@@ -293,48 +361,22 @@ class _SupervisedPool:
 
     # the caller's side
 
-    def map(self, items: Iterable[Any], ahead: int) -> Iterator[Outcome]:
-        source, handed, yielded, exhausted = iter(items), 0, 0, False
-        while True:
-            for outcome in self._take(yielded):
-                yield outcome
-                yielded += 1
-            if not exhausted and handed - yielded < ahead:
-                try:
-                    item = next(source)
-                except StopIteration:
-                    exhausted = True
-                    continue
-                self._hand(handed, item)
-                handed += 1
-                continue
-            if exhausted and yielded == handed:
-                return
-            with self.changed:
-                self.changed.wait_for(lambda: self.failure is not None or yielded in self.outcomes, timeout=5)
-                if self.failure is not None:
-                    raise RuntimeError("the worker pool broke down") from self.failure
-
-    def _take(self, start: int) -> list[Outcome]:
-        """The outcomes ready from index `start` on, in order, without gaps."""
-        ready = []
+    def _wait_for(self, index: int) -> None:
         with self.changed:
-            while (outcome := self.outcomes.pop(start + len(ready), None)) is not None:
-                ready.append(outcome)
-        return ready
+            self.changed.wait_for(lambda: self.failure is not None or index in self.outcomes, timeout=5)
+            if self.failure is not None:
+                raise RuntimeError("the worker pool broke down") from self.failure
 
-    def _hand(self, index: int, item: Any) -> None:
+    def _admit(self, index: int, item: Any) -> None:
         try:
             message = index.to_bytes(8, "little") + bytes(ForkingPickler.dumps(item, pickle.HIGHEST_PROTOCOL))
         except Exception as exc:  # an item that cannot be sent is that item's failure
-            with self.changed:
-                self.outcomes[index] = Outcome(error_class=type(exc).__name__,
-                                               message=f"cannot be sent to a worker: {exc}"[:500])
+            self._settle(index, Outcome(error_class=type(exc).__name__, message=f"cannot be sent to a worker: {exc}"[:500]))
             return
         with self.changed:
-            self.messages[index] = message
             if self.budget_of is not None:
                 self.budgets[index] = self.budget_of(item)
+            self.pending[index] = message
             self.ready.append(index)
             self._dispatch()
 
@@ -345,7 +387,7 @@ class _SupervisedPool:
             if worker is None or len(worker.assigned) >= self.per_worker:
                 return
             index = self.ready.popleft()
-            worker.hand(index, self.messages[index])
+            worker.hand(index, self.pending[index])
 
     # the supervisor's side
 
@@ -414,7 +456,7 @@ class _SupervisedPool:
                     if kind == "start":
                         worker.running, worker.took_any = index, True
                         worker.started_at, worker.resident_at_start = detail
-                        worker.budget_s = self.budgets.get(index, self.budget_s)
+                        worker.budget_s = self.budget(index)
                     else:
                         worker.assigned.remove(index)
                         worker.running = None
@@ -422,12 +464,6 @@ class _SupervisedPool:
                         self._dispatch()
         except (EOFError, OSError):  # the worker is gone; what it had not said is settled by _replace
             pass
-
-    def _settle(self, index: int, outcome: Outcome) -> None:
-        self.messages.pop(index, None)
-        self.budgets.pop(index, None)
-        self.outcomes[index] = outcome
-        self.changed.notify_all()
 
     def _replace(self, worker: _Worker, error_class: str, message: str) -> None:
         """A worker died or was killed: its current document fails with `error_class`, the ones queued behind
@@ -439,7 +475,7 @@ class _SupervisedPool:
             if worker.running is not None:
                 worker.assigned.remove(worker.running)
                 self._settle(worker.running, Outcome(error_class=error_class, message=message))
-            self.ready.extendleft(reversed(worker.assigned))
+            self._requeue(worker.assigned)
             self.dead_at_start = 0 if worker.took_any else self.dead_at_start + 1
         worker.stop(kill=True)
         if self.dead_at_start >= STARTS_BEFORE_GIVING_UP:

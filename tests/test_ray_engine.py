@@ -28,8 +28,10 @@ def raylets() -> list[str]:
 
 @pytest.fixture(autouse=True)
 def no_raylet_left():
-    """Every test stops the Ray it started: no raylet outlives it (shutting down takes a moment)."""
+    """Every test stops the Ray it started (a run's process stops its own at exit): no raylet outlives it (shutting
+    down takes a moment)."""
     yield
+    ray_engine.shutdown()
     deadline = time.monotonic() + 15
     while raylets() and time.monotonic() < deadline:
         time.sleep(0.2)
