@@ -29,7 +29,15 @@ original are duplicates when their true Jaccard is >= 0.8 (the threshold both sy
    pages in one bucket, all kept). Wall time, docs/s, peak RSS, candidate pairs, documents removed
    (all but one should be, none of the stored ones in the last case).
 
-Options: --docs N (default 100000), --million, --skip-peer, --keep, --templated N. Last line: FIGURE ...
+5. With --engine ray (instead of 1-4): the near-duplicate stage on the local path and on Ray (engine: ray,
+   moisson/band_join.py: signatures, band join per band range and verification as Ray tasks on a local Ray of 2
+   CPUs), on the same documents (the 100k bench, and with --million 1M in batches of 100k into one store); the
+   decisions must be identical (id, reason, duplicate_of, similarity; the script fails otherwise). Per engine:
+   wall, docs/s, peak RSS of the process tree (Ray's own processes included) and of the largest Ray worker per
+   step, candidate pairs, index bytes per document (kept and bands parts), and the join's shuffle bytes (new band
+   rows sent to the range tasks, stored band row groups they read, pairs sent back).
+
+Options: --docs N (default 100000), --million, --skip-peer, --keep, --templated N, --engine ray. Last line: FIGURE ...
 """
 
 from __future__ import annotations
@@ -171,10 +179,13 @@ def rensa_seconds(shingled: list[list[bytes]]) -> dict[str, float]:
 
 # ---------------------------------------------------------------- 2. near-dup stage, Moisson
 
-def moisson_worker(documents: Path, store: Path, decisions: Path, batch: int) -> None:
+def moisson_worker(documents: Path, store: Path, decisions: Path, batch: int, engine: str = "local") -> None:
     """Subprocess body: deduplicate the documents (in batches, as successive runs would) into decisions."""
-    from moisson.config import DedupPolicy
+    from contextlib import nullcontext
+
+    from moisson.config import DedupPolicy, ExecutionPolicy
     from moisson.deduplication import open_store
+    from moisson.ray_engine import ray_session
 
     policy = DedupPolicy(threshold=THRESHOLD, num_perm=NUM_PERM, shingle_size=SHINGLE, seed=SEED)
     frame = pl.scan_parquet(documents)
@@ -186,22 +197,33 @@ def moisson_worker(documents: Path, store: Path, decisions: Path, batch: int) ->
         return dict(zip(found["id"].to_list(), found["text"].to_list()))
 
     # a corpus published before this store existed (only --templated writes one): rebuilt into the store, all kept
-    dedup, _ = open_store(store, store.parent / "corpus", policy, store.parent / "tmp", kept_texts)
-    started = time.perf_counter()
-    total = frame.select(pl.len()).collect().item()
-    parts, phases, counts = [], {}, {}
-    for start in range(0, total, batch):
-        parts.append(dedup.deduplicate(frame.slice(start, batch)))
-        phases = {phase: phases.get(phase, 0.0) + seconds for phase, seconds in dedup.seconds.items()}
-        counts = {name: counts.get(name, 0) + value for name, value in dedup.counts.items()}
-    elapsed = time.perf_counter() - started
+    execution = ExecutionPolicy(engine="ray", num_cpus=RAY_CPUS) if engine == "ray" else None
+    session = ray_session(num_cpus=RAY_CPUS) if engine == "ray" else nullcontext()
+    with session:  # one Ray for all the batches, as one run's session would be
+        dedup, _ = open_store(store, store.parent / "corpus", policy, store.parent / "tmp", kept_texts, execution=execution)
+        started = time.perf_counter()
+        total = frame.select(pl.len()).collect().item()
+        parts, phases, counts, ray_stats = [], {}, {}, {"shuffle_bytes": 0, "worker_peak_rss_mb": {}}
+        for start in range(0, total, batch):
+            parts.append(dedup.deduplicate(frame.slice(start, batch)))
+            phases = {phase: phases.get(phase, 0.0) + seconds for phase, seconds in dedup.seconds.items()}
+            counts = {name: counts.get(name, 0) + value for name, value in dedup.counts.items()}
+            ray_stats["shuffle_bytes"] += dedup.ray_stats.shuffle_bytes
+            for step, peak in dedup.ray_stats.worker_peak_rss_mb.items():
+                ray_stats["worker_peak_rss_mb"][step] = max(peak, ray_stats["worker_peak_rss_mb"].get(step, 0.0))
+        elapsed = time.perf_counter() - started
+        kept = dedup.kept_count()
+    index_bytes = sum(path.stat().st_size for kind in ("kept", "bands") for path in (store / kind).glob("*.parquet"))
     pl.concat(parts).write_parquet(decisions)
-    decisions.with_suffix(".json").write_text(json.dumps({"dedup_seconds": elapsed, "phases": phases, "counts": counts}))
+    decisions.with_suffix(".json").write_text(json.dumps({
+        "dedup_seconds": elapsed, "phases": phases, "counts": counts, "ray": ray_stats,
+        "index_bytes_per_doc": index_bytes / max(kept, 1), "kept": kept}))
 
 
-def run_moisson(documents: Path, work: Path, name: str, batch: int):
+def run_moisson(documents: Path, work: Path, name: str, batch: int, engine: str = "local", store: str = "store"):
     decisions = work / f"{name}-decisions.parquet"
-    command = [sys.executable, __file__, "--worker", str(documents), str(work / "store"), str(decisions), str(batch)]
+    command = [sys.executable, __file__, "--worker", str(documents), str(work / store), str(decisions), str(batch),
+               "--worker-engine", engine]
     measured = measure(command, REPO, work / f"{name}.log", env={**os.environ, "PYTHONPATH": str(REPO)})
     if measured.returncode != 0:
         raise SystemExit(f"moisson worker failed:\n{measured.output_tail}")
@@ -210,6 +232,38 @@ def run_moisson(documents: Path, work: Path, name: str, batch: int):
           + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in inside.get("phases", {}).items())
           + "; " + ", ".join(f"{name} {count:,}" for name, count in inside.get("counts", {}).items()))
     return measured, pl.read_parquet(decisions), inside["dedup_seconds"]
+
+
+# ---------------------------------------------------------------- 5. local path against Ray
+
+RAY_CPUS = 2
+
+
+def engines_bench(documents: Path, work: Path, name: str, batch: int) -> dict[str, object]:
+    """The same documents on both engines, each into a store of its own; fails unless the decisions are identical."""
+    results, figure = {}, {}
+    print(f"{'engine':<8} {'wall s':>8} {'docs/s':>10} {'peak RSS MB':>12} {'pairs':>10} {'index B/doc':>12} "
+          f"{'shuffle MB':>11}  worker peak RSS MB")
+    for engine in ("local", "ray"):
+        measured, decisions, _ = run_moisson(documents, work, f"{name}-{engine}", batch, engine, store=f"store-{name}-{engine}")
+        inside = json.loads((work / f"{name}-{engine}-decisions.json").read_text())
+        pairs = inside["counts"].get("new pairs", 0) + inside["counts"].get("stored pairs", 0)
+        shuffle = inside["ray"]["shuffle_bytes"] / 2**20
+        workers = ", ".join(f"{step} {peak:,.0f}" for step, peak in inside["ray"]["worker_peak_rss_mb"].items())
+        print(f"{engine:<8} {measured.wall_s:>8.1f} {decisions.height / measured.wall_s:>10,.0f} {measured.peak_rss_mb:>12,.0f} "
+              f"{pairs:>10,} {inside['index_bytes_per_doc']:>12,.0f} {shuffle:>11,.1f}  {workers}")
+        results[engine] = decisions.select("id", "reason", "duplicate_of", "similarity").sort("id")
+        figure |= {f"{name}_{engine}_docs_per_s": round(decisions.height / measured.wall_s),
+                   f"{name}_{engine}_peak_rss_mb": round(measured.peak_rss_mb), f"{name}_{engine}_pairs": pairs}
+        if engine == "ray":
+            figure |= {f"{name}_shuffle_mb": round(shuffle, 1), f"{name}_index_bytes_per_doc": round(inside["index_bytes_per_doc"]),
+                       f"{name}_ray_worker_peak_rss_mb": round(max(inside["ray"]["worker_peak_rss_mb"].values(), default=0))}
+    identical = results["local"].equals(results["ray"])
+    removed = results["local"].filter(pl.col("reason").is_not_null()).height
+    print(f"{name}: decisions identical on both engines: {identical} ({removed:,} documents removed of {results['local'].height:,})")
+    if not identical:
+        raise SystemExit(f"{name}: the Ray path decided otherwise than the local path")
+    return figure | {f"{name}_identical": identical, f"{name}_removed": removed}
 
 
 def moisson_clusters(decisions: pl.DataFrame) -> UnionFind:
@@ -341,10 +395,13 @@ def main() -> int:
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--templated", type=int, metavar="N", help="only the templated-pages case, with N pages")
+    parser.add_argument("--engine", choices=["ray"], help="only the local path against the Ray path, same decisions")
     parser.add_argument("--worker", nargs=4, metavar=("DOCS", "STORE", "OUT", "BATCH"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker-engine", default="local", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        moisson_worker(Path(args.worker[0]), Path(args.worker[1]), Path(args.worker[2]), int(args.worker[3]))
+        moisson_worker(Path(args.worker[0]), Path(args.worker[1]), Path(args.worker[2]), int(args.worker[3]),
+                       args.worker_engine)
         return 0
     if not PARAGRAPHS.exists():
         print(f"missing {PARAGRAPHS}: this benchmark reads ../shared/data", file=sys.stderr)
@@ -358,6 +415,21 @@ def main() -> int:
         return 0
     documents, truth = generate(args.docs)
     documents.write_parquet(work / "documents.parquet")
+    if args.engine:
+        print(f"# local path against Ray ({RAY_CPUS} CPUs), {documents.height:,} documents; {os.cpu_count()} cores, "
+              f"load {os.getloadavg()[0]:.1f} at start; moisson {_git_commit()}")
+        figure = engines_bench(work / "documents.parquet", work, "bench", batch=documents.height)
+        if args.million:
+            big, _ = generate(1_000_000, seed=1)
+            big.write_parquet(work / "million.parquet")
+            del big
+            print(f"\n# 1,000,000 documents in batches of 100,000; load {os.getloadavg()[0]:.1f} at start")
+            figure |= engines_bench(work / "million.parquet", work, "million", batch=100_000)
+        print(f"# load {os.getloadavg()[0]:.1f} at the end (1-minute average; other work on the machine included)")
+        if not args.keep:
+            shutil.rmtree(work)
+        print("FIGURE " + " ".join(f"{k}={v}" for k, v in figure.items()))
+        return 0
     universe = set(documents["id"].to_list())
     gold = truth_clusters(truth)
     print(f"# {documents.height} documents ({len(truth)} planted variants, {sum(j >= THRESHOLD for *_, j in truth)} "

@@ -21,9 +21,11 @@ not change. Tasks are plain functions of their input, so the driver holds no sta
 
 from __future__ import annotations
 
+import resource
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -56,24 +58,41 @@ class JoinSlice:
 
 
 @dataclass
-class JoinStats:
-    """What the distributed join moved and found, for benchmarks and docs/scale.md."""
+class RayStats:
+    """What the distributed path moved and how big its workers grew, for benchmarks and docs/scale.md."""
 
-    partitions: int = 0
+    partitions: int = 0  # band ranges of the last join
     new_rows_bytes: int = 0  # new band rows sent to the range tasks
     stored_read_bytes: int = 0  # uncompressed bytes of the stored band row groups the range tasks read
     result_bytes: int = 0  # pairs sent back to the driver
-    per_partition_seconds: list[float] = field(default_factory=list)
+    worker_peak_rss_mb: dict[str, float] = field(default_factory=dict)  # step -> largest peak RSS of a worker running it
 
     @property
     def shuffle_bytes(self) -> int:
         return self.new_rows_bytes + self.stored_read_bytes + self.result_bytes
+
+    def saw(self, step: str, peaks: Sequence[float]) -> None:
+        self.worker_peak_rss_mb[step] = max([self.worker_peak_rss_mb.get(step, 0.0), *peaks])
 
 
 def _ray():
     import ray
 
     return ray
+
+
+def measured(function: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """`function(*args)` in a Ray task, and the peak RSS (MB) of the worker process that ran it (workers are reused:
+    the peak of every task it ran so far)."""
+    return function(*args), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _run_all(function: Callable[..., Any], calls: list[tuple], stats: RayStats, step: str) -> list[Any]:
+    """`function(*call)` for each call as Ray tasks (run again when their worker dies), results in call order."""
+    remote = _ray().remote(num_cpus=1, max_retries=RETRIES)(measured)
+    done = _ray().get([remote.remote(function, *call) for call in calls])
+    stats.saw(step, [peak for _, peak in done])
+    return [result for result, _ in done]
 
 
 # ---------------------------------------------------------------- signatures
@@ -86,13 +105,11 @@ def sketch_and_band(job: tuple[int, int, int, list[str], bool], bands: int, rows
 
 
 def sketches_on_ray(jobs: Sequence[tuple[int, int, int, list[str], bool]], bands: int, rows: int,
-                    num_perm: int) -> tuple[Sketches, np.ndarray]:
+                    num_perm: int, stats: RayStats) -> tuple[Sketches, np.ndarray]:
     """`sketch_batch` of every job as Ray tasks, put back in job order, and the band hashes computed beside them."""
     if not jobs:
         return Sketches.concat([], num_perm), np.empty((0, bands), np.uint64)
-    ray = _ray()
-    remote = ray.remote(num_cpus=1, max_retries=RETRIES)(sketch_and_band)
-    done = ray.get([remote.remote(job, bands, rows) for job in jobs])
+    done = _run_all(sketch_and_band, [(job, bands, rows) for job in jobs], stats, "signatures")
     return Sketches.concat([sketches for sketches, _ in done], num_perm), np.concatenate([found for _, found in done])
 
 
@@ -129,33 +146,31 @@ def join_partition(part: JoinSlice) -> tuple[np.ndarray, pl.DataFrame]:
 
 
 def candidate_pairs_on_ray(incoming: pl.DataFrame, bands: int, stored_bands: list[str] | None, kept: list[str] | None,
-                           spill: Path, partitions: int,
+                           spill: Path, partitions: int, stats: RayStats,
                            partition: Callable[[JoinSlice], tuple[np.ndarray, pl.DataFrame]] = join_partition,
-                           ) -> tuple[np.ndarray, list[str], np.ndarray, JoinStats]:
+                           ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """The local path's candidate pairs (`DedupStore._candidate_pairs`) from one Ray task per band range:
     pairs of new documents (sorted, distinct), stored ids numbered by (ordinal, id), pairs (doc, stored number).
     `incoming`: band (int16), hash (uint64), doc (int64) of the live new documents. `partition` is the task (a
     test gives one that kills its worker once)."""
-    ray = _ray()
-    remote = ray.remote(num_cpus=1, max_retries=RETRIES)(partition)
     ranges = band_ranges(bands, partitions)
     band, hash_, doc = (incoming[name].to_numpy() for name in ("band", "hash", "doc"))
-    stats = JoinStats(partitions=len(ranges), new_rows_bytes=len(band) * NEW_ROW_BYTES)
-    refs = []
+    slices = []
     for low, high in ranges:
         mine = (band >= low) & (band <= high)
-        refs.append(remote.remote(JoinSlice(low, high, band[mine], hash_[mine], doc[mine], stored_bands, kept,
-                                            str(spill / f"range-{low}"))))
-    done = ray.get(refs)
-    stats.stored_read_bytes = _stored_read_bytes(stored_bands, ranges)
+        slices.append((JoinSlice(low, high, band[mine], hash_[mine], doc[mine], stored_bands, kept, str(spill / f"range-{low}")),))
+    done = _run_all(partition, slices, stats, "band join")
     new = np.unique(np.concatenate([pairs for pairs, _ in done]).reshape(-1, 2), axis=0)
     found = pl.concat([stored for _, stored in done]).unique(["doc", "id"])
-    stats.result_bytes = int(new.nbytes + found.estimated_size())
+    stats.partitions = len(ranges)
+    stats.new_rows_bytes += len(band) * NEW_ROW_BYTES
+    stats.stored_read_bytes += _stored_read_bytes(stored_bands, ranges)
+    stats.result_bytes += int(new.nbytes + found.estimated_size())
     numbered = (found.select("id", "ordinal").unique("id").sort("ordinal", "id")
                 .with_row_index("node").with_columns(pl.col("node").cast(pl.Int64)))
     pairs = found.join(numbered.select("id", "node"), on="id").sort("doc", "node")
     stored = np.column_stack([pairs["doc"].to_numpy(), pairs["node"].to_numpy()]).astype(np.int64).reshape(-1, 2)
-    return new, numbered["id"].to_list(), stored, stats
+    return new, numbered["id"].to_list(), stored
 
 
 def _stored_read_bytes(stored_bands: list[str] | None, ranges: list[tuple[int, int]]) -> int:
@@ -205,20 +220,18 @@ def verify_chunk(chunk: VerifyChunk) -> tuple[np.ndarray, int]:
 
 
 def new_similarity_on_ray(sketches: Sketches, pairs: np.ndarray, threshold: float, num_perm: int,
-                          measure: str) -> tuple[np.ndarray, int]:
+                          measure: str, stats: RayStats) -> tuple[np.ndarray, int]:
     """Similarity of pairs of new documents, VERIFY_CHUNK pairs per Ray task; and the pairs counted exactly."""
     if len(pairs) == 0:
         return np.empty(0), 0
-    ray = _ray()
-    remote = ray.remote(num_cpus=1, max_retries=RETRIES)(verify_chunk)
-    refs = []
+    chunks = []
     for start in range(0, len(pairs), VERIFY_CHUNK):
         chunk = pairs[start : start + VERIFY_CHUNK]
         docs = np.unique(chunk)
         shingles, counts = _gather_shingles(sketches.shingles, sketches.shingle_counts, docs)
-        refs.append(remote.remote(VerifyChunk(np.searchsorted(docs, chunk), sketches.signatures[docs], shingles, counts,
-                                              threshold, num_perm, measure)))
-    done = ray.get(refs)
+        chunks.append((VerifyChunk(np.searchsorted(docs, chunk), sketches.signatures[docs], shingles, counts,
+                                   threshold, num_perm, measure),))
+    done = _run_all(verify_chunk, chunks, stats, "verification")
     return np.concatenate([similarity for similarity, _ in done]), sum(counted for _, counted in done)
 
 

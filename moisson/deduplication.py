@@ -110,7 +110,7 @@ class DedupStore:
         ray runs signatures, the band join and the verification as Ray tasks (moisson.band_join): same decisions."""
         self.root, self.policy, self.tmp_dir, self.kept_texts = root, policy, tmp_dir, kept_texts
         self.execution = execution or ExecutionPolicy()
-        self.join_stats: band_join.JoinStats | None = None  # what the last distributed join moved (engine ray)
+        self.ray_stats = band_join.RayStats()  # what the last `deduplicate` on Ray moved, and its workers' peak RSS
         self._cpus = 1  # of the Ray session of the current call: the band join runs PARTITIONS_PER_CPU ranges per CPU
         self.bands, self.rows = lsh_parameters(candidate_jaccard(policy), policy.num_perm)
         self.hasher = MinHasher(policy.num_perm, policy.seed, policy.shingle_size)
@@ -202,7 +202,7 @@ class DedupStore:
         """
         if not self.is_current():
             raise RuntimeError(f"dedup store {self.root} was built with other settings; rebuild it first")
-        self.seconds, self.counts, self.join_stats = {}, {}, None
+        self.seconds, self.counts, self.ray_stats = {}, {}, band_join.RayStats()
         with self._engine() as self._cpus:
             return self._deduplicate(documents.lazy())
 
@@ -284,7 +284,7 @@ class DedupStore:
         jobs = [(p.num_perm, p.seed, p.shingle_size, texts[start : start + BATCH], keep_shingles)
                 for start in range(0, len(texts), BATCH)]
         if self.on_ray:
-            sketches, bands = band_join.sketches_on_ray(jobs, self.bands, self.rows, p.num_perm)
+            sketches, bands = band_join.sketches_on_ray(jobs, self.bands, self.rows, p.num_perm, self.ray_stats)
         else:
             sketches = Sketches.concat(self._sketch_locally(jobs), p.num_perm)
             bands = band_hashes(sketches.signatures, self.bands, self.rows)
@@ -355,9 +355,9 @@ class DedupStore:
             "doc": np.repeat(live, self.bands),
         })
         if self.on_ray:
-            new, stored_ids, stored, self.join_stats = band_join.candidate_pairs_on_ray(
+            new, stored_ids, stored = band_join.candidate_pairs_on_ray(
                 incoming, self.bands, self._parts("bands"), self._parts("kept"), self.tmp_dir / "band-join",
-                band_join.PARTITIONS_PER_CPU * max(1, self._cpus))
+                band_join.PARTITIONS_PER_CPU * max(1, self._cpus), self.ray_stats)
             return CandidatePairs(new, stored_ids, stored)
         con.register("incoming", incoming)
         new = con.execute(NEW_PAIRS).fetchnumpy()  # bounded in big buckets: a star and a chain
@@ -401,7 +401,7 @@ class DedupStore:
         signatures, p = candidates.sketches.signatures, self.policy
         if self.on_ray:
             similarity, self.counts["counted new pairs"] = band_join.new_similarity_on_ray(
-                candidates.sketches, pairs, p.threshold, p.num_perm, p.measure)
+                candidates.sketches, pairs, p.threshold, p.num_perm, p.measure, self.ray_stats)
             return similarity
         similarity = pair_estimates(signatures, signatures, pairs)
         uncertain = ~conclusive(similarity, p.threshold, p.num_perm, p.measure)

@@ -59,7 +59,7 @@ def decide(root: Path, engines: list[ExecutionPolicy | None]) -> list[pl.DataFra
                               execution=engine)
         decided.append(store.deduplicate(frame(*run)).sort("id"))
         if engine is not None and engine.engine == "ray":
-            assert store.join_stats is not None and store.join_stats.partitions > 1
+            assert store.ray_stats.partitions > 1 and store.ray_stats.shuffle_bytes > 0
     return decided
 
 
@@ -98,8 +98,9 @@ def test_a_join_task_killed_mid_join_is_run_again_and_the_pairs_are_the_same(ray
     incoming = pl.DataFrame({"band": np.tile(np.arange(store.bands, dtype=np.int16), len(live)),
                              "hash": candidates.bands.reshape(-1), "doc": np.repeat(live, store.bands)})
     args = (incoming, store.bands, store._parts("bands"), store._parts("kept"))
-    calm = band_join.candidate_pairs_on_ray(*args, tmp_path / "calm", 4)
-    killed = band_join.candidate_pairs_on_ray(*args, tmp_path / "faulty", 4, partition=die_once_then_join)
+    calm = band_join.candidate_pairs_on_ray(*args, tmp_path / "calm", 4, band_join.RayStats())
+    killed = band_join.candidate_pairs_on_ray(*args, tmp_path / "faulty", 4, band_join.RayStats(),
+                                              partition=die_once_then_join)
     assert (tmp_path / "faulty" / "killed-once").exists(), "no worker was killed: the test proves nothing"
     assert len(calm[0]) > 0 and len(calm[2]) > 0
     assert np.array_equal(calm[0], killed[0]) and calm[1] == killed[1] and np.array_equal(calm[2], killed[2])
