@@ -33,7 +33,7 @@ original are duplicates when their true Jaccard is >= 0.8 (the threshold both sy
    moisson/band_join.py: signatures, band join per band range and verification as Ray tasks on a local Ray of 2
    CPUs), on the same documents (the 100k bench, and with --million 1M in batches of 100k into one store); the
    decisions must be identical (id, reason, duplicate_of, similarity; the script fails otherwise). Per engine:
-   wall, docs/s, peak RSS of the process tree (Ray's own processes included) and of the largest Ray worker per
+   wall and docs/s of the process (Ray's start included) and of `DedupStore.deduplicate` alone, peak RSS of the process tree (Ray's own processes included) and of the largest Ray worker per
    step, candidate pairs, index bytes per document (kept and bands parts), and the join's shuffle bytes (new band
    rows sent to the range tasks, stored band row groups they read, pairs sent back).
 
@@ -242,18 +242,20 @@ RAY_CPUS = 2
 def engines_bench(documents: Path, work: Path, name: str, batch: int) -> dict[str, object]:
     """The same documents on both engines, each into a store of its own; fails unless the decisions are identical."""
     results, figure = {}, {}
-    print(f"{'engine':<8} {'wall s':>8} {'docs/s':>10} {'peak RSS MB':>12} {'pairs':>10} {'index B/doc':>12} "
+    print(f"{'engine':<8} {'wall s':>8} {'docs/s':>10} {'dedup s':>8} {'dedup docs/s':>12} {'peak RSS MB':>12} {'pairs':>10} {'index B/doc':>12} "
           f"{'shuffle MB':>11}  worker peak RSS MB")
     for engine in ("local", "ray"):
-        measured, decisions, _ = run_moisson(documents, work, f"{name}-{engine}", batch, engine, store=f"store-{name}-{engine}")
+        measured, decisions, seconds = run_moisson(documents, work, f"{name}-{engine}", batch, engine, store=f"store-{name}-{engine}")
         inside = json.loads((work / f"{name}-{engine}-decisions.json").read_text())
         pairs = inside["counts"].get("new pairs", 0) + inside["counts"].get("stored pairs", 0)
         shuffle = inside["ray"]["shuffle_bytes"] / 2**20
         workers = ", ".join(f"{step} {peak:,.0f}" for step, peak in inside["ray"]["worker_peak_rss_mb"].items())
-        print(f"{engine:<8} {measured.wall_s:>8.1f} {decisions.height / measured.wall_s:>10,.0f} {measured.peak_rss_mb:>12,.0f} "
+        print(f"{engine:<8} {measured.wall_s:>8.1f} {decisions.height / measured.wall_s:>10,.0f} {seconds:>8.1f} "
+              f"{decisions.height / seconds:>12,.0f} {measured.peak_rss_mb:>12,.0f} "
               f"{pairs:>10,} {inside['index_bytes_per_doc']:>12,.0f} {shuffle:>11,.1f}  {workers}")
         results[engine] = decisions.select("id", "reason", "duplicate_of", "similarity").sort("id")
         figure |= {f"{name}_{engine}_docs_per_s": round(decisions.height / measured.wall_s),
+                   f"{name}_{engine}_dedup_docs_per_s": round(decisions.height / seconds),
                    f"{name}_{engine}_peak_rss_mb": round(measured.peak_rss_mb), f"{name}_{engine}_pairs": pairs}
         if engine == "ray":
             figure |= {f"{name}_shuffle_mb": round(shuffle, 1), f"{name}_index_bytes_per_doc": round(inside["index_bytes_per_doc"]),
