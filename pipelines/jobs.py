@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.partitions import SOURCE_PARTITIONS
-from assets.shards import SHARD_PARTITIONS, SHARDS, shards_complete
+from assets.shards import SHARDS, shards_complete
 from assets.resources import sources_file_from_env
 from moisson.config import load_config
 from pipelines.run_tags import source_run_config
@@ -27,7 +27,6 @@ curate_source_job = dg.define_asset_job(
 curate_shard_job = dg.define_asset_job(
     CURATE_SHARD,
     selection=dg.AssetSelection.assets(SHARDS),
-    partitions_def=SHARD_PARTITIONS,
     description="Read one shard of a source (partition <source>/<shard>) alone into its stage file; the source's "
                 "next curate_source run joins it to the others without reading it again.",
 )
