@@ -19,6 +19,9 @@ from e2e import run_moisson, warehouse
 from moisson import ray_engine, workers
 from moisson.config import ExecutionPolicy
 from moisson.execution import map_documents_for, map_stream_for
+from test_workers import STUCK_IN_C, nap, parse_or_report
+
+ENGINES = {"local": ExecutionPolicy(), "ray": ExecutionPolicy(engine="ray", num_cpus=2)}
 
 
 def raylets() -> list[str]:
@@ -103,6 +106,63 @@ def test_a_call_past_its_memory_budget_fails_alone():
         outcomes = list(ray_engine.map_stream(grow, range(4), 30.0, memory_mb=100))
     assert outcomes[1].error_class == "MemoryBudgetExceeded"
     assert [o.value for i, o in enumerate(outcomes) if i != 1] == [0, 2, 3]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_page_stuck_in_c_code_among_quick_ones_fails_alone_and_the_rest_keep_their_order(engine):
+    """On Ray the stuck page sits inside a batch: its actor is killed, its batch mates run again."""
+    items = [f"page {n}" for n in range(40)]
+    items[17] = STUCK_IN_C
+    started = time.monotonic()
+    outcomes = map_documents_for(ENGINES[engine])(parse_or_report, items, 3.0, 2)
+    assert time.monotonic() - started < 60
+    assert outcomes[17].error_class == "TimeBudgetExceeded"
+    assert [o.value[0] for i, o in enumerate(outcomes) if i != 17] == [item for i, item in enumerate(items) if i != 17]
+
+
+def crash_on_it(item: str) -> str:
+    if item == "crash":
+        os._exit(3)  # what a segfaulting parser does to its worker, every time
+    return item.upper()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_document_that_kills_its_worker_every_time_fails_alone(engine):
+    items = [f"page {n}" for n in range(30)]
+    items[9] = "crash"
+    outcomes = map_documents_for(ENGINES[engine])(crash_on_it, items, 30.0, 2)
+    assert outcomes[9].error_class == "WorkerCrashed"
+    assert [o.value for i, o in enumerate(outcomes) if i != 9] == [item.upper() for i, item in enumerate(items) if i != 9]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_item_with_its_own_budget_may_take_longer_on_either_engine(engine):
+    budgets = {"scan": 30.0, "page": 1.5}
+    items = [("page", 0)] * 6 + [("scan", 3), ("page", 3), ("page", 0)]
+    outcomes = map_documents_for(ENGINES[engine])(nap, items, 1.5, 2, budget_of=lambda item: budgets[item[0]])
+    assert [o.value for o in outcomes[:7]] == ["page"] * 6 + ["scan"]
+    assert outcomes[7].error_class == "TimeBudgetExceeded" and "1.5 s" in outcomes[7].message
+    assert outcomes[8].value == "page"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_call_past_its_memory_budget_fails_alone_on_either_engine(engine):
+    outcomes = map_documents_for(ENGINES[engine])(grow, list(range(6)), 30.0, 2, memory_mb=100)
+    assert outcomes[1].error_class == "MemoryBudgetExceeded"
+    assert [o.value for i, o in enumerate(outcomes) if i != 1] == [0, 2, 3, 4, 5]
+
+
+def test_one_ray_serves_every_call_of_a_process_and_its_workers_are_reused():
+    """A run's sources and steps share the Ray started by the first call (3-7 s saved per call) and the actors of the
+    same work; they stop at `shutdown` (at the process's exit in a run)."""
+    stream = map_stream_for(ENGINES["ray"])
+    first = {o.value[1] for o in stream(parse_or_report, [f"page {n}" for n in range(20)], 30.0)}
+    session = ray_engine._session
+    second = {o.value[1] for o in stream(parse_or_report, [f"page {n}" for n in range(20)], 30.0)}
+    assert session is not None and ray_engine._session is session
+    assert second == first and len(first) == 2
+    ray_engine.shutdown()
+    assert ray_engine._session is None
 
 
 def html_page(title: str, paragraphs: list[str]) -> bytes:
