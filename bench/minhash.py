@@ -203,12 +203,15 @@ def moisson_worker(documents: Path, store: Path, decisions: Path, batch: int, en
         dedup, _ = open_store(store, store.parent / "corpus", policy, store.parent / "tmp", kept_texts, execution=execution)
         started = time.perf_counter()
         total = frame.select(pl.len()).collect().item()
-        parts, phases, counts, ray_stats = [], {}, {}, {"shuffle_bytes": 0, "worker_peak_rss_mb": {}}
+        parts, phases, counts = [], {}, {}
+        ray_stats = {"shuffle_bytes": 0, "worker_peak_rss_mb": {}} | dict.fromkeys(SHUFFLE_PARTS, 0)
         for start in range(0, total, batch):
             parts.append(dedup.deduplicate(frame.slice(start, batch)))
             phases = {phase: phases.get(phase, 0.0) + seconds for phase, seconds in dedup.seconds.items()}
             counts = {name: counts.get(name, 0) + value for name, value in dedup.counts.items()}
             ray_stats["shuffle_bytes"] += dedup.ray_stats.shuffle_bytes
+            for part in SHUFFLE_PARTS:
+                ray_stats[part] += getattr(dedup.ray_stats, part)
             for step, peak in dedup.ray_stats.worker_peak_rss_mb.items():
                 ray_stats["worker_peak_rss_mb"][step] = max(peak, ray_stats["worker_peak_rss_mb"].get(step, 0.0))
         elapsed = time.perf_counter() - started
@@ -237,6 +240,8 @@ def run_moisson(documents: Path, work: Path, name: str, batch: int, engine: str 
 # ---------------------------------------------------------------- 5. local path against Ray
 
 RAY_CPUS = 2
+SHUFFLE_PARTS = {"new_rows_bytes": "new band rows sent", "stored_read_bytes": "stored band row groups read",
+                 "kept_read_bytes": "stored ids and ordinals read", "result_bytes": "pairs sent back"}
 
 
 def engines_bench(documents: Path, work: Path, name: str, batch: int) -> dict[str, object]:
@@ -258,6 +263,8 @@ def engines_bench(documents: Path, work: Path, name: str, batch: int) -> dict[st
                    f"{name}_{engine}_dedup_docs_per_s": round(decisions.height / seconds),
                    f"{name}_{engine}_peak_rss_mb": round(measured.peak_rss_mb), f"{name}_{engine}_pairs": pairs}
         if engine == "ray":
+            print(f"{name}: shuffle " + ", ".join(f"{what} {inside['ray'][part] / 2**20:,.1f} MB"
+                                                  for part, what in SHUFFLE_PARTS.items()))
             figure |= {f"{name}_shuffle_mb": round(shuffle, 1), f"{name}_index_bytes_per_doc": round(inside["index_bytes_per_doc"]),
                        f"{name}_ray_worker_peak_rss_mb": round(max(inside["ray"]["worker_peak_rss_mb"].values(), default=0))}
     identical = results["local"].equals(results["ray"])

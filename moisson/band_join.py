@@ -64,12 +64,13 @@ class RayStats:
     partitions: int = 0  # band ranges of the last join
     new_rows_bytes: int = 0  # new band rows sent to the range tasks
     stored_read_bytes: int = 0  # uncompressed bytes of the stored band row groups the range tasks read
+    kept_read_bytes: int = 0  # uncompressed bytes of the kept parts' id and ordinal columns they read (each task all)
     result_bytes: int = 0  # pairs sent back to the driver
     worker_peak_rss_mb: dict[str, float] = field(default_factory=dict)  # step -> largest peak RSS of a worker running it
 
     @property
     def shuffle_bytes(self) -> int:
-        return self.new_rows_bytes + self.stored_read_bytes + self.result_bytes
+        return self.new_rows_bytes + self.stored_read_bytes + self.kept_read_bytes + self.result_bytes
 
     def saw(self, step: str, peaks: Sequence[float]) -> None:
         self.worker_peak_rss_mb[step] = max([self.worker_peak_rss_mb.get(step, 0.0), *peaks])
@@ -165,6 +166,8 @@ def candidate_pairs_on_ray(incoming: pl.DataFrame, bands: int, stored_bands: lis
     stats.partitions = len(ranges)
     stats.new_rows_bytes += len(band) * NEW_ROW_BYTES
     stats.stored_read_bytes += _stored_read_bytes(stored_bands, ranges)
+    if stored_bands is not None:
+        stats.kept_read_bytes += len(ranges) * _column_bytes(kept, ("id", "ordinal"))
     stats.result_bytes += int(new.nbytes + found.estimated_size())
     numbered = (found.select("id", "ordinal").unique("id").sort("ordinal", "id")
                 .with_row_index("node").with_columns(pl.col("node").cast(pl.Int64)))
@@ -187,6 +190,18 @@ def _stored_read_bytes(stored_bands: list[str] | None, ranges: list[tuple[int, i
                          else (-1, 1 << 15))
             readers = sum(1 for first, last in ranges if first <= high and low <= last)
             total += readers * row_group.total_byte_size
+    return total
+
+
+def _column_bytes(files: list[str] | None, columns: tuple[str, ...]) -> int:
+    """Uncompressed bytes of these columns in these Parquet files (what a scan of them decodes)."""
+    total = 0
+    for path in files or []:
+        metadata = pq.ParquetFile(path).metadata
+        for group in range(metadata.num_row_groups):
+            row_group = metadata.row_group(group)
+            total += sum(row_group.column(i).total_uncompressed_size for i in range(row_group.num_columns)
+                         if row_group.column(i).path_in_schema in columns)
     return total
 
 
