@@ -9,8 +9,9 @@ Each step of `moisson.deduplication` is cut where its result does not depend on 
   chain past BUCKET_ALL_PAIRS members, and the ranks of its stored members are those the single query gives; the
   driver takes the union (a pair sharing two bands in two ranges is one pair). Stored documents are numbered on the
   driver by (ordinal, id), as the local query numbers them.
-- verification: chunks of pairs, each a Ray task with the signatures and shingles of its documents only; a pair's
-  similarity depends on its two documents only.
+- verification: chunks of pairs, each a Ray task with the signatures and shingles of its documents only (and, for
+  pairs with stored documents whose estimate is not conclusive, the stored texts, which the driver looks up in the
+  corpus as the local path does); a pair's similarity depends on its two documents only.
 - components run on the driver over the verified edges only (DuckDB, `near_duplicates.components`): that list is the
   reduced graph, one edge per near duplicate found (about 5,000 edges for 100,000 documents in bench/minhash.py),
   orders of magnitude below the band rows (17 per document).
@@ -32,7 +33,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from moisson.minhash import Sketches, sketch_batch
+from moisson.minhash import MinHasher, Sketches, sketch_batch
 from moisson.near_duplicates import (NEW_PAIRS, STORED_PAIRS, ShingleSets, band_hashes, conclusive, exact_similarities,
                                      pair_estimates)
 
@@ -248,6 +249,39 @@ def new_similarity_on_ray(sketches: Sketches, pairs: np.ndarray, threshold: floa
                                    threshold, num_perm, measure),))
     done = _run_all(verify_chunk, chunks, stats, "verification")
     return np.concatenate([similarity for similarity, _ in done]), sum(counted for _, counted in done)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """(new, stored) pairs renumbered within the chunk, the new documents' shingles and the stored texts."""
+
+    pairs: np.ndarray
+    shingles: np.ndarray
+    shingle_counts: np.ndarray
+    stored_texts: list[str]
+    hasher: MinHasher
+    measure: str
+
+
+def verify_stored_chunk(chunk: StoredChunk) -> np.ndarray:
+    """Exact similarity of each (new, stored) pair of the chunk: the stored texts shingled here, where they were sent."""
+    stored_sets = ShingleSets.of(*chunk.hasher.shingle_hashes(chunk.stored_texts))
+    new_sets = ShingleSets.of(chunk.shingles, chunk.shingle_counts)
+    return exact_similarities(new_sets, stored_sets, chunk.pairs, chunk.measure)
+
+
+def stored_similarity_on_ray(sketches: Sketches, stored_texts: dict[int, str], pairs: np.ndarray, hasher: MinHasher,
+                             measure: str, stats: RayStats) -> np.ndarray:
+    """Exact similarity of (new index, stored number) pairs whose estimate was not conclusive, VERIFY_CHUNK pairs
+    per Ray task (`DedupStore._stored_exact`, spread)."""
+    chunks = []
+    for start in range(0, len(pairs), VERIFY_CHUNK):
+        chunk = pairs[start : start + VERIFY_CHUNK]
+        new, stored = np.unique(chunk[:, 0]), np.unique(chunk[:, 1])
+        shingles, counts = _gather_shingles(sketches.shingles, sketches.shingle_counts, new)
+        local = np.column_stack([np.searchsorted(new, chunk[:, 0]), np.searchsorted(stored, chunk[:, 1])])
+        chunks.append((StoredChunk(local, shingles, counts, [stored_texts[i] for i in stored.tolist()], hasher, measure),))
+    return np.concatenate(_run_all(verify_stored_chunk, chunks, stats, "verification"))
 
 
 def _gather_shingles(shingles: np.ndarray, counts: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -436,14 +436,22 @@ class DedupStore:
         exact = uncertain & with_text[pairs[:, 1]]
         self.counts["counted stored pairs"] = int(exact.sum())
         if exact.any():
-            texts = np.unique(pairs[exact, 1])
-            hashes, counts = self.hasher.shingle_hashes([found[stored_ids[i]] for i in texts.tolist()])
-            stored_sets = ShingleSets.of(hashes, counts)
-            new_texts = np.unique(pairs[exact, 0])
-            new_sets = self._shingle_sets(candidates, new_texts)
-            local = np.column_stack([np.searchsorted(new_texts, pairs[exact, 0]), np.searchsorted(texts, pairs[exact, 1])])
-            similarity[exact] = exact_similarities(new_sets, stored_sets, local, p.measure)
+            stored_texts = {i: found[stored_ids[i]] for i in np.unique(pairs[exact, 1]).tolist()}
+            if self.on_ray:
+                similarity[exact] = band_join.stored_similarity_on_ray(
+                    candidates.sketches, stored_texts, pairs[exact], self.hasher, p.measure, self.ray_stats)
+            else:
+                similarity[exact] = self._stored_exact(candidates, stored_texts, pairs[exact])
         return similarity
+
+    def _stored_exact(self, candidates: Candidates, stored_texts: dict[int, str], pairs: np.ndarray) -> np.ndarray:
+        """Exact similarity of (new, stored number) pairs, the stored texts shingled again."""
+        texts = np.unique(pairs[:, 1])
+        stored_sets = ShingleSets.of(*self.hasher.shingle_hashes([stored_texts[i] for i in texts.tolist()]))
+        new_texts = np.unique(pairs[:, 0])
+        new_sets = self._shingle_sets(candidates, new_texts)
+        local = np.column_stack([np.searchsorted(new_texts, pairs[:, 0]), np.searchsorted(texts, pairs[:, 1])])
+        return exact_similarities(new_sets, stored_sets, local, self.policy.measure)
 
     @staticmethod
     def _shingle_sets(candidates: Candidates, texts: np.ndarray) -> ShingleSets:

@@ -60,6 +60,8 @@ def decide(root: Path, engines: list[ExecutionPolicy | None]) -> list[pl.DataFra
         decided.append(store.deduplicate(frame(*run)).sort("id"))
         if engine is not None and engine.engine == "ray":
             assert store.ray_stats.partitions > 1 and store.ray_stats.shuffle_bytes > 0
+        if len(decided) == 2:  # stored pairs verified both ways: on the estimate and on the stored texts
+            assert store.counts["stored pairs"] > store.counts["counted stored pairs"] > 0
     return decided
 
 
