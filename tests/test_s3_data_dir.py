@@ -108,6 +108,18 @@ def test_a_second_writer_is_refused_while_a_run_holds_the_location(s3_server, tm
         assert session.pulled.fetched == 0
 
 
+def test_a_run_longer_than_its_lease_keeps_it(s3_server, tmp_path, monkeypatch):  # noqa: F811
+    """The lease is renewed in the background: past its time, a second writer is still refused."""
+    monkeypatch.setenv("MOISSON_S3_LEASE_SECONDS", "1.5")
+    location = s3_server.location("renewed")
+    with remote_session(DataLayout.at(location, tmp_path / "one")) as session:
+        (session.root / "takedowns.csv").write_text("x\n")
+        time.sleep(4)
+        with pytest.raises(LocationBusy), remote_session(DataLayout.at(location, tmp_path / "two")):
+            pass
+        assert session.push()["files"][0]["path"] == "takedowns.csv"
+
+
 def test_a_bad_remote_data_dir_is_a_setting_error(tmp_path):
     result = moisson("sql", "SELECT 1", "--data-dir", "s3://Not_A_Bucket/x", "--cache-dir", str(tmp_path))
     assert result.returncode == 2, result.stderr
@@ -241,11 +253,23 @@ def uploads_in_progress(location: str) -> Callable[[], bool]:
     return check
 
 
-KILL_POINTS = {
-    "during harvest": lambda cache, location: lambda: (cache / "stages" / "raw_records").exists(),
-    "mid-publication": lambda cache, location: lambda: (cache / "stages" / "deduplicated.parquet").exists(),
-    "between corpus and warehouse": lambda cache, location: lambda: (cache / "corpus" / "README.md").exists(),
-    "before the commit": lambda cache, location: uploads_in_progress(location),
+def written_since(folder: Path, pattern: str, started: float) -> Callable[[], bool]:
+    """A file matching `pattern` under `folder` written by the run under test (the cache it starts from is a copy
+    with the first run's times)."""
+    def check() -> bool:
+        try:
+            return any(path.stat().st_mtime > started for path in folder.glob(pattern))
+        except FileNotFoundError:
+            return False
+
+    return check
+
+
+KILL_POINTS = {  # the run's own writes, in the order it makes them
+    "during harvest": lambda cache, location, started: written_since(cache, "stages/raw_records/*.parquet", started),
+    "mid-publication": lambda cache, location, started: written_since(cache, "stages/deduplicated.parquet", started),
+    "between corpus and warehouse": lambda cache, location, started: written_since(cache, "corpus/*/*.parquet", started),
+    "before the commit": lambda cache, location, started: uploads_in_progress(location),
 }
 
 
@@ -264,13 +288,14 @@ def test_a_run_killed_at_any_point_leaves_the_last_commit_whole_and_the_next_run
     for point, condition in KILL_POINTS.items():
         cache = tmp_path / f"cache-{len(killed)}"
         shutil.copytree(tmp_path / "cache", cache)  # the machine that ran the first run
+        started = time.time()
         process = start_remote_run(sources, location, cache)
-        if kill_when(process, condition(cache_of(location, cache), location)):
+        if kill_when(process, condition(cache_of(location, cache), location, started)):
             killed.append(point)
         assert read_commit(parse_location(location)) == committed, f"killed {point}: the commit changed"
         assert [entry.path for entry in verify_published(parse_location(location))] == sorted(
             entry["path"] for entry in committed["files"])
-    assert len(killed) >= 3, f"the run ended before these kill points: {set(KILL_POINTS) - set(killed)}"
+    assert killed == list(KILL_POINTS), f"the run ended before these kill points: {set(KILL_POINTS) - set(killed)}"
 
     after_kill = remote_run(sources, location, tmp_path / "cache-0")  # the cache the first kill left, half written
     assert after_kill.returncode == 0, after_kill.stdout + after_kill.stderr
