@@ -3,7 +3,9 @@
 One real run of the whole pipeline (catalogue, fetch, extraction, curation, publication, warehouse)
 over a portal that misbehaves on nearly every resource and archives that are broken in every way
 listed in tests/faults/hostile.py, with the faults of issue 13's holes whose fix has landed (LANDED);
-bench/faults_report.py runs them all and says what each cost.
+bench/faults_report.py runs them all and says what each cost. Every test runs on both engines of the per-document
+work (policy.execution: the local process pool, and Ray): the pathological pages, the budgets and the hostile
+inputs reach the workers of each, and each must survive them alike (issue 16, item 6).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 
 import pytest
+import yaml
 
 from e2e import run_moisson, warehouse
 from faults.hostile import HOLES, build, judge
@@ -21,14 +24,26 @@ LANDED = frozenset(HOLES)
 ORIGINAL_SOURCES = ("hostile-portal", "healthy-archive", "broken-archives")
 
 
-@pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile")
+ENGINES = {"local": {"engine": "local"}, "ray": {"engine": "ray"}}
+
+
+def on_engine(sources_file, execution: dict) -> None:
+    """The scenario's sources file with policy.execution set."""
+    config = yaml.safe_load(sources_file.read_text(encoding="utf-8"))
+    config["policy"]["execution"] = execution
+    sources_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+
+@pytest.fixture(scope="module", params=list(ENGINES))
+def hostile_run(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp(f"hostile-{request.param}")
     with ExitStack() as stack, pytest.MonkeyPatch.context() as environment:
         scenario = build(root, stack, LANDED)
+        on_engine(scenario.sources_file, ENGINES[request.param])
         for name, value in scenario.env.items():  # the token a source URL names
             environment.setenv(name, value)
         result = run_moisson(scenario.sources_file, root / "data", timeout=1200)
+        assert ("per-document work on Ray" in result.stderr) == (request.param == "ray")
         yield scenario, root / "data", result
 
 
