@@ -143,6 +143,20 @@ def _repair(context: dg.AssetExecutionContext, tree, layout: DataLayout) -> int:
     return sum(removed.values())
 
 
+def _commit_remote(context: dg.AssetExecutionContext, layout: DataLayout) -> str | None:
+    """A publication launched by the UI or the daemon on an s3:// data directory: its local copy committed once the
+    warehouse and the card are written (moisson/remote_data_dir.py); the publication id, None when unchanged.
+    `moisson run` hands its steps the local copy itself and commits at its end."""
+    from moisson.object_store import ObjectStoreError
+    from moisson.remote_data_dir import commit_cache
+
+    try:
+        commit = commit_cache(layout, context.log.info)
+    except ObjectStoreError as error:
+        raise dg.Failure(f"published in {layout.root} but not committed at {layout.remote}: {error}") from None
+    return commit["publication"] if commit else None
+
+
 def _harvest_lost_catalogues_again(layout: DataLayout, sources: list[str], unreadable: list[CorruptFile]) -> None:
     """A catalogue stage file moved to quarantine is rebuilt by the source's next harvest, which must then read
     the whole catalogue, not only what changed since the watermark."""
@@ -176,8 +190,11 @@ def warehouse(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg
         # the card's filtering, opt-out and rejection figures are the warehouse's: written once it holds this run
         write_dataset_card(layout.corpus_dir, parts(layout.corpus_dir), layout.warehouse,
                            config.policy.model_dump(mode="json"), source_rows(config), layout.tmp_dir)
+        committed = _commit_remote(context, layout) if layout.remote and not loaded.unreadable else None
     metadata = {**loaded.counts, "publish_lock_waited_s": round(waited, 1), "path": dg.MetadataValue.path(str(layout.warehouse)),
                 "dataset_card": dg.MetadataValue.path(str(layout.dataset_card))}
+    if committed:
+        metadata["committed_publication"] = committed
     if loaded.unreadable:
         # everything readable is loaded and committed; the run still fails, once, so that nobody misses it
         for problem in loaded.unreadable:

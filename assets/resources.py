@@ -48,6 +48,13 @@ class MoissonResource(dg.ConfigurableResource):
         path = Path(self.sources_file)
         return _load(str(path), path.stat().st_mtime if path.exists() else 0.0)
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """With an s3:// data directory, a step on a machine that never pulled its local copy pulls it first (runs
+        launched by the UI or the daemon; `moisson run` pulls itself and hands its steps the local folder)."""
+        from moisson.remote_data_dir import ensure_pulled
+
+        ensure_pulled(self.layout(), context.log.info if context.log else lambda message: None)
+
     def layout(self) -> DataLayout:
         """An s3:// data directory is worked on in its local cache (MOISSON_CACHE_DIR); `moisson run` pulls it before
         and commits it after (moisson/remote_data_dir.py)."""

@@ -239,6 +239,58 @@ def _renewed(lease: Lease, log: Log) -> Iterator[None]:
         thread.join()
 
 
+# ------------------------------------------------------------------ runs launched by the UI, the daemon, a schedule
+
+
+def ensure_pulled(layout: "DataLayout", log: Log = lambda message: None) -> PullOutcome | None:
+    """A cache never pulled (a fresh machine) pulled once, before a step reads it; None when it already was.
+
+    Why only then: runs launched by the UI or the daemon share the cache and run side by side, and a pull removes
+    what the last commit does not name, which would include another run's fresh stage files. Such runs therefore
+    treat the cache as their working copy; the publish job commits it (`commit_cache`). Under the data directory's
+    publication lock, so that two steps starting together on a fresh machine pull it once."""
+    from moisson.object_store import parse_location
+    from moisson.publication_lock import publication_lock, wait_seconds_from_env
+
+    if layout.remote is None or (layout.root / SYNC_INDEX).exists():
+        return None
+    with publication_lock(layout.publish_lock_file, "first pull of the local copy", wait_seconds_from_env(), log):
+        if (layout.root / SYNC_INDEX).exists():
+            return None
+        return pull(layout.root, parse_location(layout.remote), log=log)
+
+
+def commit_cache(layout: "DataLayout", log: Log = lambda message: None) -> dict | None:
+    """The cache committed under the location's lease, at the end of a publication launched by the UI or the daemon;
+    the commit, or None when nothing changed.
+
+    Refused (ObjectStoreError) when the store holds a commit made since this cache was pulled or last committed (by
+    `moisson run` or `moisson release` on another machine): committing this cache would drop that commit's files."""
+    from moisson.object_store import parse_location
+
+    if layout.remote is None:
+        return None
+    location = parse_location(layout.remote)
+    fs = filesystem()
+    with publication_lease(location, fs, log) as lease:
+        current = read_commit(location, fs)
+        mirrored = mirrored_publication(layout.root)
+        if current is not None and current["publication"] != mirrored:
+            raise ObjectStoreError(f"{location}: holds publication {current['publication']}, committed after the one "
+                                   f"this machine's copy {layout.root} started from ({mirrored or 'none'}); this "
+                                   "publication is not committed there (remove the copy to start again from the "
+                                   "store's, or run `moisson run --data-dir` on it)")
+        return push(layout.root, location, lease, log)
+
+
+def mirrored_publication(root: Path) -> str | None:
+    """The commit the cache was last pulled from or committed as (its sync index); None when none."""
+    try:
+        return json.loads((root / SYNC_INDEX).read_text(encoding="utf-8")).get("publication")
+    except (FileNotFoundError, ValueError, AttributeError):
+        return None
+
+
 def pull_for_readers(layout: "DataLayout", log: Log = lambda message: None) -> PullOutcome:
     """The warehouse, corpus and rejected files of the last commit in the cache, for `moisson sql` (no lease: a
     reader changes nothing on the store)."""

@@ -323,3 +323,56 @@ def test_an_unreachable_store_fails_the_run_with_the_endpoint_and_commits_nothin
     assert f"127.0.0.1:{port}" in result.stderr
     assert "made-up-secret" not in result.stdout + result.stderr
     assert ObjectStoreError.exit_code == 1
+
+
+# ------------------------------------------------------------------ runs launched as the daemon or the UI launch them
+
+DAEMON_LIKE = """
+import sys
+from dagster import DagsterInstance
+from pipelines.cli import QUIET_LOGS
+from pipelines.jobs import CURATE_SOURCE, PUBLISH
+from pipelines.launch import LocatedJobs
+
+jobs = LocatedJobs()
+with DagsterInstance.get() as instance:
+    for source in sys.argv[1:]:
+        assert jobs.execute(instance, CURATE_SOURCE, source, QUIET_LOGS).success, source
+    published = jobs.execute(instance, PUBLISH, None, QUIET_LOGS)
+    assert published.success
+    for event in published.get_asset_materialization_events():
+        committed = event.event_specific_data.materialization.metadata.get("committed_publication")
+        if committed is not None:
+            print("committed", committed.value)
+"""
+
+
+def launched_by_the_daemon(sources: Path, location: str, cache: Path, home: Path) -> subprocess.CompletedProcess:
+    """curate_source for each demo source then publish, with MOISSON_DATA_DIR=s3://... as a deployment sets it: no
+    `moisson run` around them to pull or commit."""
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(__file__).parents[1] / "instance" / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOISSON_", "DAGSTER_HOME"))}
+    env |= {"MOISSON_SOURCES": str(sources), "MOISSON_DATA_DIR": location, "MOISSON_CACHE_DIR": str(cache),
+            "DAGSTER_HOME": str(home)}
+    return subprocess.run([str(MOISSON.parent / "python"), "-c", DAEMON_LIKE, "web-sample", "my-dump"],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=Path(__file__).parents[1])
+
+
+def test_a_publication_launched_by_the_daemon_commits_its_local_copy(s3_server, tmp_path):  # noqa: F811
+    demo = Path(shutil.copytree(DEMO, tmp_path / "demo"))
+    sources, location = demo / "sources.yaml", s3_server.location("daemon")
+    first = launched_by_the_daemon(sources, location, tmp_path / "cache", tmp_path / "home")
+    assert first.returncode == 0, first.stdout + first.stderr
+    committed = read_commit(parse_location(location))
+    assert f"committed {committed['publication']}" in first.stdout
+    assert len(corpus_rows(cache_of(location, tmp_path / "cache"))) == 21
+
+    on_a_fresh_machine = launched_by_the_daemon(sources, location, tmp_path / "fresh", tmp_path / "home2")
+    assert on_a_fresh_machine.returncode == 0, on_a_fresh_machine.stdout + on_a_fresh_machine.stderr
+    assert corpus_rows(cache_of(location, tmp_path / "fresh")) == corpus_rows(cache_of(location, tmp_path / "cache"))
+
+    stale = launched_by_the_daemon(sources, location, tmp_path / "cache", tmp_path / "home")  # the store moved on
+    assert stale.returncode != 0
+    assert "committed after the one this machine's copy" in stale.stderr
+    assert read_commit(parse_location(location))["publication"] != committed["publication"]
