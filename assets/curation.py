@@ -119,7 +119,8 @@ class _Steps:
         report_shards(self.context, self.source, harvested)
         records, stats = harvested.records, harvested.stats
         return records, {"dagster/row_count": records.height, **stats.as_metadata(),
-                         **self._failures("harvest", harvested.failures), **shards_metadata(harvested),
+                         "files_read": harvested.files_read, **self._failures("harvest", harvested.failures),
+                         **shards_metadata(harvested),
                          "inputs_unchanged": not harvested.shards_read}
 
     def _outcomes_of(self, records: pl.DataFrame, stage_file: Path, cached: dict[str, Outcome],

@@ -54,6 +54,7 @@ class SourceHarvest:
     shards: list[ShardState]
     outcomes: dict[str, Outcome] | None = None  # the workers' outcomes for the payloads read in this pass
     dropped: list[str] = field(default_factory=list)  # shard files removed: their shard is gone from the source
+    files_read: int = 0  # files (archives, dumps) this pass opened: those of the shards it read
 
     @property
     def shards_read(self) -> list[str]:
@@ -74,6 +75,7 @@ def harvest_source(config: MoissonConfig, source: str, layout: DataLayout, stage
     shards = source_shards(config, source)
     stale = [shard for shard in shards if not _unchanged(layout, source, shard)]
     harvests, outcomes = _read(config, source, layout, stale, work, known, on_outcome, **options)
+    files_read = sum(harvest.stats.files for harvest in harvests.values())
     dropped = _drop_gone(layout, source, shards)
     files = [shard_file(layout, source, shard.key) for shard in shards]
     inputs = _source_inputs(shards)
@@ -85,7 +87,7 @@ def harvest_source(config: MoissonConfig, source: str, layout: DataLayout, stage
         _write_union_site_files(layout, source, shards, site_file)
     states = [ShardState(shard.key, shard.key in harvests, shard_failures(path) or 0) for shard, path in zip(shards, files)]
     failures = [failure for harvest in harvests.values() for failure in harvest.failures]
-    return SourceHarvest(records, stats, failures, states, outcomes, dropped)
+    return SourceHarvest(records, stats, failures, states, outcomes, dropped, files_read)
 
 
 def harvest_shard(config: MoissonConfig, source: str, key: str, layout: DataLayout, force: bool = False) -> tuple[ShardState, list[ReadFailure]]:

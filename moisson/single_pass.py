@@ -46,6 +46,7 @@ class Harvest:
     failures: list[ReadFailure] = field(default_factory=list)
     outcomes: dict[str, Outcome] | None = None  # content digest -> the workers' result, when they ran
     site_files: list[SiteFileCapture] = field(default_factory=list)  # rules files the archives captured (not records)
+    stats: ReadStats = field(default_factory=ReadStats)  # what the pass counted (the same object the reader was given)
 
 
 @dataclass
@@ -264,4 +265,4 @@ class _Reader:
     def result(self, outcomes: dict[str, Outcome] | None = None) -> Harvest:
         tables = self.metadata or [raw_records_table([], RAW_METADATA_SCHEMA)]
         return Harvest(records=pl.from_arrow(pa.concat_tables(tables)), failures=self.failures, outcomes=outcomes,
-                       site_files=self.site_files)
+                       site_files=self.site_files, stats=self.stats)
