@@ -1,10 +1,13 @@
 """The per-document work on Ray: the same function, the same outcomes, in the same order as moisson/workers.py.
 
-Why Ray's own API from this pure module, not dagster-ray: the work is handed out from inside
-`single_pass.harvest`, while the source is still being read, not at an asset boundary; a Dagster resource
-(dagster-ray's `LocalRay` / `RayResource`) would have to be threaded through the assets into code that must
-stay Dagster-free, and would still leave the remote calls to write here. What dagster-ray adds (a cluster's
-life cycle, Pipes to KubeRay jobs) concerns whole steps, a later increment.
+Why Ray's own API from this pure module, not dagster-ray (0.4.8, read for this): the work is handed out from inside
+`single_pass.harvest`, while the source is still being read, not at an asset boundary. dagster-ray's `LocalRay` is
+a resource that calls `ray.init(**ray_init_options)` when a run's step sets it up and disconnects at teardown: the
+life cycle `ensure_ray` gives here (once per process, so once per run with the in-process executor), without
+threading a resource through the assets into code that must stay Dagster-free, and it cannot set what a local Ray
+needs before `ray.init` (the session's authentication token in the environment, read again by Ray's client).
+Its other parts move whole steps or runs (`ray_executor`, `RayRunLauncher`, Pipes clients for KubeRay jobs) or
+create clusters per run (`KubeRayCluster`): a deployment's choice, not the per-document work's; none is used.
 
 One Ray per process: the first call starts it (or connects to the cluster at the address given) and every later
 call, of any source or step, reuses it, and the actors too when the function, the modules and the memory cap are
