@@ -127,8 +127,15 @@ def test_a_warc_source_of_three_files_is_three_shards_whose_union_is_the_whole_r
     # the union is byte for byte what one read of the whole source writes (ids, positions, payloads, order)
     whole = tmp_path / "whole.parquet"
     harvest(read_source(config, SOURCE, ReadStats(), DataLayout.at(data)), ReadStats(), whole, tmp_path / "tmp")
-    union = pq.read_table(DataLayout.at(data).stage_file("raw_records", SOURCE))
+    stage = DataLayout.at(data).stage_file("raw_records", SOURCE)
+    union = pq.read_table(stage)
     assert union.num_rows > 20 and union.equals(pq.read_table(whole))
+
+    written = stage.stat().st_mtime_ns
+    moisson_run(sources, data)  # the next night, nothing changed: no shard read, the union not even rewritten
+    metadata = last_harvest(data)
+    assert (metadata["shards_read"], metadata["files_read"], metadata["inputs_unchanged"]) == (0, 0, True)
+    assert stage.stat().st_mtime_ns == written
 
 
 def test_a_changed_archive_is_the_only_shard_read_again_and_the_corpus_is_as_from_scratch(tmp_path):
