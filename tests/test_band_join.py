@@ -128,3 +128,18 @@ def test_a_range_task_reads_only_the_row_groups_of_its_bands(tmp_path):
     whole = band_join._stored_read_bytes(parts, [(0, store.bands - 1)])
     assert band_join._stored_read_bytes(parts, band_join.band_ranges(store.bands, 4)) == whole
     assert band_join._stored_read_bytes(parts, [(0, 0)]) < whole / 10
+
+
+def index_tables(root: Path) -> dict[str, pl.DataFrame]:
+    return {kind: pl.read_parquet(root / kind / "*.parquet").sort(pl.all()) for kind in ("kept", "bands")}
+
+
+def test_an_index_rebuilt_from_the_corpus_on_ray_is_the_local_one(ray_cluster, tmp_path):
+    corpus = tmp_path / "corpus" / "en"
+    corpus.mkdir(parents=True)
+    frame(*runs()[0]).write_parquet(corpus / "part-0.parquet")
+    local, _ = open_store(tmp_path / "local", tmp_path / "corpus", POLICY, tmp_path / "tmp")
+    on_ray, how = open_store(tmp_path / "ray", tmp_path / "corpus", POLICY, tmp_path / "tmp", execution=RAY)
+    assert how.startswith("rebuilt from") and on_ray.ray_stats.worker_peak_rss_mb.get("signatures", 0) > 0
+    mine, theirs = index_tables(tmp_path / "local"), index_tables(tmp_path / "ray")
+    assert mine["kept"].height == len(runs()[0]) and all(mine[kind].equals(theirs[kind]) for kind in mine)
