@@ -5,10 +5,10 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.partitions import SOURCE_PARTITIONS
-from assets.shards import SHARDS, shards_complete
 from assets.resources import sources_file_from_env
+from assets.shards import SHARD_PARTITIONS, SHARDS, shards_complete
 from moisson.config import load_config
-from pipelines.run_tags import source_run_config
+from pipelines.run_tags import shard_run_config, source_run_config
 
 CURATE_SOURCE = "curate_source"
 CURATE_SHARD = "curate_shard"
@@ -27,6 +27,8 @@ curate_source_job = dg.define_asset_job(
 curate_shard_job = dg.define_asset_job(
     CURATE_SHARD,
     selection=dg.AssetSelection.assets(SHARDS),
+    # tagged with the shard's source and its host, for the production queue's limit per host
+    config=shard_run_config(load_config(sources_file_from_env()), SHARD_PARTITIONS),
     description="Read one shard of a source (partition <source>/<shard>) alone into its stage file; the source's "
                 "next curate_source run joins it to the others without reading it again.",
 )

@@ -13,6 +13,9 @@ The host is the endpoint's for portal sources (`url`) and, for WARC sources read
 lists' `base_url` or else the first remote entry's. A portal that links documents on other hosts is tagged with
 its endpoint only: the tag limits the harvests, the per-host politeness of each request is the HTTP client's.
 Local files are fetched from no host: no tag, no host limit.
+
+A run of one shard (`curate_shard`, partition `<source>/<shard>`) carries its source's host tag too, and
+`moisson/source`, so that a backfill of many shards of one portal or WARC server keeps to the same per-host limit.
 """
 
 from __future__ import annotations
@@ -55,3 +58,21 @@ def source_run_config(config: MoissonConfig, partitions: dg.PartitionsDefinition
     tags: Mapping[str, dict[str, str]] = host_tags(config)
     return dg.PartitionedConfig(partitions_def=partitions, run_config_for_partition_key_fn=lambda key: {},
                                 tags_for_partition_key_fn=lambda key: dict(tags.get(key, {})))
+
+
+SOURCE_TAG = "moisson/source"
+
+
+def shard_run_config(config: MoissonConfig, partitions: dg.PartitionsDefinition) -> dg.PartitionedConfig:
+    """The curate_shard job's partitioned config: no run config, the shard's source (`moisson/source`) and that
+    source's host tag; a partition key whose source the sources file no longer has gets the source tag only."""
+    from sources.shards import split_partition_key
+
+    tags: Mapping[str, dict[str, str]] = host_tags(config)
+
+    def tags_for(key: str) -> dict[str, str]:
+        source, _ = split_partition_key(key)
+        return {SOURCE_TAG: source, **tags.get(source, {})}
+
+    return dg.PartitionedConfig(partitions_def=partitions, run_config_for_partition_key_fn=lambda key: {},
+                                tags_for_partition_key_fn=tags_for)

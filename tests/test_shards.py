@@ -227,3 +227,18 @@ def test_a_source_without_files_is_one_shard_that_says_so(tmp_path):
                        "policy: {languages: [fr], licenses: {allow: [CC0-1.0]}}\n", encoding="utf-8")
     [shard] = source_shards(load_config(sources), "empty")
     assert (shard.key, shard.whole, shard.fingerprint) == ("all", True, None)
+
+
+def test_a_shard_run_is_tagged_with_its_source_and_the_host_it_harvests(tmp_path):
+    from assets.shards import SHARD_PARTITIONS
+    from pipelines.run_tags import HOST_TAG, SOURCE_TAG, shard_run_config
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: portal, kind: ckan, url: 'https://data.example.org/catalogue'}\n"
+                       "  - {name: local, kind: warc, paths: ['archives/*.warc']}\n"
+                       "policy: {languages: [fr], licenses: {allow: [CC0-1.0]}}\n", encoding="utf-8")
+    [shard] = source_shards(load_config(sources), "portal")
+    assert (shard.key, shard.whole) == ("all", True)
+    tags = shard_run_config(load_config(sources), SHARD_PARTITIONS).tags_for_partition_key_fn
+    assert tags(partition_key("portal", "all")) == {SOURCE_TAG: "portal", HOST_TAG: "data.example.org"}
+    assert tags(partition_key("local", "archives/a.warc")) == {SOURCE_TAG: "local"}
