@@ -5,10 +5,11 @@ Each step of `moisson.deduplication` is cut where its result does not depend on 
   node that reads the shard); each text's signature depends on that text only.
 - the band join: one Ray task per range of bands, each running DuckDB over its slice of the new band rows and the
   stored band rows of its range (read from the index parts, which are written band after band, so a task reads the
-  row groups of its bands only). A bucket (band, hash) lies in one range, so every bucket's pairs, its star and
-  chain past BUCKET_ALL_PAIRS members, and the ranks of its stored members are those the single query gives; the
-  driver takes the union (a pair sharing two bands in two ranges is one pair). Stored documents are numbered on the
-  driver by (ordinal, id), as the local query numbers them.
+  row groups of its bands only); then one task reads the ordinals of the stored documents met (one scan of the kept
+  ids, not one per range); then each range ranks the stored members of its buckets. A bucket (band, hash) lies in
+  one range, so every bucket's pairs, its star and chain past BUCKET_ALL_PAIRS members, and the ranks of its stored
+  members are those the single query gives; the driver takes the union (a pair sharing two bands in two ranges is
+  one pair). Stored documents are numbered on the driver by (ordinal, id), as the local query numbers them.
 - verification: chunks of pairs, each a Ray task with the signatures and shingles of its documents only (and, for
   pairs with stored documents whose estimate is not conclusive, the stored texts, which the driver looks up in the
   corpus as the local path does); a pair's similarity depends on its two documents only.
@@ -42,6 +43,8 @@ PARTITIONS_PER_CPU = 2  # band ranges per CPU: a slow range does not hold the ot
 VERIFY_CHUNK = 50_000  # candidate pairs per verification task
 TASK_MEMORY = "500MB"  # DuckDB's limit in one join task (it spills past it): two tasks per 2 cores stay under 1 GB
 NEW_ROW_BYTES = 2 + 8 + 8  # band (int16), hash (uint64), doc (int64): one new band row sent to its range
+MATCHED_SCHEMA = {"band": pl.Int16, "hash": pl.UInt64, "id": pl.String}
+ORDINAL_SCHEMA = {"id": pl.String, "ordinal": pl.Int64}
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,10 @@ class RayStats:
     """What the distributed path moved and how big its workers grew, for benchmarks and docs/scale.md."""
 
     partitions: int = 0  # band ranges of the last join
-    new_rows_bytes: int = 0  # new band rows sent to the range tasks
+    new_rows_bytes: int = 0  # new band rows sent to the range tasks (and the matched stored rows sent back to them)
     stored_read_bytes: int = 0  # uncompressed bytes of the stored band row groups the range tasks read
-    kept_read_bytes: int = 0  # uncompressed bytes of the kept parts' id and ordinal columns they read (each task all)
-    result_bytes: int = 0  # pairs sent back to the driver
+    kept_read_bytes: int = 0  # uncompressed bytes of the kept parts' id and ordinal columns read (once per join)
+    result_bytes: int = 0  # pairs, matched stored rows and ordinals sent back to the driver
     worker_peak_rss_mb: dict[str, float] = field(default_factory=dict)  # step -> largest peak RSS of a worker running it
 
     @property
@@ -125,52 +128,82 @@ def band_ranges(bands: int, partitions: int) -> list[tuple[int, int]]:
     return [(int(low), int(high) - 1) for low, high in zip(edges[:-1], edges[1:]) if high > low]
 
 
+def _task_connection(spill: str) -> duckdb.DuckDBPyConnection:
+    Path(spill).mkdir(parents=True, exist_ok=True)  # DuckDB creates the last folder only, and only once it spills
+    return duckdb.connect(config={"memory_limit": TASK_MEMORY, "temp_directory": spill, "threads": 1,
+                                  "preserve_insertion_order": False})
+
+
 def join_partition(part: JoinSlice) -> tuple[np.ndarray, pl.DataFrame]:
-    """The band join of one range: pairs of new documents (left < right) and (doc, id, ordinal) of new documents
-    with stored ones, by the queries of the local path over this range's rows."""
-    Path(part.spill).mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(config={"memory_limit": TASK_MEMORY, "temp_directory": part.spill, "threads": 1,
-                                "preserve_insertion_order": False}) as con:
+    """The band join of one range, first half: pairs of new documents (left < right, by the local path's query
+    over this range's rows) and the stored band rows (band, hash, id) of the buckets its new rows fall in."""
+    with _task_connection(part.spill) as con:
         con.register("incoming", pl.DataFrame({"band": part.band, "hash": part.hash, "doc": part.doc}))
         new = con.execute(NEW_PAIRS).fetchnumpy()
         pairs = np.column_stack([new["left_doc"], new["right_doc"]]).astype(np.int64).reshape(-1, 2)
-        stored = pl.DataFrame(schema={"doc": pl.Int64, "id": pl.String, "ordinal": pl.Int64})
-        if part.stored_bands is not None and part.kept is not None:
-            con.execute("CREATE TEMP TABLE matched AS SELECT DISTINCT s.band, s.hash, s.id FROM read_parquet(?) s "
-                        "JOIN (SELECT DISTINCT band, hash FROM incoming) USING (band, hash) "
-                        f"WHERE s.band BETWEEN {part.low} AND {part.high}", [part.stored_bands])
-            con.execute("CREATE TEMP TABLE ordinals AS SELECT id, min(ordinal) AS ordinal FROM read_parquet(?) "
-                        "WHERE id IN (SELECT id FROM matched) GROUP BY id", [part.kept])
-            con.execute("CREATE TEMP TABLE stored_bands AS SELECT band, hash, id, ordinal FROM matched JOIN ordinals USING (id)")
-            found = con.sql(f"SELECT p.doc, p.id, o.ordinal FROM ({STORED_PAIRS}) p JOIN ordinals o USING (id)")
-            stored = pl.from_arrow(found.to_arrow_table()).cast(stored.schema)
-    return pairs, stored
+        matched = pl.DataFrame(schema=MATCHED_SCHEMA)
+        if part.stored_bands is not None:
+            found = con.sql("SELECT DISTINCT s.band, s.hash, s.id FROM read_parquet(?) s "
+                            "JOIN (SELECT DISTINCT band, hash FROM incoming) USING (band, hash) "
+                            f"WHERE s.band BETWEEN {part.low} AND {part.high}", params=[part.stored_bands])
+            matched = pl.from_arrow(found.to_arrow_table()).cast(MATCHED_SCHEMA)
+    return pairs, matched
+
+
+def stored_ordinals(kept: list[str], ids: list[str], spill: str) -> pl.DataFrame:
+    """id -> ordinal (the smallest, as the local path takes it) of these stored documents: one scan of the kept
+    parts' ids for the whole join, not one per range. Ids without a kept row (a crash between the two writes of a
+    part) are left out, so their bands match nothing."""
+    with _task_connection(spill) as con:
+        con.register("wanted", pl.DataFrame({"id": ids}, schema={"id": pl.String}))
+        found = con.sql("SELECT id, min(ordinal) AS ordinal FROM read_parquet(?) JOIN wanted USING (id) GROUP BY id",
+                        params=[kept])
+        return pl.from_arrow(found.to_arrow_table()).cast(ORDINAL_SCHEMA)
+
+
+def rank_partition(part: JoinSlice, stored: pl.DataFrame) -> pl.DataFrame:
+    """The band join of one range, second half: (doc, id) pairs of new documents with the stored members of their
+    buckets (band, hash, id, ordinal), a bounded number per big bucket, by the local path's STORED_PAIRS."""
+    with _task_connection(part.spill) as con:
+        con.register("incoming", pl.DataFrame({"band": part.band, "hash": part.hash, "doc": part.doc}))
+        con.register("stored_bands", stored)
+        return pl.from_arrow(con.sql(STORED_PAIRS).to_arrow_table()).cast({"doc": pl.Int64, "id": pl.String})
 
 
 def candidate_pairs_on_ray(incoming: pl.DataFrame, bands: int, stored_bands: list[str] | None, kept: list[str] | None,
                            spill: Path, partitions: int, stats: RayStats,
                            partition: Callable[[JoinSlice], tuple[np.ndarray, pl.DataFrame]] = join_partition,
                            ) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """The local path's candidate pairs (`DedupStore._candidate_pairs`) from one Ray task per band range:
-    pairs of new documents (sorted, distinct), stored ids numbered by (ordinal, id), pairs (doc, stored number).
-    `incoming`: band (int16), hash (uint64), doc (int64) of the live new documents. `partition` is the task (a
-    test gives one that kills its worker once)."""
+    """The local path's candidate pairs (`DedupStore._candidate_pairs`) from Ray tasks per band range: pairs of new
+    documents (sorted, distinct), stored ids numbered by (ordinal, id), pairs (doc, stored number).
+    `incoming`: band (int16), hash (uint64), doc (int64) of the live new documents. Three rounds: each range joins
+    its new rows with its stored band rows; one task reads the ordinals of the stored documents met; each range
+    ranks the stored members of its buckets. `partition` is the first round's task (a test gives one that kills its
+    worker once)."""
     ranges = band_ranges(bands, partitions)
     band, hash_, doc = (incoming[name].to_numpy() for name in ("band", "hash", "doc"))
     slices = []
     for low, high in ranges:
         mine = (band >= low) & (band <= high)
-        slices.append((JoinSlice(low, high, band[mine], hash_[mine], doc[mine], stored_bands, kept, str(spill / f"range-{low}")),))
-    done = _run_all(partition, slices, stats, "band join")
+        slices.append(JoinSlice(low, high, band[mine], hash_[mine], doc[mine], stored_bands, kept, str(spill / f"range-{low}")))
+    done = _run_all(partition, [(part,) for part in slices], stats, "band join")
     new = np.unique(np.concatenate([pairs for pairs, _ in done]).reshape(-1, 2), axis=0)
-    found = pl.concat([stored for _, stored in done]).unique(["doc", "id"])
     stats.partitions = len(ranges)
     stats.new_rows_bytes += len(band) * NEW_ROW_BYTES
     stats.stored_read_bytes += _stored_read_bytes(stored_bands, ranges)
-    if stored_bands is not None:
-        stats.kept_read_bytes += len(ranges) * _column_bytes(kept, ("id", "ordinal"))
-    stats.result_bytes += int(new.nbytes + found.estimated_size())
-    numbered = (found.select("id", "ordinal").unique("id").sort("ordinal", "id")
+    stats.result_bytes += int(new.nbytes)
+    matched = [rows for _, rows in done]
+    ids = pl.concat(matched)["id"].unique().sort().to_list()
+    if not ids or kept is None:
+        return new, [], np.empty((0, 2), np.int64)
+    ordinals = _run_all(stored_ordinals, [(kept, ids, str(spill / "ordinals"))], stats, "band join")[0]
+    stats.kept_read_bytes += _column_bytes(kept, ("id", "ordinal"))
+    ranked = [(part, rows.join(ordinals, on="id")) for part, rows in zip(slices, matched) if rows.height]
+    stats.result_bytes += sum(rows.estimated_size() for rows in matched) + ordinals.estimated_size()
+    stats.new_rows_bytes += sum(rows.estimated_size() for _, rows in ranked)  # sent again, with their ordinals
+    found = pl.concat(_run_all(rank_partition, ranked, stats, "band join")).unique(["doc", "id"])
+    stats.result_bytes += found.estimated_size()
+    numbered = (ordinals.filter(pl.col("id").is_in(found["id"].implode())).sort("ordinal", "id")
                 .with_row_index("node").with_columns(pl.col("node").cast(pl.Int64)))
     pairs = found.join(numbered.select("id", "node"), on="id").sort("doc", "node")
     stored = np.column_stack([pairs["doc"].to_numpy(), pairs["node"].to_numpy()]).astype(np.int64).reshape(-1, 2)
