@@ -14,6 +14,7 @@ Nothing here knows Dagster: assets/curation.py calls `harvest_source` for a sour
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +26,15 @@ import pyarrow.parquet as pq
 from moisson.atomic_files import write_parquet
 from moisson.config import ExecutionPolicy, MoissonConfig
 from moisson.layout import DataLayout
-from moisson.single_pass import (Harvest, ShardPass, harvest_shards, previous_harvest, shard_failures, stored_inputs,
-                                 union_shards, unchanged_read)
+from moisson.quarantine import quarantine
+from moisson.single_pass import (Harvest, ShardPass, UnreadableShard, harvest_shards, previous_harvest, shard_failures,
+                                 stored_inputs, union_shards, unchanged_read)
 from moisson.workers import Outcome
 from sources.captured_sites import SITE_FILES_SCHEMA, site_files_table
 from sources.records import ReadFailure, ReadStats
 from sources.shards import Shard, read_shard, shard_file, shard_site_file, shards_dir, source_shards
 
+LOG = logging.getLogger(__name__)
 SITE_FILE_SKIP = "site_file_"  # prefix of the skipped-record reasons that count captured rules files
 
 
@@ -75,7 +78,6 @@ def harvest_source(config: MoissonConfig, source: str, layout: DataLayout, stage
     shards = source_shards(config, source)
     stale = [shard for shard in shards if not _unchanged(layout, source, shard)]
     harvests, outcomes = _read(config, source, layout, stale, work, known, on_outcome, **options)
-    files_read = sum(harvest.stats.files for harvest in harvests.values())
     dropped = _drop_gone(layout, source, shards)
     files = [shard_file(layout, source, shard.key) for shard in shards]
     inputs = _source_inputs(shards)
@@ -83,8 +85,9 @@ def harvest_source(config: MoissonConfig, source: str, layout: DataLayout, stage
     if previous is not None and _site_files_count(site_file) == _captured(previous[1]):
         records, stats = previous
     else:
-        records, stats = union_shards(files, stage_file, layout.tmp_dir, inputs)
+        records, stats = _union(config, source, layout, shards, stage_file, inputs, harvests)
         _write_union_site_files(layout, source, shards, site_file)
+    files_read = sum(harvest.stats.files for harvest in harvests.values())
     states = [ShardState(shard.key, shard.key in harvests, shard_failures(path) or 0) for shard, path in zip(shards, files)]
     failures = [failure for harvest in harvests.values() for failure in harvest.failures]
     return SourceHarvest(records, stats, failures, states, outcomes, dropped, files_read)
@@ -101,6 +104,22 @@ def harvest_shard(config: MoissonConfig, source: str, key: str, layout: DataLayo
         return ShardState(key, False, 0), []
     harvests, _ = _read(config, source, layout, [shard], None, None, None)
     return ShardState(key, True, len(harvests[key].failures)), harvests[key].failures
+
+
+def _union(config: MoissonConfig, source: str, layout: DataLayout, shards: list[Shard], stage_file: Path,
+           inputs: str | None, harvests: dict[str, Harvest]) -> tuple[pl.DataFrame, ReadStats]:
+    """`union_shards`; a shard file that cannot be read back is moved to quarantine and its shard read again
+    (without the workers: the source's step extracts what the cache lacks from the stage file)."""
+    files = {shard_file(layout, source, shard.key): shard for shard in shards}
+    for _ in range(len(shards) + 1):
+        try:
+            return union_shards(list(files), stage_file, layout.tmp_dir, inputs)
+        except UnreadableShard as bad:
+            moved = quarantine(bad.path, layout.root)
+            LOG.warning("%s; moved to %s; the shard is read again", bad, moved)
+            shard = files[bad.path]
+            harvests.update(_read(config, source, layout, [shard], None, None, None)[0])
+    raise RuntimeError(f"source {source!r}: its shard files stay unreadable after reading them again")
 
 
 def shard_status(config: MoissonConfig, source: str, layout: DataLayout) -> dict[str, list[str]]:

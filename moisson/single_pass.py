@@ -118,19 +118,31 @@ def union_shards(shard_files: Sequence[Path], stage_file: Path, tmp_dir: Path,
     metadata: list[pa.Table] = []
     with parquet_writer(stage_file, tmp_dir, RAW_SCHEMA) as writer:
         for path in shard_files:
-            shard = pq.ParquetFile(path)
-            footer = shard.metadata.metadata or {}
-            _add_stats(stats, ReadStats.from_json(footer[STATS_KEY].decode()))
-            failures += int(footer[FAILURES_KEY])
-            for index in range(shard.num_row_groups):
-                table = _new_records(shard.read_row_group(index), ids, offset, stats)
-                if table.num_rows:
-                    writer.write_table(table)
-                    metadata.append(table.drop_columns(["payload"]))
-            offset += int(footer.get(NUMBERED_KEY, shard.metadata.num_rows))
+            try:
+                shard = pq.ParquetFile(path)
+                footer = shard.metadata.metadata or {}
+                _add_stats(stats, ReadStats.from_json(footer[STATS_KEY].decode()))
+                failures += int(footer[FAILURES_KEY])
+                for index in range(shard.num_row_groups):
+                    table = _new_records(shard.read_row_group(index), ids, offset, stats)
+                    if table.num_rows:
+                        writer.write_table(table)
+                        metadata.append(table.drop_columns(["payload"]))
+                offset += int(footer.get(NUMBERED_KEY, shard.metadata.num_rows))
+            except (OSError, KeyError, ValueError, pa.ArrowException) as error:
+                raise UnreadableShard(path, error) from error
         writer.add_key_value_metadata({INPUTS_KEY: inputs or "", STATS_KEY: stats.to_json(), FAILURES_KEY: str(failures)})
     tables = metadata or [raw_records_table([], RAW_METADATA_SCHEMA)]
     return pl.from_arrow(pa.concat_tables(tables)), stats
+
+
+class UnreadableShard(ValueError):
+    """A shard's stage file could not be read back while joining the shards (cut by a full disk, overwritten):
+    reading that shard again rebuilds it."""
+
+    def __init__(self, path: Path, cause: BaseException):
+        self.path = path
+        super().__init__(f"shard file {path} is unreadable ({type(cause).__name__}: {cause})")
 
 
 def shard_failures(shard_file: Path) -> int | None:

@@ -242,3 +242,24 @@ def test_a_shard_run_is_tagged_with_its_source_and_the_host_it_harvests(tmp_path
     tags = shard_run_config(load_config(sources), SHARD_PARTITIONS).tags_for_partition_key_fn
     assert tags(partition_key("portal", "all")) == {SOURCE_TAG: "portal", HOST_TAG: "data.example.org"}
     assert tags(partition_key("local", "archives/a.warc")) == {SOURCE_TAG: "local"}
+
+
+def test_a_shard_file_unreadable_when_joined_is_quarantined_and_its_shard_read_again(tmp_path):
+    from moisson.sharded_harvest import harvest_source
+
+    sources, layout = project(tmp_path), DataLayout.at(tmp_path / "data")
+    config = load_config(sources)
+    stage, site = layout.stage_file("raw_records", SOURCE), layout.stage_file("site_files", SOURCE)
+    first = harvest_source(config, SOURCE, layout, stage, site)
+    expected = pq.read_table(stage)
+    (tmp_path / "archives" / "web-extra.warc").touch()  # another shard changed: the union is rebuilt
+    damaged = shard_file(layout, SOURCE, "archives/web-sample.warc.gz")
+    body = bytearray(damaged.read_bytes())
+    body[100:2000] = bytes(1900)  # its data pages, not its footer: it still looks read and unchanged
+    damaged.write_bytes(bytes(body))
+
+    again = harvest_source(config, SOURCE, layout, stage, site)
+
+    assert sorted(again.shards_read) == ["archives/web-extra.warc", "archives/web-sample.warc.gz"]
+    assert pq.read_table(stage).equals(expected) and again.records.equals(first.records)
+    assert [path.name for path in (layout.root / "quarantine").rglob("*.parquet*")] != []
