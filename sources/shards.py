@@ -11,8 +11,11 @@ in the same order.
   a boundary (content-defined slicing, as rsync and restic cut files into chunks): adding or removing one file
   changes one slice, not every slice after it as "files 0-63, 64-127..." would. A slice is keyed by its first
   file's name and holds at most `MAX_SLICE_FILES` files.
-- `warc` archives read over HTTP (URLs, path lists): one shard, `remote`, read on every run as today (a path list
-  is only known once fetched; slicing it is left for the next session).
+- `warc` archives read over HTTP (URLs, path lists): slices of about `REMOTE_SLICE` archive URLs, cut by URL as
+  files are by name, keyed `remote/<first archive's path>`. The path lists are fetched to list them (once per
+  listing). They are read on every run, as before (no fingerprint: a URL does not say its archive is unchanged),
+  but each slice is a partition of its own and can be backfilled alone. A path list that cannot be fetched, or
+  has a bad line, makes the remote archives one shard, `remote`, which reads them as before and reports it.
 - portals and OAI-PMH sources: one shard, `all`; their harvest state already resumes and reads incrementally
   (sources/harvest_state.py), so a page range shard would add a second bookkeeping of the same thing.
 
@@ -25,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from moisson.code_fingerprint import fingerprint
@@ -33,8 +36,9 @@ from moisson.config import PORTAL_KINDS, MoissonConfig
 from moisson.layout import DataLayout
 from sources.records import RawRecord, ReadFailure, ReadStats, SiteFileCapture, display_name
 
+REMOTE_SLICE = 16  # remote archives per slice, on average (a Common Crawl WARC is ~1 GB; `shard_archives` is asked for)
 SLICE_FILES = 64  # files per slice of a `files` source, on average (a sources-file key `shard_files` is asked for)
-MAX_SLICE_FILES = 4 * SLICE_FILES  # a run of names that never hash to a boundary still ends a slice here
+MAX_SLICE_FILES = 4 * SLICE_FILES  # a run of names that never hash to a boundary still ends a slice here (`_cut`)
 REMOTE, WHOLE = "remote", "all"  # the keys of the shards that are not local files
 SEPARATOR = "/"  # between source and shard in a Dagster partition key: "<source>/<shard>"
 SHARDS_FOLDER = ("stages", "shards")  # under the data directory (a DataLayout.shard_file is asked for)
@@ -47,7 +51,9 @@ class Shard:
 
     key: str
     paths: tuple[Path, ...] = ()  # the local files it reads, in read order
-    remote: bool = False  # the source's archives over HTTP
+    remote: bool = False  # the source's archives over HTTP: `urls`, or all of them when `urls` is empty
+    urls: tuple[str, ...] = ()
+    over_max_archives: int = 0  # archives past the source's max_archives, counted as skipped by the last slice
     whole: bool = False  # the whole source, as `read_source` reads it (portals, OAI-PMH, a source with no input)
     fingerprint: str | None = None
 
@@ -65,7 +71,7 @@ def source_shards(config: MoissonConfig, name: str) -> list[Shard]:
     code = _reader_code()
     shards = [Shard(display_name(group[0], config.base_dir), tuple(group),
                     fingerprint=_files_fingerprint(config, source, group, code)) for group in groups]
-    return shards + ([Shard(REMOTE, remote=True)] if remote else [])
+    return shards + (_remote_shards(config, source) if remote else [])
 
 
 def read_shard(config: MoissonConfig, name: str, shard: Shard, stats: ReadStats,
@@ -77,8 +83,10 @@ def read_shard(config: MoissonConfig, name: str, shard: Shard, stats: ReadStats,
     if shard.whole:
         return sources.read_source(config, name, stats, layout)
     source = config.source(name)
-    if shard.remote:
+    if shard.remote and not shard.urls:
         return sources.numbered(sources.read_remote_archives(config, source, stats))
+    if shard.remote:
+        return sources.numbered(_read_remote_slice(config, source, shard, stats))
     reader = sources.READERS[source.kind]
     return sources.numbered(reader(list(shard.paths), name, stats, sources.MAX_RECORD_BYTES, config.base_dir))
 
@@ -128,16 +136,65 @@ def find_shard(config: MoissonConfig, source: str, key: str) -> Shard:
 
 
 def _slices(paths: list[Path], base_dir: Path) -> list[list[Path]]:
-    slices: list[list[Path]] = [[]]
-    for path in paths:
-        slices[-1].append(path)
-        if len(slices[-1]) >= MAX_SLICE_FILES or _ends_a_slice(display_name(path, base_dir)):
+    return _cut(paths, lambda path: display_name(path, base_dir), SLICE_FILES)
+
+
+def _cut(items: list, name_of, size: int) -> list[list]:
+    """Consecutive slices of `items`, each ending after an item whose name hashes to a boundary (one in `size`), or
+    at 4 x `size` items: an item added or removed changes its own slice only."""
+    slices: list[list] = [[]]
+    for item in items:
+        slices[-1].append(item)
+        digest = int(hashlib.sha256(name_of(item).encode()).hexdigest()[:8], 16)
+        if len(slices[-1]) >= 4 * size or digest % size == size - 1:
             slices.append([])
     return [group for group in slices if group]
 
 
-def _ends_a_slice(name: str) -> bool:
-    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % SLICE_FILES == SLICE_FILES - 1
+def _remote_shards(config: MoissonConfig, source) -> list[Shard]:
+    """Slices of the source's archive URLs, in list order; one `remote` shard when listing them failed."""
+    from sources.portal import http_client
+    from sources.remote_warc import archive_urls
+
+    stats = ReadStats()
+    client = http_client(config, source)
+    try:
+        listed = list(archive_urls(config, source, client, stats))
+    finally:
+        client.close()
+    urls = [url for url in listed if isinstance(url, str)]
+    if len(urls) < len(listed) or not urls:  # a list unreachable or a bad line: reading says so, as before
+        return [Shard(REMOTE, remote=True)]
+    groups = _cut(urls, lambda url: url, REMOTE_SLICE)
+    shards = [Shard(f"{REMOTE}/{_archive_name(group[0], source.base_url)}", remote=True, urls=tuple(group))
+              for group in groups]
+    shards[-1] = replace(shards[-1], over_max_archives=stats.skipped["over_max_archives"])
+    return shards
+
+
+def _archive_name(url: str, base_url: str | None) -> str:
+    """The archive's URL without the path lists' base (Common Crawl's `crawl-data/CC-MAIN-.../x.warc.gz`)."""
+    if base_url and url.startswith(base_url.rstrip("/") + "/"):
+        return url[len(base_url.rstrip("/")) + 1:]
+    return url.split("://", 1)[-1]
+
+
+def _read_remote_slice(config: MoissonConfig, source, shard: Shard,
+                       stats: ReadStats) -> Iterator[RawRecord | SiteFileCapture | ReadFailure]:
+    """The slice's archives, in order, through one HTTP client, as `sources.read_remote_archives` reads them."""
+    import sources
+    from sources.portal import http_client
+    from sources.remote_warc import read_remote_warc
+
+    if shard.over_max_archives:
+        stats.skipped["over_max_archives"] += shard.over_max_archives
+    client = http_client(config, source)
+    try:
+        for url in shard.urls:
+            stats.files += 1
+            yield from read_remote_warc(source, url, client, stats, sources.MAX_RECORD_BYTES)
+    finally:
+        client.close()
 
 
 def _reader_code() -> str:

@@ -263,3 +263,36 @@ def test_a_shard_file_unreadable_when_joined_is_quarantined_and_its_shard_read_a
     assert sorted(again.shards_read) == ["archives/web-extra.warc", "archives/web-sample.warc.gz"]
     assert pq.read_table(stage).equals(expected) and again.records.equals(first.records)
     assert [path.name for path in (layout.root / "quarantine").rglob("*.parquet*")] != []
+
+
+def test_a_path_list_is_read_in_slices_of_archives_whose_union_is_the_whole_read(shared_data, tmp_path, monkeypatch):
+    import gzip
+
+    from moisson.sharded_harvest import harvest_source
+    from portal_server import PortalServer
+    from sources import shards as shards_module
+    from test_remote_warc import CC_SAMPLE, JWARC_CC, WARC_TYPE, copy, sources_file
+
+    monkeypatch.setattr(shards_module, "REMOTE_SLICE", 1)  # every archive ends a slice: one shard per archive
+    archives = [copy(shared_data, tmp_path, CC_SAMPLE), copy(shared_data, tmp_path, JWARC_CC)]
+    with PortalServer() as server:
+        for archive in archives:
+            server.file(f"/data/crawl/{archive.name}", archive.read_bytes(), content_type=WARC_TYPE)
+        listing = "".join(f"crawl/{archive.name}\n" for archive in archives)
+        paths_url = server.file("/data/warc.paths.gz", gzip.compress(listing.encode()), content_type="application/gzip")
+        sources = sources_file(tmp_path, paths=[paths_url], base_url=server.base + "/data")
+        config, layout = load_config(sources), DataLayout.at(tmp_path / "data")
+        shards = source_shards(config, "remote")
+        assert [shard.key for shard in shards] == [f"remote/crawl/{archive.name}" for archive in archives]
+        stage, site = layout.stage_file("raw_records", "remote"), layout.stage_file("site_files", "remote")
+        sharded = harvest_source(config, "remote", layout, stage, site)
+        whole_stats = ReadStats()
+        harvest(read_source(config, "remote", whole_stats), whole_stats, tmp_path / "whole.parquet", tmp_path / "tmp")
+        assert sharded.shards_read == [shard.key for shard in shards] and sharded.stats == whole_stats
+
+        bounded = source_shards(load_config(sources_file(tmp_path, paths=[paths_url], base_url=server.base + "/data",
+                                                         max_archives=1)), "remote")
+        assert [(shard.key, shard.over_max_archives) for shard in bounded] == [(shards[0].key, 1)]
+        server.file("/data/warc.paths.gz", "crawl/../../etc/passwd\n")  # a bad line: the remote archives as one shard
+        assert [shard.key for shard in source_shards(config, "remote")] == ["remote"]
+    assert pq.read_table(stage).equals(pq.read_table(tmp_path / "whole.parquet"))
