@@ -227,24 +227,26 @@ def publish_folder(folder: Path, location: ObjectLocation, log: Callable[[str], 
 
 def publish_files(files: list[tuple[str, Path]], location: ObjectLocation, lease: "Lease",
                   log: Callable[[str], None] = lambda message: None,
-                  after_upload: Callable[[str], None] | None = None) -> dict:
+                  after_upload: Callable[[str], None] | None = None, digests: dict[str, str] | None = None) -> dict:
     """`files` ((relative path, local file), sorted by path) published at `location` atomically, under a lease the
     caller already holds (a whole run on a remote data directory holds it from its first read to its last commit,
-    moisson/remote_data_dir.py); returns the commit."""
+    moisson/remote_data_dir.py); returns the commit. `digests` (relative path: sha256) spares hashing files whose
+    digest the caller already knows; an uploaded object is still read back and checked against it."""
     if not files:
         raise ObjectStoreError(f"no files to publish at {location}")
     for relative, _ in files:
         _check_relative(relative, str(location))
-    return _publish(lease.fs, location, files, lease, log, after_upload, None)
+    return _publish(lease.fs, location, files, lease, log, after_upload, None, digests or {})
 
 
 def _publish(fs: "s3fs.S3FileSystem", location: ObjectLocation, files: list[tuple[str, Path]], lease: "Lease",
-             log: Callable[[str], None], after_upload: Callable[[str], None] | None, now: datetime | None) -> dict:
+             log: Callable[[str], None], after_upload: Callable[[str], None] | None, now: datetime | None,
+             digests: dict[str, str] | None = None) -> dict:
     previous, etag = _read_commit(location, fs)
     collect_garbage(location, fs, log)
     publication = _publication_id(now)
     reused = _reusable(previous)
-    entries = _upload_all(fs, location, publication, files, reused, lease, after_upload)
+    entries = _upload_all(fs, location, publication, files, reused, lease, after_upload, digests or {})
     lease.renew(force=True)  # still ours right before the commit: nobody took over a publication that stalled
     uploaded = sum(entry["key"].startswith(f"{VERSIONS}/{publication}/") for entry in entries)
     commit = {"format": FORMAT, "publication": publication, "published_at": _timestamp(now),
@@ -423,12 +425,14 @@ def _swap_commit(fs: "s3fs.S3FileSystem", location: ObjectLocation, commit: dict
 
 
 def _upload_all(fs: "s3fs.S3FileSystem", location: ObjectLocation, publication: str, files: list[tuple[str, Path]],
-                reused: dict[str, dict], lease: "Lease", after_upload: Callable[[str], None] | None) -> list[dict]:
+                reused: dict[str, dict], lease: "Lease", after_upload: Callable[[str], None] | None,
+                digests: dict[str, str]) -> list[dict]:
     """The commit entries of every file, in path order; UPLOAD_THREADS uploads at a time (a store answers each
     request in milliseconds, so many small files go no faster one by one than the round trips allow)."""
     entries = []
     with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-        futures = [pool.submit(_upload, fs, location, publication, relative, path, reused, after_upload)
+        futures = [pool.submit(_upload, fs, location, publication, relative, path, reused, after_upload,
+                               digests.get(relative))
                    for relative, path in files]
         try:
             for future in futures:
@@ -442,9 +446,9 @@ def _upload_all(fs: "s3fs.S3FileSystem", location: ObjectLocation, publication: 
 
 
 def _upload(fs: "s3fs.S3FileSystem", location: ObjectLocation, publication: str, relative: str, path: Path,
-            reused: dict[str, dict], after_upload: Callable[[str], None] | None) -> dict:
+            reused: dict[str, dict], after_upload: Callable[[str], None] | None, known: str | None = None) -> dict:
     """The commit entry of one file: the previous publication's object when unchanged, else a new upload, read back."""
-    size, digest = path.stat().st_size, local_sha256(path)
+    size, digest = path.stat().st_size, known or local_sha256(path)
     before = reused.get(relative)
     if before is not None and (before["bytes"], before["sha256"]) == (size, digest) and _has(fs, location, before):
         return before

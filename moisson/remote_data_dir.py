@@ -95,14 +95,21 @@ def pull(root: Path, location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = 
     commit = read_commit(location, fs)
     wanted = {entry.path: entry for entry in published_files(location, fs) if _in_scope(entry.path, only)}
     present = {relative: path for relative, path in local_files(root) if _in_scope(relative, only)}
-    stale = [entry for relative, entry in sorted(wanted.items()) if not _same(present.get(relative), entry)]
+    digests = Digests(root)
+    stale = [entry for relative, entry in sorted(wanted.items())
+             if relative not in present or digests.of(relative, present[relative]) != (entry.bytes, entry.sha256)]
     _fetch_all(fs, root, stale)
+    for entry in stale:
+        digests.known(entry.path, root / entry.path, entry.sha256)
     extra = sorted(set(present) - set(wanted))
     for relative in extra:
         present[relative].unlink()
     _prune_empty_folders(root, {present[relative].parent for relative in extra})
     outcome = PullOutcome(len(stale), len(wanted) - len(stale), len(extra), commit["publication"] if commit else None)
-    _write_index(root, outcome.publication)
+    if only is None:
+        digests.save(outcome.publication)
+    elif (root / SYNC_INDEX).exists():  # a reader's partial pull: the cache still mirrors the commit it mirrored
+        digests.save(mirrored_publication(root))
     if stale or extra:
         log(f"{location}: local copy {root} brought to publication {outcome.publication or '(none yet)'}: "
             f"{outcome.fetched} files fetched, {outcome.removed} not committed removed, {outcome.unchanged} unchanged")
@@ -111,10 +118,6 @@ def pull(root: Path, location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = 
 
 def _in_scope(relative: str, only: tuple[str, ...] | None) -> bool:
     return only is None or any(relative == prefix or relative.startswith(prefix) for prefix in only)
-
-
-def _same(path: Path | None, entry: PublishedObject) -> bool:
-    return path is not None and path.stat().st_size == entry.bytes and local_sha256(path) == entry.sha256
 
 
 def _fetch_all(fs: "s3fs.S3FileSystem", root: Path, entries: list[PublishedObject]) -> None:
@@ -155,11 +158,42 @@ def _prune_empty_folders(root: Path, folders: set[Path]) -> None:
             folder = folder.parent
 
 
-def _write_index(root: Path, publication: str | None) -> None:
-    """Which commit the cache mirrors: for people looking at the cache, and for the run's summary."""
-    from moisson.atomic_files import write_text
+class Digests:
+    """The sha256 of the cache's files, remembered with their size and modification time in the sync index, so that
+    a pull or a push hashes only the files written since the last one (the rule rsync uses to skip a file), and
+    which commit the cache mirrors (`mirrored_publication`)."""
 
-    write_text(json.dumps({"publication": publication}) + "\n", root / SYNC_INDEX, root / "tmp")
+    def __init__(self, root: Path):
+        self.root = root
+        try:
+            index = json.loads((root / SYNC_INDEX).read_text(encoding="utf-8"))
+            self.files: dict[str, list] = index["files"] if isinstance(index.get("files"), dict) else {}
+        except (FileNotFoundError, ValueError, AttributeError, KeyError):
+            self.files = {}
+        self.seen: dict[str, list] = {}
+
+    def of(self, relative: str, path: Path) -> tuple[int, str]:
+        """(size, sha256) of the file, hashed only when its size or modification time changed since it was recorded."""
+        status = path.stat()
+        remembered = self.files.get(relative)
+        if isinstance(remembered, list) and len(remembered) == 3 and remembered[:2] == [status.st_size, status.st_mtime_ns]:
+            digest = remembered[2]
+        else:
+            digest = local_sha256(path)
+        self.seen[relative] = [status.st_size, status.st_mtime_ns, digest]
+        return status.st_size, digest
+
+    def known(self, relative: str, path: Path, digest: str) -> None:
+        status = path.stat()
+        self.seen[relative] = [status.st_size, status.st_mtime_ns, digest]
+
+    def save(self, publication: str | None) -> None:
+        from moisson.atomic_files import write_text
+
+        files = {**self.files, **self.seen}
+        files = {relative: value for relative, value in files.items() if (self.root / relative).is_file()}
+        write_text(json.dumps({"publication": publication, "files": files}, sort_keys=True) + "\n",
+                   self.root / SYNC_INDEX, self.root / "tmp")
 
 
 # ------------------------------------------------------------------ push: the cache committed as one publication
@@ -170,19 +204,18 @@ def push(root: Path, location: ObjectLocation, lease: Lease, log: Log = lambda m
     returns the commit, or None when the cache is exactly what the last commit names (nothing to commit)."""
     files = local_files(root)
     previous = read_commit(location, lease.fs)
-    if previous is not None and _fingerprint(files) == {(e["path"], e["bytes"], e["sha256"]) for e in previous["files"]}:
+    digests = Digests(root)
+    fingerprint = {(relative, *digests.of(relative, path)) for relative, path in files}
+    if previous is not None and fingerprint == {(e["path"], e["bytes"], e["sha256"]) for e in previous["files"]}:
         log(f"{location}: nothing changed since publication {previous['publication']}; nothing committed")
+        digests.save(previous["publication"])
         return None
     if not files:
         log(f"{location}: {root} holds no file to commit; nothing committed")
         return None
-    commit = publish_files(files, location, lease, log)
-    _write_index(root, commit["publication"])
+    commit = publish_files(files, location, lease, log, digests={relative: digest for relative, _, digest in fingerprint})
+    digests.save(commit["publication"])
     return commit
-
-
-def _fingerprint(files: list[tuple[str, Path]]) -> set[tuple[str, int, str]]:
-    return {(relative, path.stat().st_size, local_sha256(path)) for relative, path in files}
 
 
 # ------------------------------------------------------------------ a whole command on a remote data directory

@@ -21,7 +21,9 @@ from e2e import MOISSON, corpus_rows, run_moisson, warehouse
 from moisson.layout import DataLayout
 from moisson.object_store import (COMMIT, LEASE, VERSIONS, LocationBusy, ObjectStoreError, filesystem,
                                   parse_location, read_commit, verify_published)
-from moisson.remote_data_dir import SYNC_INDEX, pull, push, remote_session
+from moisson import remote_data_dir
+from moisson.object_store import local_sha256
+from moisson.remote_data_dir import SYNC_INDEX, pull, remote_session
 from s3_server import s3_server  # noqa: F401  (the fixture, used by name)
 
 DEMO = Path(__file__).parents[1] / "demo"
@@ -59,7 +61,7 @@ def warehouse_rows(data: Path) -> dict[str, list[tuple]]:
 # ------------------------------------------------------------------ pull and push, without a run
 
 
-def test_the_cache_is_committed_whole_and_pulled_back_identical(s3_server, tmp_path):  # noqa: F811
+def test_the_cache_is_committed_whole_and_pulled_back_identical(s3_server, tmp_path, monkeypatch):  # noqa: F811
     location = s3_server.location("sync")
     layout = DataLayout.at(location, tmp_path / "cache")
     root = layout.root
@@ -85,7 +87,11 @@ def test_the_cache_is_committed_whole_and_pulled_back_identical(s3_server, tmp_p
     (fresh.root / "warehouse.duckdb").write_bytes(b"half written")  # a run killed here
     (fresh.root / "corpus" / "de").mkdir()
     (fresh.root / "corpus" / "de" / "part-2.parquet").write_bytes(b"never committed")
+    hashed = []
+    monkeypatch.setattr(remote_data_dir, "local_sha256", lambda path: hashed.append(path.name) or local_sha256(path))
     outcome = pull(fresh.root, parse_location(location))
+    # the files untouched since the last pull are not read again (a fetched file is, to check it)
+    assert [name for name in hashed if not name.startswith(".pull-")] == ["warehouse.duckdb"]
     assert (outcome.fetched, outcome.removed, outcome.unchanged) == (1, 1, 1)
     assert (fresh.root / "warehouse.duckdb").read_bytes() == b"warehouse bytes"
     assert not (fresh.root / "corpus" / "de").exists()
