@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from moisson.code_fingerprint import fingerprint
 from moisson.config import PORTAL_KINDS, MoissonConfig
@@ -168,15 +169,23 @@ def _remote_shards(config: MoissonConfig, source) -> list[Shard]:
     groups = _cut(urls, lambda url: url, REMOTE_SLICE)
     shards = [Shard(f"{REMOTE}/{_archive_name(group[0], source.base_url)}", remote=True, urls=tuple(group))
               for group in groups]
+    if len({shard.key for shard in shards}) < len(shards):  # an archive listed twice at the start of two slices
+        return [Shard(REMOTE, remote=True)]
     shards[-1] = replace(shards[-1], over_max_archives=stats.skipped["over_max_archives"])
     return shards
 
 
 def _archive_name(url: str, base_url: str | None) -> str:
-    """The archive's URL without the path lists' base (Common Crawl's `crawl-data/CC-MAIN-.../x.warc.gz`)."""
-    if base_url and url.startswith(base_url.rstrip("/") + "/"):
-        return url[len(base_url.rstrip("/")) + 1:]
-    return url.split("://", 1)[-1]
+    """The archive's path below the path lists' base (Common Crawl's `crawl-data/CC-MAIN-.../x.warc.gz`), else its
+    host and path. Never its user, password or query, which may carry a credential (or a reference to one): a
+    query is stood for by a short hash of the URL, so that two URLs that differ by it keep two keys."""
+    parts = urlsplit(url)
+    base = urlsplit(base_url.rstrip("/") + "/") if base_url else None
+    if base is not None and (parts.hostname, parts.port) == (base.hostname, base.port) and parts.path.startswith(base.path):
+        name = parts.path[len(base.path):]
+    else:
+        name = f"{parts.hostname}{parts.path}"
+    return name + (f"~{hashlib.sha256(url.encode()).hexdigest()[:8]}" if parts.query or parts.fragment else "")
 
 
 def _read_remote_slice(config: MoissonConfig, source, shard: Shard,

@@ -296,3 +296,13 @@ def test_a_path_list_is_read_in_slices_of_archives_whose_union_is_the_whole_read
         server.file("/data/warc.paths.gz", "crawl/../../etc/passwd\n")  # a bad line: the remote archives as one shard
         assert [shard.key for shard in source_shards(config, "remote")] == ["remote"]
     assert pq.read_table(stage).equals(pq.read_table(tmp_path / "whole.parquet"))
+
+
+def test_a_remote_archives_shard_key_never_holds_its_user_password_or_query():
+    from sources.shards import _archive_name
+
+    assert _archive_name("https://data.commoncrawl.org/crawl-data/CC-MAIN-2024-10/x.warc.gz",
+                         "https://data.commoncrawl.org/") == "crawl-data/CC-MAIN-2024-10/x.warc.gz"
+    key = _archive_name("https://user:pass@h.example/secret/site.warc.gz?token=abc123", None)
+    assert key.startswith("h.example/secret/site.warc.gz~") and "pass" not in key and "abc123" not in key
+    assert key != _archive_name("https://h.example/secret/site.warc.gz?token=other", None)
