@@ -32,7 +32,7 @@ from moisson.single_pass import (Harvest, ShardPass, UnreadableShard, harvest_sh
 from moisson.workers import Outcome
 from sources.captured_sites import SITE_FILES_SCHEMA, site_files_table
 from sources.records import ReadFailure, ReadStats
-from sources.shards import Shard, read_shard, shard_file, shard_site_file, shards_dir, source_shards
+from sources.shards import Shard, find_shard, read_shard, shard_file, shard_site_file, shards_dir, source_shards
 
 LOG = logging.getLogger(__name__)
 SITE_FILE_SKIP = "site_file_"  # prefix of the skipped-record reasons that count captured rules files
@@ -93,14 +93,12 @@ def harvest_source(config: MoissonConfig, source: str, layout: DataLayout, stage
     return SourceHarvest(records, stats, failures, states, outcomes, dropped, files_read)
 
 
-def harvest_shard(config: MoissonConfig, source: str, key: str, layout: DataLayout, force: bool = False) -> tuple[ShardState, list[ReadFailure]]:
+def harvest_shard(config: MoissonConfig, source: str, key: str, layout: DataLayout) -> tuple[ShardState, list[ReadFailure]]:
     """Read one shard alone into its stage file (a backfill of one shard), unless it is unchanged since a read
-    without failure and not `force`d. The source's raw stage file is left alone: the source's next run finds the
-    shard up to date and takes it from its file."""
-    from sources.shards import find_shard
-
+    without failure. The source's raw stage file is left alone: the source's next run finds the shard up to date
+    and takes it from its file. KeyError when the source has no such shard any more."""
     shard = find_shard(config, source, key)
-    if not force and _unchanged(layout, source, shard):
+    if _unchanged(layout, source, shard):
         return ShardState(key, False, 0), []
     harvests, _ = _read(config, source, layout, [shard], None, None, None)
     return ShardState(key, True, len(harvests[key].failures)), harvests[key].failures

@@ -41,6 +41,7 @@ REMOTE_SLICE = 16  # remote archives per slice, on average (a Common Crawl WARC 
 SLICE_FILES = 64  # files per slice of a `files` source, on average (a sources-file key `shard_files` is asked for)
 MAX_SLICE_FILES = 4 * SLICE_FILES  # a run of names that never hash to a boundary still ends a slice here (`_cut`)
 REMOTE, WHOLE = "remote", "all"  # the keys of the shards that are not local files
+NOT_IN_KEYS = re.compile(r"\.\.\.+|[\x00-\x1f\x7f]")  # what Dagster refuses in a partition key ("...", control characters)
 SEPARATOR = "/"  # between source and shard in a Dagster partition key: "<source>/<shard>"
 SHARDS_FOLDER = ("stages", "shards")  # under the data directory (a DataLayout.shard_file is asked for)
 
@@ -70,7 +71,7 @@ def source_shards(config: MoissonConfig, name: str) -> list[Shard]:
         return [Shard(WHOLE, whole=True)]  # reading it says "no input files", as it always did
     groups = [[path] for path in paths] if source.kind == "warc" else _slices(paths, config.base_dir)
     code = _reader_code()
-    shards = [Shard(display_name(group[0], config.base_dir), tuple(group),
+    shards = [Shard(_readable_key(display_name(group[0], config.base_dir)), tuple(group),
                     fingerprint=_files_fingerprint(config, source, group, code)) for group in groups]
     return shards + (_remote_shards(config, source) if remote else [])
 
@@ -136,6 +137,13 @@ def find_shard(config: MoissonConfig, source: str, key: str) -> Shard:
                    f"{', ...' if len(shards) > 10 else ''})")
 
 
+def _readable_key(name: str) -> str:
+    """`name` as a Dagster partition key can be: Dagster refuses "..." and control characters in one (a file may
+    be called `a...warc`). Such a name is made readable and a short hash of it keeps it unique and stable."""
+    cleaned = NOT_IN_KEYS.sub("_", name)
+    return name if cleaned == name else f"{cleaned}~{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
 def _slices(paths: list[Path], base_dir: Path) -> list[list[Path]]:
     return _cut(paths, lambda path: display_name(path, base_dir), SLICE_FILES)
 
@@ -167,7 +175,7 @@ def _remote_shards(config: MoissonConfig, source) -> list[Shard]:
     if len(urls) < len(listed) or not urls:  # a list unreachable or a bad line: reading says so, as before
         return [Shard(REMOTE, remote=True)]
     groups = _cut(urls, lambda url: url, REMOTE_SLICE)
-    shards = [Shard(f"{REMOTE}/{_archive_name(group[0], source.base_url)}", remote=True, urls=tuple(group))
+    shards = [Shard(_readable_key(f"{REMOTE}/{_archive_name(group[0], source.base_url)}"), remote=True, urls=tuple(group))
               for group in groups]
     if len({shard.key for shard in shards}) < len(shards):  # an archive listed twice at the start of two slices
         return [Shard(REMOTE, remote=True)]

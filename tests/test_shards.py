@@ -306,3 +306,18 @@ def test_a_remote_archives_shard_key_never_holds_its_user_password_or_query():
     key = _archive_name("https://user:pass@h.example/secret/site.warc.gz?token=abc123", None)
     assert key.startswith("h.example/secret/site.warc.gz~") and "pass" not in key and "abc123" not in key
     assert key != _archive_name("https://h.example/secret/site.warc.gz?token=other", None)
+
+
+def test_a_file_name_dagster_refuses_in_a_partition_key_still_makes_a_stable_unique_key(tmp_path):
+    from dagster._core.definitions.partitions.utils.base import raise_error_on_invalid_partition_key_substring
+
+    (tmp_path / "archives").mkdir()
+    for name in ("a...warc", "a\tb.warc", "a_b.warc"):
+        third_archive(tmp_path / "archives" / name, ["la médiathèque"])
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: odd, kind: warc, paths: ['archives/*.warc']}\n"
+                       "policy: {languages: [fr], licenses: {allow: [CC0-1.0]}}\n", encoding="utf-8")
+    keys = [shard.key for shard in source_shards(load_config(sources), "odd")]
+    raise_error_on_invalid_partition_key_substring([partition_key("odd", key) for key in keys])
+    assert len(set(keys)) == 3 and "archives/a_b.warc" in keys
+    assert keys == [shard.key for shard in source_shards(load_config(sources), "odd")]
