@@ -176,11 +176,14 @@ def _undo(session: _Session) -> None:
 
 @contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[int]:
-    """A Ray for a `with` block, and its CPUs: the one this process is on already (left running), else one started
-    (or joined) now and stopped at the end of the block (a benchmark comparing CPU counts, a test)."""
+    """A Ray for a `with` block of other work (Ray tasks: the near-duplicate join), and its CPUs: the one this process
+    is on already (left running), else one started (or joined) now and stopped at the end of the block (a benchmark
+    comparing CPU counts, a test). The idle actors kept for the next documents are stopped first: each holds a CPU
+    the block's tasks would otherwise wait for, for good."""
     import ray
 
     if ray.is_initialized():
+        _ActorPools.close_all()
         yield _cpus(ray)
         return
     try:

@@ -165,6 +165,21 @@ def test_one_ray_serves_every_call_of_a_process_and_its_workers_are_reused():
     assert ray_engine._session is None
 
 
+def one_cpu_task(number: int) -> int:
+    return number + 1
+
+
+def test_ray_tasks_after_the_documents_get_the_cpus_the_idle_workers_held():
+    """The near-duplicate join runs Ray tasks of a CPU each in `ray_session`, after the per-document work whose actors
+    are kept for the next source: they must not wait for those actors' CPUs (they would, for ever)."""
+    list(map_stream_for(ENGINES["ray"])(parse_or_report, [f"page {n}" for n in range(8)], 30.0))
+    with ray_engine.ray_session() as cpus:
+        import ray
+
+        task = ray.remote(num_cpus=1)(one_cpu_task)
+        assert ray.get([task.remote(n) for n in range(2 * cpus)], timeout=60) == list(range(1, 2 * cpus + 1))
+
+
 def html_page(title: str, paragraphs: list[str]) -> bytes:
     body = "".join(f"<p>{text}</p>" for text in paragraphs)
     return f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{body}</article></body></html>".encode()
