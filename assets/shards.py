@@ -1,11 +1,12 @@
 """The shards of every source in Dagster: one dynamic partition per shard, `<source>/<shard>`.
 
-Why dynamic partitions: a source's shards are known only by listing it (its archives today, tomorrow the
-slices of a path list), and they come and go with its files. The source's run (`curate_source`) lists them,
+Why dynamic partitions: a source's shards are known only by listing it (its archives, the slices of its files
+or of its path lists), and they come and go with its files. The source's run (`curate_source`) lists them,
 adds the new ones to the `source_shards` partitions, removes the gone ones, and records a materialisation of
-the `source_shards` asset for each shard it read without a failure (or found unchanged and not yet recorded).
-So the asset's partitions page shows every shard, green when read without failure in its current state;
-a shard whose read failed stays missing and is read again, alone, by the next run or by materialising that
+the `source_shards` asset for each shard it read without a failure (or found unchanged and not yet recorded),
+and an observation with the failure count for each shard whose read failed.
+So the asset's partitions page shows every shard, green once read without failure; a shard whose read
+failed stays missing (an earlier success stays green: the check below tells) and is read again, alone, by the next run or by materialising that
 one partition (a backfill of one shard), which reads only that shard into its stage file. The source's next
 run then finds it up to date and only joins it to the others.
 
@@ -82,7 +83,11 @@ def report_shards(context: dg.AssetExecutionContext, source: str, harvested: Sou
         instance.delete_dynamic_partition(SHARDS, gone)
     recorded = instance.get_materialized_partitions(dg.AssetKey(SHARDS))
     for shard, key in zip(harvested.shards, keys):
-        if shard.failures or not (shard.read or key not in recorded):
+        if shard.failures:  # not a materialisation (a backfill of missing shards retries it): an observation saying so
+            context.log_event(dg.AssetObservation(asset_key=SHARDS, partition=key, metadata={
+                "source": source, "shard": shard.key, "read": shard.read, "failures": shard.failures}))
+            continue
+        if not (shard.read or key not in recorded):
             continue
         context.log_event(dg.AssetMaterialization(asset_key=SHARDS, partition=key, metadata={
             "source": source, "shard": shard.key, "read": shard.read, "failures": 0}))

@@ -184,6 +184,9 @@ def test_a_failing_shard_is_retried_alone_reported_incomplete_and_backfilled_as_
     third = partition_key(SOURCE, THIRD)
     with instance(data) as dagster:
         assert third not in dagster.get_materialized_partitions(dg.AssetKey("source_shards"))
+        [observed] = dagster.fetch_observations(dg.AssetRecordsFilter(asset_key=dg.AssetKey("source_shards"),
+                                                                      asset_partitions=[third]), limit=1).records
+        assert observed.asset_observation.metadata["failures"].value == 1
         incomplete = check_shards(defs, dagster)
         assert not incomplete.passed and THIRD in incomplete.description and "failed" in incomplete.description
 
