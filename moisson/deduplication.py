@@ -26,6 +26,10 @@ moved to the data directory's quarantine folder and the index is rebuilt from th
 can always be; a lost `decided` part only costs its documents being decided again. `open_store` says
 which file it moved. Documents published twice (by publications that overlapped before they took a
 lock) are indexed once.
+
+With `policy.execution.engine: ray` the signatures, the band join (per band range) and the verification run as Ray
+tasks (`moisson.band_join`), with the same decisions and the same index: either engine reads what the other wrote.
+Band rows are written band after band, so that a join of a band range reads the row groups of its bands only.
 """
 
 from __future__ import annotations
