@@ -6,13 +6,13 @@ main process reads, and only the few chunks in flight hold payloads in memory, w
 of the source. The raw stage file is still written whole (payloads included) so that any later
 step can be re-run from it alone.
 
-A source of local files that has not changed since the last pass (same files, sizes, modification
-times, settings and reader code: `sources.input_fingerprint`, kept in the stage file's footer) is not
-read again: that pass read it without a failure, so its stage file is what reading it would give.
-
 A source is read in shards (sources/shards.py): `harvest_shards` reads those that must be read in one stream to
 the workers, each into its own stage file, and `union_shards` joins the shards' files, in shard order, into the
 source's raw stage file, which holds exactly what reading the source whole would have written.
+
+A shard of local files that has not changed since the last pass (same files, sizes, modification times, settings
+and reader code: its input fingerprint, kept in its stage file's footer) is not read again: that pass read it
+without a failure, so its stage file is what reading it would give (`unchanged_read`, moisson/sharded_harvest.py).
 """
 
 from __future__ import annotations
