@@ -20,7 +20,7 @@ of its own, so a second run on another machine is refused (exit 3) instead of ov
 a run killed on this host or silent past the lease is taken over.
 
 Local only, never published: `tmp/`, `quarantine/`, `dagster/` (the instance: Postgres in production), the lock
-files and the sync index.
+files (`*.lock`) and the sync index.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from moisson.object_store import (SCHEME, UPLOAD_THREADS, Lease, ObjectLocation, ObjectStoreError, PublishedObject,
                                   filesystem, local_sha256, publication_lease, publish_files, published_files,
@@ -48,7 +49,8 @@ if TYPE_CHECKING:
 CACHE_DIR_ENV = "MOISSON_CACHE_DIR"
 DEFAULT_CACHE_DIR = ".moisson-cache"
 SYNC_INDEX = ".moisson-sync.json"
-LOCAL_ONLY = frozenset({"tmp", "quarantine", "dagster", ".moisson.lock", ".moisson-publish.lock", SYNC_INDEX})
+LOCAL_ONLY = frozenset({"tmp", "quarantine", "dagster", SYNC_INDEX})
+LOCK_SUFFIX = ".lock"  # flock files (the run's, the publication's, takedowns.csv.lock): held on this machine only
 READERS_VIEW = ("warehouse.duckdb", "corpus/", "rejected/")  # what `moisson sql` reads
 Log = Callable[[str], None]
 
@@ -62,14 +64,16 @@ class PullOutcome:
 
 
 def cache_root(location: ObjectLocation, cache_dir: str | Path | None = None) -> Path:
-    """The local copy of `location`: <cache dir>/<bucket>/<prefix>, the cache dir from the argument, else
-    MOISSON_CACHE_DIR, else `.moisson-cache` in the working directory."""
+    """The local copy of `location`: <cache dir>/<bucket>/<prefix, '/' quoted>, the cache dir from the argument,
+    else MOISSON_CACHE_DIR, else `.moisson-cache` in the working directory. One folder per prefix, never nested:
+    the copy of s3://b/x must not hold the copy of s3://b/x/y, which its pull would remove as uncommitted."""
     base = Path(cache_dir or os.environ.get(CACHE_DIR_ENV, "").strip() or DEFAULT_CACHE_DIR)
-    return (base / location.bucket / location.prefix).resolve()
+    return (base / location.bucket / (quote(location.prefix, safe="") or "_")).resolve()
 
 
 def local_files(root: Path) -> list[tuple[str, Path]]:
-    """(relative POSIX path, file) of every file of the cache a commit carries, sorted: all but the local-only ones."""
+    """(relative POSIX path, file) of every file of the cache a commit carries, sorted: all but the local-only ones
+    and the lock files."""
     if not root.is_dir():
         return []
     files = []
@@ -77,7 +81,8 @@ def local_files(root: Path) -> list[tuple[str, Path]]:
         if top.name in LOCAL_ONLY:
             continue
         candidates = [top] if top.is_file() else sorted(path for path in top.rglob("*") if path.is_file())
-        files.extend((path.relative_to(root).as_posix(), path) for path in candidates)
+        files.extend((path.relative_to(root).as_posix(), path) for path in candidates
+                     if not path.name.endswith(LOCK_SUFFIX))
     return sorted(files)
 
 

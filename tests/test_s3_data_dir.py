@@ -114,6 +114,25 @@ def test_a_second_writer_is_refused_while_a_run_holds_the_location(s3_server, tm
         assert session.pulled.fetched == 0
 
 
+def test_nested_locations_have_separate_local_copies(tmp_path):
+    outer, inner = DataLayout.at("s3://bucket/x", tmp_path), DataLayout.at("s3://bucket/x/y", tmp_path)
+    assert not inner.root.is_relative_to(outer.root) and outer.root.parent == inner.root.parent == tmp_path / "bucket"
+    assert str(inner) == "s3://bucket/x/y"
+
+
+def test_takedown_on_object_storage_commits_and_waits_for_no_one(s3_server, tmp_path):  # noqa: F811
+    location = s3_server.location("takedown")
+    request = ("takedown", "--data-dir", location, "--match", "domain", "--value", "example.org", "--reason",
+               "asked by the site", "--date", "2026-12-03", "--cache-dir")
+    with remote_session(DataLayout.at(location, tmp_path / "other-machine")):
+        busy = moisson(*request, str(tmp_path / "cache"))
+    assert busy.returncode == 3, busy.stdout + busy.stderr
+    assert "holds this location" in busy.stderr and read_commit(parse_location(location)) is None
+    done = moisson(*request, str(tmp_path / "cache"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [entry.path for entry in verify_published(parse_location(location))] == ["takedowns.csv"]
+
+
 def test_a_run_longer_than_its_lease_keeps_it(s3_server, tmp_path, monkeypatch):  # noqa: F811
     """The lease is renewed in the background: past its time, a second writer is still refused."""
     monkeypatch.setenv("MOISSON_S3_LEASE_SECONDS", "1.5")
