@@ -129,7 +129,7 @@ def time_stage(items: list[tuple], payload_work, engine: str, workers: int) -> t
         outcomes = list(ray_engine.map_stream(payload_work, items, curation.EXTRACTION_BUDGET_S, workers,
                                               preload=curation.WORKER_MODULES, budget_of=payload_work.budget))
         wall = time.perf_counter() - started
-        per_item = max((pool.seconds_per_item for pool in ray_engine._ActorPools.idle.values()), default=0.0)
+        per_item = ray_engine.seconds_per_document()
         return wall, [decision_of(o) for o in outcomes], ray_start, per_item
 
 

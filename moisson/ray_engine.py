@@ -183,13 +183,25 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     import ray
 
     if ray.is_initialized():
-        _ActorPools.close_all()
+        release_idle_workers()
         yield _cpus(ray)
         return
     try:
         yield ensure_ray(address, num_cpus)
     finally:
         shutdown()
+
+
+def release_idle_workers() -> None:
+    """Stop the actors kept for the next documents (a later call starts them again): Ray tasks about to run on this
+    Ray need the CPUs they hold."""
+    _ActorPools.close_all()
+
+
+def seconds_per_document() -> float:
+    """What the kept actors measured their documents to take, on average lately (0 when none is kept): what sizes
+    their batches (bench/scale.py prints it)."""
+    return max((pool.seconds_per_item for pool in _ActorPools.idle.values()), default=0.0)
 
 
 def _local_environment() -> dict[str, str]:
