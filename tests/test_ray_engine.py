@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import time
@@ -118,6 +119,24 @@ def test_a_page_stuck_in_c_code_among_quick_ones_fails_alone_and_the_rest_keep_t
     assert time.monotonic() - started < 60
     assert outcomes[17].error_class == "TimeBudgetExceeded"
     assert [o.value[0] for i, o in enumerate(outcomes) if i != 17] == [item for i, item in enumerate(items) if i != 17]
+
+
+def backtrack_or_echo(item: str) -> str:
+    """One item runs a regular expression that backtracks for hours inside C code holding the interpreter's lock:
+    its actor cannot even say where it is (`progress` waits for the lock)."""
+    if item == "backtrack":
+        re.match(r"(a+)+$", "a" * 64 + "b")
+    return item
+
+
+def test_a_batch_whose_worker_cannot_say_where_it_is_runs_again_one_by_one_and_only_the_culprit_fails():
+    items = [f"page {n}" for n in range(30)]
+    items[12] = "backtrack"
+    started = time.monotonic()
+    outcomes = map_documents_for(ENGINES["ray"])(backtrack_or_echo, items, 2.0, 2)
+    assert time.monotonic() - started < 60
+    assert outcomes[12].error_class == "TimeBudgetExceeded"
+    assert [o.value for i, o in enumerate(outcomes) if i != 12] == [item for i, item in enumerate(items) if i != 12]
 
 
 def crash_on_it(item: str) -> str:
