@@ -72,9 +72,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _layout(args: argparse.Namespace) -> DataLayout | None:
-    """The data directory the arguments name (a folder or s3://bucket/prefix); None, said on stderr, when unusable."""
-    from moisson.object_store import BadLocation
+    """The data directory the arguments name (a folder or s3://bucket/prefix); None, said on stderr, when unusable.
+    `--s3-endpoint` goes where every reader of the store looks for it (the run's steps and their workers too)."""
+    from moisson.object_store import ENDPOINT_VARIABLES, BadLocation
 
+    if args.s3_endpoint:
+        os.environ[ENDPOINT_VARIABLES[0]] = args.s3_endpoint
     try:
         return DataLayout.at(args.data_dir, args.cache_dir)
     except BadLocation as error:
@@ -181,6 +184,9 @@ def _parser() -> argparse.ArgumentParser:
     for command in (run, sql, release, takedown):
         command.add_argument("--cache-dir", help="with an s3:// data directory: where its local copy is kept "
                              f"(default ${CACHE_DIR_ENV}, else ./.moisson-cache)")
+        command.add_argument("--s3-endpoint", metavar="URL", help="the S3-compatible store's address (default "
+                             "$MOISSON_S3_ENDPOINT, else $AWS_ENDPOINT_URL, else AWS); the key still comes from the "
+                             "environment only")
     return parser
 
 

@@ -40,9 +40,10 @@ def remote_run(sources: Path, location: str, cache: Path, *extra: str, **options
     return run_moisson(sources, location, "--cache-dir", str(cache), *extra, **options)  # type: ignore[arg-type]
 
 
-def moisson(*args: str) -> subprocess.CompletedProcess:
-    """Another `moisson` command, with the test's environment (the S3 endpoint and key), no MOISSON_ settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOISSON_", "DAGSTER_HOME"))}
+def moisson(*args: str, without: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Another `moisson` command, with the test's environment (the S3 endpoint and key) but the variables `without`
+    names, no MOISSON_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOISSON_", "DAGSTER_HOME")) and k not in without}
     return subprocess.run([str(MOISSON), *args], capture_output=True, text=True, timeout=300, env=env)
 
 
@@ -217,7 +218,11 @@ def test_a_fresh_machine_gives_the_same_corpus(demo_runs):
 
 def test_sql_and_release_on_object_storage(demo_runs, tmp_path):
     location = demo_runs["location"]
-    sql = moisson("sql", "SELECT count(*) AS kept FROM corpus", "--data-dir", location, "--cache-dir", str(tmp_path))
+    nowhere = moisson("sql", "SELECT 1", "--data-dir", location, "--cache-dir", str(tmp_path),
+                      "--s3-endpoint", "http://127.0.0.1:9")  # the flag wins over the environment
+    assert nowhere.returncode == 1 and "127.0.0.1:9" in nowhere.stderr, nowhere.stderr
+    sql = moisson("sql", "SELECT count(*) AS kept FROM corpus", "--data-dir", location, "--cache-dir", str(tmp_path),
+                  "--s3-endpoint", os.environ["AWS_ENDPOINT_URL"], without=("AWS_ENDPOINT_URL",))
     assert sql.returncode == 0, sql.stderr
     assert "21" in sql.stdout
     assert (cache_of(location, tmp_path) / "warehouse.duckdb").exists()
