@@ -9,6 +9,10 @@ pipelines/run_summary.py), 2 for a sources file that cannot be used, 3 when the 
 `moisson release` freezes the published corpus as releases/VERSION (moisson/release.py), and with `--to
 s3://bucket/prefix` publishes it there too (moisson/object_store.py); `moisson takedown`
 adds a removal request that the next publication applies (moisson/takedowns.py).
+
+Every `--data-dir` may be `s3://bucket/prefix` on an S3-compatible store: the command works in a local copy pulled to
+the store's last commit and, unless it only reads (`sql`), commits that copy whole at its end, holding the location's
+lease meanwhile (moisson/remote_data_dir.py); a command killed before its commit changes nothing there.
 """
 
 from __future__ import annotations
