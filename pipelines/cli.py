@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with data_dir_lock(layout, wait=args.wait):
             if layout.remote:
-                return _remote(layout, lambda: _run(config, args.only or config.source_names, layout))
+                return _remote(layout, lambda session: _run(config, args.only or config.source_names, layout,
+                                                            checkpoint=session.push))
             return _run(config, args.only or config.source_names, layout)
     except BlockingIOError:
         print(f"another moisson run is using {layout.root} (lock {layout.lock_file}); "
@@ -99,7 +100,7 @@ def _on_data_dir(args: argparse.Namespace, layout: DataLayout) -> int:
         with data_dir_lock(layout, wait=False):
             if args.command in READING_COMMANDS:
                 return _remote_read(layout, lambda: command(args, layout))
-            return _remote(layout, lambda: command(args, layout))
+            return _remote(layout, lambda session: command(args, layout))
     except BlockingIOError:
         print(f"a moisson command is using the local copy {layout.root} of {layout.remote} (lock {layout.lock_file}); "
               "try again when it has finished", file=sys.stderr)
@@ -107,15 +108,15 @@ def _on_data_dir(args: argparse.Namespace, layout: DataLayout) -> int:
 
 
 def _remote(layout: DataLayout, work) -> int:
-    """`work` in the cache pulled to the last commit under the location's lease, then the cache committed when
-    `work` finished (whatever its exit code: the store then holds what a local data directory would)."""
+    """`work(session)` in the cache pulled to the last commit under the location's lease, then the cache committed
+    when `work` finished (whatever its exit code: the store then holds what a local data directory would)."""
     from moisson.object_store import ObjectStoreError
     from moisson.remote_data_dir import remote_session
 
     say = lambda message: print(message, flush=True)  # noqa: E731
     try:
         with remote_session(layout, say) as session:
-            code = work()
+            code = work(session)
             commit = session.push()
     except ObjectStoreError as error:
         print(f"{layout.remote}: {error} (nothing committed by this command; the last commit stands)", file=sys.stderr)
@@ -276,7 +277,10 @@ def data_dir_lock(layout: DataLayout, wait: bool):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _run(config: MoissonConfig, sources: list[str], layout: DataLayout) -> int:
+def _run(config: MoissonConfig, sources: list[str], layout: DataLayout, checkpoint=None) -> int:
+    """Curate every source, then publish. `checkpoint()`, on object storage, commits the curation's stages and state
+    before the publication starts (the corpus is still the last one then): a run killed while publishing leaves
+    the next one only the publication to do."""
     from moisson.curation import WORKER_MODULES
     from moisson.workers import start_forkserver
 
@@ -298,6 +302,8 @@ def _run(config: MoissonConfig, sources: list[str], layout: DataLayout) -> int:
             result = jobs.execute(instance, CURATE_SOURCE, source, QUIET_LOGS)
             _report(result, instance)
             curated.append((source, result))
+        if checkpoint is not None:
+            checkpoint()
         print("==> publishing: deduplication, corpus, warehouse", flush=True)
         before = published_before(layout)
         published = jobs.execute(instance, PUBLISH, None, QUIET_LOGS)
