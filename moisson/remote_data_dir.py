@@ -11,7 +11,8 @@ Why one commit for the whole directory: the corpus, `rejected/`, the card, the w
 At the start of a run the cache is made identical to the last commit (`pull`: changed or missing files fetched and
 checked against their sha256, files the commit does not name removed); at the end every file of the cache but the
 local-only ones is published as one new commit (`push`, through moisson/object_store.py: a versioned prefix, then
-`_published.json` in one PUT). A reader of the store sees the directory as the last complete run left it; a run
+`_published.json` in one PUT). `moisson run` commits once more between its curation and its publication (the
+corpus is still the last one then), so that a run killed while publishing leaves the next only that to do. A reader of the store sees the directory as the last complete run left it; a run
 killed at any point committed nothing, and the next run's pull puts back what was committed. Files unchanged since
 the last commit are not uploaded again (the new commit names the objects already there).
 
