@@ -78,7 +78,8 @@ def deduplicated(context: dg.AssetExecutionContext, moisson: MoissonResource) ->
         documents = curation.reject_taken_down(documents, rules)
         if config.policy.dedup.enabled:
             store, provenance = open_store(layout.dedup_store, layout.corpus_dir, config.policy.dedup, layout.tmp_dir,
-                                           corpus_texts(layout.corpus_dir), data_root=layout.root)
+                                           corpus_texts(layout.corpus_dir), data_root=layout.root,
+                                           execution=config.policy.execution)
             (context.log.warning if "unreadable" in provenance else context.log.info)(f"dedup index: {provenance}")
             documents = curation.deduplicate_documents(documents, store, config.source_names)
         else:

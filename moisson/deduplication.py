@@ -174,12 +174,15 @@ class DedupStore:
         return self.execution.engine == "ray"
 
     def _engine(self):
-        """The Ray session the distributed path submits to (one for the whole call), or nothing on the local path."""
+        """The run's Ray (the one the per-document work started, else started now and kept for the run), its idle
+        actors stopped first because the join's tasks need the CPUs they hold; or nothing on the local path."""
         if not self.on_ray:
             return nullcontext(0)
-        from moisson.ray_engine import ray_session
+        from moisson.ray_engine import ensure_ray, release_idle_workers
 
-        return ray_session(self.execution.address, self.execution.num_cpus)
+        cpus = ensure_ray(self.execution.address, self.execution.num_cpus)
+        release_idle_workers()
+        return nullcontext(cpus)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB that spills to the store's tmp folder, so joins over a large index run out of core."""

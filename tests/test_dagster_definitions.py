@@ -58,7 +58,7 @@ def test_graph_jobs_partitions_and_checks(deployment):
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {"catalogue", "raw_records", "extracted_documents", "language_filtered", "licence_filtered", "quality_filtered",
-                    "deduplicated", "corpus", "warehouse"}
+                    "deduplicated", "corpus", "warehouse", "source_shards"}
     assert graph.get(dg.AssetKey("raw_records")).partitions_def.get_partition_keys() == ["web-sample", "my-dump"]
     assert graph.get(dg.AssetKey("corpus")).partitions_def is None
     checks = {k.name: k for k in graph.asset_check_keys}
