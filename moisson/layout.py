@@ -58,6 +58,10 @@ class DataLayout:
     def stage_file(self, stage: str, source: str) -> Path:
         return self.root / "stages" / stage / f"{source}.parquet"
 
+    def shards_dir(self, source: str) -> Path:
+        """Each shard's raw records and captured rules files (sources/shards.py names the files in it)."""
+        return self.root / "stages" / "shards" / source
+
     def failures_file(self, stage: str, source: str) -> Path:
         return self.root / "stages" / "failures" / stage / f"{source}.parquet"
 

@@ -43,7 +43,6 @@ MAX_SLICE_FILES = 4 * SLICE_FILES  # a run of names that never hash to a boundar
 REMOTE, WHOLE = "remote", "all"  # the keys of the shards that are not local files
 NOT_IN_KEYS = re.compile(r"\.\.\.+|[\x00-\x1f\x7f]")  # what Dagster refuses in a partition key ("...", control characters)
 SEPARATOR = "/"  # between source and shard in a Dagster partition key: "<source>/<shard>"
-SHARDS_FOLDER = ("stages", "shards")  # under the data directory (a DataLayout.shard_file is asked for)
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def shard_site_file(layout: DataLayout, source: str, key: str) -> Path:
 
 
 def shards_dir(layout: DataLayout, source: str) -> Path:
-    return layout.root.joinpath(*SHARDS_FOLDER, source)
+    return layout.shards_dir(source)
 
 
 def file_stem(key: str) -> str:
