@@ -197,7 +197,7 @@ def moisson_worker(documents: Path, store: Path, decisions: Path, batch: int, en
         return dict(zip(found["id"].to_list(), found["text"].to_list()))
 
     # a corpus published before this store existed (only --templated writes one): rebuilt into the store, all kept
-    execution = ExecutionPolicy(engine="ray", num_cpus=RAY_CPUS) if engine == "ray" else None
+    execution = ExecutionPolicy(engine="ray", num_cpus=RAY_CPUS, dedup_on_ray_from=0) if engine == "ray" else None
     session = ray_session(num_cpus=RAY_CPUS) if engine == "ray" else nullcontext()
     with session:  # one Ray for all the batches, as one run's session would be
         dedup, _ = open_store(store, store.parent / "corpus", policy, store.parent / "tmp", kept_texts, execution=execution)

@@ -568,6 +568,9 @@ class ExecutionPolicy(_Strict):
                                                           "unset: a local Ray is started for the run and stopped after.")
     num_cpus: int | None = Field(default=None, ge=1, description="CPUs of the local Ray (one worker each); unset: "
                                                                  "every core. Not used with an address.")
+    dedup_on_ray_from: int = Field(default=100_000, ge=0, description="new documents in one publication from which "
+                                   "near duplicates are found on Ray too (moisson/band_join.py); below, the local "
+                                   "path decides the same, sooner than Ray tasks start (bench/minhash.py --engine ray).")
 
     @field_validator("address")
     @classmethod

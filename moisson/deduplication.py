@@ -116,6 +116,7 @@ class DedupStore:
         self.execution = execution or ExecutionPolicy()
         self.ray_stats = band_join.RayStats()  # what the last `deduplicate` on Ray moved, and its workers' peak RSS
         self._cpus = 1  # of the Ray session of the current call: the band join runs PARTITIONS_PER_CPU ranges per CPU
+        self.on_ray = False  # whether the current call runs on Ray (engine ray, and enough documents: `_engine`)
         self.bands, self.rows = lsh_parameters(candidate_jaccard(policy), policy.num_perm)
         self.hasher = MinHasher(policy.num_perm, policy.seed, policy.shingle_size)
         self.seconds: dict[str, float] = {}  # wall time of each phase of the last `deduplicate`, for benchmarks and logs
@@ -169,13 +170,11 @@ class DedupStore:
         with self._connect() as con:
             return con.execute("SELECT count(DISTINCT id) FROM read_parquet(?)", [kept]).fetchone()[0]
 
-    @property
-    def on_ray(self) -> bool:
-        return self.execution.engine == "ray"
-
-    def _engine(self):
+    def _engine(self, documents: int):
         """The run's Ray (the one the per-document work started, else started now and kept for the run), its idle
-        actors stopped first because the join's tasks need the CPUs they hold; or nothing on the local path."""
+        actors stopped first because the join's tasks need the CPUs they hold; or nothing on the local path, taken
+        also on engine ray below `dedup_on_ray_from` documents, where starting Ray tasks costs more than they save."""
+        self.on_ray = self.execution.engine == "ray" and documents >= self.execution.dedup_on_ray_from
         if not self.on_ray:
             return nullcontext(0)
         from moisson.ray_engine import ensure_ray, release_idle_workers
@@ -210,17 +209,18 @@ class DedupStore:
         if not self.is_current():
             raise RuntimeError(f"dedup store {self.root} was built with other settings; rebuild it first")
         self.seconds, self.counts, self.ray_stats = {}, {}, band_join.RayStats()
-        with self._engine() as self._cpus:
-            return self._deduplicate(documents.lazy())
-
-    def _deduplicate(self, documents: pl.LazyFrame) -> pl.DataFrame:
-        """`deduplicate` inside the engine's session."""
+        documents = documents.lazy()
         with self._timed("earlier decisions"):
             known = self._known_decisions(documents.select("id").collect()["id"].to_list())
             if "position" not in documents.collect_schema().names():
                 documents = documents.with_columns(position=pl.lit(None, pl.Int64))
             new = (documents.filter(~pl.col("id").is_in(known["id"].implode()))
                    .sort("position", "retrieved_at", "id", nulls_last=True).collect())
+        with self._engine(new.height) as self._cpus:
+            return pl.concat([known, self._decide(new)])
+
+    def _decide(self, new: pl.DataFrame) -> pl.DataFrame:
+        """The decisions of the documents no earlier run decided, inside the engine's session."""
         with self._timed("signatures"):
             candidates = self._prepare(new, first_ordinal=self._next_ordinal() if new.height else 0)
         with self._timed("exact duplicates"):
@@ -230,7 +230,7 @@ class DedupStore:
             decided = pl.DataFrame({"id": candidates.ids, "reason": reasons, "duplicate_of": duplicate_of,
                                     "similarity": similarity, "already_kept": [False] * len(reasons)}, schema=DECISION_SCHEMA)
             self._append(candidates, [i for i, reason in enumerate(reasons) if reason is None], decided)
-        return pl.concat([known, decided])
+        return decided
 
     def rebuild(self, corpus: pl.DataFrame) -> None:
         """Index an existing corpus again (lost store, or new MinHash settings): all of it is kept, in the order
@@ -240,7 +240,7 @@ class DedupStore:
         corpus = corpus.unique("id", keep="first", maintain_order=True)  # a document published twice is indexed once
         ordered = (corpus.join(earlier, on="id", how="left")
                    .sort("earlier", "retrieved_at", "id", nulls_last=True).drop("earlier"))
-        with self._engine():
+        with self._engine(ordered.height):
             candidates = self._prepare(ordered, keep_shingles=False)
         self._append(candidates, list(range(len(candidates.ids))), pl.DataFrame(schema=DECISION_SCHEMA))
 

@@ -18,7 +18,7 @@ from moisson.deduplication import open_store
 from moisson.ray_engine import ray_session
 from test_deduplication import POLICY, edited, frame, templated_pages
 
-RAY = ExecutionPolicy(engine="ray", num_cpus=2)
+RAY = ExecutionPolicy(engine="ray", num_cpus=2, dedup_on_ray_from=0)  # small inputs: Ray all the same
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,24 @@ def decide(root: Path, engines: list[ExecutionPolicy | None]) -> list[pl.DataFra
         if len(decided) == 2:  # stored pairs verified both ways: on the estimate and on the stored texts
             assert store.counts["stored pairs"] > store.counts["counted stored pairs"] > 0
     return decided
+
+
+def test_below_dedup_on_ray_from_engine_ray_decides_on_the_local_path(ray_cluster, tmp_path):
+    """A publication smaller than the threshold starts no Ray task (they would cost more than they save) and
+    decides as the local path; at the threshold it goes to Ray."""
+    documents = frame(*runs()[0])
+
+    def store(name: str, execution: ExecutionPolicy | None):
+        return open_store(tmp_path / name / "dedup", tmp_path / name / "corpus", POLICY, tmp_path / name / "tmp",
+                          execution=execution)[0]
+
+    expected = store("local", None).deduplicate(documents).sort("id")
+    below = store("below", ExecutionPolicy(engine="ray", num_cpus=2, dedup_on_ray_from=documents.height + 1))
+    at = store("at", ExecutionPolicy(engine="ray", num_cpus=2, dedup_on_ray_from=documents.height))
+    assert below.deduplicate(documents).sort("id").equals(expected)
+    assert not below.on_ray and below.ray_stats.partitions == 0
+    assert at.deduplicate(documents).sort("id").equals(expected)
+    assert at.on_ray and at.ray_stats.partitions > 1
 
 
 def test_the_ray_path_decides_as_the_local_path_over_two_runs_and_either_reads_the_others_index(ray_cluster, tmp_path):
