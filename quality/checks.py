@@ -18,6 +18,7 @@ from assets.partitions import SOURCE_PARTITIONS
 from assets.publication import corpus, deduplicated, warehouse
 from assets.resources import MoissonResource
 from moisson.documents import REASONS
+from moisson.publication_lock import publication_lock, wait_seconds_from_env
 from moisson.parquet_files import duckdb_list_literal, parts, read_frame, scan_frame
 from quality import suite_process
 
@@ -63,7 +64,7 @@ def every_record_decided(moisson: MoissonResource) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=corpus, description="Published ids are unique across all part files, and every part is readable.")
 def corpus_ids_unique(moisson: MoissonResource) -> dg.AssetCheckResult:
-    with duckdb.connect() as con:
+    with _between_publications(moisson, "check corpus_ids_unique"), duckdb.connect() as con:
         total, distinct = con.execute(f"SELECT count(*), count(DISTINCT id) FROM {_published_ids(moisson)}").fetchone()
     return dg.AssetCheckResult(passed=total == distinct, metadata={"rows": total, "distinct_ids": distinct})
 
@@ -71,7 +72,8 @@ def corpus_ids_unique(moisson: MoissonResource) -> dg.AssetCheckResult:
 @dg.asset_check(asset=warehouse, description="The warehouse's kept documents are exactly the published corpus.")
 def warehouse_matches_corpus(moisson: MoissonResource) -> dg.AssetCheckResult:
     published = _published_ids(moisson)
-    with duckdb.connect(str(moisson.layout().warehouse), read_only=True) as con:
+    with (_between_publications(moisson, "check warehouse_matches_corpus"),
+          duckdb.connect(str(moisson.layout().warehouse), read_only=True) as con):
         only_in_one = con.execute(
             f"SELECT count(*) FROM ((SELECT id FROM corpus EXCEPT SELECT id FROM {published}) "
             f"UNION ALL (SELECT id FROM {published} EXCEPT SELECT id FROM corpus))"
@@ -83,6 +85,13 @@ def warehouse_matches_corpus(moisson: MoissonResource) -> dg.AssetCheckResult:
         passed=only_in_one == 0 and bad_status == 0,
         metadata={"ids_in_only_one_of_corpus_and_warehouse": only_in_one, "status_reason_mismatches": bad_status},
     )
+
+
+def _between_publications(moisson: MoissonResource, holder: str):
+    """The publication lock, so that a check reads one publication whole: another run's publish step may be
+    rewriting the corpus or holding the warehouse (DuckDB refuses to open a file another process writes)."""
+    layout = moisson.layout()
+    return publication_lock(layout.publish_lock_file, holder, wait_seconds_from_env())
 
 
 def _published_ids(moisson: MoissonResource) -> str:

@@ -62,8 +62,10 @@ def s3_server(tmp_path_factory) -> Iterator[S3Server]:
     folder = tmp_path_factory.mktemp("seaweedfs")
     ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES))))
     log = (folder / "weed.log").open("wb")
+    # without the keys another server of this session put in the environment: SeaweedFS would require them
+    server_environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
     process = subprocess.Popen(_command(weed, folder, ports), stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True)
+                               stdin=subprocess.DEVNULL, start_new_session=True, env=server_environment)
     server = S3Server(f"http://127.0.0.1:{ports['s3']}", BUCKET)
     try:
         with pytest.MonkeyPatch.context() as environment:

@@ -108,7 +108,7 @@ def test_make_ui_serves_the_demo_sources_with_the_portal_and_stops_cleanly(demo_
     nodes = {"/".join(n["assetKey"]["path"]): n for n in answer["assetNodes"]}
     assert nodes["raw_records"]["partitionKeys"] == nodes["catalogue"]["partitionKeys"] == DEMO_SOURCES
     assert nodes["raw_records"]["groupName"] == "harvest" and nodes["quality_filtered"]["groupName"] == "curation"
-    assert nodes["corpus"]["groupName"] == "publication" and len(nodes) == 9
+    assert nodes["corpus"]["groupName"] == "publication" and len(nodes) == 10  # with source_shards
     # the location is named as pyproject.toml says, which is also where `moisson run` records its runs
     assert [entry["name"] for entry in answer["workspaceOrError"]["locationEntries"]] == ["moisson"]
     statuses = {s["daemonType"]: s["healthy"] for s in answer["instance"]["daemonHealth"]["allDaemonStatuses"]}
