@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -100,6 +100,8 @@ def pull(root: Path, location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = 
     fs = fs or filesystem()
     commit = read_commit(location, fs)
     wanted = {entry.path: entry for entry in published_files(location, fs) if _in_scope(entry.path, only)}
+    for relative in wanted:
+        cache_path(root, relative, location)  # a commit naming a path outside the copy is refused before any fetch
     present = {relative: path for relative, path in local_files(root) if _in_scope(relative, only)}
     digests = Digests(root)
     stale = [entry for relative, entry in sorted(wanted.items())
@@ -122,6 +124,18 @@ def pull(root: Path, location: ObjectLocation, fs: "s3fs.S3FileSystem | None" = 
     return outcome
 
 
+def cache_path(root: Path, relative: str, location: ObjectLocation) -> Path:
+    """Where a committed file goes in the copy; ObjectStoreError for a path a commit may not name (absolute, going
+    up out of the copy, or into a local-only folder): whoever can write the store must not write elsewhere here."""
+    path = PurePosixPath(relative)
+    inside = (root / path).resolve()
+    if (path.is_absolute() or ".." in path.parts or not path.parts or path.parts[0] in LOCAL_ONLY
+            or not inside.is_relative_to(root.resolve())):
+        raise ObjectStoreError(f"{location}: its commit names {relative!r}, a path outside the data directory's "
+                               f"files; nothing fetched into {root}")
+    return inside
+
+
 def _in_scope(relative: str, only: tuple[str, ...] | None) -> bool:
     return only is None or any(relative == prefix or relative.startswith(prefix) for prefix in only)
 
@@ -134,7 +148,7 @@ def _fetch_all(fs: "s3fs.S3FileSystem", root: Path, entries: list[PublishedObjec
 
 def _fetch(fs: "s3fs.S3FileSystem", root: Path, entry: PublishedObject) -> None:
     """One committed object to its place in the cache, by rename once its sha256 is checked."""
-    destination = root / entry.path
+    destination = root / entry.path  # checked by `pull` (cache_path) before any fetch
     temporary = root / "tmp" / f".pull-{uuid.uuid4().hex}"
     temporary.parent.mkdir(parents=True, exist_ok=True)
     try:

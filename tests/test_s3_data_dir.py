@@ -103,6 +103,26 @@ def test_the_cache_is_committed_whole_and_pulled_back_identical(s3_server, tmp_p
     assert read_commit(parse_location(location))["publication"] == commit["publication"]
 
 
+def test_a_commit_naming_a_path_outside_the_copy_is_refused_before_any_fetch(s3_server, tmp_path):  # noqa: F811
+    """Whoever can write the store must not write elsewhere on this machine: a tampered `_published.json` naming
+    `../`, an absolute path or a local-only folder makes the pull fail, and nothing is fetched."""
+    location = s3_server.location("tampered")
+    layout = DataLayout.at(location, tmp_path / "cache")
+    with remote_session(layout) as session:
+        (layout.root / "warehouse.duckdb").write_bytes(b"warehouse bytes")
+        commit = session.push()
+    fs, place = filesystem(), parse_location(location)
+    commit_key = place.url(COMMIT)[len("s3://"):]
+    for hostile in ("../../outside.txt", "/tmp/outside.txt", "dagster/dagster.yaml"):
+        tampered = dict(commit, files=[dict(commit["files"][0], path=hostile)])
+        fs.pipe(commit_key, json.dumps(tampered).encode())
+        fresh = tmp_path / f"fresh-{len(hostile)}"
+        with pytest.raises(ObjectStoreError, match="outside the data directory"):
+            pull(fresh, place)
+        assert not (tmp_path / "outside.txt").exists() and not list(fresh.rglob("*.duckdb"))
+        assert not (fresh / "dagster").exists()
+
+
 def test_a_second_writer_is_refused_while_a_run_holds_the_location(s3_server, tmp_path):  # noqa: F811
     location = s3_server.location("busy")
     layout = DataLayout.at(location, tmp_path / "one")
