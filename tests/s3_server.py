@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -158,3 +159,62 @@ def _stop(process: subprocess.Popen) -> None:
 
 def _tail(log: Path, lines: int = 30) -> str:
     return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+class RequestGate:
+    """A TCP relay on a free port of 127.0.0.1 in front of the S3 server that holds back one request: the `nth`
+    whose request line starts with `method path`, with nothing of it passed on. The relay stands where a slow
+    network would; a test kills the client while the request is held, so "killed just before the commit" is a
+    fact, not a race between a poll and an upload that may already be over on a loaded machine.
+    Use as a context manager; `endpoint` goes where the client reads its S3 endpoint."""
+
+    def __init__(self, upstream: str, method: str, path: str, nth: int = 1) -> None:
+        self._upstream = upstream.removeprefix("http://").rsplit(":", 1)
+        self._pattern = f"{method} {path}".encode()
+        self._nth, self._seen = nth, 0
+        self._lock = threading.Lock()
+        self.held = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._sockets: list[socket.socket] = []
+
+    def __enter__(self) -> "RequestGate":
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._listener.close()
+        for connection in self._sockets:  # the held request is dropped, never passed on
+            connection.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection((self._upstream[0], int(self._upstream[1])))
+            self._sockets += [client, server]
+            threading.Thread(target=self._relay, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._relay, args=(server, client, False), daemon=True).start()
+
+    def _relay(self, source: socket.socket, target: socket.socket, requests: bool) -> None:
+        tail = b""  # the end of the last chunk, for a request line cut between two reads
+        try:
+            while chunk := source.recv(65536):
+                if requests:
+                    window = tail + chunk
+                    found = window.find(self._pattern)
+                    if found >= 0 and self._count():
+                        target.sendall(window[len(tail):found] if found >= len(tail) else b"")
+                        self.held.set()
+                        return  # the rest of this connection is never passed on
+                    tail = window[-(len(self._pattern) - 1):]  # too short to hold a whole request line again
+                target.sendall(chunk)
+        except OSError:
+            pass
+
+    def _count(self) -> bool:
+        with self._lock:
+            self._seen += 1
+            return self._seen == self._nth

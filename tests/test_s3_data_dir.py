@@ -24,7 +24,7 @@ from moisson.object_store import (COMMIT, LEASE, VERSIONS, LocationBusy, ObjectS
 from moisson import remote_data_dir
 from moisson.object_store import local_sha256
 from moisson.remote_data_dir import SYNC_INDEX, pull, remote_session
-from s3_server import s3_server  # noqa: F401  (the fixture, used by name)
+from s3_server import RequestGate, s3_server  # noqa: F401  (the fixture, used by name)
 
 DEMO = Path(__file__).parents[1] / "demo"
 DECISIONS = ("SELECT id, status, reason, reason_detail, duplicate_of, language, license, source, content_sha256, "
@@ -263,9 +263,10 @@ def test_sql_and_release_on_object_storage(demo_runs, tmp_path):
 # ------------------------------------------------------------------ runs killed at any point
 
 
-def start_remote_run(sources: Path, location: str, cache: Path) -> subprocess.Popen:
+def start_remote_run(sources: Path, location: str, cache: Path, endpoint: str) -> subprocess.Popen:
     """`moisson run` in a process group of its own, so that SIGKILL takes its workers too (as a machine lost would)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MOISSON_", "DAGSTER_HOME"))}
+    env["AWS_ENDPOINT_URL"] = endpoint
     return subprocess.Popen([str(MOISSON), "run", "--sources", str(sources), "--data-dir", location, "--cache-dir",
                              str(cache)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                             start_new_session=True)
@@ -323,12 +324,12 @@ def written_since(folder: Path, pattern: str, started: float) -> Callable[[], bo
 
 
 KILL_POINTS = {  # the run's own writes, in the order it makes them
-    "during harvest": lambda cache, location, started: written_since(cache, "stages/raw_records/*.parquet", started),
-    "mid-publication": lambda cache, location, started: written_since(cache, "stages/deduplicated.parquet", started),
-    "between corpus and warehouse": lambda cache, location, started: written_since(cache, "corpus/*/*.parquet", started),
-    "before the commit": lambda cache, location, started: lambda: (  # the final commit's, not the checkpoint's
-        written_since(cache, "corpus/*/*.parquet", started)() and uploads_in_progress(location)()),
+    "during harvest": lambda cache, started, gate: written_since(cache, "stages/raw_records/*.parquet", started),
+    "mid-publication": lambda cache, started, gate: written_since(cache, "stages/deduplicated.parquet", started),
+    "between corpus and warehouse": lambda cache, started, gate: written_since(cache, "corpus/*/*.parquet", started),
+    "before the commit": lambda cache, started, gate: gate.held.is_set,
 }
+HELD_COMMIT = {"before the commit": 2}  # the final commit's request is held (the first is the curation's checkpoint)
 
 
 def test_a_run_killed_at_any_point_leaves_the_last_commit_whole_and_the_next_run_completes(s3_server, tmp_path):  # noqa: F811
@@ -343,15 +344,19 @@ def test_a_run_killed_at_any_point_leaves_the_last_commit_whole_and_the_next_run
                      encoding="utf-8")
 
     killed = []
+    commit_request = "/" + parse_location(location).path(COMMIT)
     for point, condition in KILL_POINTS.items():
         cache = tmp_path / f"cache-{len(killed)}"
         shutil.copytree(tmp_path / "cache", cache)  # the machine that ran the first run
         started = time.time()
-        process = start_remote_run(sources, location, cache)
-        if kill_when(process, condition(cache_of(location, cache), location, started)):
-            killed.append(point)
+        with RequestGate(s3_server.endpoint, "PUT", commit_request, nth=HELD_COMMIT.get(point, 0)) as gate:
+            process = start_remote_run(sources, location, cache, gate.endpoint)
+            if kill_when(process, condition(cache_of(location, cache), started, gate)):
+                killed.append(point)
         assert published_corpus(location) == published_corpus(committed), f"killed {point}: the corpus changed"
         verify_published(parse_location(location))  # every object the commit names is there, whole
+        if point == "before the commit":  # the new corpus was uploaded, only its commit was missing
+            assert uploads_in_progress(location)()
         if point == "during harvest":
             assert read_commit(parse_location(location)) == committed  # nothing committed before the curation ends
         else:  # the curation's stages were committed before the publication started (the checkpoint)
