@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from moisson.code_fingerprint import fingerprint
@@ -60,7 +60,7 @@ def _read(config: MoissonConfig, name: str, stats: ReadStats, layout: DataLayout
         yield from read_remote_archives(config, source, stats)
 
 
-__all__ = ["RawRecord", "ReadFailure", "ReadStats", "input_fingerprint", "read_source"]
+__all__ = ["RawRecord", "ReadFailure", "ReadStats", "input_fingerprint", "read_catalogue_slice", "read_source"]
 
 
 def input_fingerprint(config: MoissonConfig, name: str) -> str | None:
@@ -78,16 +78,27 @@ def input_fingerprint(config: MoissonConfig, name: str) -> str | None:
     return fingerprint((source, files, MAX_RECORD_BYTES), READER_MODULES, ["warcio"])
 
 
-def _read_portal(config: MoissonConfig, source, layout: DataLayout | None, stats: ReadStats):
+def read_catalogue_slice(config: MoissonConfig, name: str, keys: Sequence[str], stats: ReadStats,
+                         layout: DataLayout | None) -> Iterator[RawRecord | ReadFailure]:
+    """The records of these datasets of a portal source's stored catalogue (`keys`, in catalogue order), numbered
+    from 0, as `read_source` reads them: the slices of the catalogue, read one after the other, give its records.
+    A key no longer in the catalogue gives nothing (the catalogue only grows: deleted datasets are marked, not
+    dropped, so this happens only when the catalogue file was replaced since the slice was listed)."""
+    return numbered(_read_portal(config, config.source(name), layout, stats, keys))
+
+
+def _read_portal(config: MoissonConfig, source, layout: DataLayout | None, stats: ReadStats,
+                 keys: Sequence[str] | None = None):
     from sources.portal import http_client, load_catalogue
     from sources.resource_fetch import fetch_documents
 
     if layout is None:
         raise ValueError(f"source {source.name!r} is a {source.kind} portal: reading it needs the data directory")
-    datasets, _ = load_catalogue(layout, source.name)
+    datasets, _ = load_catalogue(layout, source.name, keys)
+    ordered = sorted(datasets) if keys is None else [key for key in keys if key in datasets]
     client = http_client(config, source)
     try:
-        yield from fetch_documents(source, [datasets[key] for key in sorted(datasets)], client, layout, stats)
+        yield from fetch_documents(source, [datasets[key] for key in ordered], client, layout, stats)
     finally:
         client.close()
 

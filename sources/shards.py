@@ -16,8 +16,24 @@ in the same order.
   listing). They are read on every run, as before (no fingerprint: a URL does not say its archive is unchanged),
   but each slice is a partition of its own and can be backfilled alone. A path list that cannot be fetched, or
   has a bad line, makes the remote archives one shard, `remote`, which reads them as before and reports it.
-- portals and OAI-PMH sources: one shard, `all`; their harvest state already resumes and reads incrementally
-  (sources/harvest_state.py), so a page range shard would add a second bookkeeping of the same thing.
+- portals and OAI-PMH sources (every kind in `PORTAL_KINDS`): catalogue slices. The `catalogue` step lists the
+  source's datasets into its stored catalogue (stages/datasets, stages/resources; OAI-PMH records too: each record
+  is a dataset there, its full text a resource), and reading fetches each dataset's resources, datasets in key
+  order. A slice is a run of about `SLICE_DATASETS` consecutive datasets of that catalogue, cut by dataset key as
+  `files` slices are by name (one dataset added changes one slice), keyed `datasets/<first dataset's key>`.
+  The catalogue's paging itself is not sliced: its harvest state (sources/harvest_state.py) already resumes from
+  the last completed page and asks only for what changed since the watermark, and it is saved by the catalogue
+  step alone; reading a slice, alone or not, never touches it.
+  Slices are listed from the stored catalogue, so they need the data directory (`layout`): without it, before the
+  catalogue's first merge (the source's run lists its shards after its `catalogue` step), for an empty catalogue
+  and for a source with `fetch.max_resources` (a budget counted across the whole catalogue in reading order, which
+  a slice read alone cannot know the rest of), the source is one shard, `all`, read by `read_source` as before.
+  No fingerprint: a slice is read on every run (as the whole source was), but is a partition of its own, read
+  again alone by a backfill. Its read is not a function of the stored catalogue: every record carries the
+  opt-outs its site states now (robots.txt, fetched by every read's client, and tdmrep.json, cached for a day:
+  `opt_out_site`), and a resource whose catalogue entry has no modification date is asked for again on every read
+  (a conditional GET whose answer can change while the catalogue does not). Skipping an unchanged slice would
+  keep a site's newly stated opt-out out of the corpus.
 
 A shard's read is a plain function of (config, source, shard): it can run in another process or on another
 machine (the Ray engine's place for it is `read_shard`), and its stage file is `shard_file`.
@@ -38,9 +54,10 @@ from moisson.layout import DataLayout
 from sources.records import RawRecord, ReadFailure, ReadStats, SiteFileCapture, display_name
 
 REMOTE_SLICE = 16  # remote archives per slice, on average (a Common Crawl WARC is ~1 GB; `shard_archives` is asked for)
+SLICE_DATASETS = 64  # datasets per catalogue slice, on average (a sources-file key `shard_datasets` is asked for)
 SLICE_FILES = 64  # files per slice of a `files` source, on average (a sources-file key `shard_files` is asked for)
 MAX_SLICE_FILES = 4 * SLICE_FILES  # a run of names that never hash to a boundary still ends a slice here (`_cut`)
-REMOTE, WHOLE = "remote", "all"  # the keys of the shards that are not local files
+REMOTE, WHOLE, DATASETS = "remote", "all", "datasets"  # the keys (prefixes) of the shards that are not local files
 NOT_IN_KEYS = re.compile(r"\.\.\.+|[\x00-\x1f\x7f]")  # what Dagster refuses in a partition key ("...", control characters)
 SEPARATOR = "/"  # between source and shard in a Dagster partition key: "<source>/<shard>"
 
@@ -55,15 +72,17 @@ class Shard:
     remote: bool = False  # the source's archives over HTTP: `urls`, or all of them when `urls` is empty
     urls: tuple[str, ...] = ()
     over_max_archives: int = 0  # archives past the source's max_archives, counted as skipped by the last slice
-    whole: bool = False  # the whole source, as `read_source` reads it (portals, OAI-PMH, a source with no input)
+    whole: bool = False  # the whole source, as `read_source` reads it (a portal not yet sliced, a source with no input)
+    datasets: tuple[str, ...] = ()  # a catalogue slice: its datasets' keys, in catalogue order
     fingerprint: str | None = None
 
 
-def source_shards(config: MoissonConfig, name: str) -> list[Shard]:
-    """The source's shards in read order; their records, concatenated, are the source's."""
+def source_shards(config: MoissonConfig, name: str, layout: DataLayout | None = None) -> list[Shard]:
+    """The source's shards in read order; their records, concatenated, are the source's. `layout`: the data
+    directory, where a portal's stored catalogue is (without it a portal is one shard, `all`)."""
     source = config.source(name)
     if source.kind in PORTAL_KINDS:
-        return [Shard(WHOLE, whole=True)]
+        return catalogue_slices(source, layout)
     paths = config.resolve_paths(source)
     remote = source.kind == "warc" and bool(source.remote_entries)
     if not paths and not remote:
@@ -83,6 +102,8 @@ def read_shard(config: MoissonConfig, name: str, shard: Shard, stats: ReadStats,
 
     if shard.whole:
         return sources.read_source(config, name, stats, layout)
+    if shard.datasets:
+        return sources.read_catalogue_slice(config, name, shard.datasets, stats, layout)
     source = config.source(name)
     if shard.remote and not shard.urls:
         return sources.numbered(sources.read_remote_archives(config, source, stats))
@@ -125,9 +146,9 @@ def split_partition_key(partition: str) -> tuple[str, str]:
     return source, key
 
 
-def find_shard(config: MoissonConfig, source: str, key: str) -> Shard:
+def find_shard(config: MoissonConfig, source: str, key: str, layout: DataLayout | None = None) -> Shard:
     """The source's shard of that key; a clear error when the source no longer has it."""
-    shards = source_shards(config, source)
+    shards = source_shards(config, source, layout)
     for shard in shards:
         if shard.key == key:
             return shard
@@ -157,6 +178,18 @@ def _cut(items: list, name_of, size: int) -> list[list]:
         if len(slices[-1]) >= 4 * size or digest % size == size - 1:
             slices.append([])
     return [group for group in slices if group]
+
+
+def catalogue_slices(source, layout: DataLayout | None) -> list[Shard]:
+    """A portal source's catalogue slices, in catalogue order; one `all` shard when it cannot be sliced (see the
+    module's docstring: no data directory, no catalogue yet, or a resource budget over the whole catalogue)."""
+    from sources.portal import catalogue_keys
+
+    keys = catalogue_keys(layout, source.name) if layout is not None and source.fetch.max_resources is None else []
+    if not keys:
+        return [Shard(WHOLE, whole=True)]
+    groups = _cut(keys, lambda key: key, SLICE_DATASETS)
+    return [Shard(_readable_key(f"{DATASETS}/{group[0]}"), datasets=tuple(group)) for group in groups]
 
 
 def _remote_shards(config: MoissonConfig, source) -> list[Shard]:
