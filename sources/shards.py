@@ -54,7 +54,8 @@ from moisson.layout import DataLayout
 from sources.records import RawRecord, ReadFailure, ReadStats, SiteFileCapture, display_name
 
 REMOTE_SLICE = 16  # remote archives per slice, on average (a Common Crawl WARC is ~1 GB; `shard_archives` is asked for)
-SLICE_DATASETS = 64  # datasets per catalogue slice, on average (a sources-file key `shard_datasets` is asked for)
+SLICE_DATASETS = 256  # datasets per catalogue slice, on average: each slice read loads and rewrites the source's
+# fetch memory (a 41 MB file for 100,000 resources: 1.8 s) and asks each site for its robots.txt once
 SLICE_FILES = 64  # files per slice of a `files` source, on average (a sources-file key `shard_files` is asked for)
 MAX_SLICE_FILES = 4 * SLICE_FILES  # a run of names that never hash to a boundary still ends a slice here (`_cut`)
 REMOTE, WHOLE, DATASETS = "remote", "all", "datasets"  # the keys (prefixes) of the shards that are not local files

@@ -189,3 +189,24 @@ def test_a_portal_that_cannot_be_sliced_is_one_shard(tmp_path):
         budgeted = source_shards(portal.config(max_resources=10), SOURCE, layout)
     for listed in (before_catalogue, without_layout, budgeted):
         assert [(shard.key, shard.whole) for shard in listed] == [("all", True)]
+
+
+def test_an_oai_pmh_source_is_sliced_by_record_as_its_records_are_stored_datasets(tmp_path, monkeypatch):
+    from test_portal_end_to_end import ARTICLE, OAI_PAGE, OAI_RECORD, sentence
+
+    monkeypatch.setattr(shards, "SLICE_DATASETS", 2)
+    layout = DataLayout.at(tmp_path / "data")
+    with PortalServer() as server:
+        records = "".join(OAI_RECORD.format(n=n, url=server.file(f"/theses/{n}.html", ARTICLE.format(
+            title=f"Thesis {n}", body=sentence(f"thesis {n}")))) for n in range(1, 10))
+        server.file("/oai", OAI_PAGE.format(base=server.base, records=records), content_type="text/xml")
+        config = config_for({"name": "theses", "kind": "oai-pmh", "url": server.base + "/oai",
+                             "allow_private_addresses": True}, http=FAST)
+        harvest(config, "theses", layout)
+        whole = read_items(sources.read_source(config, "theses", ReadStats(), layout))
+        slices = source_shards(config, "theses", layout)
+        sliced = [read_items(read_shard(config, "theses", shard, ReadStats(), layout)) for shard in slices]
+
+    assert len(slices) > 1 and slices[0].key == "datasets/oai:demo:1"
+    assert len(whole[0]) == 9 and not whole[1]
+    assert (renumbered([record for part in sliced for record in part[0]]), []) == whole
