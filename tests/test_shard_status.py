@@ -6,16 +6,25 @@ asset's partitions page and the backfill dialog use (dagster/_core/storage/parti
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.test_utils import freeze_time
+from dagster._daemon.sensor import execute_sensor_iteration
 
 from e2e import run_moisson
+from test_postgres_instance import daemon_workspace
 from test_shards import instance, shard_definitions, third_archive
 
 SOURCE = "web"
 FIRST, SECOND = "archives/first.warc", "archives/second.warc"
 MATERIALIZED, FAILED = dg.AssetPartitionStatus.MATERIALIZED, dg.AssetPartitionStatus.FAILED
+UI_QUERY = """{ assetNodeOrError(assetKey: {path: ["source_shards"]}) { ... on AssetNode {
+  assetPartitionStatuses { ... on DefaultPartitionStatuses { materializedPartitions failedPartitions
+                                                              unmaterializedPartitions materializingPartitions } }
+  partitionStats { numMaterialized numFailed numPartitions } } } }"""
 
 
 def two_archives(root: Path) -> Path:
@@ -45,7 +54,17 @@ def statuses(data: Path, *shards: str) -> list[dg.AssetPartitionStatus | None]:
     return [status[key] for key in keys]
 
 
-def test_a_shard_whose_read_fails_after_a_success_shows_failed_then_green_once_read_again(tmp_path):
+def ui_partitions(data: Path) -> dict:
+    """The asset's partitions as the UI's partitions page asks for them (its GraphQL query, answered in this process
+    by the webserver's schema over the code location loaded as the daemon and webserver load it)."""
+    from dagster_graphql.test.utils import execute_dagster_graphql
+
+    with instance(data) as dagster, daemon_workspace(dagster) as workspace:
+        answer = execute_dagster_graphql(workspace.create_request_context(), UI_QUERY).data["assetNodeOrError"]
+    return {**answer["assetPartitionStatuses"], **answer["partitionStats"]}
+
+
+def test_a_shard_whose_read_fails_after_a_success_shows_failed_then_green_once_read_again(tmp_path, monkeypatch):
     sources, data = two_archives(tmp_path), tmp_path / "data"
     moisson_run(sources, data)
     assert statuses(data, FIRST, SECOND) == [MATERIALIZED, MATERIALIZED]
@@ -54,6 +73,10 @@ def test_a_shard_whose_read_fails_after_a_success_shows_failed_then_green_once_r
     (tmp_path / SECOND).write_bytes(b"this is not a web archive\n" * 10)  # the next download is broken
     moisson_run(sources, data)  # the run succeeds (one bad shard is no reason to stop a night's curation)
     assert statuses(data, FIRST, SECOND) == [MATERIALIZED, FAILED]
+    shard_definitions(monkeypatch, sources, data)  # the UI's code location reads the environment
+    assert ui_partitions(data) == {"materializedPartitions": [f"{SOURCE}/{FIRST}"], "failedPartitions": [f"{SOURCE}/{SECOND}"],
+                                   "unmaterializedPartitions": [], "materializingPartitions": [],
+                                   "numMaterialized": 1, "numFailed": 1, "numPartitions": 2}
     with instance(data) as dagster:  # the failed run that says so names the partition and the run that read it
         [recorded] = dagster.get_runs(dg.RunsFilter(job_name="curate_shard"))
         [source_run] = dagster.get_runs(dg.RunsFilter(job_name="curate_source"), limit=1)
@@ -67,6 +90,7 @@ def test_a_shard_whose_read_fails_after_a_success_shows_failed_then_green_once_r
     (tmp_path / SECOND).write_bytes(good)  # repaired: the source's next run reads it without failure
     moisson_run(sources, data)
     assert statuses(data, FIRST, SECOND) == [MATERIALIZED, MATERIALIZED]
+    assert (ui_partitions(data)["numMaterialized"], ui_partitions(data)["failedPartitions"]) == (2, [])
     with instance(data) as dagster:
         assert len(dagster.get_runs(dg.RunsFilter(job_name="curate_shard"))) == 2
 
@@ -88,31 +112,56 @@ def test_a_failed_shard_goes_green_when_its_one_partition_is_backfilled(tmp_path
 
 
 def test_the_sensor_registers_a_new_warc_files_shard_at_once_and_it_can_be_backfilled_alone(tmp_path, monkeypatch):
+    """The sensor daemon's own iterations over the code location: the dynamic partitions it adds are applied by the
+    daemon, as in production (before it submits the run)."""
     sources, data = two_archives(tmp_path), tmp_path / "data"
     moisson_run(sources, data)
     defs = shard_definitions(monkeypatch, sources, data)
+    third = f"{SOURCE}/archives/third.warc"
+    with instance(data) as dagster, daemon_workspace(dagster) as workspace:
+        sensor_tick(workspace, datetime.now(timezone.utc))  # already curated, every shard known: nothing to do
+        assert dagster.get_runs() and sensor_runs(dagster) == []
+        assert sorted(dagster.get_dynamic_partitions("source_shards")) == [f"{SOURCE}/{FIRST}", f"{SOURCE}/{SECOND}"]
+
+        third_archive(tmp_path / "archives" / "third.warc", ["le conseil municipal"])
+        sensor_tick(workspace, datetime.now(timezone.utc) + timedelta(minutes=1))  # past its 30 s interval
+        [run] = sensor_runs(dagster)
+        assert (run.tags["dagster/partition"], run.status) == (SOURCE, dg.DagsterRunStatus.QUEUED)
+        assert third in dagster.get_dynamic_partitions("source_shards")  # before its run reads it
+    assert statuses(data, "archives/third.warc", FIRST) == [None, MATERIALIZED]  # missing: visible, not yet read
+
+    with instance(data) as dagster:  # backfilled alone, before the source's run
+        assert defs.resolve_job_def("curate_shard").execute_in_process(instance=dagster, partition_key=third).success
+    assert statuses(data, "archives/third.warc", FIRST) == [MATERIALIZED, MATERIALIZED]
+
+
+def test_the_sensor_asks_for_the_new_shards_only_and_never_removes_one(tmp_path, monkeypatch):
+    sources, data = two_archives(tmp_path), tmp_path / "data"
+    moisson_run(sources, data)
+    shard_definitions(monkeypatch, sources, data)
     from assets.resources import MoissonResource
     from pipelines.sensors import new_warc_files
 
     resource = MoissonResource(sources_file=str(sources), data_dir=str(data))
     with instance(data) as dagster:
         with dg.build_sensor_context(instance=dagster, resources={"moisson": resource}) as first:
-            looked = new_warc_files(first)  # already curated, every shard known: nothing to ask, nothing to add
+            looked = new_warc_files(first)
         assert (looked.run_requests, looked.dynamic_partitions_requests) == ([], [])
 
         third_archive(tmp_path / "archives" / "third.warc", ["le conseil municipal"])
+        (tmp_path / FIRST).unlink()  # a gone shard stays until the source's run, which knows what it read, drops it
         with dg.build_sensor_context(instance=dagster, cursor=first.cursor, resources={"moisson": resource}) as again:
             result = new_warc_files(again)
         assert [request.partition_key for request in result.run_requests] == [SOURCE]
         [added] = result.dynamic_partitions_requests
         assert (added.partitions_def_name, list(added.partition_keys)) == ("source_shards", [f"{SOURCE}/archives/third.warc"])
-        assert f"{SOURCE}/archives/third.warc" not in dagster.get_dynamic_partitions("source_shards")
-        for request in result.dynamic_partitions_requests:  # as the sensor daemon applies them, before the runs
-            dagster.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-        assert f"{SOURCE}/archives/third.warc" in dagster.get_dynamic_partitions("source_shards")
-    assert statuses(data, "archives/third.warc", FIRST) == [None, MATERIALIZED]  # missing: visible, not yet read
 
-    with instance(data) as dagster:  # backfilled alone, before the source's run
-        assert defs.resolve_job_def("curate_shard").execute_in_process(
-            instance=dagster, partition_key=f"{SOURCE}/archives/third.warc").success
-    assert statuses(data, "archives/third.warc", FIRST) == [MATERIALIZED, MATERIALIZED]
+
+def sensor_tick(workspace, at: datetime) -> None:
+    """One iteration of the sensor daemon as if the clock read `at`."""
+    with freeze_time(at):
+        list(execute_sensor_iteration(workspace, logging.getLogger("test_shard_status"), None, None))
+
+
+def sensor_runs(dagster: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    return list(dagster.get_runs(dg.RunsFilter(tags={"moisson/trigger": "new_warc_files"})))
