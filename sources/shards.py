@@ -30,10 +30,13 @@ in the same order.
   a slice read alone cannot know the rest of), the source is one shard, `all`, read by `read_source` as before.
   No fingerprint: a slice is read on every run (as the whole source was), but is a partition of its own, read
   again alone by a backfill. Its read is not a function of the stored catalogue: every record carries the
-  opt-outs its site states now (robots.txt, fetched by every read's client, and tdmrep.json, cached for a day:
+  opt-outs its site states now (robots.txt, fetched by every read's client, and tdmrep.json, kept for a week:
   `opt_out_site`), and a resource whose catalogue entry has no modification date is asked for again on every read
   (a conditional GET whose answer can change while the catalogue does not). Skipping an unchanged slice would
   keep a site's newly stated opt-out out of the corpus.
+  Each slice read loads and rewrites the source's fetch memory (sources/raw_store.py `FetchMemory`, one file per
+  source): read one after the other, as today, every slice sees the others' entries; read at once (Ray), the last
+  to finish would win and a resource another slice fetched be asked for again, conditionally, on the next run.
 
 A shard's read is a plain function of (config, source, shard): it can run in another process or on another
 machine (the Ray engine's place for it is `read_shard`), and its stage file is `shard_file`.
