@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,19 +141,32 @@ def shard_status(config: MoissonConfig, source: str, layout: DataLayout) -> dict
 
 def _read(config: MoissonConfig, source: str, layout: DataLayout, shards: list[Shard], work, known, on_outcome,
           **options) -> tuple[dict[str, Harvest], dict[str, Outcome] | None]:
-    """Read `shards` (the place where, on Ray, each shard would be a task: `read_shard` is a plain function of its
-    arguments); each shard's captured rules files go beside its records."""
-    passes = []
-    for shard in shards:
-        stats = ReadStats()
-        passes.append(ShardPass(shard.key, read_shard(config, source, shard, stats, layout), stats,
-                                shard_file(layout, source, shard.key), shard.fingerprint))
+    """Read `shards`, on Ray when the execution says so (moisson/ray_reading.py: the shards of local files, each a
+    task), here otherwise; each shard's captured rules files go beside its records."""
+    stats = [ReadStats() for _ in shards]
+    reads = _shard_reads(config, source, layout, shards, stats, options.get("execution"))
+    passes = [ShardPass(shard.key, reads(index), stats[index], shard_file(layout, source, shard.key), shard.fingerprint)
+              for index, shard in enumerate(shards)]
     harvests, outcomes = harvest_shards(passes, layout.tmp_dir, work, known=known, on_outcome=on_outcome, **options)
     for key, harvest in harvests.items():
         path = shard_site_file(layout, source, key)
         if harvest.site_files or path.exists():
             write_parquet(site_files_table(harvest.site_files), path, layout.tmp_dir)
     return harvests, outcomes
+
+
+def _shard_reads(config: MoissonConfig, source: str, layout: DataLayout, shards: list[Shard], stats: list[ReadStats],
+                 execution: ExecutionPolicy | None) -> Callable[[int], Iterable]:
+    """Shard i's items, lazily: a shard's read (or its Ray task) starts when the stream reaches it."""
+    if execution is not None and execution.engine == "ray":
+        from moisson.ray_reading import ShardReads
+
+        return ShardReads(config, source, shards, stats, execution, layout).items
+
+    def here(index: int) -> Iterator:
+        yield from read_shard(config, source, shards[index], stats[index], layout)
+
+    return here
 
 
 def _unchanged(layout: DataLayout, source: str, shard: Shard) -> bool:

@@ -121,7 +121,7 @@ def union_shards(shard_files: Sequence[Path], stage_file: Path, tmp_dir: Path,
             try:
                 shard = pq.ParquetFile(path)
                 footer = shard.metadata.metadata or {}
-                _add_stats(stats, ReadStats.from_json(footer[STATS_KEY].decode()))
+                stats.add(ReadStats.from_json(footer[STATS_KEY].decode()))
                 failures += int(footer[FAILURES_KEY])
                 for index in range(shard.num_row_groups):
                     table = _new_records(shard.read_row_group(index), ids, offset, stats)
@@ -169,13 +169,6 @@ def _new_records(table: pa.Table, ids: set[str], offset: int, stats: ReadStats) 
         shifted = pc.add(table.column(position), pa.scalar(offset, pa.int64()))
         table = table.set_column(position, table.schema.field(position), shifted)
     return table
-
-
-def _add_stats(total: ReadStats, shard: ReadStats) -> None:
-    total.files += shard.files
-    total.records += shard.records
-    total.failures += shard.failures
-    total.skipped.update(shard.skipped)
 
 
 def previous_harvest(stage_file: Path, inputs: str | None) -> tuple[pl.DataFrame, ReadStats] | None:

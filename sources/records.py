@@ -98,6 +98,13 @@ class ReadStats:
     skipped: Counter = field(default_factory=Counter)
     failures: int = 0
 
+    def add(self, other: ReadStats) -> None:
+        """Count `other`'s reads in these (a shard's into its source's, a task's into the run's)."""
+        self.files += other.files
+        self.records += other.records
+        self.failures += other.failures
+        self.skipped.update(other.skipped)
+
     def as_metadata(self) -> dict[str, int]:
         out = {"files_read": self.files, "records": self.records, "failures": self.failures}
         out.update({f"skipped_{reason}": count for reason, count in sorted(self.skipped.items())})
