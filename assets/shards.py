@@ -116,7 +116,8 @@ def record_failed_shard(instance: dg.DagsterInstance, read_by: dg.DagsterRun, so
     key = partition_key(source, shard.key)
     run = instance.create_run(
         job_name=SHARD_JOB, run_id=None, run_config=None, status=dg.DagsterRunStatus.NOT_STARTED,
-        tags={"dagster/partition": key, SOURCE_TAG: source, READ_BY_TAG: read_by.run_id},
+        # never retried by the daemon (run_retries), which could not re-execute a run without a plan
+        tags={"dagster/partition": key, SOURCE_TAG: source, READ_BY_TAG: read_by.run_id, "dagster/max_retries": "0"},
         root_run_id=None, parent_run_id=None, step_keys_to_execute=None, execution_plan_snapshot=None,
         job_snapshot=None, parent_job_snapshot=None, asset_selection={dg.AssetKey(SHARDS)}, asset_check_selection=None,
         resolved_op_selection=None, op_selection=None, remote_job_origin=_shard_job_origin(read_by),

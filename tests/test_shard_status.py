@@ -82,7 +82,10 @@ def test_a_shard_whose_read_fails_after_a_success_shows_failed_then_green_once_r
         [source_run] = dagster.get_runs(dg.RunsFilter(job_name="curate_source"), limit=1)
         assert recorded.status == dg.DagsterRunStatus.FAILURE
         assert recorded.tags["dagster/partition"] == f"{SOURCE}/{SECOND}"
-        assert recorded.tags["moisson/read_by_run"] == source_run.run_id
+        assert recorded.tags["moisson/read_by_run"] == source_run.run_id and recorded.tags["dagster/max_retries"] == "0"
+        [failure] = [event for event in dagster.all_logs(recorded.run_id) if event.dagster_event
+                     and event.dagster_event.event_type == dg.DagsterEventType.RUN_FAILURE]
+        assert "1 failure(s)" in failure.message and source_run.run_id in failure.message
 
     moisson_run(sources, data)  # still broken: read again, still failed, one more failed run
     assert statuses(data, FIRST, SECOND) == [MATERIALIZED, FAILED]
