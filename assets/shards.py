@@ -16,8 +16,9 @@ materialisation belongs to a run that failed (dagster/_core/storage/partition_st
 `ASSET_FAILED_TO_MATERIALIZE` event is not stored by its SQLite or Postgres storage (`can_store_asset_failure_events`
 is False) and an observation changes no status. The source's run must not fail for one bad shard (`moisson run`'s
 verdict stays the failure rate check's), so the shard's failure is written as a run of its own: `curate_shard` on
-that partition, planned then failed, tagged with the source's run that read it. It executes nothing; to retry the
-shard, materialise the partition (a re-execution of that run is not possible: it has no plan).
+that partition, planned then failed, tagged with the source's run that read it (`moisson/read_by_run`). It executes
+nothing. To retry the shard alone, materialise the partition or re-execute that run with "all steps" (a real
+`curate_shard` run of the partition; "from failure" is refused: the recorded run has no plan).
 
 The `shards_complete` check says, per source, which shards are missing, changed or failed: the source's
 curation is complete when every shard is. It is run on demand (the asset's Checks tab, or a backfill), not
