@@ -75,7 +75,7 @@ def harvest_source(config: MoissonConfig, source: str, layout: DataLayout, stage
     stream to the workers when `work` is given; drop the files of shards gone from the source; write the source's
     raw stage file `stage_file` and captured-rules side file `site_file` from every shard's files. `options`:
     `harvest_shards`'s (budget_s, workers, preload, budget_of, execution)."""
-    shards = source_shards(config, source)
+    shards = source_shards(config, source, layout)
     stale = [shard for shard in shards if not _unchanged(layout, source, shard)]
     harvests, outcomes = _read(config, source, layout, stale, work, known, on_outcome, **options)
     dropped = _drop_gone(layout, source, shards)
@@ -97,7 +97,7 @@ def harvest_shard(config: MoissonConfig, source: str, key: str, layout: DataLayo
     """Read one shard alone into its stage file (a backfill of one shard), unless it is unchanged since a read
     without failure. The source's raw stage file is left alone: the source's next run finds the shard up to date
     and takes it from its file. KeyError when the source has no such shard any more."""
-    shard = find_shard(config, source, key)
+    shard = find_shard(config, source, key, layout)
     if _unchanged(layout, source, shard):
         return ShardState(key, False, 0), []
     harvests, _ = _read(config, source, layout, [shard], None, None, None)
@@ -125,7 +125,7 @@ def shard_status(config: MoissonConfig, source: str, layout: DataLayout) -> dict
     failure), `failed` (its last read had failures: the next run reads it again), `changed` (its files changed
     since it was read) or `missing` (never read). The source's curation is complete when every shard is."""
     status: dict[str, list[str]] = {"complete": [], "failed": [], "changed": [], "missing": []}
-    for shard in source_shards(config, source):
+    for shard in source_shards(config, source, layout):
         path = shard_file(layout, source, shard.key)
         failures = shard_failures(path)
         if failures is None:

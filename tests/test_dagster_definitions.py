@@ -88,12 +88,13 @@ def test_sensors_start_curation_on_new_warc_files_and_publication_after_it(deplo
     resource = MoissonResource(sources_file=str(demo / "sources.yaml"), data_dir=str(data))
     with dg.instance_for_test() as instance:
         first = dg.build_sensor_context(instance=instance, resources={"moisson": resource})
-        requests = list(new_warc_files(first))
+        requests = new_warc_files(first).run_requests
         assert [r.partition_key for r in requests] == ["web-sample"]
         again = dg.build_sensor_context(instance=instance, cursor=first.cursor, resources={"moisson": resource})
-        assert list(new_warc_files(again)) == []
+        assert new_warc_files(again).run_requests == []
         (demo / "archives" / "more.warc").write_bytes((demo / "archives" / "web-extra.warc").read_bytes())
-        after_new_file = list(new_warc_files(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources={"moisson": resource})))
+        after_new_file = new_warc_files(dg.build_sensor_context(instance=instance, cursor=first.cursor,
+                                                                 resources={"moisson": resource})).run_requests
         assert [r.partition_key for r in after_new_file] == ["web-sample"]
 
         assert isinstance(publish_after_curation(dg.build_sensor_context(instance=instance)), dg.SkipReason)
