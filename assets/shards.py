@@ -49,8 +49,8 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning, message="Specifyin
 
 @dg.asset(name=SHARDS, partitions_def=SHARD_PARTITIONS, group_name="shards", kinds={"parquet"},
           owners=["team:data-engineering"],
-          description="One shard of a source (an archive, a slice of files or of a portal's catalogue), read into its own "
-                      "stage file. Materialised by the source's curation run for each shard it read without a failure; "
+          description="One shard of a source (an archive, a slice of files or of a portal's catalogue), read into "
+                      "its own stage file. Materialised by the source's curation run for each shard it read without a failure; "
                       "materialise a partition to read that shard alone (the source's next run joins it).")
 def source_shards(context: dg.AssetExecutionContext, moisson: MoissonResource) -> dg.MaterializeResult:
     source, key = split_partition_key(context.partition_key)
