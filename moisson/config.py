@@ -571,6 +571,11 @@ class ExecutionPolicy(_Strict):
     dedup_on_ray_from: int = Field(default=100_000, ge=0, description="new documents in one publication from which "
                                    "near duplicates are found on Ray too (moisson/band_join.py); below, the local "
                                    "path decides the same, sooner than Ray tasks start (bench/minhash.py --engine ray).")
+    read_shards_on_ray: Literal["auto", "always", "never"] = Field(
+        default="auto", description="where the shards of local files are read with engine ray (moisson/ray_reading.py): "
+        "always in Ray tasks, never (the run's process), or auto: in Ray tasks when the Ray has more than one node. "
+        "On one machine the run's process reads as fast and spares copying every record through Ray's object store "
+        "(bench/scale.py: about 1 s of a 31 s run).")
 
     @field_validator("address")
     @classmethod

@@ -10,9 +10,12 @@ Its other parts move whole steps or runs (`ray_executor`, `RayRunLauncher`, Pipe
 create clusters per run (`KubeRayCluster`): a deployment's choice, not the per-document work's; none is used.
 
 One Ray per process: the first call starts it (or connects to the cluster at the address given) and every later
-call, of any source or step, reuses it, and the actors too when the function, the modules and the memory cap are
-the same; it stops when the process exits (or at `shutdown()`). Starting a local Ray costs 3-7 s: once per run,
-not once per source and step.
+call, of any source or step, reuses it, and the actors too when the modules and the memory cap are the same (given
+the new function, if any); it stops when the process exits (or at `shutdown()`). Starting a local Ray costs 3-7 s:
+once per run, not once per source and step, and off the run's critical path: `moisson run` starts it
+(`start_local_ray`) before Dagster starts, in a process of its own (`ray start --head`, kept by
+moisson/ray_head.py, which stops it and removes its folder when the run ends or dies), joins it when Dagster is up
+and starts its workers then (`warm_up`), so they import the extraction modules while the first source is read.
 
 Workers are Ray actors, one per CPU, each importing the extraction modules once (as the forkserver does). A call
 carries a batch of documents, sized so that it lasts about BATCH_SECONDS by the seconds per document measured so
@@ -39,8 +42,9 @@ submitted at once); the outcomes come back in input order (moisson.workers.Order
 pool).
 
 Local Ray: node address 127.0.0.1 (Ray 2.60 still listens on every interface: token authentication stays on, with
-a token of the session), no dashboard, its session folder under /tmp and nothing under $HOME. With an address, the
-process connects to that cluster, which must have Moisson installed.
+a token of the session), free ports rather than Ray's fixed defaults, no dashboard, no log monitor (nothing goes to
+the driver's log), its session folder under /tmp and nothing under $HOME. With an address, the process connects to
+that cluster, which must have Moisson installed.
 """
 
 from __future__ import annotations
@@ -50,9 +54,11 @@ import logging
 import os
 import resource
 import secrets
-import shutil
+import socket
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -60,6 +66,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import import_module
 from itertools import chain, islice
+from pathlib import Path
 from typing import Any
 
 from moisson.workers import (AHEAD_PER_WORKER, CHUNK, MEMORY_BUDGET_MB, STARTS_BEFORE_GIVING_UP, OrderedOutcomes,
@@ -72,6 +79,7 @@ FIRST_BATCH = 2  # documents in an actor's first calls, before any was timed
 MOST_PER_BATCH = 32
 PROGRESS_GRACE_S = 2.0  # an actor that does not say where it is within this long is held stuck
 LOCAL_ENVIRONMENT = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED", "RAY_worker_niceness")
+HEAD_START_SECONDS = 120.0  # for a local Ray to come up, on a loaded machine
 TEMP_PREFIX = "moisson-ray-"  # Ray's session folder: short (its socket paths must fit in 107 bytes), under /tmp
 log = logging.getLogger(__name__)
 
@@ -111,31 +119,68 @@ class _Session:
 
     address: str | None
     cpus: int
-    temp_dir: str | None = None
+    keeper: subprocess.Popen | None = None  # of the local Ray this process started (moisson/ray_head.py)
     saved: dict[str, str | None] = field(default_factory=dict)
 
 
+@dataclass
+class _LocalHead:
+    """A local Ray starting in the background (`start_local_ray`), not joined yet."""
+
+    keeper: subprocess.Popen
+    folder: str  # its session folder, which the keeper removes once the head is gone
+    address: str  # its GCS, 127.0.0.1:port
+    environment: dict[str, str]  # its token and settings, which the process joining it must hold
+
+
 _session: _Session | None = None
+_head: _LocalHead | None = None
+
+
+def start_local_ray(num_cpus: int | None = None) -> None:
+    """Start this process's local Ray now, in the background, so that its start (3-5 s) overlaps other work (Dagster
+    starting, the first source read); the first `ensure_ray` without an address joins it. Nothing if this process
+    has a Ray, or one starting, already."""
+    global _head
+    if _session is not None or _head is not None:
+        return
+    folder = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir="/tmp")
+    environment = _local_environment()
+    gcs, client, agent, agent_grpc, metrics, runtime_env = _free_ports(6)
+    options = [f"--port={gcs}", "--node-ip-address=127.0.0.1", f"--temp-dir={folder}", "--include-dashboard=false",
+               "--disable-usage-stats", f"--ray-client-server-port={client}", f"--dashboard-agent-listen-port={agent}",
+               f"--dashboard-agent-grpc-port={agent_grpc}", f"--metrics-export-port={metrics}",
+               f"--runtime-env-agent-port={runtime_env}", "--include-log-monitor=false",
+               *([f"--num-cpus={num_cpus}"] if num_cpus else [])]
+    keeper = _spawn_keeper([sys.executable, "-m", "moisson.ray_head", folder, *options],
+                           dict(os.environ, **environment, **_worker_environment()))
+    _head = _LocalHead(keeper, folder, f"127.0.0.1:{gcs}", environment)
+    atexit.unregister(shutdown)
+    atexit.register(shutdown)
 
 
 def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> int:
     """The CPUs of the Ray this process works on: the one it is connected to already, else the cluster at `address`,
-    else a local Ray of `num_cpus` CPUs (default: every core) started now and stopped when the process exits."""
+    else its local Ray of `num_cpus` CPUs (default: every core), started now unless `start_local_ray` started it,
+    and stopped when the process exits."""
     import ray
 
-    global _session
+    global _session, _head
     if ray.is_initialized():
         return _cpus(ray)
-    saved = {name: os.environ.get(name) for name in LOCAL_ENVIRONMENT}
-    session = _Session(address, 0, saved=saved)
+    if address is None and _head is None:
+        start_local_ray(num_cpus)
+    head, _head = (_head, None) if address is None else (None, _head)
+    session = _Session(address, 0, keeper=head and head.keeper,
+                       saved={name: os.environ.get(name) for name in LOCAL_ENVIRONMENT})
     try:
-        if address is None:
-            session.temp_dir = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir="/tmp")
-            os.environ.update(_local_environment())
+        if head is not None:
+            os.environ.update(head.environment)
             _reload_authentication()
-            ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-                     _temp_dir=session.temp_dir, configure_logging=False, log_to_driver=False,
-                     runtime_env={"env_vars": _worker_environment()})
+            _wait_until_up(head)
+            # no runtime_env: the head's environment has what workers need, and its workers started beforehand
+            # (one per CPU) serve this process's actors only when no runtime_env sets them apart
+            ray.init(address=head.address, configure_logging=False, log_to_driver=False)
         else:
             ray.init(address=address, configure_logging=False, log_to_driver=False)
     except BaseException:
@@ -144,34 +189,93 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> int:
     session.cpus = _cpus(ray)
     _session = session
     atexit.unregister(shutdown)
-    atexit.register(shutdown)  # after Ray's own exit hook, so it runs first: the actors, then Ray, then the folder
+    atexit.register(shutdown)  # after Ray's own exit hook, so it runs first: the actors, then Ray, then the head
     print(f"moisson: per-document work on Ray ({address or 'local'}, {session.cpus} CPUs)", file=sys.stderr, flush=True)
     return session.cpus
 
 
+def _wait_until_up(head: _LocalHead, timeout_s: float = HEAD_START_SECONDS) -> None:
+    """Until the head wrote its address (`ray start` does once its processes are up); its log's end if it died."""
+    written = Path(head.folder) / "ray_current_cluster"
+    deadline = time.monotonic() + timeout_s
+    while not written.exists():
+        if head.keeper.poll() is not None or time.monotonic() > deadline:
+            log_tail = _tail(Path(head.folder) / "head.log")
+            head.keeper.terminate()
+            raise RuntimeError(f"the local Ray did not start (keeper exit {head.keeper.poll()}, "
+                               f"{timeout_s:.0f} s at most); its log ends with:\n{log_tail}")
+        time.sleep(0.05)
+
+
+def _spawn_keeper(command: list[str], environment: dict[str, str]) -> subprocess.Popen:
+    """The keeper, started from a thread that lives as long as it does: the kernel's parent-death signal follows
+    the thread that forked, and the caller's thread may end before the run does."""
+    started: list[subprocess.Popen] = []
+    ready = threading.Event()
+
+    def keep() -> None:
+        try:
+            started.append(subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        finally:
+            ready.set()
+        started[0].wait()
+
+    threading.Thread(target=keep, name="moisson-ray-keeper", daemon=True).start()
+    ready.wait()
+    if not started:
+        raise RuntimeError(f"could not start the local Ray's keeper: {command[:4]}")
+    return started[0]
+
+
+def _free_ports(count: int) -> list[int]:
+    """Ports free now on 127.0.0.1, all distinct: a head's fixed defaults (6379, 10001, 52365...) would clash with
+    another run's."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for held in sockets:
+            held.bind(("127.0.0.1", 0))
+        return [held.getsockname()[1] for held in sockets]
+    finally:
+        for held in sockets:
+            held.close()
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
 def shutdown() -> None:
-    """Stop what this process started on Ray (its actors, a local Ray and its folder), or leave the cluster it
-    joined. A later call starts again."""
+    """Stop what this process started on Ray (its actors, its local Ray), or leave the cluster it joined. The local
+    Ray's keeper is signalled, not waited for: it stops the head and removes its folder on its own. A later call
+    starts again."""
+    global _session, _head
+    head, _head = _head, None
+    if head is not None:  # started, never joined
+        head.keeper.terminate()
+    if _session is None:
+        return
     import ray
 
-    global _session
     _ActorPools.close_all()
     session, _session = _session, None
-    if session is None:
-        return
     ray.shutdown()
     _undo(session)
 
 
 def _undo(session: _Session) -> None:
+    if session.keeper is not None:
+        session.keeper.terminate()
     for name, value in session.saved.items():
         if value is None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    if session.temp_dir is not None:
+    if session.keeper is not None:
         _reload_authentication()
-        shutil.rmtree(session.temp_dir, ignore_errors=True)
 
 
 @contextmanager
@@ -190,6 +294,15 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         yield ensure_ray(address, num_cpus)
     finally:
         shutdown()
+
+
+def warm_up(preload: Sequence[str], memory_mb: float = MEMORY_BUDGET_MB, *, address: str | None = None,
+            num_cpus: int | None = None) -> None:
+    """Join this process's Ray now and start one worker per CPU importing `preload`, without a function yet: the
+    first `map_stream` of those modules and memory cap takes them ready, its function sent along, instead of
+    waiting a second or two for actors to start and import (a run calls this before its first source)."""
+    cpus = ensure_ray(address, num_cpus)
+    _ActorPools.give_back(_ActorPools.take(None, cpus, preload, memory_mb), reusable=True)
 
 
 def release_idle_workers() -> None:
@@ -239,7 +352,7 @@ class DocumentWorker:
     """One Ray actor: the work function, the modules imported once, its memory cap, and where it is in its batch
     (see the module's doc)."""
 
-    def __init__(self, function: Callable[[Any], Any], preload: Sequence[str], memory_mb: float):
+    def __init__(self, function: Callable[[Any], Any] | None, preload: Sequence[str], memory_mb: float):
         for module in preload:
             import_module(module)
         self.function, self.capped = function, False
@@ -249,6 +362,9 @@ class DocumentWorker:
 
     def ready(self) -> int:
         return os.getpid()
+
+    def use(self, function: Callable[[Any], Any]) -> None:
+        self.function = function
 
     def run(self, items: list[Any]) -> tuple[list[Outcome], float]:
         """The batch's outcomes, in order, and the seconds it took; it stops after a document past the memory cap."""
@@ -321,20 +437,22 @@ class _Actor:
 
 
 class _ActorPools:
-    """The actor pools of this process, kept between calls: a pool idle and of the same function, modules and memory
-    cap is reused; another kind is stopped first (its actors hold the CPUs the new ones need)."""
+    """The actor pools of this process, kept between calls: an idle pool of the same modules, memory cap and size is
+    reused, given the new function if it differs (`warm_up`'s pool has none yet); another kind is stopped first (its
+    actors hold the CPUs the new ones need)."""
 
     idle: dict[tuple, _ActorPool] = {}
 
     @classmethod
-    def take(cls, function: Callable[[Any], Any], actors: int, preload: Sequence[str], memory_mb: float) -> _ActorPool:
-        from ray import cloudpickle
-
-        key = (cloudpickle.dumps(function), tuple(preload), memory_mb, actors)
+    def take(cls, function: Callable[[Any], Any] | None, actors: int, preload: Sequence[str],
+             memory_mb: float) -> _ActorPool:
+        key = (tuple(preload), memory_mb, actors)
         pool = cls.idle.pop(key, None)
         if pool is None:
             cls.close_all()
             pool = _ActorPool(function, actors, preload, memory_mb, key)
+        elif function is not None:
+            pool.use(function)
         return pool
 
     @classmethod
@@ -349,24 +467,35 @@ class _ActorPools:
     def close_all(cls) -> None:
         while cls.idle:
             cls.idle.popitem()[1].close()
-
-
 class _ActorPool:
     """Actors and, per stream, the items waiting for one (the driver's single thread does it all: Ray's own threads
     carry the calls)."""
 
-    def __init__(self, function: Callable[[Any], Any], actors: int, preload: Sequence[str], memory_mb: float,
+    def __init__(self, function: Callable[[Any], Any] | None, actors: int, preload: Sequence[str], memory_mb: float,
                  key: tuple):
         import ray
+        from ray import cloudpickle
 
         self.ray, self.key = ray, key
         self.remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0,
                                  concurrency_groups={"watch": 1})(DocumentWorker)
-        self.function = function  # passed by value: a fresh actor must not depend on an object-store copy
+        # passed by value: a fresh actor must not depend on an object-store copy
+        self.function, self.pickled = function, cloudpickle.dumps(function)
         self.preload, self.memory_mb = list(preload), memory_mb
         self.seconds_per_item = 0.0  # measured, 0 until a batch came back
         self.dead_at_start = 0
         self.actors = [self._start() for _ in range(actors)]
+
+    def use(self, function: Callable[[Any], Any]) -> None:
+        """Give the actors another function (calls to an actor run in order: its next batches use it)."""
+        from ray import cloudpickle
+
+        pickled = cloudpickle.dumps(function)
+        if pickled == self.pickled:
+            return
+        self.function, self.pickled, self.seconds_per_item = function, pickled, 0.0
+        for actor in self.actors:
+            actor.handle.use.remote(function)
 
     def _start(self) -> _Actor:
         handle = self.remote.remote(self.function, self.preload, self.memory_mb)

@@ -13,7 +13,9 @@ the run, and only the next `ahead` shards are read at once, so a 90,000-archive 
 
 What stays on the run's process: the shards of remote archives (fetched under per-host rate limits that one
 process holds, sources/http.py) and of portals and OAI-PMH sources (their harvest state lives in the data
-directory): `on_ray` says which.
+directory): `on_ray` says which. And every shard when the run joined its cluster through Ray Client (`ray://`),
+which has no streaming generators (a driver on a cluster node, `address: auto`, reads on the cluster), or when
+`policy.execution.read_shards_on_ray` says so: `auto`, the default, reads on Ray when it has more than one node.
 
 Faults: a task that dies (its worker killed, its node lost), that fails, or whose node does not see the shard's
 files (a cluster without the shared file system): the run reads that shard itself, from its start, and skips the
@@ -84,11 +86,14 @@ class ShardReads:
         self.started: dict[int, Any] = {}  # shard index -> its task's generator of batch references, not taken yet
         self.submitted: set[int] = set()  # shard indexes whose task was started, taken or not
         self.ahead = 0  # shards read at once besides the one taken: the Ray's CPUs, known once it is started
+        self.joined = self.here = False  # joined the Ray; read every shard here all the same
         self.task: Any = None
 
     def items(self, index: int) -> Iterator[Item]:
         shard = self.shards[index]
-        if not on_ray(shard):
+        if on_ray(shard) and not self.joined:
+            self._join_ray()
+        if not on_ray(shard) or self.here:
             return read_shard(self.config, self.source, shard, self.stats[index], self.layout)
         return self._from_task(index)
 
@@ -121,21 +126,30 @@ class ShardReads:
         yield from islice(read_shard(self.config, self.source, self.shards[index], stats), skip, None)
         self.stats[index].add(stats)
 
+    def _read_here_on_this_ray(self, ray) -> bool:
+        """Through Ray Client (`ray://`), which has no streaming generators; with `read_shards_on_ray: never`; or,
+        with `auto`, on a Ray of one node, where a task reads no faster than the run and copies every record once
+        more (bench/scale.py)."""
+        if ray.util.client.ray.is_connected() or self.execution.read_shards_on_ray == "never":
+            return True
+        return self.execution.read_shards_on_ray == "auto" and sum(node["Alive"] for node in ray.nodes()) < 2
+
     def _start_through(self, index: int) -> None:
         """Start the tasks of this shard and of the next `ahead` ones, those not started yet."""
-        if self.task is None:
-            self._start_ray()
         for later in range(index, min(index + self.ahead + 1, len(self.shards))):
             if later not in self.submitted and on_ray(self.shards[later]):
                 self.started[later] = self.task.remote(self.config, self.source, self.shards[later], self.batch_items)
                 self.submitted.add(later)
 
-    def _start_ray(self) -> None:
+    def _join_ray(self) -> None:
         import ray
 
         from moisson.ray_engine import ensure_ray
 
-        self.ahead = ensure_ray(self.execution.address, self.execution.num_cpus)
+        self.ahead, self.joined = ensure_ray(self.execution.address, self.execution.num_cpus), True
+        self.here = self._read_here_on_this_ray(ray)
+        if self.here:
+            return
         self.task = ray.remote(read_in_task).options(
             num_cpus=0,  # the per-document actors hold every CPU; reading is what feeds them
             max_retries=0,  # a failed task's shard is read here instead (see the module docstring)

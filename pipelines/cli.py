@@ -285,6 +285,11 @@ def _run(config: MoissonConfig, sources: list[str], layout: DataLayout, checkpoi
     from moisson.workers import start_forkserver
 
     start_forkserver(WORKER_MODULES)  # the extraction workers' imports run while Dagster's do
+    execution = config.policy.execution
+    if execution.engine == "ray" and execution.address is None:
+        from moisson.ray_engine import start_local_ray
+
+        start_local_ray(execution.num_cpus)  # and the local Ray starts while Dagster does (the steps join it)
     from quality import suite_process
 
     suite_process.start()  # and so does Great Expectations', for the corpus checks
@@ -294,6 +299,10 @@ def _run(config: MoissonConfig, sources: list[str], layout: DataLayout, checkpoi
     from pipelines.launch import LocatedJobs
     from pipelines.run_summary import corpus_documents, published_before, summarise
 
+    if execution.engine == "ray":  # its workers import the extraction modules while the first source is read
+        from moisson.ray_engine import warm_up
+
+        warm_up(WORKER_MODULES, address=execution.address, num_cpus=execution.num_cpus)
     started = time.monotonic()
     jobs, curated = LocatedJobs(), []
     with dg.DagsterInstance.get() as instance:

@@ -98,7 +98,7 @@ def test_the_work_goes_to_the_cluster_at_the_address(ray_head):
     assert [o.value[0] for o in outcomes] == [f"page {n}" for n in range(30)]
     workers = {o.value[1] for o in outcomes}
     assert workers and all(descendant(pid, head.pid) for pid in workers), "the work ran outside the cluster"
-    assert ray_engine._session is not None and ray_engine._session.temp_dir is None  # joined, not started
+    assert ray_engine._session is not None and ray_engine._session.keeper is None  # joined, not started
 
 
 def test_a_run_given_the_address_decides_as_a_local_run(ray_head, tmp_path):

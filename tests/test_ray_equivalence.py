@@ -153,7 +153,8 @@ def test_the_sources_are_decided_in_every_way(local):
 
 
 def test_a_run_on_ray_leaves_the_warehouse_of_a_local_run(local, archives, tmp_path):
-    on_ray = run_on(tmp_path / "ray", archives, "{engine: ray, num_cpus: 2, dedup_on_ray_from: 0}")  # dedup on Ray too
+    on_ray = run_on(tmp_path / "ray", archives,  # near duplicates and the shards' reading on Ray too
+                    "{engine: ray, num_cpus: 2, dedup_on_ray_from: 0, read_shards_on_ray: always}")
     assert on_ray.keys() == local.keys()
     assert [table for table in local if on_ray[table] != local[table]] == []
 

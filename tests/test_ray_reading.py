@@ -16,7 +16,7 @@ from sources.shards import read_shard, source_shards
 from test_ray_engine import no_raylet_left  # noqa: F401  (autouse: no Ray left behind)
 from test_shards import SOURCE, project, third_archive
 
-RAY = ExecutionPolicy(engine="ray", num_cpus=2)
+RAY = ExecutionPolicy(engine="ray", num_cpus=2, read_shards_on_ray="always")
 TASK_TITLE = b"ray::read_in_task"  # the process title Ray gives a worker while it runs a reading task
 
 
@@ -45,6 +45,17 @@ def test_shards_read_on_ray_give_what_a_read_here_gives_in_order(tmp_path):
     assert got == expected and sum(map(len, got)) > 20
     assert [stat.to_json() for stat in stats] == expected_stats
     assert reads.submitted == {0, 1, 2} and not reads.started  # every shard went through its task
+
+
+def test_on_a_ray_of_one_node_auto_reads_the_shards_here(tmp_path):
+    """A task reads no faster than the run on the run's own machine, and copies each record once more."""
+    sources = project(tmp_path)
+    config = load_config(sources)
+    shards = source_shards(config, SOURCE)
+    expected, _ = reads_here(config, shards)
+    reads = ShardReads(config, SOURCE, shards, [ReadStats() for _ in shards], ExecutionPolicy(engine="ray", num_cpus=2))
+    assert [summary(reads.items(index)) for index in range(len(shards))] == expected
+    assert reads.joined and reads.here and not reads.submitted
 
 
 def reading_workers() -> list[int]:
