@@ -566,8 +566,8 @@ class ExecutionPolicy(_Strict):
     engine: Literal["local", "ray"] = Field(default="local", description="local (process pool) or ray.")
     address: str | None = Field(default=None, description="Ray cluster to connect to: ray://host:port or auto; "
                                                           "unset: a local Ray is started for the run and stopped after.")
-    num_cpus: int | None = Field(default=None, ge=1, description="CPUs of the local Ray (one worker each); unset: "
-                                                                 "every core. Not used with an address.")
+    num_cpus: int | None = Field(default=None, ge=1, description="CPUs of the per-document work (one worker each): "
+                                 "the local pool's, or the local Ray's; unset: every core. Not with an address.")
     dedup_on_ray_from: int = Field(default=100_000, ge=0, description="new documents in one publication from which "
                                    "near duplicates are found on Ray too (moisson/band_join.py); below, the local "
                                    "path decides the same, sooner than Ray tasks start (bench/minhash.py --engine ray).")
@@ -587,8 +587,8 @@ class ExecutionPolicy(_Strict):
 
     @model_validator(mode="after")
     def _ray_settings_need_ray(self) -> "ExecutionPolicy":
-        if self.engine == "local" and (self.address is not None or self.num_cpus is not None):
-            raise ValueError("address and num_cpus are Ray settings: they need engine: ray")
+        if self.engine == "local" and self.address is not None:
+            raise ValueError("address is a Ray setting: it needs engine: ray")
         if self.address is not None and self.num_cpus is not None:
             raise ValueError("num_cpus sizes a local Ray; a cluster given by address has its own CPUs: leave one unset")
         return self

@@ -21,7 +21,7 @@ MapStream = Callable[..., Iterator[Outcome]]
 def map_stream_for(execution: ExecutionPolicy | None) -> MapStream:
     """A function with `moisson.workers.map_stream`'s signature and contract, running on the chosen engine."""
     if execution is None or execution.engine == "local":
-        return workers.map_stream
+        return _at_most(workers.map_stream, execution and execution.num_cpus)
     from moisson import ray_engine
 
     return partial(ray_engine.map_stream, address=execution.address, num_cpus=execution.num_cpus)
@@ -30,7 +30,7 @@ def map_stream_for(execution: ExecutionPolicy | None) -> MapStream:
 def map_documents_for(execution: ExecutionPolicy | None) -> Callable[..., list[Outcome]]:
     """`moisson.workers.map_documents` on the chosen engine: every outcome, in order, as a list."""
     if execution is None or execution.engine == "local":
-        return workers.map_documents
+        return _at_most(workers.map_documents, execution and execution.num_cpus)
     stream = map_stream_for(execution)
 
     def map_documents(function: Callable[[Any], Any], items: Sequence[Any], budget_s: float, workers: int | None = None,
@@ -38,3 +38,15 @@ def map_documents_for(execution: ExecutionPolicy | None) -> Callable[..., list[O
         return list(stream(function, items, budget_s, workers, preload, **options))
 
     return map_documents
+
+
+def _at_most(map_function: Callable[..., Any], cpus: int | None) -> Callable[..., Any]:
+    """The local pool's function with at most `cpus` workers (`policy.execution.num_cpus`; None: as it is)."""
+    if cpus is None:
+        return map_function
+
+    def on_fewer_cores(function: Callable[[Any], Any], items: Any, budget_s: float, workers: int | None = None,
+                       *args: Any, **options: Any) -> Any:
+        return map_function(function, items, budget_s, min(workers or cpus, cpus), *args, **options)
+
+    return on_fewer_cores

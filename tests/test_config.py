@@ -198,4 +198,4 @@ def test_execution_errors_name_the_field_and_the_fix(tmp_path):
     message = error_of(tmp_path, VALID + "  execution: {engine: ray, address: 'http://head:8265'}\n")
     assert "'policy.execution.address'" in message and "ray://host:port" in message
     message = error_of(tmp_path, VALID + "  execution: {address: auto}\n")
-    assert "policy.execution" in message and "need engine: ray" in message
+    assert "policy.execution" in message and "needs engine: ray" in message

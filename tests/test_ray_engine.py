@@ -184,6 +184,16 @@ def test_one_ray_serves_every_call_of_a_process_and_its_workers_are_reused():
     assert ray_engine._session is None
 
 
+def test_num_cpus_caps_the_local_pool_too():
+    """`{engine: local, num_cpus: 1}`: one worker, whatever the machine (bench/scale.py compares 1 and 2)."""
+    one = ExecutionPolicy(num_cpus=1)
+    outcomes = list(map_stream_for(one)(parse_or_report, [f"page {n}" for n in range(12)], 30.0))
+    assert [o.value[0] for o in outcomes] == [f"page {n}" for n in range(12)]
+    assert len({o.value[1] for o in outcomes}) == 1
+    listed = map_documents_for(one)(parse_or_report, [f"page {n}" for n in range(12)], 30.0)
+    assert len({o.value[1] for o in listed}) == 1
+
+
 def one_cpu_task(number: int) -> int:
     return number + 1
 
