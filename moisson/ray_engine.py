@@ -54,7 +54,6 @@ import logging
 import os
 import resource
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -69,6 +68,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
+from moisson.local_ports import free_ports
 from moisson.workers import (AHEAD_PER_WORKER, CHUNK, MEMORY_BUDGET_MB, STARTS_BEFORE_GIVING_UP, OrderedOutcomes,
                              Outcome, outcome_of)
 
@@ -146,7 +146,7 @@ def start_local_ray(num_cpus: int | None = None) -> None:
         return
     folder = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir="/tmp")
     environment = _local_environment()
-    gcs, client, agent, agent_grpc, metrics, runtime_env = _free_ports(6)
+    gcs, client, agent, agent_grpc, metrics, runtime_env = free_ports(6)
     options = [f"--port={gcs}", "--node-ip-address=127.0.0.1", f"--temp-dir={folder}", "--include-dashboard=false",
                "--disable-usage-stats", f"--ray-client-server-port={client}", f"--dashboard-agent-listen-port={agent}",
                f"--dashboard-agent-grpc-port={agent_grpc}", f"--metrics-export-port={metrics}",
@@ -226,19 +226,6 @@ def _spawn_keeper(command: list[str], environment: dict[str, str]) -> subprocess
     if not started:
         raise RuntimeError(f"could not start the local Ray's keeper: {command[:4]}")
     return started[0]
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ports free now on 127.0.0.1, all distinct: a head's fixed defaults (6379, 10001, 52365...) would clash with
-    another run's."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for held in sockets:
-            held.bind(("127.0.0.1", 0))
-        return [held.getsockname()[1] for held in sockets]
-    finally:
-        for held in sockets:
-            held.close()
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from moisson.local_ports import free_ports
+
 WEED = Path(sys.executable).parent / "weed"
 BUCKET = "moisson-tests"
 READY_SECONDS = 90.0
@@ -92,18 +94,6 @@ def _command(weed: Path, folder: Path, ports: dict[str, int]) -> list[str]:
             "-s3.port.iceberg=0", "-s3.port.lance=0",  # both listen on fixed ports unless turned off
             f"-s3.localSocket={folder / 's3.sock'}", f"-filer.localSocket={folder / 'filer.sock'}",
             "-master.volumeSizeLimitMB=64", "-volume.max=0"]
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports that nothing listens on now (all held open together, so none is handed out twice)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for held in sockets:
-            held.bind(("127.0.0.1", 0))
-        return [held.getsockname()[1] for held in sockets]
-    finally:
-        for held in sockets:
-            held.close()
 
 
 def _set_environment(environment: pytest.MonkeyPatch, endpoint: str, folder: Path) -> None:
