@@ -200,10 +200,10 @@ def _wait_until_up(head: _LocalHead, timeout_s: float = HEAD_START_SECONDS) -> N
     deadline = time.monotonic() + timeout_s
     while not written.exists():
         if head.keeper.poll() is not None or time.monotonic() > deadline:
-            log_tail = _tail(Path(head.folder) / "head.log")
             head.keeper.terminate()
-            raise RuntimeError(f"the local Ray did not start (keeper exit {head.keeper.poll()}, "
-                               f"{timeout_s:.0f} s at most); its log ends with:\n{log_tail}")
+            said = head.keeper.communicate(timeout=30)[1] or "(nothing)"
+            raise RuntimeError(f"the local Ray did not start within {timeout_s:.0f} s (its keeper exited "
+                               f"{head.keeper.returncode}); its log ends with:\n{said}")
         time.sleep(0.05)
 
 
@@ -216,7 +216,7 @@ def _spawn_keeper(command: list[str], environment: dict[str, str]) -> subprocess
     def keep() -> None:
         try:
             started.append(subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
         finally:
             ready.set()
         started[0].wait()
@@ -226,13 +226,6 @@ def _spawn_keeper(command: list[str], environment: dict[str, str]) -> subprocess
     if not started:
         raise RuntimeError(f"could not start the local Ray's keeper: {command[:4]}")
     return started[0]
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def shutdown() -> None:

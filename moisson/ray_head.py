@@ -22,6 +22,7 @@ from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 STOP_SECONDS = 20.0  # for the head to stop its processes before it is killed
+LOG_TAIL = 4000  # characters of the head's log passed on when it failed
 
 
 def die_with_parent() -> None:
@@ -63,7 +64,10 @@ def main(argv: list[str]) -> int:
                 except subprocess.TimeoutExpired:
                     head.kill()
                     head.wait()
-        return 0 if stopping else head.returncode or 1
+        if stopping:
+            return 0
+        print((folder / "head.log").read_text(encoding="utf-8", errors="replace")[-LOG_TAIL:], file=sys.stderr)
+        return head.returncode or 1  # the head ended on its own: what it said goes to the run, before the folder goes
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

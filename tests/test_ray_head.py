@@ -88,3 +88,23 @@ def test_a_run_killed_by_sigkill_takes_its_ray_and_folder_along():
     assert run.wait(60) == -signal.SIGKILL
     assert gone_within(lambda: not running(keeper) and not raylets(), 60)
     assert head_folders() <= before
+
+
+def test_a_local_ray_that_cannot_start_fails_the_call_with_what_it_said(monkeypatch):
+    """Its GCS port taken by another program: the head exits, and the error carries the end of its log (the keeper
+    passes it on before it removes the folder)."""
+    import socket
+
+    import pytest
+
+    from moisson.local_ports import free_ports
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        monkeypatch.setattr(ray_engine, "free_ports", lambda count: [port, *free_ports(count - 1)])
+        before = head_folders()
+        with pytest.raises(RuntimeError, match="the local Ray did not start") as failed:
+            ray_engine.ensure_ray(None, 1)
+    assert str(port) in str(failed.value) or "address already in use" in str(failed.value).lower(), str(failed.value)
+    assert ray_engine._session is None and ray_engine._head is None
+    assert gone_within(lambda: head_folders() <= before and not raylets())
