@@ -291,6 +291,9 @@ def test_moisson_run_records_its_runs_in_postgres_when_the_data_directory_names_
         assert [(run.job_name, run.tags.get("dagster/partition"), run.status) for run in runs] == [
             ("curate_source", "web-sample", dg.DagsterRunStatus.SUCCESS),
             ("curate_source", "my-dump", dg.DagsterRunStatus.SUCCESS),
+            # the demo's malformed JSONL line fails its shard, which the source's run records as a failed run of
+            # that shard's partition (assets/shards.py), so the UI shows that partition failed
+            ("curate_shard", "my-dump/dumps/bulletin.html", dg.DagsterRunStatus.FAILURE),
             ("publish", None, dg.DagsterRunStatus.SUCCESS)]
         located = runs_by(instance, tags={".dagster/repository": f"__repository__@{CODE_LOCATION}"})  # the UI's filter
         assert [run.run_id for run in located] == [run.run_id for run in runs]
