@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import partial
 
 import pyarrow.parquet as pq
 import pytest
@@ -137,11 +136,8 @@ def test_one_dataset_added_changes_one_slice(tmp_path):
     assert "ds-020a" in datasets and set(datasets) - {"ds-020a"} == set(changed_before[0][1])
 
 
-def test_a_failed_slice_is_read_again_alone_and_the_harvest_state_is_left_alone(tmp_path, monkeypatch):
-    # until moisson/sharded_harvest.py passes its layout to source_shards and find_shard, bind it here
+def test_a_failed_slice_is_read_again_alone_and_the_harvest_state_is_left_alone(tmp_path):
     layout = DataLayout.at(tmp_path / "data")
-    monkeypatch.setattr(sharded_harvest, "source_shards", lambda config, name, *rest: source_shards(config, name, layout))
-    monkeypatch.setattr(sharded_harvest, "find_shard", partial(_find_with, layout))
     stage, site = layout.stage_file("raw_records", SOURCE), layout.stage_file("site_files", SOURCE)
     with PortalServer() as server:
         portal = Portal(server)
@@ -172,10 +168,6 @@ def test_a_failed_slice_is_read_again_alone_and_the_harvest_state_is_left_alone(
     assert unioned == [(record[0], record[1], record[2]) for record in whole[0]]  # the raw stage file: ids, places, bytes
     assert state_file.read_bytes() == state  # reading slices never writes the catalogue's harvest state
     assert len(memory) == RESOURCES  # every resource remembered, whichever slice fetched it
-
-
-def _find_with(layout, config, name, key, *rest):
-    return shards.find_shard(config, name, key, layout)
 
 
 def test_a_portal_that_cannot_be_sliced_is_one_shard(tmp_path):
