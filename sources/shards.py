@@ -34,9 +34,10 @@ in the same order.
   `opt_out_site`), and a resource whose catalogue entry has no modification date is asked for again on every read
   (a conditional GET whose answer can change while the catalogue does not). Skipping an unchanged slice would
   keep a site's newly stated opt-out out of the corpus.
-  Each slice read loads and rewrites the source's fetch memory (sources/raw_store.py `FetchMemory`, one file per
-  source): read one after the other, as today, every slice sees the others' entries; read at once (Ray), the last
-  to finish would win and a resource another slice fetched be asked for again, conditionally, on the next run.
+  Each slice read loads the source's fetch memory (sources/raw_store.py `FetchMemory`, one file per source) and
+  rewrites it when it fetched something (0.43 s to load, 1.3 s to write for 100,000 resources): read one after the
+  other, as today, every slice sees the others' entries; read at once, the last to finish would win and a
+  resource another slice fetched be asked for again, conditionally, on the next run.
 
 A shard's read is a plain function of (config, source, shard): it can run in another process or on another
 machine (the Ray engine's place for it is `read_shard`), and its stage file is `shard_file`.
@@ -57,8 +58,9 @@ from moisson.layout import DataLayout
 from sources.records import RawRecord, ReadFailure, ReadStats, SiteFileCapture, display_name
 
 REMOTE_SLICE = 16  # remote archives per slice, on average (a Common Crawl WARC is ~1 GB; `shard_archives` is asked for)
-SLICE_DATASETS = 256  # datasets per catalogue slice, on average: each slice read loads and rewrites the source's
-# fetch memory (a 41 MB file for 100,000 resources: 1.8 s) and asks each site for its robots.txt once
+SLICE_DATASETS = 256  # datasets per catalogue slice, on average: each slice read loads the source's fetch memory
+# (a 40 MB file for 100,000 resources: 0.43 s; rewritten only when it fetched something) and asks each site for its
+# robots.txt once
 SLICE_FILES = 64  # files per slice of a `files` source, on average (a sources-file key `shard_files` is asked for)
 MAX_SLICE_FILES = 4 * SLICE_FILES  # a run of names that never hash to a boundary still ends a slice here (`_cut`)
 REMOTE, WHOLE, DATASETS = "remote", "all", "datasets"  # the keys (prefixes) of the shards that are not local files

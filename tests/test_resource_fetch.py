@@ -142,3 +142,24 @@ def test_a_tar_bz2_bomb_of_refused_members_is_one_failure_row_with_its_cause(tmp
         ("r-bomb&member=../escape.txt", "ArchiveRefused"), ("r-bomb", "ArchiveRefused")]
     assert "decompression bomb" in failures[1].message and "counting every member" in failures[1].message
     assert stats.failures == 2
+
+
+def test_the_fetch_memory_is_rewritten_only_when_something_was_remembered(tmp_path):
+    """Each catalogue slice saves the source's fetch memory: a slice whose resources were all unchanged leaves the
+    file as it was (it is the whole source's: 41 MB for 100,000 resources)."""
+    from sources.raw_store import FetchMemory, Remembered
+
+    path = tmp_path / "fetch_memory.json"
+    entry = Remembered("ab" * 32, "text/plain", "utf-8", '"e1"', None, "2026-01-01", "2026-12-01T00:00:00+00:00")
+    memory = FetchMemory(path, tmp_path)
+    memory.remember("https://example.org/a.txt", entry)
+    memory.save()
+    first = path.stat().st_ino  # an atomic write replaces the file: a new inode
+    again = FetchMemory(path, tmp_path)
+    assert again.get("https://example.org/a.txt") == entry
+    again.remember("https://example.org/a.txt", entry)  # the same entry again: nothing changed
+    again.save()
+    assert path.stat().st_ino == first
+    again.remember("https://example.org/b.txt", entry)
+    again.save()
+    assert path.stat().st_ino != first and "b.txt" in path.read_text(encoding="utf-8")
